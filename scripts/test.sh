@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test command (npm test, and .ci/run through it): installs the Debian packages
+# the integration tests start (when root; otherwise names them and stops), builds, runs
+# every test under test/ with node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+declare -A NEED=(
+  [influxd]=influxdb
+  [victoria-metrics]=victoria-metrics
+  [socat]=socat
+  [udevadm]=udev
+  [curl]=curl
+)
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "test: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+if [[ ! -d node_modules ]]; then
+  export npm_config_nodedir=${npm_config_nodedir:-/usr}
+  npm ci
+fi
+
+rm -rf dist/test
+npx tsc -p tsconfig.json
+# Files given on the command line narrow the run: npm test -- dist/test/unit/foo.test.js
+if (($#)); then
+  exec node --test --test-reporter=spec --test-concurrency=2 "$@"
+fi
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+exec node --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+const common = {
+  url: z.url({ protocol: /^https?$/ }).describe('Base URL of the server, e.g. http://127.0.0.1:8086'),
+  precision: z.enum(['s', 'ms', 'us', 'ns']).default('ms').describe('Timestamp precision of written lines'),
+  batchSize: z.int().min(1).max(100_000).default(5000).describe('Most lines per write request'),
+  batchBytes: z.int().min(1024).default(4 * 1024 * 1024).describe('Most bytes per write request'),
+  flushIntervalMs: z.int().min(10).default(1000).describe('How often the outbox is flushed, in ms'),
+  timeoutMs: z.int().min(100).default(10_000).describe('Per-request timeout, in ms'),
+  gzip: z.boolean().default(true).describe('Compress request bodies'),
+  minRetryDelayMs: z.int().min(1).default(1000).describe('First back-off after a failed write, in ms'),
+  maxRetryDelayMs: z.int().min(1).default(60_000).describe('Longest back-off between failed writes, in ms'),
+};
+
+export const influxV1Schema = z
+  .strictObject({
+    version: z.literal(1),
+    ...common,
+    database: z.string().min(1).describe('InfluxDB 1.x database'),
+    retentionPolicy: z.string().min(1).optional().describe('Retention policy (default: the database default)'),
+    username: z.string().optional().describe('Use ${VAR} from the environment'),
+    password: z.string().optional().describe('Use ${VAR} from the environment'),
+  })
+  .describe('InfluxDB 1.x /write API');
+
+export const influxV2Schema = z
+  .strictObject({
+    version: z.literal(2),
+    ...common,
+    org: z.string().default('').describe('Organisation (ignored by VictoriaMetrics)'),
+    bucket: z.string().min(1).describe('Bucket (or database/retention policy on 1.8+)'),
+    token: z.string().default('').describe('API token; use ${VAR} from the environment'),
+  })
+  .describe('InfluxDB 2.x/3.x/Cloud /api/v2/write API, also VictoriaMetrics');
+
+export const influxSchema = z.discriminatedUnion('version', [influxV1Schema, influxV2Schema]);
+
+export type InfluxV1Config = z.infer<typeof influxV1Schema>;
+export type InfluxV2Config = z.infer<typeof influxV2Schema>;
+export type InfluxConfig = z.infer<typeof influxSchema>;

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+export const outboxSchema = z
+  .strictObject({
+    path: z.string().min(1).default('data/outbox.sqlite').describe('SQLite file of the outbox (relative to the config file)'),
+    maxRows: z.int().min(1).default(10_000_000).describe('Most pending points; the oldest are dropped beyond it'),
+    maxBytes: z.int().min(1024).default(2 * 1024 * 1024 * 1024).describe('Most pending bytes of line protocol; the oldest are dropped beyond it'),
+  })
+  .describe('Durable SQLite buffer between collection and InfluxDB');
+
+export type OutboxConfig = z.infer<typeof outboxSchema>;

@@ -1,0 +1,65 @@
+import type { Precision } from '../core/point.js';
+
+/** One stored line with its row id (ids increase with insertion order). */
+export interface OutboxRow {
+  id: number;
+  line: string;
+  precision: Precision;
+}
+
+export interface OutboxBatch {
+  rows: OutboxRow[];
+  /** Sum of line lengths in bytes (UTF-8) plus newlines. */
+  bytes: number;
+}
+
+export interface OutboxStats {
+  rows: number;
+  bytes: number;
+  /** Time (ms since epoch) the oldest pending row was committed, or null when empty. */
+  oldestCommittedMs: number | null;
+  /** Rows dropped because the outbox was full (since it was created). */
+  dropped: number;
+  deadLetters: number;
+}
+
+export interface DeadLetter {
+  id: number;
+  line: string;
+  precision: Precision;
+  status: number;
+  message: string;
+  timeMs: number;
+}
+
+export interface OutboxLimits {
+  /** Most pending rows kept; the oldest are dropped beyond it. */
+  maxRows: number;
+  /** Most pending bytes kept; the oldest are dropped beyond it. */
+  maxBytes: number;
+}
+
+/**
+ * The durable queue between collection and InfluxDB. Every line is committed here
+ * before anything is sent; rows leave only through `ack` (after a 2xx), `deadLetter`
+ * (after the server refused exactly these lines) or drop-oldest when full.
+ */
+export interface Outbox {
+  /** Commit lines in one transaction. Returns how many old rows were dropped to make room. */
+  append(lines: readonly string[], precision: Precision): { dropped: number };
+  /**
+   * The oldest pending rows, in id order, all of one precision, at most `maxRows`
+   * rows and `maxBytes` bytes (at least one row if any is pending). Does not remove them.
+   */
+  peek(maxRows: number, maxBytes: number): OutboxBatch | null;
+  /** Delete delivered rows. */
+  ack(ids: readonly number[]): void;
+  /** Move refused rows to the dead-letter table with the server's answer. */
+  deadLetter(ids: readonly number[], status: number, message: string): void;
+  stats(): OutboxStats;
+  listDeadLetters(limit?: number): DeadLetter[];
+  /** Put dead letters back into the queue (all, or these ids). Returns how many. */
+  retryDeadLetters(ids?: readonly number[]): number;
+  purgeDeadLetters(ids?: readonly number[]): number;
+  close(): void;
+}
