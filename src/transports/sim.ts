@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import { TransportError } from '../core/errors.js';
+import type { Transport } from './transport.js';
+
+/**
+ * An in-memory byte link: what the host writes, the device end receives, and back.
+ * Used by the demo (a simulator on the device end) and by unit tests.
+ */
+export class SimEndpoint extends EventEmitter implements Transport {
+  peer!: SimEndpoint;
+  private opened = false;
+  /** Everything written by this end, for tests that check requests. */
+  readonly written: Buffer[] = [];
+
+  constructor(readonly key: string) {
+    super();
+  }
+
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  async open(): Promise<void> {
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    this.opened = false;
+    this.emit('close');
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (!this.opened) throw new TransportError(`${this.key}: write on a closed link`, true);
+    const chunk = Buffer.from(data);
+    this.written.push(chunk);
+    // Deliver asynchronously, as a real port would.
+    setImmediate(() => this.peer.receive(chunk));
+  }
+
+  /** Push bytes to this end as if they came over the wire (from the peer). */
+  receive(chunk: Buffer): void {
+    if (this.opened) this.emit('data', chunk);
+  }
+
+  /** The link drops as if unplugged: both ends see 'close'. */
+  unplug(): void {
+    for (const end of [this, this.peer]) {
+      if (end.opened) {
+        end.opened = false;
+        end.emit('close', new TransportError(`${end.key}: link lost`, true));
+      }
+    }
+  }
+}
+
+/** A connected pair: `host` for the driver, `device` for the simulator. */
+export function createSimLink(key: string): { host: SimEndpoint; device: SimEndpoint } {
+  const host = new SimEndpoint(key);
+  const device = new SimEndpoint(`${key}#device`);
+  host.peer = device;
+  device.peer = host;
+  return { host, device };
+}
