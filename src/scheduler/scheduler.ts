@@ -1,0 +1,384 @@
+/**
+ * Cron-driven jobs (one per device), serialised per port, each with a timeout.
+ *
+ * Timing rules (why they are this way):
+ * - The timeout starts once the job holds its port: time queued behind a neighbour on the
+ *   same bus is not the job's fault. Waiting for the port has its own bound (`lockWaitMs`,
+ *   default max(timeoutMs, the cron interval)), so one dead device on a shared bus does not
+ *   make its healthy neighbours fail, yet nobody waits forever behind a hung holder.
+ * - On timeout the job's signal is aborted and the run is recorded as failed at once, but
+ *   the port stays held until the job's promise really settles: a job that ignores its
+ *   signal must not share the wire with the next one. Until then the job counts as running
+ *   and its ticks are skipped and counted as overruns.
+ * - A job never runs concurrently with itself: croner's `protect` skips scheduled ticks,
+ *   and `runOnce` of a job already in flight joins that run instead of starting another.
+ */
+import { EventEmitter } from 'node:events';
+import { Cron } from 'croner';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ConfigError, TimeoutError, WattlineError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { PortLocks } from './port-lock.js';
+
+export interface JobSpec {
+  name: string;
+  /** croner syntax; 5 fields, or 6 with seconds first. */
+  cron: string;
+  /** Jobs with the same key never overlap; null = needs no port (e.g. a TCP client). */
+  portKey: string | null;
+  /** Bound on the run itself, counted from when the port is held. */
+  timeoutMs: number;
+  run: (signal: AbortSignal) => Promise<void>;
+  /** Bound on waiting for the port; default max(timeoutMs, the cron's interval). */
+  lockWaitMs?: number;
+  /** IANA zone for this job's cron; defaults to the scheduler's. */
+  timezone?: string;
+}
+
+/** `lock-timeout`: gave up waiting for the port; `aborted`: failed after stop() aborted it. */
+export type JobOutcome = 'ok' | 'error' | 'timeout' | 'lock-timeout' | 'aborted';
+export type JobTrigger = 'cron' | 'manual';
+
+export interface JobResult {
+  name: string;
+  ok: boolean;
+  outcome: JobOutcome;
+  /** One-line message of what went wrong. */
+  error?: string;
+  /** The error itself, to branch on its class (TimeoutError, DeviceError, ...). */
+  err?: Error;
+  /** From holding the port to the end (or the timeout); 0 if it never got the port. */
+  durationMs: number;
+  /** Time spent queued for the port. */
+  waitMs: number;
+}
+
+export interface JobStatus {
+  name: string;
+  cron: string;
+  portKey: string | null;
+  running: boolean;
+  /** Epoch milliseconds, null until it happened. */
+  lastStart: number | null;
+  lastEnd: number | null;
+  lastDurationMs: number | null;
+  lastOk: boolean | null;
+  lastError: string | null;
+  /** Finished runs, ok or not; failures include timeouts and lock timeouts. */
+  runs: number;
+  failures: number;
+  timeouts: number;
+  lockTimeouts: number;
+  overrunsSkipped: number;
+  /** Next scheduled tick (epoch ms), null when not started. */
+  nextRun: number | null;
+}
+
+export interface SchedulerEvents {
+  jobStart: [{ name: string; trigger: JobTrigger; waitMs: number }];
+  jobEnd: [JobResult];
+  jobSkipped: [{ name: string; overrunsSkipped: number }];
+}
+
+export interface SchedulerOptions {
+  /** IANA zone for cron expressions (default: the host's). */
+  timezone?: string;
+  clock?: Clock;
+  /** Share with the control endpoint so commands and polls take turns on a port. */
+  locks?: PortLocks;
+  /** How long stop() waits for aborted jobs to settle (default 5000 ms). */
+  stopTimeoutMs?: number;
+  log?: Logger;
+}
+
+type Stats = Omit<JobStatus, 'name' | 'cron' | 'portKey' | 'running' | 'nextRun'>;
+
+interface Run {
+  result: Promise<JobResult>;
+  /** Settles when the job has really let go (after a timeout this can be later). */
+  done: Promise<void>;
+  ctl: AbortController;
+}
+
+interface Entry {
+  spec: JobSpec;
+  timezone: string | undefined;
+  lockWaitMs: number;
+  cron: Cron | null;
+  current: Run | null;
+  stats: Stats;
+}
+
+// Seconds optional; croner's 7th (year) field is not part of our config language.
+const CRON_MODE = '5-or-6-parts';
+// setTimeout fires at once for larger delays.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly locks: PortLocks;
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
+  readonly #timezone: string | undefined;
+  readonly #stopTimeoutMs: number;
+  readonly #logger: Logger | undefined;
+  #started = false;
+
+  constructor(options: SchedulerOptions = {}) {
+    super();
+    this.locks = options.locks ?? new PortLocks();
+    this.#clock = options.clock ?? systemClock;
+    this.#timezone = checkTimezone(options.timezone, 'scheduler');
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 5000;
+    this.#logger = options.log;
+  }
+
+  /** Validate and register a job; throws ConfigError naming the job. Scheduled at once if started. */
+  add(spec: JobSpec): void {
+    const where = `job ${spec.name}`;
+    if (!spec.name) throw new ConfigError('a job needs a name');
+    if (this.#entries.has(spec.name)) throw new ConfigError(`${where}: duplicate job name`);
+    checkMs(spec.timeoutMs, `${where}: timeoutMs`);
+    if (spec.lockWaitMs !== undefined) checkMs(spec.lockWaitMs, `${where}: lockWaitMs`);
+    const timezone = checkTimezone(spec.timezone, where) ?? this.#timezone;
+    const next = nextTwo(spec.cron, timezone, where);
+    const intervalMs = next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs;
+    const lockWaitMs = spec.lockWaitMs ?? Math.min(MAX_TIMER_MS, Math.max(spec.timeoutMs, intervalMs));
+    const entry: Entry = { spec, timezone, lockWaitMs, cron: null, current: null, stats: emptyStats() };
+    this.#entries.set(spec.name, entry);
+    if (this.#started) this.#schedule(entry);
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    for (const entry of this.#entries.values()) this.#schedule(entry);
+  }
+
+  /** No new ticks; abort running jobs; wait for them to settle, at most stopTimeoutMs. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    const running: Run[] = [];
+    for (const entry of this.#entries.values()) {
+      entry.cron?.stop();
+      entry.cron = null;
+      if (!entry.current) continue;
+      running.push(entry.current);
+      entry.current.ctl.abort(new WattlineError(`job ${entry.spec.name} aborted: scheduler stopping`, 'aborted'));
+    }
+    if (running.length === 0) return;
+    const bound = timer(this.#clock, this.#stopTimeoutMs);
+    const allDone = Promise.all(running.map((r) => r.done)).then(() => true);
+    const settled = await Promise.race([allDone, bound.fired.then(() => false)]);
+    bound.cancel();
+    if (!settled) {
+      const names = [...this.#entries.values()].filter((e) => e.current).map((e) => e.spec.name);
+      this.#logger?.warn({ jobs: names }, `jobs still running ${this.#stopTimeoutMs} ms after stop`);
+    }
+  }
+
+  /** Run every job (or the named ones) once now, in parallel but respecting port locks. */
+  async runOnce(names?: readonly string[]): Promise<JobResult[]> {
+    const entries = names ? names.map((n) => this.#entry(n)) : [...this.#entries.values()];
+    return Promise.all(entries.map((e) => (e.current ?? this.#launch(e, 'manual')).result));
+  }
+
+  status(): JobStatus[] {
+    return [...this.#entries.values()].map((e) => ({
+      name: e.spec.name,
+      cron: e.spec.cron,
+      portKey: e.spec.portKey,
+      running: e.current !== null,
+      ...e.stats,
+      nextRun: e.cron?.nextRun()?.getTime() ?? null,
+    }));
+  }
+
+  #entry(name: string): Entry {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new ConfigError(`no job named '${name}' (known: ${[...this.#entries.keys()].join(', ') || 'none'})`);
+    return entry;
+  }
+
+  #schedule(entry: Entry): void {
+    entry.cron = new Cron(
+      entry.spec.cron,
+      {
+        timezone: entry.timezone,
+        mode: CRON_MODE,
+        protect: () => this.#skipped(entry),
+        // #tick never rejects; this is a belt for croner's un-awaited trigger.
+        catch: (err) => this.#logger?.error({ err, job: entry.spec.name }, 'scheduler tick failed'),
+      },
+      () => this.#tick(entry),
+    );
+  }
+
+  #tick(entry: Entry): Promise<void> {
+    // A manual run in flight: croner does not know about it, so skip here.
+    if (entry.current) {
+      this.#skipped(entry);
+      return Promise.resolve();
+    }
+    return this.#launch(entry, 'cron').done;
+  }
+
+  #skipped(entry: Entry): void {
+    entry.stats.overrunsSkipped++;
+    this.#emitSafe('jobSkipped', { name: entry.spec.name, overrunsSkipped: entry.stats.overrunsSkipped });
+  }
+
+  #launch(entry: Entry, trigger: JobTrigger): Run {
+    const ctl = new AbortController();
+    let report!: (r: JobResult) => void;
+    const result = new Promise<JobResult>((resolve) => (report = resolve));
+    const done = this.#execute(entry, trigger, ctl, report)
+      .catch((err) => this.#logger?.error({ err, job: entry.spec.name }, 'scheduler bug'))
+      .finally(() => {
+        if (entry.current === run) entry.current = null;
+      });
+    const run: Run = { result, done, ctl };
+    entry.current = run;
+    return run;
+  }
+
+  async #execute(entry: Entry, trigger: JobTrigger, ctl: AbortController, report: (r: JobResult) => void): Promise<void> {
+    const { spec } = entry;
+    const queuedAt = this.#clock.now();
+    let reported = false;
+    const finish = (outcome: JobOutcome, error: Error | undefined, startedAt: number | null) => {
+      if (reported) return;
+      reported = true;
+      report(this.#record(entry, outcome, error, startedAt, queuedAt));
+    };
+
+    // Waiting for the port gives up on its own bound, or when stop() aborts the run.
+    const wait = new AbortController();
+    const waitBound = timer(this.#clock, entry.lockWaitMs);
+    const onStop = () => wait.abort(ctl.signal.reason);
+    ctl.signal.addEventListener('abort', onStop, { once: true });
+    void waitBound.fired.then(() =>
+      wait.abort(new TimeoutError(`job ${spec.name} waited more than ${entry.lockWaitMs} ms for port ${spec.portKey}`)),
+    );
+
+    const body = async () => {
+      waitBound.cancel();
+      ctl.signal.removeEventListener('abort', onStop);
+      const startedAt = this.#clock.now();
+      this.#emitSafe('jobStart', { name: spec.name, trigger, waitMs: startedAt - queuedAt });
+      // Promise.resolve().then: a job that throws synchronously is handled like a rejection.
+      const work = Promise.resolve().then(() => spec.run(ctl.signal));
+      const bound = timer(this.#clock, spec.timeoutMs);
+      await Promise.race([
+        work.then(
+          () => finish('ok', undefined, startedAt),
+          (err) => finish(ctl.signal.aborted ? 'aborted' : 'error', toError(err), startedAt),
+        ),
+        bound.fired.then(() => {
+          const err = new TimeoutError(`job ${spec.name} timed out after ${spec.timeoutMs}ms`);
+          finish('timeout', err, startedAt);
+          ctl.abort(err);
+        }),
+      ]);
+      bound.cancel();
+      // Keep the port until the job has really let go of it.
+      await work.catch(() => undefined);
+    };
+
+    try {
+      if (spec.portKey === null) await body();
+      else await this.locks.run(spec.portKey, body, { signal: wait.signal });
+    } catch (err) {
+      // Only giving up on the port lands here: body never throws.
+      finish(err instanceof TimeoutError ? 'lock-timeout' : 'aborted', toError(err), null);
+    } finally {
+      waitBound.cancel();
+      ctl.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  #record(entry: Entry, outcome: JobOutcome, error: Error | undefined, startedAt: number | null, queuedAt: number): JobResult {
+    const end = this.#clock.now();
+    const durationMs = startedAt === null ? 0 : end - startedAt;
+    const waitMs = (startedAt ?? end) - queuedAt;
+    const s = entry.stats;
+    s.runs++;
+    if (startedAt !== null) s.lastStart = startedAt;
+    s.lastEnd = end;
+    s.lastDurationMs = durationMs;
+    s.lastOk = outcome === 'ok';
+    s.lastError = error ? errorMessage(error) : null;
+    if (outcome !== 'ok') s.failures++;
+    if (outcome === 'timeout') s.timeouts++;
+    if (outcome === 'lock-timeout') s.lockTimeouts++;
+    const result: JobResult = { name: entry.spec.name, ok: outcome === 'ok', outcome, durationMs, waitMs };
+    if (error) {
+      result.error = errorMessage(error);
+      result.err = error;
+    }
+    this.#emitSafe('jobEnd', result);
+    return result;
+  }
+
+  // A listener that throws must not break the run's bookkeeping.
+  #emitSafe<K extends keyof SchedulerEvents>(event: K, ...args: SchedulerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SchedulerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.#logger?.error({ err, event }, 'scheduler event listener threw');
+    }
+  }
+}
+
+function emptyStats(): Stats {
+  return {
+    lastStart: null, lastEnd: null, lastDurationMs: null, lastOk: null, lastError: null,
+    runs: 0, failures: 0, timeouts: 0, lockTimeouts: 0, overrunsSkipped: 0,
+  };
+}
+
+/** A cancellable delay on the injected clock; `fired` stays pending once cancelled. */
+function timer(clock: Clock, ms: number): { fired: Promise<void>; cancel: () => void } {
+  const ctl = new AbortController();
+  const fired = new Promise<void>((resolve) => {
+    clock.sleep(ms, ctl.signal).then(resolve, () => undefined);
+  });
+  return { fired, cancel: () => ctl.abort() };
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function checkMs(ms: number, what: string): void {
+  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMER_MS) {
+    throw new ConfigError(`${what} must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${ms}`);
+  }
+}
+
+function checkTimezone(tz: string | undefined, where: string): string | undefined {
+  if (tz === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    throw new ConfigError(`${where}: invalid timezone '${tz}' (expected an IANA name such as Europe/Amsterdam)`);
+  }
+  return tz;
+}
+
+/** Parse with croner and return the next two fire times; ConfigError if it is not a usable pattern. */
+function nextTwo(pattern: string, timezone: string | undefined, where: string): Date[] {
+  const bad = (why: string) => new ConfigError(`${where}: invalid cron expression '${pattern}': ${why}`);
+  const fields = typeof pattern === 'string' ? pattern.trim().split(/\s+/).filter(Boolean) : [];
+  // croner would take a string with ':' as a one-shot ISO date, not a pattern.
+  if (typeof pattern !== 'string' || pattern.includes(':') || (!pattern.trim().startsWith('@') && fields.length !== 5 && fields.length !== 6)) {
+    throw bad(`expected 5 fields (minute first) or 6 fields (second first), got ${fields.length}`);
+  }
+  let runs: Date[];
+  try {
+    runs = new Cron(pattern, { timezone, mode: CRON_MODE }).nextRuns(2);
+  } catch (err) {
+    throw bad(errorMessage(err).replace(/^CronPattern: /, ''));
+  }
+  if (runs.length === 0) throw bad('it never fires');
+  return runs;
+}
