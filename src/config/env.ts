@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * The environment a config is resolved in: `.env` files first (nearest wins),
+ * the real environment over them, as docker-compose and dotenv do.
+ */
+export function environmentWithDotenv(dotenvPaths: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = {};
+  for (const path of [...dotenvPaths].reverse()) {
+    if (!existsSync(path)) continue;
+    try {
+      Object.assign(merged, parseEnv(readFileSync(path, 'utf8')));
+    } catch (err) {
+      throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+    }
+  }
+  return { ...merged, ...env };
+}
+
+const REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replace `${VAR}` and `${VAR:-default}` in a string; `$$` is a literal `$`.
+ * Throws with the variable's name when it is unset and has no default.
+ */
+export function interpolate(text: string, env: Record<string, string | undefined>, where: string): string {
+  return text.replace(REF, (match, name: string | undefined, fallback: string | undefined) => {
+    if (match === '$$') return '$';
+    const value = env[name!];
+    if (value !== undefined && value !== '') return value;
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(`${where}: \${${name}} is not set (set it in the environment or in .env)`);
+  });
+}

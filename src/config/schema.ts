@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { Driver } from '../devices/types.js';
+import { influxSchema } from './influx.js';
+import { outboxSchema } from './outbox.js';
+
+export const serialPortSchema = z
+  .strictObject({
+    path: z.string().min(1).describe('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
+    baudRate: z.int().positive().optional().describe("Default: the driver's"),
+    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
+    parity: z.enum(['none', 'even', 'odd']).optional(),
+    stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
+  })
+  .describe('Serial port of the device');
+
+const TAG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const tagsSchema = z
+  .record(z.string().regex(TAG_NAME, 'tag names are letters, digits and _'), z.string().min(1))
+  .default({})
+  .describe('Extra tags on every point of this device');
+
+/** The keys every device entry has, whatever its driver. */
+function deviceBase() {
+  return {
+    name: z.string().regex(DEVICE_NAME, 'letters, digits, _ . - (it becomes the device tag)').describe('Unique name; the `device` tag'),
+    enabled: z.boolean().default(true),
+    schedule: z.string().min(1).default('*/10 * * * * *').describe('Cron expression, seconds allowed (6 fields)'),
+    timeoutMs: z.int().min(10).default(5000).describe('Longest one collection may take, in ms'),
+    port: serialPortSchema.optional(),
+    simulate: z.boolean().default(false).describe('Use the built-in simulator instead of a port'),
+    tags: tagsSchema,
+  };
+}
+
+export function deviceSchemaFor(driver: Driver) {
+  return z
+    .strictObject({
+      driver: z.literal(driver.id),
+      ...deviceBase(),
+      options: driver.options.default({} as never).describe(`Options of the ${driver.id} driver`),
+    })
+    .refine((d) => d.simulate || d.port !== undefined, { message: 'needs a port (port.path) or simulate: true', path: ['port'] })
+    .describe(driver.description);
+}
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    format: z.enum(['pretty', 'json', 'auto']).default('auto').describe('auto: pretty on a terminal, JSON otherwise'),
+  })
+  .default({ level: 'info', format: 'auto' });
+
+export function buildConfigSchema(drivers: readonly Driver[]) {
+  const device =
+    drivers.length === 0
+      ? z.never()
+      : drivers.length === 1
+        ? deviceSchemaFor(drivers[0])
+        : z.discriminatedUnion('driver', drivers.map(deviceSchemaFor) as any);
+  return z
+    .strictObject({
+      site: z.string().min(1).optional().describe('Tag `site` on every point'),
+      host: z.string().min(1).optional().describe('Tag `host` on every point'),
+      timezone: z.string().optional().describe('Time zone for cron schedules (default: the system zone)'),
+      log: logSchema,
+      outbox: outboxSchema.default(outboxSchema.parse({})),
+      influx: influxSchema.optional().describe('Where points go; without it they stay in the outbox'),
+      echo: z.boolean().default(false).describe('Also print every committed line to stdout'),
+      devices: z.array(device).default([]),
+    })
+    .superRefine((cfg, ctx) => {
+      const seen = new Map<string, number>();
+      cfg.devices.forEach((d: { name: string }, i: number) => {
+        const first = seen.get(d.name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'name'], message: `duplicate device name "${d.name}" (also devices[${first}])` });
+        else seen.set(d.name, i);
+      });
+    });
+}
+
+export type WattlineConfig = z.output<ReturnType<typeof buildConfigSchema>>;
+
+/** A device entry after validation (driver options still typed loosely). */
+export interface DeviceConfig {
+  driver: string;
+  name: string;
+  enabled: boolean;
+  schedule: string;
+  timeoutMs: number;
+  port?: z.output<typeof serialPortSchema>;
+  simulate: boolean;
+  tags: Record<string, string>;
+  options: unknown;
+}
+
+/** JSON Schema for editors, generated from the same zod source. */
+export function configJsonSchema(drivers: readonly Driver[]): unknown {
+  return z.toJSONSchema(buildConfigSchema(drivers), { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,12 @@
+/**
+ * The driver registry: every driver folder is listed here, once.
+ * Adding a device touches its folder and one line of this list.
+ */
+import { dsmrP1Driver } from './dsmr-p1/index.js';
+import type { Driver } from './types.js';
+
+export const drivers: readonly Driver[] = [dsmrP1Driver];
+
+export function findDriver(id: string): Driver | undefined {
+  return drivers.find((d) => d.id === id);
+}
