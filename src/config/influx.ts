@@ -30,6 +30,8 @@ export const influxV2Schema = z
     org: z.string().default('').describe('Organisation (ignored by VictoriaMetrics)'),
     bucket: z.string().min(1).describe('Bucket (or database/retention policy on 1.8+)'),
     token: z.string().default('').describe('API token; use ${VAR} from the environment'),
+    username: z.string().optional().describe('HTTP basic auth instead of a token (VictoriaMetrics -httpAuth.*); use ${VAR}'),
+    password: z.string().optional().describe('HTTP basic auth password; use ${VAR} from the environment'),
   })
   .describe('InfluxDB 2.x/3.x/Cloud /api/v2/write API, also VictoriaMetrics');
 

@@ -1,0 +1,122 @@
+/**
+ * The v2 write API (`/api/v2/write`: InfluxDB 2.x, 3.x, Cloud, VictoriaMetrics) through
+ * `@influxdata/influxdb-client`.
+ *
+ * We use the client's transport (`InfluxDB.transport.send`), not its `WriteApi`: the
+ * WriteApi owns a write buffer, a flush timer and a retry buffer that re-sends failed
+ * lines from memory on its own schedule. Here the outbox is the only buffer (DESIGN.md §6),
+ * and the flusher needs the outcome of exactly the request it made: status, body and
+ * `Retry-After`. `transport.send` gives us that and nothing else, so there is no second
+ * buffer to switch off: it never exists. The client still does what it is good at: the
+ * `Authorization: Token` header, gzip above a threshold, error bodies parsed into
+ * `HttpError`, and http(s)/proxy/TLS options.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
+import type { InfluxV2Config } from '../config/influx.js';
+import { ConfigError } from '../core/errors.js';
+import type { Precision } from '../core/point.js';
+import { classifyNetworkError, classifyResponse } from './classify.js';
+import type { WriteOutcome, Writer } from './types.js';
+
+/** Bodies larger than this are gzipped when gzip is on (the client's own default). */
+export const GZIP_THRESHOLD_BYTES = 1000;
+
+export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket' | 'token' | 'timeoutMs' | 'gzip'> & {
+  /**
+   * HTTP basic auth instead of a token: VictoriaMetrics with `-httpAuth.*` (1.79 answers
+   * `Authorization: Token` with 401) or a proxy in front. May also come as
+   * `http://user:pass@host` in `url`.
+   */
+  username?: string;
+  password?: string;
+};
+
+export class InfluxV2Writer implements Writer {
+  readonly describe: string;
+  private readonly transport: Transport;
+  private readonly agent: HttpAgent;
+  private readonly basePath: string;
+  private closed = false;
+
+  constructor(private readonly config: InfluxV2WriterOptions) {
+    const url = new URL(config.url);
+    const username = config.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const password = config.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    const basic = username !== undefined && username !== '';
+    if (basic && config.token) {
+      throw new ConfigError('influx: give either a token or a username/password (basic auth), not both');
+    }
+    const base = url.toString().replace(/\/+$/, '');
+
+    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const influx = new InfluxDB({
+      url: base,
+      token: config.token || undefined,
+      // Socket inactivity timeout of node:http; the whole request is also bounded by an AbortSignal.
+      timeout: config.timeoutMs,
+      headers: basic ? { Authorization: 'Basic ' + Buffer.from(`${username}:${password ?? ''}`).toString('base64') } : undefined,
+      transportOptions: { agent: this.agent },
+    });
+    this.transport = influx.transport;
+
+    const query = new URLSearchParams();
+    // An empty org is left out: InfluxDB 3, Cloud Serverless and VictoriaMetrics do not need it.
+    if (config.org) query.set('org', config.org);
+    query.set('bucket', config.bucket);
+    this.basePath = `/api/v2/write?${query.toString()}`;
+    const auth = basic ? ' basic-auth' : config.token ? ' token' : '';
+    this.describe = `influx v2 ${base} bucket=${config.bucket}${config.org ? ` org=${config.org}` : ''}${auth}${config.gzip ? ' gzip' : ''}`;
+  }
+
+  write(lines: readonly string[], precision: Precision, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'retry', status: null, message: 'writer closed' });
+    if (signal?.aborted) return Promise.resolve({ kind: 'retry', status: null, message: 'request aborted' });
+    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const timeoutMs = this.config.timeoutMs;
+
+    return new Promise<WriteOutcome>((resolve) => {
+      let status: number | undefined;
+      this.transport.send(
+        `${this.basePath}&precision=${precision}`,
+        lines.join('\n'),
+        {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          gzipThreshold: this.config.gzip ? GZIP_THRESHOLD_BYTES : undefined,
+          signal: combined,
+        },
+        {
+          responseStarted(_headers, statusCode) {
+            status = statusCode;
+          },
+          // The transport calls next/complete only for status < 300; any body there is ignored.
+          next() {},
+          complete() {
+            resolve(classifyResponse(status ?? 204, {}, ''));
+          },
+          error(err: Error) {
+            if (err instanceof HttpError) {
+              resolve(classifyResponse(err.statusCode, err.headers ?? {}, err.body ?? ''));
+            } else if (timeout.aborted && !signal?.aborted) {
+              resolve({ kind: 'retry', status: null, message: `request timed out after ${timeoutMs} ms` });
+            } else {
+              resolve(classifyNetworkError(err));
+            }
+          },
+        },
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.agent.destroy();
+  }
+}
