@@ -5,6 +5,10 @@ export const outboxSchema = z
     path: z.string().min(1).default('data/outbox.sqlite').describe('SQLite file of the outbox (relative to the config file)'),
     maxRows: z.int().min(1).default(10_000_000).describe('Most pending points; the oldest are dropped beyond it'),
     maxBytes: z.int().min(1024).default(2 * 1024 * 1024 * 1024).describe('Most pending bytes of line protocol; the oldest are dropped beyond it'),
+    synchronous: z
+      .enum(['full', 'normal'])
+      .default('full')
+      .describe("SQLite fsync level: 'full' keeps every commit through a power cut; 'normal' is faster but may lose the last commits on power loss (never on a crash)"),
   })
   .describe('Durable SQLite buffer between collection and InfluxDB');
 

@@ -39,7 +39,7 @@ export function deviceSchemaFor(driver: Driver) {
     .strictObject({
       driver: z.literal(driver.id),
       ...deviceBase(),
-      options: driver.options.default({} as never).describe(`Options of the ${driver.id} driver`),
+      options: driver.options.prefault({} as never).describe(`Options of the ${driver.id} driver`),
     })
     .refine((d) => d.simulate || d.port !== undefined, { message: 'needs a port (port.path) or simulate: true', path: ['port'] })
     .describe(driver.description);

@@ -43,6 +43,8 @@ test('a valid file loads with defaults filled in', () => {
     assert.equal(demo, false);
     assert.equal(config.devices.length, 1);
     assert.equal(config.devices[0].schedule, '*/10 * * * * *');
+    // Driver options are parsed through the driver's schema even when absent: its defaults appear.
+    assert.equal((config.devices[0].options as { mode?: string }).mode, 'latest');
     assert.equal(config.outbox.path, 'data/outbox.sqlite');
     assert.equal(config.influx, undefined);
   });

@@ -1,0 +1,161 @@
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { Flusher } from '../influx/flusher.js';
+import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
+import type { Outbox } from '../outbox/types.js';
+import { createWriter } from '../worker.js';
+import { action, EXIT, load, logger } from './common.js';
+
+function openOutbox(loaded: LoadedConfig): Outbox {
+  const c = loaded.config.outbox;
+  return openSqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes });
+}
+
+function parseIds(ids: string[]): number[] | undefined {
+  if (ids.length === 0) return undefined;
+  return ids.map((s) => {
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`dead-letter id: expected a positive whole number, got "${s}"`);
+    return n;
+  });
+}
+
+export function registerBufferVerbs(program: Command): void {
+  const buffer = program
+    .command('buffer')
+    .description('Show the outbox: pending points, oldest, dropped, dead letters; retry or purge dead letters')
+    .option('--json', 'as JSON')
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const loaded = load(cmd, true);
+        const outbox = openOutbox(loaded);
+        try {
+          const s = outbox.stats();
+          if (opts.json) {
+            process.stdout.write(JSON.stringify(s) + '\n');
+            return EXIT.ok;
+          }
+          const oldest = s.oldestCommittedMs === null ? '-' : `${new Date(s.oldestCommittedMs).toISOString()} (${ago(s.oldestCommittedMs)} ago)`;
+          process.stdout.write(
+            [
+              `outbox:       ${resolveConfigPath(loaded, loaded.config.outbox.path)}`,
+              `pending:      ${s.rows} points, ${s.bytes} bytes`,
+              `oldest:       ${oldest}`,
+              `dropped:      ${s.dropped} (outbox full, oldest first)`,
+              `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
+            ].join('\n') + '\n',
+          );
+          return EXIT.ok;
+        } finally {
+          outbox.close();
+        }
+      }),
+    );
+
+  buffer
+    .command('dead-letters')
+    .description('List lines the server refused, with its answer')
+    .option('-n, --limit <n>', 'how many', '50')
+    .action(
+      action(async (opts: { limit: string }, cmd: Command) => {
+        const outbox = openOutbox(load(cmd, true));
+        try {
+          for (const d of outbox.listDeadLetters(Number(opts.limit))) {
+            process.stdout.write(`#${d.id} ${new Date(d.timeMs).toISOString()} HTTP ${d.status}: ${d.message}\n    ${d.line}\n`);
+          }
+        } finally {
+          outbox.close();
+        }
+      }),
+    );
+
+  buffer
+    .command('retry')
+    .description('Put dead letters (all, or these ids) back at the end of the queue')
+    .argument('[id...]')
+    .action(
+      action(async (ids: string[], _o: unknown, cmd: Command) => {
+        const outbox = openOutbox(load(cmd, true));
+        try {
+          process.stdout.write(`requeued ${outbox.retryDeadLetters(parseIds(ids))} dead letters\n`);
+        } finally {
+          outbox.close();
+        }
+      }),
+    );
+
+  buffer
+    .command('purge')
+    .description('Delete dead letters (all, or these ids) for good')
+    .argument('[id...]')
+    .action(
+      action(async (ids: string[], _o: unknown, cmd: Command) => {
+        const outbox = openOutbox(load(cmd, true));
+        try {
+          process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`);
+        } finally {
+          outbox.close();
+        }
+      }),
+    );
+
+  program
+    .command('drain')
+    .description('Send the whole outbox to InfluxDB now, with a progress bar; exit 1 if it could not finish')
+    .option('--no-progress', 'no progress bar')
+    .action(
+      action(async (opts: { progress: boolean }, cmd: Command) => {
+        const loaded = load(cmd, true);
+        const influx = loaded.config.influx;
+        if (!influx) throw new ConfigError(`${loaded.path ?? 'config'}: influx: nothing to drain to (no influx section)`);
+        const log = logger(cmd, loaded);
+        const outbox = openOutbox(loaded);
+        const total = outbox.stats().rows;
+        const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: 'drain [{bar}] {percentage}% {value}/{total} points {rate} pts/s eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : null;
+        const started = Date.now();
+        bar?.start(total, 0, { rate: 0 });
+        const flusher = new Flusher({
+          outbox,
+          writer: createWriter(influx),
+          batchSize: influx.batchSize,
+          batchBytes: influx.batchBytes,
+          flushIntervalMs: influx.flushIntervalMs,
+          minRetryDelayMs: influx.minRetryDelayMs,
+          maxRetryDelayMs: influx.maxRetryDelayMs,
+          clock: systemClock,
+          log,
+        });
+        try {
+          const result = await flusher.drain({
+            onProgress: (p) => {
+              const done = p.delivered + p.deadLettered;
+              bar?.update(done, { rate: Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)) });
+            },
+          });
+          bar?.stop();
+          const s = outbox.stats();
+          process.stderr.write(`drained ${result.delivered} points in ${((Date.now() - started) / 1000).toFixed(1)} s; ${result.deadLettered} dead-lettered; ${s.rows} still pending\n`);
+          if (!result.complete) {
+            process.stderr.write(`wattline: drain stopped: ${result.stoppedBecause}\n`);
+            return EXIT.failed;
+          }
+          return EXIT.ok;
+        } finally {
+          bar?.stop();
+          await flusher.stop();
+          outbox.close();
+        }
+      }),
+    );
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYamlScalar } from 'yaml';
+import { formatIssues } from '../config/issues.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError, InputError } from '../core/errors.js';
+import { encodePoints } from '../core/line-protocol.js';
+import type { Precision } from '../core/point.js';
+import { drivers, findDriver } from '../devices/index.js';
+import { action, EXIT } from './common.js';
+import { pointToJson } from './json-output.js';
+
+interface DecodeOpts {
+  option: string[];
+  device: string;
+  precision: Precision;
+  format: 'lp' | 'json';
+}
+
+export function registerDecodeVerb(program: Command): void {
+  program
+    .command('decode')
+    .description('Decode raw captures (for dsmr-p1: telegram text, one or many) into line protocol on stdout')
+    .argument('<driver>', `driver id (${drivers.map((d) => d.id).join(', ')})`)
+    .argument('[file]', 'capture file, or - for standard input', '-')
+    .option('-o, --option <key=value>', "a driver option, as in the config's options: (repeatable)", collect, [])
+    .option('--device <name>', 'the device tag of the points', 'decoded')
+    .option('--precision <p>', 'timestamp precision: s, ms, us, ns', 'ms')
+    .option('--format <format>', 'lp (line protocol) or json', 'lp')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  wattline decode dsmr-p1 p1-log.txt -o timestamps=meter
+  cat telegram.txt | wattline decode dsmr-p1 - --format json
+Problems are reported one line each on stderr (which telegram, which line, why);
+everything that decodes is still printed. Exit 1 when anything did not decode.`,
+    )
+    .action(
+      action(async (driverId: string, file: string, opts: DecodeOpts) => {
+        const driver = findDriver(driverId);
+        if (!driver) throw new ConfigError(`unknown driver "${driverId}" (known: ${drivers.map((d) => d.id).join(', ')})`);
+        if (!driver.decode) throw new ConfigError(`driver ${driverId} cannot decode captures`);
+        if (!['s', 'ms', 'us', 'ns'].includes(opts.precision)) throw new ConfigError(`--precision: expected s, ms, us or ns, got "${opts.precision}"`);
+        if (opts.format !== 'lp' && opts.format !== 'json') throw new ConfigError(`--format: expected lp or json, got "${opts.format}"`);
+
+        const parsed = driver.options.safeParse(parseOptions(opts.option), { reportInput: true });
+        if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
+
+        const input = readInput(file);
+        const name = file === '-' ? 'stdin' : file;
+        const result = driver.decode(input, { device: opts.device, options: parsed.data, tags: {}, clock: systemClock });
+        if (opts.format === 'json') {
+          process.stdout.write(JSON.stringify(result.points.map(pointToJson), null, 2) + '\n');
+        } else {
+          const { lines, dropped } = encodePoints(result.points, opts.precision);
+          if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+          for (const d of dropped) result.errors.push(`point dropped: ${d.reason}`);
+        }
+        for (const e of result.errors) process.stderr.write(`wattline: ${name}: ${e}\n`);
+        if (result.points.length === 0 && result.errors.length === 0) process.stderr.write(`wattline: ${name}: nothing to decode\n`);
+        return result.errors.length > 0 || result.points.length === 0 ? EXIT.failed : EXIT.ok;
+      }),
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseOptions(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--option ${JSON.stringify(pair)}: expected key=value`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      const typed = parseYamlScalar(raw);
+      if (typeof typed === 'number' || typeof typed === 'boolean') value = typed;
+    } catch {
+      /* keep the text */
+    }
+    out[pair.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+function readInput(file: string): Buffer {
+  try {
+    return readFileSync(file === '-' ? 0 : file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : (err as Error).message;
+    throw new InputError(`decode: cannot read ${file}: ${why}`);
+  }
+}

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { applyMigrations, migrationsDir } from './migrate.js';
+
+/** How a device's collections have gone, kept beside the outbox so `wattline devices` can tell from another process. */
+export interface DeviceStatus {
+  device: string;
+  ok: boolean;
+  lastEndMs: number;
+  durationMs: number;
+  points: number;
+  error: string | null;
+  runs: number;
+  failures: number;
+  lastOkMs: number | null;
+}
+
+export interface DeviceStatusStore {
+  record(device: string, result: { ok: boolean; endMs: number; durationMs: number; points: number; error?: string }): void;
+  get(device: string): DeviceStatus | undefined;
+  close(): void;
+}
+
+/**
+ * Open the status table in the outbox file. A file that does not exist yet (never run)
+ * gives an empty, read-only view instead of creating it.
+ */
+export function openDeviceStatus(path: string): DeviceStatusStore {
+  if (!existsSync(path)) return { record: () => undefined, get: () => undefined, close: () => undefined };
+  const db = new Database(path);
+  db.pragma('busy_timeout = 5000');
+  applyMigrations(db, migrationsDir('outbox'));
+  const upsert = db.prepare(`
+    INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
+    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, 1, @failed, @okMs)
+    ON CONFLICT (device) DO UPDATE SET
+      ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
+      points = excluded.points, error = excluded.error, runs = runs + 1,
+      failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`);
+  const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
+  return {
+    record(device, r) {
+      upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+    },
+    get(device) {
+      const row = select.get(device) as Record<string, number | string | null> | undefined;
+      if (!row) return undefined;
+      return {
+        device,
+        ok: row.ok === 1,
+        lastEndMs: Number(row.last_end_ms),
+        durationMs: Number(row.duration_ms),
+        points: Number(row.points),
+        error: (row.error as string | null) ?? null,
+        runs: Number(row.runs),
+        failures: Number(row.failures),
+        lastOkMs: row.last_ok_ms === null ? null : Number(row.last_ok_ms),
+      };
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Simulators by driver id: what `simulate: true` puts on the device end of a sim link.
+ * They build their bytes from recordings and protocol tables, never from src/devices/.
+ */
+import type { Transport } from '../transports/transport.js';
+import { startDsmrP1Simulator } from './dsmr-p1.js';
+
+export interface RunningSimulator {
+  stop(): void;
+}
+
+type SimulatorFactory = (device: Transport, driverOptions: unknown) => RunningSimulator;
+
+const SIMULATORS: Record<string, SimulatorFactory> = {
+  'dsmr-p1': (device, options) => {
+    const timezone = (options as { timezone?: string } | undefined)?.timezone;
+    return startDsmrP1Simulator(device, { intervalMs: 1000, ...(timezone ? { timezone } : {}) });
+  },
+};
+
+export function hasSimulator(driverId: string): boolean {
+  return driverId in SIMULATORS;
+}
+
+export function startSimulator(driverId: string, device: Transport, driverOptions: unknown): RunningSimulator {
+  const factory = SIMULATORS[driverId];
+  if (!factory) throw new Error(`no simulator for driver ${driverId}`);
+  return factory(device, driverOptions);
+}

@@ -1,0 +1,246 @@
+/**
+ * Wires the rooms together: config → transports + driver sessions → scheduler jobs
+ * → line protocol → outbox → flusher → InfluxDB. Only this file and cli/ do wiring.
+ */
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import { systemClock, type Clock } from './core/clock.js';
+import { errorMessage } from './core/errors.js';
+import { encodePoints } from './core/line-protocol.js';
+import type { Logger } from './core/log.js';
+import type { Point, Precision } from './core/point.js';
+import { resolveConfigPath, type LoadedConfig } from './config/load.js';
+import type { DeviceConfig } from './config/schema.js';
+import type { DeviceSession, Driver, SerialSettings } from './devices/types.js';
+import { Flusher } from './influx/flusher.js';
+import type { Writer } from './influx/types.js';
+import { InfluxV1Writer } from './influx/v1-writer.js';
+import { InfluxV2Writer } from './influx/v2-writer.js';
+import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
+import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
+import type { Outbox } from './outbox/types.js';
+import { Scheduler } from './scheduler/index.js';
+import { startSimulator, type RunningSimulator } from './simulators/index.js';
+import { createSimLink } from './transports/sim.js';
+import { SerialTransport } from './transports/serial.js';
+import type { Transport } from './transports/transport.js';
+import type { InfluxConfig } from './config/influx.js';
+
+/** How often once/test look again for a stream device's first frame. */
+const STREAM_WAIT_STEP_MS = 100;
+const FALLBACK_SERIAL: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 };
+
+export interface DeviceRuntime {
+  config: DeviceConfig;
+  driver: Driver;
+  transport: Transport;
+  session: DeviceSession;
+  simulator?: RunningSimulator;
+}
+
+export interface JobReport {
+  device: string;
+  ok: boolean;
+  points: Point[];
+  lines: string[];
+  error?: string;
+  dropped: { reason: string; count: number }[];
+}
+
+/** Build the transport a device entry asks for: its serial port, or a simulator on a sim link. */
+export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
+  if (config.simulate) {
+    const link = createSimLink(`sim:${config.name}`);
+    const simulator = startSimulator(driver.id, link.device, config.options);
+    return { transport: link.host, simulator };
+  }
+  const port = config.port!;
+  const defaults = driver.defaultSerial?.(config.options) ?? FALLBACK_SERIAL;
+  const transport = new SerialTransport({
+    path: port.path,
+    baudRate: port.baudRate ?? defaults.baudRate,
+    dataBits: port.dataBits ?? defaults.dataBits,
+    parity: port.parity ?? defaults.parity,
+    stopBits: port.stopBits ?? defaults.stopBits,
+  });
+  return { transport };
+}
+
+export function createWriter(config: InfluxConfig): Writer {
+  return config.version === 1 ? new InfluxV1Writer(config) : new InfluxV2Writer(config);
+}
+
+/** Tags every point of a device carries besides `device`: site, host, then the device's own. */
+export function baseTags(loaded: LoadedConfig, device: DeviceConfig): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (loaded.config.site) tags.site = loaded.config.site;
+  if (loaded.config.host) tags.host = loaded.config.host;
+  return { ...tags, ...device.tags };
+}
+
+export interface WorkerOptions {
+  loaded: LoadedConfig;
+  drivers: readonly Driver[];
+  log: Logger;
+  clock?: Clock;
+  /** Where `echo` prints lines (stdout). */
+  echo?: Writable;
+  /** Only these devices (by name). */
+  only?: readonly string[];
+  /** `test`: collect and print, no outbox, no InfluxDB. */
+  dryRun?: boolean;
+}
+
+export class Worker {
+  readonly devices = new Map<string, DeviceRuntime>();
+  readonly scheduler: Scheduler;
+  readonly outbox: Outbox | null;
+  private readonly status: DeviceStatusStore | null;
+  readonly flusher: Flusher | null;
+  readonly precision: Precision;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private stopping = false;
+  private waitForStreams = false;
+  /** The latest successful collection per device (for `test` and `once`). */
+  private readonly lastReports = new Map<string, JobReport>();
+
+  constructor(private readonly options: WorkerOptions) {
+    const { loaded, log } = options;
+    const config = loaded.config;
+    this.log = log;
+    this.clock = options.clock ?? systemClock;
+    this.precision = config.influx?.precision ?? 'ms';
+    this.scheduler = new Scheduler({ log, timezone: config.timezone });
+
+    const outboxPath = resolveConfigPath(loaded, config.outbox.path);
+    this.outbox = options.dryRun ? null : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous });
+    this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
+    this.scheduler.on('jobEnd', (r) => {
+      const report = this.lastReports.get(r.name);
+      const points = r.ok ? (report?.lines.length ?? 0) : 0;
+      if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
+      else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
+      this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
+    });
+    this.flusher =
+      this.outbox && config.influx
+        ? new Flusher({
+            outbox: this.outbox,
+            writer: createWriter(config.influx),
+            batchSize: config.influx.batchSize,
+            batchBytes: config.influx.batchBytes,
+            flushIntervalMs: config.influx.flushIntervalMs,
+            minRetryDelayMs: config.influx.minRetryDelayMs,
+            maxRetryDelayMs: config.influx.maxRetryDelayMs,
+            clock: this.clock,
+            log: log.child({ room: 'flusher' }),
+          })
+        : null;
+
+    const devices = (config.devices as DeviceConfig[]).filter((d) => d.enabled && (!options.only || options.only.includes(d.name)));
+    for (const device of devices) {
+      const driver = options.drivers.find((d) => d.id === device.driver)!;
+      const { transport, simulator } = createTransport(device, driver);
+      const session = driver.createSession({
+        device: device.name,
+        options: device.options,
+        tags: baseTags(loaded, device),
+        transport,
+        clock: this.clock,
+        log: log.child({ device: device.name }),
+      });
+      this.devices.set(device.name, { config: device, driver, transport, session, simulator });
+      this.scheduler.add({
+        name: device.name,
+        cron: device.schedule,
+        portKey: transport.key,
+        timeoutMs: device.timeoutMs,
+        run: async (signal) => {
+          await this.collect(device.name, signal);
+        },
+      });
+    }
+  }
+
+  /** Start stream sessions, the schedule and the flusher (the daemon). */
+  async start(): Promise<void> {
+    await this.startSessions();
+    this.scheduler.start();
+    this.flusher?.start();
+    this.log.info({ devices: [...this.devices.keys()], influx: this.flusher ? 'on' : 'off (points stay in the outbox)' }, 'worker started');
+  }
+
+  /** Open every session; a device that cannot start is that device's problem, not the worker's. */
+  async startSessions(): Promise<void> {
+    await Promise.all(
+      [...this.devices.values()].map(async (rt) => {
+        try {
+          await rt.session.start();
+        } catch (err) {
+          this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
+        }
+      }),
+    );
+  }
+
+  /** One collection of one device: points → line protocol → one outbox transaction. */
+  async collect(name: string, signal: AbortSignal): Promise<JobReport> {
+    const rt = this.devices.get(name)!;
+    let result = await rt.session.collect(signal);
+    // once/test on a stream device: wait for its first telegram rather than report nothing.
+    while (this.waitForStreams && rt.driver.kind === 'stream' && result.points.length === 0) {
+      await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
+      result = await rt.session.collect(signal);
+    }
+    const { lines, dropped } = encodePoints(result.points, this.precision);
+    const drops = [...(result.dropped ?? [])];
+    if (dropped.length > 0) {
+      for (const d of dropped) this.log.warn({ device: name, reason: d.reason }, 'point dropped');
+      drops.push({ reason: 'unencodable point', count: dropped.length });
+    }
+    if (this.outbox && lines.length > 0) {
+      const { dropped: evicted } = this.outbox.append(lines, this.precision);
+      if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
+    }
+    if (this.options.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
+    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops };
+    this.lastReports.set(name, report);
+    return report;
+  }
+
+  /** Every (or the named) device once, through the scheduler's port locks and timeouts. */
+  async runOnce(names?: readonly string[]): Promise<JobReport[]> {
+    await this.startSessions();
+    const reports: JobReport[] = [];
+    const wanted = names ?? [...this.devices.keys()];
+    this.lastReports.clear();
+    this.waitForStreams = true;
+    const results = await this.scheduler.runOnce(wanted).finally(() => (this.waitForStreams = false));
+    for (const r of results) {
+      const collected = this.lastReports.get(r.name);
+      if (r.ok && collected) reports.push(collected);
+      else reports.push({ device: r.name, ok: false, points: [], lines: [], error: r.error ?? 'no result', dropped: [] });
+    }
+    return reports;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.scheduler.stop();
+    await this.flusher?.stop();
+    await Promise.all(
+      [...this.devices.values()].map(async (rt) => {
+        await rt.session.close().catch(() => undefined);
+        rt.simulator?.stop();
+      }),
+    );
+    this.status?.close();
+    this.outbox?.close();
+  }
+}
+
+export function defaultHost(): string {
+  return hostname();
+}
