@@ -34,11 +34,16 @@ if [[ ! -d node_modules ]]; then
   npm ci
 fi
 
-rm -rf dist/test
+# A clean build: stale compiled tests of deleted sources must not run.
+rm -rf dist
 npx tsc -p tsconfig.json
 # Files given on the command line narrow the run: npm test -- dist/test/unit/foo.test.js
 if (($#)); then
   exec node --test --test-reporter=spec --test-concurrency=2 "$@"
 fi
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+if ((${#files[@]} == 0)); then
+  echo "test: no compiled tests found under dist/test" >&2
+  exit 1
+fi
 exec node --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

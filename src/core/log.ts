@@ -1,5 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type Logger = PinoLogger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -20,7 +20,9 @@ export function createLogger(options: LogOptions = {}): Logger {
   const format = options.format ?? ((destination as NodeJS.WriteStream).isTTY ? 'pretty' : 'json');
   const base = { level: options.level ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
   if (format === 'json') return pino(base, pino.destination({ fd: fdOf(destination), sync: true }));
-  // Synchronous pretty stream: no worker thread, so memory stays low on a Pi.
+  // Synchronous pretty stream: no worker thread, so memory stays low on a Pi; loaded only
+  // when wanted (it costs ~10 MB resident, a daemon under systemd logs JSON).
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const stream = pretty({ destination, sync: true, colorize: (destination as NodeJS.WriteStream).isTTY ?? false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   return pino(base, stream);
 }

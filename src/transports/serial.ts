@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { stat, statSync, type Stats } from 'node:fs';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { TransportError, errorMessage } from '../core/errors.js';
 import type { SerialSettings } from '../devices/types.js';
 import type { Transport } from './transport.js';
@@ -48,8 +48,11 @@ export class SerialTransport extends EventEmitter implements Transport {
     return this.opening;
   }
 
-  private doOpen(): Promise<void> {
+  private async doOpen(): Promise<void> {
     const { path, baudRate, dataBits, parity, stopBits } = this.options;
+    // Loaded on first open: serialport and its native binding cost ~13 MB resident,
+    // which a worker with only simulated or network devices should not pay.
+    const { SerialPort } = await import('serialport');
     return new Promise<void>((resolve, reject) => {
       let port: SerialPort;
       try {

@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each printing its own lines and a
+ * final JSON summary of all. Ratios are measured against a baseline in the same run.
+ *   BENCH_ONLY=encoder,outbox npm run bench
+ */
+import { pathToFileURL } from 'node:url';
+
+const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = {
+  encoder: () => import('./encoder.js'),
+  outbox: () => import('./outbox.js'),
+  'p1-decode': () => import('./p1-decode.js'),
+  drain: () => import('./drain.js'),
+  'run-memory': () => import('./run-memory.js'),
+};
+
+export async function runAll(only?: string[]): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const [name, load] of Object.entries(BENCHES)) {
+    if (only && !only.includes(name)) continue;
+    console.log(`\n== ${name}`);
+    results[name] = await (await load()).run();
+  }
+  return results;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  console.log(JSON.stringify(await runAll(only), null, 2));
+}
