@@ -1,0 +1,164 @@
+/**
+ * The `wattline` command as users type it: exit codes, one-line errors, decode on recorded
+ * telegrams, `test` writing nothing, `once` delivering to a real influxd 1.6.7.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { fixture } from '../helpers/paths.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wattline-cli-'));
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function writeConfig(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('bad input: one line per problem, exit 2, nothing written', () => {
+  test('a config with a wrong type', async () => {
+    const path = writeConfig('bad-type.yaml', 'outbox: { path: bad.sqlite }\ndevices:\n  - name: p1\n    driver: dsmr-p1\n    port: { path: /dev/null, baudRate: fast }\n');
+    const r = await runCli(['--config', path, 'config', 'check']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /devices\[0\]\.port\.baudRate: expected a number/);
+    assert.equal(existsSync(join(dir, 'bad.sqlite')), false);
+  });
+
+  test('run with an unknown driver does not start and writes no outbox', async () => {
+    const path = writeConfig('bad-driver.yaml', 'outbox: { path: never.sqlite }\ndevices:\n  - name: x\n    driver: toaster\n    simulate: true\n');
+    const r = await runCli(['--config', path, 'run']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /devices\[0\]\.driver: unknown driver "toaster"/);
+    assert.equal(existsSync(join(dir, 'never.sqlite')), false);
+  });
+
+  test('a missing config file named with --config', async () => {
+    const r = await runCli(['--config', join(dir, 'nope.yaml'), 'once']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /nope\.yaml: config file not found/);
+  });
+
+  test('an unknown verb and an unknown option', async () => {
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+    assert.equal((await runCli(['drivers', '--colour'])).code, 2);
+  });
+
+  test('decode of a file that does not exist names it', async () => {
+    const r = await runCli(['decode', 'dsmr-p1', join(dir, 'missing.txt')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot read .*missing\.txt: no such file/);
+  });
+
+  test('a device that is not configured', async () => {
+    const path = writeConfig('one.yaml', 'outbox: { path: one.sqlite }\ndevices:\n  - name: meter\n    driver: dsmr-p1\n    simulate: true\n');
+    const r = await runCli(['--config', path, 'test', 'other']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no enabled device named "other" \(configured: meter\)/);
+  });
+});
+
+test('--help answers on every verb', async () => {
+  for (const verb of [[], ['run'], ['once'], ['test'], ['config', 'check'], ['config', 'schema'], ['devices'], ['buffer'], ['drain'], ['drivers'], ['decode']]) {
+    const r = await runCli([...verb, '--help']);
+    assert.equal(r.code, 0, `wattline ${verb.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /^Usage: wattline/);
+  }
+});
+
+test('drivers lists the registered ids, one per line', async () => {
+  const r = await runCli(['drivers']);
+  assert.equal(r.code, 0);
+  assert.ok(r.stdout.split('\n').includes('dsmr-p1'));
+});
+
+test('decode turns a recorded T211 telegram into the expected line, from a file and from stdin', async () => {
+  const telegram = fixture('dsmr-p1', 't211-se-7945', 'telegram.txt');
+  const expected = readFileSync(fixture('dsmr-p1', 't211-se-7945', 'expected.lp'), 'utf8').trim();
+  const args = ['decode', 'dsmr-p1', '--device', 'meter', '--precision', 'ns', '-o', 'timestamps=meter', '-o', 'timezone=Europe/Stockholm'];
+  const fromFile = await runCli([...args, telegram]);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  assert.equal(fromFile.stdout.trim(), expected);
+  const fromStdin = await runCli([...args, '-'], { input: readFileSync(telegram, 'utf8') });
+  assert.equal(fromStdin.stdout.trim(), expected);
+});
+
+test('decode reports a telegram with a bad CRC on one line and still prints the good ones', async () => {
+  const good = readFileSync(fixture('dsmr-p1', 't211-se-7945', 'telegram.txt'), 'utf8');
+  const bad = good.replace('240.3*V', '240.4*V');
+  const r = await runCli(['decode', 'dsmr-p1', '-o', 'timestamps=meter', '-'], { input: good + bad + good });
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout.trim().split('\n').length, 2);
+  const errors = r.stderr.trim().split('\n');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /telegram 2 .*CRC/i);
+});
+
+test('decode refuses a bad driver option with its name', async () => {
+  const r = await runCli(['decode', 'dsmr-p1', '-o', 'timestamps=sundial', '-'], { input: '' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--option\.timestamps: expected one of "collection", "meter"/);
+});
+
+describe('with a real influxd', () => {
+  let influxd: Influxd;
+  before(async () => {
+    influxd = await startInfluxd();
+    await createDatabase(influxd.url, 'cli');
+  });
+  after(async () => {
+    await influxd?.stop();
+  });
+
+  test('test prints line protocol and writes nothing; once delivers every collected point', async () => {
+    const path = writeConfig(
+      'once.yaml',
+      [
+        'outbox: { path: once.sqlite }',
+        `influx: { version: 1, url: "${influxd.url}", database: cli }`,
+        'devices:',
+        '  - { name: a, driver: dsmr-p1, simulate: true }',
+        '  - { name: b, driver: dsmr-p1, simulate: true }',
+        '',
+      ].join('\n'),
+    );
+    const t = await runCli(['--config', path, 'test']);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^p1,device=a /m);
+    assert.match(t.stdout, /^p1,device=b /m);
+    assert.equal(existsSync(join(dir, 'once.sqlite')), false, 'test must not create the outbox');
+    assert.equal(await count(influxd.url, 'cli', 'p1', 'power_import_w'), 0);
+
+    const j = await runCli(['--config', path, 'test', 'a', '--format', 'json']);
+    const parsed = JSON.parse(j.stdout) as { devices: { device: string; points: { measurement: string; fields: Record<string, unknown> }[] }[] };
+    assert.equal(parsed.devices.length, 1);
+    assert.equal(typeof parsed.devices[0].points.find((p) => p.measurement === 'p1')?.fields.power_import_w, 'number');
+
+    const o = await runCli(['--config', path, 'once']);
+    assert.equal(o.code, 0, o.stderr);
+    assert.equal(await count(influxd.url, 'cli', 'p1', 'power_import_w'), 2);
+    const b = await runCli(['--config', path, 'buffer', '--json']);
+    assert.equal(JSON.parse(b.stdout).rows, 0);
+  });
+
+  test('once exits 1 when InfluxDB refuses (missing database) and keeps the points', async () => {
+    const path = writeConfig(
+      'nodb.yaml',
+      ['outbox: { path: nodb.sqlite }', `influx: { version: 1, url: "${influxd.url}", database: nosuchdb }`, 'devices:', '  - { name: a, driver: dsmr-p1, simulate: true }', ''].join('\n'),
+    );
+    const o = await runCli(['--config', path, 'once']);
+    assert.equal(o.code, 1);
+    const b = await runCli(['--config', path, 'buffer', '--json']);
+    assert.ok(JSON.parse(b.stdout).rows >= 1, 'points must stay in the outbox');
+  });
+});
