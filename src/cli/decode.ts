@@ -33,7 +33,8 @@ export function registerDecodeVerb(program: Command): void {
 Examples:
   wattline decode dsmr-p1 p1-log.txt -o timestamps=meter
   cat telegram.txt | wattline decode dsmr-p1 - --format json
-Problems are reported one line each on stderr (which telegram, which line, why);
+Timestamps come from the device's own clock where the driver has one (-o timestamps=collection
+for the time of decoding). Problems are reported one line each on stderr (which telegram, which line, why);
 everything that decodes is still printed. Exit 1 when anything did not decode.`,
     )
     .action(
@@ -44,7 +45,10 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
         if (!['s', 'ms', 'us', 'ns'].includes(opts.precision)) throw new ConfigError(`--precision: expected s, ms, us or ns, got "${opts.precision}"`);
         if (opts.format !== 'lp' && opts.format !== 'json') throw new ConfigError(`--format: expected lp or json, got "${opts.format}"`);
 
-        const parsed = driver.options.safeParse(parseOptions(opts.option), { reportInput: true });
+        // A capture file has no arrival times: drivers with a device clock use it unless told otherwise.
+        const given = parseOptions(opts.option);
+        const meterTime = 'timestamps' in given ? undefined : driver.options.safeParse({ ...given, timestamps: 'meter' });
+        const parsed = meterTime?.success ? meterTime : driver.options.safeParse(given, { reportInput: true });
         if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
 
         const input = readInput(file);
