@@ -113,6 +113,21 @@ export class Worker {
     this.precision = config.influx?.precision ?? 'ms';
     this.scheduler = new Scheduler({ log, timezone: config.timezone });
 
+    // Jobs first: a bad cron expression is a ConfigError before any port, simulator or
+    // outbox file is opened ("nothing written").
+    const devices = (config.devices as DeviceConfig[]).filter((d) => d.enabled && (!options.only || options.only.includes(d.name)));
+    for (const device of devices) {
+      this.scheduler.add({
+        name: device.name,
+        cron: device.schedule,
+        portKey: device.simulate ? `sim:${device.name}` : `serial:${device.port!.path}`,
+        timeoutMs: device.timeoutMs,
+        run: async (signal) => {
+          await this.collect(device.name, signal);
+        },
+      });
+    }
+
     const outboxPath = resolveConfigPath(loaded, config.outbox.path);
     this.outbox = options.dryRun ? null : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous });
     this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
@@ -138,7 +153,6 @@ export class Worker {
           })
         : null;
 
-    const devices = (config.devices as DeviceConfig[]).filter((d) => d.enabled && (!options.only || options.only.includes(d.name)));
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
       const { transport, simulator } = createTransport(device, driver);
@@ -151,15 +165,6 @@ export class Worker {
         log: log.child({ device: device.name }),
       });
       this.devices.set(device.name, { config: device, driver, transport, session, simulator });
-      this.scheduler.add({
-        name: device.name,
-        cron: device.schedule,
-        portKey: transport.key,
-        timeoutMs: device.timeoutMs,
-        run: async (signal) => {
-          await this.collect(device.name, signal);
-        },
-      });
     }
   }
 
@@ -196,8 +201,11 @@ export class Worker {
     const { lines, dropped } = encodePoints(result.points, this.precision);
     const drops = [...(result.dropped ?? [])];
     if (dropped.length > 0) {
-      for (const d of dropped) this.log.warn({ device: name, reason: d.reason }, 'point dropped');
-      drops.push({ reason: 'unencodable point', count: dropped.length });
+      // scope 'tag'/'field': the point was written without that part; 'point': not written.
+      for (const d of dropped) this.log.warn({ device: name, scope: d.scope, reason: d.reason }, d.scope === 'point' ? 'point dropped' : `${d.scope} dropped`);
+      const points = dropped.filter((d) => d.scope === 'point').length;
+      if (points > 0) drops.push({ reason: 'unencodable point', count: points });
+      if (points < dropped.length) drops.push({ reason: 'unencodable tag or field', count: dropped.length - points });
     }
     if (this.outbox && lines.length > 0) {
       const { dropped: evicted } = this.outbox.append(lines, this.precision);

@@ -162,3 +162,11 @@ describe('with a real influxd', () => {
     assert.ok(JSON.parse(b.stdout).rows >= 1, 'points must stay in the outbox');
   });
 });
+
+test('an invalid cron expression is exit 2 before anything is opened or written', async () => {
+  const path = writeConfig('bad-cron.yaml', 'outbox: { path: cron.sqlite }\ndevices:\n  - { name: m, driver: dsmr-p1, simulate: true, schedule: "61 * * * *" }\n');
+  const r = await runCli(['--config', path, 'once']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /job m: invalid cron expression '61 \* \* \* \*'/);
+  assert.equal(existsSync(join(dir, 'cron.sqlite')), false);
+});
