@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -169,4 +169,37 @@ test('an invalid cron expression is exit 2 before anything is opened or written'
   assert.equal(r.code, 2);
   assert.match(r.stderr, /job m: invalid cron expression '61 \* \* \* \*'/);
   assert.equal(existsSync(join(dir, 'cron.sqlite')), false);
+});
+
+test('run stops on SIGTERM with exit 0, and its log never shows a secret', async () => {
+  const path = writeConfig(
+    'term.yaml',
+    [
+      'echo: true',
+      'log: { level: debug, format: json }',
+      'outbox: { path: term.sqlite }',
+      // Nothing listens on port 9 of loopback: the flusher fails and logs its configuration.
+      'influx: { version: 1, url: "http://127.0.0.1:9", database: d, username: "${TERM_USER}", password: "${TERM_PASSWORD}", minRetryDelayMs: 50 }',
+      'devices:',
+      '  - { name: m, driver: dsmr-p1, simulate: true, schedule: "* * * * * *" }',
+      '',
+    ].join('\n'),
+  );
+  const worker = startCli(['--config', path, 'run'], { env: { TERM_USER: 'alice', TERM_PASSWORD: 'hunter2-very-secret' } });
+  try {
+    // Wait (bounded) until it has committed a point, then ask it to stop.
+    for (let i = 0; i < 100 && !worker.output().stdout.includes('p1,'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(worker.output().stdout, /^p1,device=m /m);
+    worker.child.kill('SIGTERM');
+    const code = await Promise.race([worker.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    assert.equal(code, 0);
+    const { stderr } = worker.output();
+    assert.match(stderr, /"msg":"stopped"/);
+    assert.ok(!stderr.includes('hunter2-very-secret'), 'the password appeared in the log');
+  } finally {
+    worker.child.kill('SIGKILL');
+  }
+  const c = await runCli(['--config', path, 'config', 'check'], { env: { TERM_USER: 'alice', TERM_PASSWORD: 'hunter2-very-secret' } });
+  assert.equal(c.code, 0, c.stderr);
+  assert.ok(!c.stdout.includes('hunter2-very-secret'));
 });
