@@ -70,6 +70,21 @@ export function createWriter(config: InfluxConfig): Writer {
   return config.version === 1 ? new InfluxV1Writer(config) : new InfluxV2Writer(config);
 }
 
+/** The flusher that sends `outbox` to the configured InfluxDB (the worker's, and `drain`'s). */
+export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger): Flusher {
+  return new Flusher({
+    outbox,
+    writer: createWriter(influx),
+    batchSize: influx.batchSize,
+    batchBytes: influx.batchBytes,
+    flushIntervalMs: influx.flushIntervalMs,
+    minRetryDelayMs: influx.minRetryDelayMs,
+    maxRetryDelayMs: influx.maxRetryDelayMs,
+    clock,
+    log,
+  });
+}
+
 /** Tags every point of a device carries besides `device`: site, host, then the device's own. */
 export function baseTags(loaded: LoadedConfig, device: DeviceConfig): Record<string, string> {
   const tags: Record<string, string> = {};
@@ -138,20 +153,7 @@ export class Worker {
       else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
-    this.flusher =
-      this.outbox && config.influx
-        ? new Flusher({
-            outbox: this.outbox,
-            writer: createWriter(config.influx),
-            batchSize: config.influx.batchSize,
-            batchBytes: config.influx.batchBytes,
-            flushIntervalMs: config.influx.flushIntervalMs,
-            minRetryDelayMs: config.influx.minRetryDelayMs,
-            maxRetryDelayMs: config.influx.maxRetryDelayMs,
-            clock: this.clock,
-            log: log.child({ room: 'flusher' }),
-          })
-        : null;
+    this.flusher = this.outbox && config.influx ? createFlusher(this.outbox, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
 
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;

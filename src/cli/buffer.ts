@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import { Flusher } from '../influx/flusher.js';
 import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { Outbox } from '../outbox/types.js';
-import { createWriter } from '../worker.js';
+import { createFlusher } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
@@ -60,9 +59,11 @@ export function registerBufferVerbs(program: Command): void {
     .option('-n, --limit <n>', 'how many', '50')
     .action(
       action(async (opts: { limit: string }, cmd: Command) => {
+        const limit = Number(opts.limit);
+        if (!Number.isSafeInteger(limit) || limit <= 0) throw new ConfigError(`--limit: expected a positive whole number, got "${opts.limit}"`);
         const outbox = openOutbox(load(cmd, true));
         try {
-          for (const d of outbox.listDeadLetters(Number(opts.limit))) {
+          for (const d of outbox.listDeadLetters(limit)) {
             process.stdout.write(`#${d.id} ${new Date(d.timeMs).toISOString()} HTTP ${d.status}: ${d.message}\n    ${d.line}\n`);
           }
         } finally {
@@ -118,17 +119,7 @@ export function registerBufferVerbs(program: Command): void {
         const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: 'drain [{bar}] {percentage}% {value}/{total} points {rate} pts/s eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : null;
         const started = Date.now();
         bar?.start(total, 0, { rate: 0 });
-        const flusher = new Flusher({
-          outbox,
-          writer: createWriter(influx),
-          batchSize: influx.batchSize,
-          batchBytes: influx.batchBytes,
-          flushIntervalMs: influx.flushIntervalMs,
-          minRetryDelayMs: influx.minRetryDelayMs,
-          maxRetryDelayMs: influx.maxRetryDelayMs,
-          clock: systemClock,
-          log,
-        });
+        const flusher = createFlusher(outbox, influx, systemClock, log);
         try {
           const result = await flusher.drain({
             onProgress: (p) => {
