@@ -3,7 +3,7 @@ import { ConfigError, errorMessage, WattlineError } from '../core/errors.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { drivers } from '../devices/index.js';
-import { hasSimulator } from '../simulators/index.js';
+import { demoDevices } from '../simulators/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -18,7 +18,7 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 export function load(cmd: Command, allowDemo: boolean): LoadedConfig {
-  return loadConfig({ drivers, path: globals(cmd).config, allowDemo, demoDrivers: drivers.filter((d) => hasSimulator(d.id)).map((d) => d.id) });
+  return loadConfig({ drivers, path: globals(cmd).config, allowDemo, demoDevices: demoDevices() });
 }
 
 export function logger(cmd: Command, loaded?: LoadedConfig): Logger {

@@ -2,10 +2,11 @@
  * The built-in configuration `wattline run` uses when no config file exists:
  * every simulated device, points echoed to stdout, InfluxDB only when INFLUX_URL is set.
  */
-export function demoConfig(env: Record<string, string | undefined>, deviceDrivers: readonly string[]): Record<string, unknown> {
-  const devices = deviceDrivers.map((driver) => ({
+export function demoConfig(env: Record<string, string | undefined>, demo: readonly { driver: string; options?: unknown }[]): Record<string, unknown> {
+  const devices = demo.map(({ driver, options }) => ({
     name: `demo-${driver}`,
     driver,
+    ...(options ? { options } : {}),
     simulate: true,
     schedule: '*/2 * * * * *',
     tags: { demo: 'yes' },

@@ -27,8 +27,8 @@ export interface LoadOptions {
   allowDemo?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Drivers the demo runs (those with a simulator); default: all. */
-  demoDrivers?: readonly string[];
+  /** The devices the demo runs (drivers with a simulator, with their demo options); default: every driver, no options. */
+  demoDevices?: readonly { driver: string; options?: unknown }[];
 }
 
 export function loadConfig(options: LoadOptions): LoadedConfig {
@@ -41,7 +41,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
       throw new ConfigError(`${explicit ?? DEFAULT_CONFIG_PATH}: config file not found (copy wattline.example.yaml, or pass --config)`);
     }
     const env = environmentWithDotenv([resolve(cwd, '.env')], options.env);
-    const raw = demoConfig(env, options.demoDrivers ?? options.drivers.map((d) => d.id));
+    const raw = demoConfig(env, options.demoDevices ?? options.drivers.map((d) => ({ driver: d.id })));
     return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true };
   }
 

@@ -3,9 +3,10 @@
  * Adding a device touches its folder and one line of this list.
  */
 import { dsmrP1Driver } from './dsmr-p1/index.js';
+import { hdhkDriver } from './hdhk/index.js';
 import type { Driver } from './types.js';
 
-export const drivers: readonly Driver[] = [dsmrP1Driver];
+export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver];
 
 export function findDriver(id: string): Driver | undefined {
   return drivers.find((d) => d.id === id);

@@ -4,6 +4,7 @@
  */
 import type { Transport } from '../transports/transport.js';
 import { startDsmrP1Simulator } from './dsmr-p1.js';
+import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -16,7 +17,18 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
     const timezone = (options as { timezone?: string } | undefined)?.timezone;
     return startDsmrP1Simulator(device, { intervalMs: 1000, ...(timezone ? { timezone } : {}) });
   },
+  hdhk: (device, options) => startHdhkDemoSimulator(device, options),
 };
+
+/** Driver options the built-in demo gives a simulated device (drivers that need some). */
+const DEMO_OPTIONS: Record<string, unknown> = {
+  hdhk: HDHK_DEMO_OPTIONS,
+};
+
+/** One demo device entry per simulated driver: what `wattline run` without a config polls. */
+export function demoDevices(): { driver: string; options?: unknown }[] {
+  return Object.keys(SIMULATORS).map((driver) => (DEMO_OPTIONS[driver] ? { driver, options: DEMO_OPTIONS[driver] } : { driver }));
+}
 
 export function hasSimulator(driverId: string): boolean {
   return driverId in SIMULATORS;

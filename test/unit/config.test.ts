@@ -7,6 +7,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { drivers } from '../../src/devices/index.js';
+import { demoDevices } from '../../src/simulators/index.js';
+import { ROOT } from '../helpers/paths.js';
 
 function withConfig(yaml: string, fn: (path: string, dir: string) => void, dotenv?: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-config-'));
@@ -108,14 +110,15 @@ test('a missing explicit config file is a ConfigError; without one the demo is u
   try {
     assert.throws(() => loadConfig({ drivers, path: join(dir, 'nope.yaml'), env: {} }), /config file not found/);
     assert.throws(() => loadConfig({ drivers, cwd: dir, env: {} }), /config file not found/);
-    const demo = loadConfig({ drivers, cwd: dir, env: {}, allowDemo: true });
+    const demo = loadConfig({ drivers, cwd: dir, env: {}, allowDemo: true, demoDevices: demoDevices() });
     assert.equal(demo.demo, true);
     assert.equal(demo.config.influx, undefined);
+    // Every registered driver has a simulator in the demo, with options valid for its schema.
     assert.deepEqual(
       demo.config.devices.map((d) => d.driver),
       drivers.map((d) => d.id),
     );
-    const withInflux = loadConfig({ drivers, cwd: dir, env: { INFLUX_URL: 'http://127.0.0.1:8086' }, allowDemo: true });
+    const withInflux = loadConfig({ drivers, cwd: dir, env: { INFLUX_URL: 'http://127.0.0.1:8086' }, allowDemo: true, demoDevices: demoDevices() });
     assert.equal(withInflux.config.influx?.url, 'http://127.0.0.1:8086');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -127,4 +130,12 @@ test('the JSON Schema comes from the same source: strict, with every driver', ()
   assert.match(schema, /"additionalProperties":false/);
   for (const d of drivers) assert.ok(schema.includes(`"${d.id}"`), `schema lacks driver ${d.id}`);
   assert.ok(schema.includes('baudRate'));
+});
+
+test('wattline.example.yaml is valid as shipped (with its ${VAR}s set)', () => {
+  const { config } = loadConfig({ drivers, path: join(ROOT, 'wattline.example.yaml'), env: { INFLUX_URL: 'http://127.0.0.1:8086', INFLUX_DATABASE: 'energy', P1_PORT: '/dev/ttyUSB0' } });
+  assert.deepEqual(
+    config.devices.map((d) => d.driver),
+    ['dsmr-p1', 'hdhk'],
+  );
 });

@@ -1,0 +1,22 @@
+/**
+ * hdhk: HDHK 16-channel AC current meters, Modbus RTU over RS-485 (protocols.md §2).
+ * One device entry = one bus with one or more units. Layers: registers.ts (the map as
+ * data) -> codec.ts (words -> readings) -> points.ts; session.ts talks modbus-serial over
+ * the injected transport (rtu-port.ts). See README.md beside this file.
+ */
+import type { Driver } from '../types.js';
+import { hdhkOptionsSchema, hdhkSerialSettings, type HdhkOptions } from './config.js';
+import { HdhkSession } from './session.js';
+
+export type { HdhkOptions } from './config.js';
+export { HdhkUnitError } from './errors.js';
+export { HdhkSession } from './session.js';
+
+export const hdhkDriver: Driver<HdhkOptions> = {
+  id: 'hdhk',
+  description: 'HDHK 16-channel AC current meters over Modbus RTU (RS-485); several units per bus, currents per circuit and per-phase sums',
+  kind: 'poll',
+  options: hdhkOptionsSchema,
+  defaultSerial: hdhkSerialSettings,
+  createSession: (ctx) => new HdhkSession(ctx),
+};

@@ -1,0 +1,82 @@
+/**
+ * Readings -> points (STYLE #1):
+ * - `hdhk`: one series per reported channel; tags device, unit (Modbus id), unit_name (when
+ *   configured), channel (1…16), circuit, phase (when configured); fields current_a,
+ *   apparent_power_va (when a voltage is configured), frequency_hz (when read), range_a
+ *   (the channel's current range from register 1 or 2), firmware;
+ * - `hdhk_phase`: per bus and phase, the sums over the channels with that phase whose unit
+ *   answered; channels (integer) says how many went into the sum.
+ */
+import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
+import { channelRange, type ChannelReading, type UnitInfo } from './codec.js';
+import type { HdhkUnitOptions } from './config.js';
+
+export const MEASUREMENT = 'hdhk';
+export const PHASE_MEASUREMENT = 'hdhk_phase';
+
+export interface UnitReading {
+  unit: HdhkUnitOptions;
+  /** undefined when registers 0-2 could not be read (the unit answered them with an exception). */
+  info: UnitInfo | undefined;
+  channels: ChannelReading[];
+  /** When the reply arrived, Unix ms. */
+  timeMs: number;
+}
+
+export interface PointContext {
+  device: string;
+  tags: Record<string, string>;
+}
+
+export function unitToPoints(r: UnitReading, ctx: PointContext): Point[] {
+  const points: Point[] = [];
+  for (const reading of r.channels) {
+    const ch = r.unit.channels[String(reading.channel)];
+    if (!ch || !ch.enabled) continue;
+    const tags: Record<string, string> = { ...ctx.tags, device: ctx.device, unit: String(r.unit.id), channel: String(reading.channel), circuit: ch.circuit };
+    if (r.unit.name !== undefined) tags.unit_name = r.unit.name;
+    if (ch.phase !== undefined) tags.phase = ch.phase;
+    const fields: Record<string, FieldValue> = { current_a: reading.currentA };
+    if (ch.voltageV !== undefined) fields.apparent_power_va = round2(reading.currentA * ch.voltageV);
+    if (reading.frequencyHz !== undefined) fields.frequency_hz = reading.frequencyHz;
+    if (r.info) {
+      fields.range_a = int(channelRange(r.info, reading.channel));
+      fields.firmware = r.info.firmware;
+    }
+    points.push({ measurement: MEASUREMENT, tags, fields, time: msToNs(r.timeMs) });
+  }
+  return points;
+}
+
+/** Per-phase sums over every unit that answered this poll; no point for a phase with no channel. */
+export function phaseSums(readings: readonly UnitReading[], ctx: PointContext, timeMs: number): Point[] {
+  const sums = new Map<string, { current: number; va: number; withVoltage: number; channels: number }>();
+  for (const r of readings) {
+    for (const reading of r.channels) {
+      const ch = r.unit.channels[String(reading.channel)];
+      if (!ch || !ch.enabled || ch.phase === undefined) continue;
+      const s = sums.get(ch.phase) ?? { current: 0, va: 0, withVoltage: 0, channels: 0 };
+      s.current += reading.currentA;
+      s.channels++;
+      if (ch.voltageV !== undefined) {
+        s.va += reading.currentA * ch.voltageV;
+        s.withVoltage++;
+      }
+      sums.set(ch.phase, s);
+    }
+  }
+  return [...sums.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([phase, s]) => {
+      const fields: Record<string, FieldValue> = { current_a: round5(s.current), channels: int(s.channels) };
+      if (s.withVoltage > 0) fields.apparent_power_va = round2(s.va);
+      return { measurement: PHASE_MEASUREMENT, tags: { ...ctx.tags, device: ctx.device, phase }, fields, time: msToNs(timeMs) };
+    });
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+function round5(v: number): number {
+  return Math.round(v * 1e5) / 1e5;
+}

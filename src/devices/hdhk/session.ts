@@ -1,0 +1,223 @@
+/**
+ * The HDHK session: one RS-485 bus, one modbus-serial client over the injected transport
+ * (rtu-port.ts), the units polled one after another with a pause between requests and an
+ * explicit timeout on every request (modbus-serial's default is none).
+ *
+ * - A unit that is silent, answers with an exception, a bad CRC or a cut-off frame costs only
+ *   its own points: the poll goes on, the failure is an HdhkUnitError in `lastOutcome` and a
+ *   `dropped` entry; only when no unit answered does collect() throw.
+ * - Registers 0-2 (firmware, current ranges) are read once per unit after each (re)connect.
+ * - A port that went away is reopened at the start of the next poll; until it opens,
+ *   collect() throws a retryable TransportError.
+ */
+import ModbusSerial from 'modbus-serial';
+import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
+import type { Point } from '../../core/point.js';
+import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
+import { decodeChannels, decodeInfo, type UnitInfo } from './codec.js';
+import type { HdhkOptions, HdhkUnitOptions } from './config.js';
+import { HdhkUnitError } from './errors.js';
+import { phaseSums, unitToPoints, type UnitReading } from './points.js';
+import { CURRENT, FREQUENCY, INFO } from './registers.js';
+import { TransportRtuPort } from './rtu-port.js';
+
+export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
+
+// modbus-serial is CommonJS; its module.exports.default is the client class.
+const ModbusRTU = ModbusSerial.default;
+type ModbusClient = InstanceType<typeof ModbusRTU>;
+
+interface ModbusLikeError {
+  errno?: string;
+  name?: string;
+  message?: string;
+  modbusCode?: number;
+}
+
+export class HdhkSession implements DeviceSession {
+  private readonly options: HdhkOptions;
+  private readonly port: TransportRtuPort;
+  private readonly client: ModbusClient;
+  /** Registers 0-2 per unit id since the last connect; null: the unit refused them. */
+  private readonly info = new Map<number, UnitInfo | null>();
+  private closed = false;
+  private everOpen = false;
+  private requestsThisPoll = 0;
+  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0 };
+  /** Per unit, what the last poll gave (for tests and `wattline devices`). */
+  lastOutcome: UnitOutcome[] = [];
+
+  constructor(private readonly ctx: DriverContext<HdhkOptions>) {
+    this.options = ctx.options;
+    const capture = ctx.capture;
+    this.port = new TransportRtuPort(ctx.transport, capture ? (dir, data) => safeCapture(() => capture(dir, data, ctx.clock.now()), ctx) : undefined);
+    this.client = new ModbusRTU(this.port);
+    this.client.setTimeout(this.options.requestTimeoutMs);
+    // modbus-serial re-emits port errors; without a listener an emitter throws.
+    (this.client as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => ctx.log.debug({ err: describe(err) }, 'hdhk port error'));
+    ctx.transport.on('close', this.onClose);
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    try {
+      await this.connect();
+    } catch (err) {
+      if (err instanceof TransportError && !err.retryable) throw err;
+      // A missing port is retried on each poll; collect() reports it.
+      this.ctx.log.warn({ err: errorMessage(err) }, 'hdhk port did not open; retrying on the next poll');
+    }
+  }
+
+  async collect(signal: AbortSignal): Promise<CollectResult> {
+    signal.throwIfAborted();
+    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.counts.polls++;
+    await this.connect();
+    this.requestsThisPoll = 0;
+    const outcomes: UnitOutcome[] = [];
+    for (const unit of this.options.units) {
+      signal.throwIfAborted();
+      outcomes.push(await this.pollUnit(unit, signal));
+    }
+    this.lastOutcome = outcomes;
+
+    const readings = outcomes.flatMap((o) => (o.ok ? [o.reading] : []));
+    const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+    for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
+    if (readings.length === 0) {
+      const first = failures[0]!;
+      if (!this.ctx.transport.isOpen) throw new TransportError(`${this.ctx.transport.key}: port went away during the poll; reopening on the next poll`, true, { cause: first });
+      if (failures.length === 1) throw first;
+      throw new DeviceError(`${this.ctx.device}: no unit answered (${failures.map((f) => `unit ${f.unit}: ${f.reason}`).join(', ')})`, this.ctx.device, { cause: first });
+    }
+
+    const points: Point[] = [];
+    const pc = { device: this.ctx.device, tags: this.ctx.tags };
+    for (const r of readings) points.push(...unitToPoints(r, pc));
+    points.push(...phaseSums(readings, pc, Math.max(...readings.map((r) => r.timeMs))));
+    const result: CollectResult = { points };
+    if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `unit ${f.unit}: ${f.reason}`, count: 1 }));
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.transport.off('close', this.onClose);
+    this.port.detach();
+    // Keep an 'error' listener: a late error of a closing port must not throw.
+    this.ctx.transport.on('error', () => undefined);
+    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'hdhk port close failed'));
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+  }
+
+  private async connect(): Promise<void> {
+    if (this.ctx.transport.isOpen) return;
+    try {
+      await new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      this.counts.open_failures++;
+      if (err instanceof TransportError) throw err;
+      throw new TransportError(`${this.ctx.transport.key}: cannot open: ${describe(err)}`, true, { cause: err });
+    }
+    if (this.everOpen) {
+      this.counts.reopens++;
+      this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
+    }
+    this.everOpen = true;
+  }
+
+  private async pollUnit(unit: HdhkUnitOptions, signal: AbortSignal): Promise<UnitOutcome> {
+    try {
+      if (!this.info.has(unit.id)) {
+        try {
+          this.info.set(unit.id, decodeInfo(await this.read(unit.id, INFO.start, INFO.count, signal)));
+        } catch (err) {
+          // A unit that refuses registers 0-2 still reports its currents; anything else is its failure.
+          if (!(err instanceof HdhkUnitError && err.reason === 'exception')) throw err;
+          this.info.set(unit.id, null);
+        }
+      }
+      const withFrequency = this.options.frequency === 'read';
+      // Registers 8-23 and 24-39 are adjacent: one request when the frequencies are wanted.
+      const count = withFrequency ? CURRENT.count + FREQUENCY.count : CURRENT.count;
+      const words = await this.read(unit.id, CURRENT.start, count, signal);
+      const timeMs = this.ctx.clock.now();
+      const ratio = (ch: number) => unit.channels[String(ch)]?.ctRatio ?? unit.ctRatio;
+      const channels = decodeChannels(words.slice(0, CURRENT.count), ratio, withFrequency ? words.slice(CURRENT.count) : undefined);
+      this.counts.units_ok++;
+      return { unit: unit.id, ok: true, reading: { unit, info: this.info.get(unit.id) ?? undefined, channels, timeMs } };
+    } catch (err) {
+      if (err instanceof HdhkUnitError) return { unit: unit.id, ok: false, error: err };
+      if (signal.aborted) throw err;
+      const e = new HdhkUnitError(`${this.ctx.device}: unit ${unit.id}: ${describe(err)}`, this.ctx.device, unit.id, 'frame', undefined, { cause: err });
+      this.counts.frame_errors++;
+      return { unit: unit.id, ok: false, error: e };
+    }
+  }
+
+  /** One FC03 request, after the bus pause; every failure becomes an HdhkUnitError. */
+  private async read(unitId: number, start: number, count: number, signal: AbortSignal): Promise<number[]> {
+    if (this.requestsThisPoll++ > 0 && this.options.pauseMs > 0) await this.ctx.clock.sleep(this.options.pauseMs, signal);
+    signal.throwIfAborted();
+    this.client.setID(unitId);
+    this.client.setTimeout(this.options.requestTimeoutMs);
+    try {
+      const res = await this.client.readHoldingRegisters(start, count);
+      if (res.data.length !== count) throw new Error(`expected ${count} registers, got ${res.data.length}`);
+      return res.data;
+    } catch (err) {
+      throw this.unitError(unitId, start, count, err);
+    }
+  }
+
+  /** modbus-serial's errors are not Error subclasses: sort them here, once. */
+  private unitError(unit: number, start: number, count: number, err: unknown): HdhkUnitError {
+    const e = (err ?? {}) as ModbusLikeError;
+    const where = `${this.ctx.device}: unit ${unit}, registers ${start}-${start + count - 1}`;
+    const mk = (reason: HdhkUnitError['reason'], msg: string, code?: number) => new HdhkUnitError(`${where}: ${msg}`, this.ctx.device, unit, reason, code, { cause: err });
+    if (e.errno === 'ETIMEDOUT') {
+      if (!this.ctx.transport.isOpen) return mk('port', 'port went away');
+      if (this.port.received > 0) {
+        this.counts.truncated++;
+        return mk('truncated', `truncated reply (${this.port.received} bytes in ${this.options.requestTimeoutMs} ms)`);
+      }
+      this.counts.timeouts++;
+      return mk('timeout', `no reply in ${this.options.requestTimeoutMs} ms (unit absent, wrong id or serial settings?)`);
+    }
+    if (typeof e.modbusCode === 'number') {
+      this.counts.exceptions++;
+      return mk('exception', `Modbus exception ${e.modbusCode} (${e.message ?? ''})`, e.modbusCode);
+    }
+    if (e.name === 'PortNotOpenError') return mk('port', 'port not open');
+    if (e.message === 'CRC error') {
+      this.counts.crc_errors++;
+      return mk('crc', 'reply with a bad CRC');
+    }
+    this.counts.frame_errors++;
+    return mk('frame', describe(err));
+  }
+
+  private readonly onClose = (): void => {
+    // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
+    this.info.clear();
+    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
+  };
+}
+
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
+  return String(err);
+}
+
+function safeCapture(fn: () => void, ctx: DriverContext<HdhkOptions>): void {
+  try {
+    fn();
+  } catch (err) {
+    ctx.log.warn({ err: errorMessage(err) }, 'hdhk capture failed');
+  }
+}
