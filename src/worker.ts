@@ -23,6 +23,7 @@ import { Scheduler } from './scheduler/index.js';
 import { startSimulator, type RunningSimulator } from './simulators/index.js';
 import { createSimLink } from './transports/sim.js';
 import { SerialTransport } from './transports/serial.js';
+import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 import type { InfluxConfig } from './config/influx.js';
 
@@ -54,6 +55,9 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
     const simulator = startSimulator(driver.id, link.device, config.options);
     return { transport: link.host, simulator };
   }
+  if (driver.link === 'network') {
+    return { transport: new TcpTransport(driver.networkAddress!(config.options)) };
+  }
   const port = config.port!;
   const defaults = driver.defaultSerial?.(config.options) ?? FALLBACK_SERIAL;
   const transport = new SerialTransport({
@@ -68,6 +72,16 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
 
 export function createWriter(config: InfluxConfig): Writer {
   return config.version === 1 ? new InfluxV1Writer(config) : new InfluxV2Writer(config);
+}
+
+/** Which physical link a device uses: jobs with the same key run one at a time. */
+export function linkKey(config: DeviceConfig, driver: Driver): string {
+  if (config.simulate) return `sim:${config.name}`;
+  if (driver.link === 'network') {
+    const { host, port } = driver.networkAddress!(config.options);
+    return `tcp:${host}:${port}`;
+  }
+  return `serial:${config.port!.path}`;
 }
 
 /** The flusher that sends `outbox` to the configured InfluxDB (the worker's, and `drain`'s). */
@@ -135,7 +149,7 @@ export class Worker {
       this.scheduler.add({
         name: device.name,
         cron: device.schedule,
-        portKey: device.simulate ? `sim:${device.name}` : `serial:${device.port!.path}`,
+        portKey: linkKey(device, options.drivers.find((d) => d.id === device.driver)!),
         timeoutMs: device.timeoutMs,
         run: async (signal) => {
           await this.collect(device.name, signal);

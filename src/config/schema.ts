@@ -41,7 +41,13 @@ export function deviceSchemaFor(driver: Driver) {
       ...deviceBase(),
       options: driver.options.prefault({} as never).describe(`Options of the ${driver.id} driver`),
     })
-    .refine((d) => d.simulate || d.port !== undefined, { message: 'needs a port (port.path) or simulate: true', path: ['port'] })
+    .superRefine((d, ctx) => {
+      if (driver.link === 'network') {
+        if (d.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: `${driver.id} connects over the network: set host/port under options, not port` });
+      } else if (!d.simulate && d.port === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['port'], message: 'needs a port (port.path) or simulate: true' });
+      }
+    })
     .describe(driver.description);
 }
 

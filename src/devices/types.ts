@@ -68,8 +68,15 @@ export interface Driver<Options = any> {
   kind: 'poll' | 'stream';
   /** Driver-specific options (the device entry's `options:`), strict, with defaults. */
   options: z.ZodType<Options>;
+  /**
+   * 'serial' (default): the device entry names a serial `port:`. 'network': the driver's
+   * options say where to connect (`networkAddress`), and the worker opens a TCP link.
+   */
+  link?: 'serial' | 'network';
   /** Serial settings used when the config gives a port path without them. */
   defaultSerial?: (options: Options) => SerialSettings;
+  /** For network drivers: the TCP address to connect to, from the options. */
+  networkAddress?: (options: Options) => { host: string; port: number };
   createSession(ctx: DriverContext<Options>): DeviceSession;
   /** Raw capture (text or bytes) in, points out; used by `wattline decode` and backfill. */
   decode?(input: Buffer, ctx: DecodeContext<Options>): DecodeResult;
