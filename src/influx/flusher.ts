@@ -14,6 +14,13 @@
  * - fatal (401/403/404, config): keep everything, log at error level (once per distinct
  *   message, then a reminder now and then), back off.
  *
+ * Pipelining: while batch N's request is in flight, batch N+1 is peeked (the rows after N's
+ * last id); when N is ok, N+1's request starts first and N is acked while it is in flight, so
+ * our SQLite work overlaps the server's. At most one request is in flight, so batches still
+ * arrive in commit order. When N is anything but ok, the prefetched N+1 is dropped (it is
+ * peeked again later) and N is handled alone exactly as above. A crash after N+1 was sent
+ * but before N was acked only sends N again later, which is harmless for the reason below.
+ *
  * InfluxDB 1.x answers a batch holding a bad line with 400 "partial write" after it has
  * written the good lines, so bisection sends those again. That is harmless: a point is
  * identified by measurement, tag set and timestamp, and writing an identical point again
@@ -115,6 +122,29 @@ interface BatchTally {
   requests: number;
 }
 
+/** What a run of pipelined batches is for: one batch, a drain, or the loop. */
+interface SendPlan {
+  /**
+   * Whether to go on to the next batch once the current one is delivered; `rows` is the
+   * current batch's size (asked before its outcome is known, to prefetch, and again after).
+   */
+  more(rows: number): boolean;
+  /** Every finished batch's report, in order (after its rows were acked / dead-lettered). */
+  report?(report: FlushReport): void;
+}
+
+const ONE_BATCH: SendPlan = { more: () => false };
+
+/** One batch taken from the outbox and its request in flight. */
+interface InFlight {
+  rows: readonly OutboxRow[];
+  tally: BatchTally;
+  outcome: Promise<WriteOutcome>;
+}
+
+/** Lets the request just started reach the socket before synchronous SQLite work blocks the event loop. */
+const letIoRun = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class Flusher {
   private readonly o: Required<Omit<FlusherOptions, 'random'>> & { random: () => number };
   private loop: Promise<void> | null = null;
@@ -124,6 +154,8 @@ export class Flusher {
   /** Wakes the loop from its sleep when stopping. */
   private readonly wake = new AbortController();
   private chain: Promise<unknown> = Promise.resolve();
+  /** Callers queued behind the one holding the lock: a pipelined run yields to them between batches. */
+  private waiting = 0;
 
   private lastSuccessMs: number | null = null;
   private lastAttemptMs: number | null = null;
@@ -179,7 +211,7 @@ export class Flusher {
 
   /** Send one batch (the oldest pending rows) now. */
   flushOnce(): Promise<FlushReport> {
-    return this.exclusive(() => this.flushBatch());
+    return this.exclusive(() => this.flushBatches(ONE_BATCH));
   }
 
   /**
@@ -191,17 +223,23 @@ export class Flusher {
     let delivered = 0;
     let deadLettered = 0;
     let stop: FlushReport | null = null;
-    // Bounded by what was pending at the start, so a busy daemon cannot keep a drain going forever.
+    const plan: SendPlan = {
+      // Bounded by what was pending at the start, so a busy daemon cannot keep a drain going forever.
+      more: (rows) => delivered + deadLettered + rows < total,
+      report: (report) => {
+        delivered += report.delivered;
+        deadLettered += report.deadLettered;
+        if (report.result === 'delivered') options.onProgress?.({ total, delivered, deadLettered });
+      },
+    };
     while (delivered + deadLettered < total) {
-      const report = await this.flushOnce();
-      delivered += report.delivered;
-      deadLettered += report.deadLettered;
+      // Returns after the last batch it sent, or early when another caller waits for the lock.
+      const report = await this.exclusive(() => this.flushBatches(plan));
       if (report.result === 'empty') break;
       if (report.result !== 'delivered') {
         stop = report;
         break;
       }
-      options.onProgress?.({ total, delivered, deadLettered });
     }
     const remaining = this.o.outbox.stats().rows;
     if (!stop) return { complete: true, delivered, deadLettered, remaining };
@@ -237,7 +275,7 @@ export class Flusher {
     while (!this.stopping) {
       let waitMs: number;
       try {
-        const report = await this.flushOnce();
+        const report = await this.exclusive(() => this.flushBatches({ more: () => !this.stopping }), false);
         if (report.result === 'delivered') waitMs = 0; // more may be pending: go straight on
         else if (report.result === 'empty') waitMs = this.o.flushIntervalMs;
         else if (report.result === 'aborted') break;
@@ -255,20 +293,102 @@ export class Flusher {
     this.nextAttemptMs = null;
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
+  /**
+   * Run `fn` alone. `yieldTo` (flushOnce, drain): a pipelined run holding the lock stops after
+   * its current batch to let this caller in. The loop does not ask for that: it waits for a
+   * drain (bounded by what was pending) rather than taking turns batch by batch.
+   */
+  private exclusive<T>(fn: () => Promise<T>, yieldTo = true): Promise<T> {
+    if (yieldTo) this.waiting++;
+    const locked = () => {
+      if (yieldTo) this.waiting--;
+      return fn();
+    };
+    const run = this.chain.then(locked, locked);
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  /** One batch, the oldest pending rows: write, then ack / bisect / keep. */
-  private async flushBatch(): Promise<FlushReport> {
-    const tally: BatchTally = { delivered: 0, deadLettered: 0, requests: 0 };
-    if (this.abandon.signal.aborted) return { result: 'aborted', rows: 0, ...tally };
-    const batch = this.o.outbox.peek(this.o.batchSize, this.o.batchBytes)?.rows;
-    if (!batch || batch.length === 0) return { result: 'empty', rows: 0, ...tally };
+  /**
+   * Batches from the oldest pending rows on, pipelined (see the top of this file), while
+   * `plan.more` says so. Returns the report of the last batch: 'delivered' when it stopped
+   * because the plan had enough, the outbox ran dry, or another caller waits for the lock.
+   */
+  private async flushBatches(plan: SendPlan): Promise<FlushReport> {
+    if (this.abandon.signal.aborted) return { result: 'aborted', rows: 0, delivered: 0, deadLettered: 0, requests: 0 };
+    const first = this.o.outbox.peek(this.o.batchSize, this.o.batchBytes)?.rows;
+    if (!first || first.length === 0) return { result: 'empty', rows: 0, delivered: 0, deadLettered: 0, requests: 0 };
 
-    const stop = await this.deliver(batch, tally);
+    let current: InFlight = this.send(first);
+    for (;;) {
+      const { rows, tally } = current;
+      // Our SQLite read of batch N+1 overlaps the server's work on batch N.
+      let next: readonly OutboxRow[] | null = null;
+      if (this.mayContinue(plan, rows.length)) {
+        try {
+          await letIoRun();
+          next = this.o.outbox.peek(this.o.batchSize, this.o.batchBytes, rows[rows.length - 1]!.id)?.rows ?? null;
+        } catch (err) {
+          // The outbox failed: let N's request end (its rows stay pending) before giving up the lock.
+          await current.outcome.catch(() => undefined);
+          throw err;
+        }
+        if (next?.length === 0) next = null;
+      }
+      const outcome = await current.outcome;
+      if (outcome.kind !== 'ok') {
+        // Anything but ok: forget the prefetched batch (it is peeked again later) and handle
+        // this one alone, as an unpipelined flusher would.
+        const report = this.finishBatch(rows, tally, await this.settle(rows, outcome, tally));
+        plan.report?.(report);
+        return report;
+      }
+
+      // Ok: start N+1 first, then ack N while N+1 is in flight (one request in flight at a
+      // time, so delivery stays in commit order). Should we die between the two, N stays in
+      // the outbox and is sent again: identical points overwrite each other in InfluxDB.
+      const following = next && this.mayContinue(plan, rows.length) ? this.send(next) : null;
+      let report: FlushReport;
+      try {
+        if (following) await letIoRun();
+        this.ack(rows, tally);
+        report = this.finishBatch(rows, tally, null);
+        plan.report?.(report);
+      } catch (err) {
+        // The outbox failed: let N+1's request end (its rows stay pending) before giving up the lock.
+        await following?.outcome.catch(() => undefined);
+        throw err;
+      }
+      if (!following) return report;
+      current = following;
+    }
+  }
+
+  /** Whether the batch after the current one (of `rows` rows, assumed delivered) may be sent now. */
+  private mayContinue(plan: SendPlan, rows: number): boolean {
+    return this.waiting === 0 && !this.abandon.signal.aborted && plan.more(rows);
+  }
+
+  /** Start the request for `rows` (counted at once: it is made). */
+  private send(rows: readonly OutboxRow[], tally: BatchTally = { delivered: 0, deadLettered: 0, requests: 0 }): InFlight {
+    tally.requests++;
+    this.requests++;
+    const outcome = this.o.writer.write(
+      rows.map((r) => r.line),
+      rows[0]!.precision,
+      this.abandon.signal,
+    );
+    return { rows, tally, outcome };
+  }
+
+  private ack(rows: readonly OutboxRow[], tally: BatchTally): void {
+    this.o.outbox.ack(rows.map((r) => r.id));
+    tally.delivered += rows.length;
+    this.delivered += rows.length;
+  }
+
+  /** After a batch: status fields, failure counting and logging, and its report. */
+  private finishBatch(batch: readonly OutboxRow[], tally: BatchTally, stop: Failure | typeof ABORTED | null): FlushReport {
     const now = this.o.clock.now();
     this.lastAttemptMs = now;
     if (tally.delivered > 0) this.lastSuccessMs = now;
@@ -297,24 +417,19 @@ export class Flusher {
 
   /** Write `rows`; on split/reject, halve and recurse. Returns the outcome that stopped it, or null when every row left the outbox. */
   private async deliver(rows: readonly OutboxRow[], tally: BatchTally): Promise<Failure | typeof ABORTED | null> {
-    const signal = this.abandon.signal;
-    if (signal.aborted) return ABORTED;
-    tally.requests++;
-    this.requests++;
-    const outcome = await this.o.writer.write(
-      rows.map((r) => r.line),
-      rows[0]!.precision,
-      signal,
-    );
+    if (this.abandon.signal.aborted) return ABORTED;
+    return this.settle(rows, await this.send(rows, tally).outcome, tally);
+  }
+
+  /** Act on the answer to `rows`: ack, keep, or (split / reject) halve and deliver the halves. */
+  private async settle(rows: readonly OutboxRow[], outcome: WriteOutcome, tally: BatchTally): Promise<Failure | typeof ABORTED | null> {
     switch (outcome.kind) {
       case 'ok': {
-        this.o.outbox.ack(rows.map((r) => r.id));
-        tally.delivered += rows.length;
-        this.delivered += rows.length;
+        this.ack(rows, tally);
         return null;
       }
       case 'retry':
-        return signal.aborted ? ABORTED : outcome;
+        return this.abandon.signal.aborted ? ABORTED : outcome;
       case 'fatal':
         return outcome;
       case 'split':

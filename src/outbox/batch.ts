@@ -30,9 +30,10 @@ export function checkPrecision(precision: Precision): void {
   if (!PRECISIONS.includes(precision)) throw new RangeError(`outbox precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
 }
 
-export function checkPeekArgs(maxRows: number, maxBytes: number): void {
+export function checkPeekArgs(maxRows: number, maxBytes: number, afterId = 0): void {
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`peek maxRows must be an integer ≥ 1, got ${maxRows}`);
   if (!(maxBytes >= 1)) throw new RangeError(`peek maxBytes must be ≥ 1, got ${maxBytes}`);
+  if (!Number.isSafeInteger(afterId)) throw new RangeError(`peek afterId must be an integer, got ${afterId}`);
 }
 
 /**

@@ -45,10 +45,11 @@ export class MemoryOutbox implements Outbox {
     return { dropped: this.dropOldest() };
   }
 
-  peek(maxRows: number, maxBytes: number): OutboxBatch | null {
+  peek(maxRows: number, maxBytes: number, afterId = 0): OutboxBatch | null {
     this.checkOpen();
-    checkPeekArgs(maxRows, maxBytes);
-    const oldest = this.rows.slice(0, maxRows).map((r): StoredRow => [r.id, r.line, r.precision, r.bytes]);
+    checkPeekArgs(maxRows, maxBytes, afterId);
+    const start = afterId > 0 ? this.firstAfter(afterId) : 0;
+    const oldest = this.rows.slice(start, start + maxRows).map((r): StoredRow => [r.id, r.line, r.precision, r.bytes]);
     return takeBatch(oldest, maxRows, maxBytes);
   }
 
@@ -101,6 +102,18 @@ export class MemoryOutbox implements Outbox {
 
   close(): void {
     this.closed = true;
+  }
+
+  /** Index of the first row with an id above `afterId` (rows are in id order). */
+  private firstAfter(afterId: number): number {
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.rows[mid]!.id <= afterId) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private push(line: string, precision: Precision, bytes: number, committedMs: number): void {

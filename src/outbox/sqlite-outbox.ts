@@ -90,7 +90,7 @@ export class SqliteOutbox implements Outbox {
       deadLetter: db.transaction((ids: readonly number[], status: number, message: string) => this.moveToDeadLetters(ids, status, message)).immediate,
       retry: db.transaction((ids?: readonly number[]) => this.retry(ids)).immediate,
       purge: db.transaction((ids?: readonly number[]) => this.purge(ids)).immediate,
-      peek: db.transaction((maxRows: number, maxBytes: number) => this.readBatch(maxRows, maxBytes)).deferred,
+      peek: db.transaction((maxRows: number, maxBytes: number, afterId: number) => this.readBatch(maxRows, maxBytes, afterId)).deferred,
       stats: db.transaction(() => this.readStats()).deferred,
     };
   }
@@ -101,9 +101,9 @@ export class SqliteOutbox implements Outbox {
     return { dropped: this.tx.append(lines, precision) };
   }
 
-  peek(maxRows: number, maxBytes: number): OutboxBatch | null {
-    checkPeekArgs(maxRows, maxBytes);
-    return this.tx.peek(maxRows, maxBytes);
+  peek(maxRows: number, maxBytes: number, afterId = 0): OutboxBatch | null {
+    checkPeekArgs(maxRows, maxBytes, afterId);
+    return this.tx.peek(maxRows, maxBytes, afterId);
   }
 
   ack(ids: readonly number[]): void {
@@ -147,12 +147,12 @@ export class SqliteOutbox implements Outbox {
   }
 
   /**
-   * The oldest run of one precision. Rows are read in chunks so a huge maxRows with a
-   * small maxBytes does not load the whole table; all chunks come from one snapshot.
+   * The oldest run of one precision with ids above `afterId`. Rows are read in chunks so a
+   * huge maxRows with a small maxBytes does not load the whole table; all chunks come from
+   * one snapshot.
    */
-  private readBatch(maxRows: number, maxBytes: number): OutboxBatch | null {
+  private readBatch(maxRows: number, maxBytes: number, afterId: number): OutboxBatch | null {
     const rows: StoredRow[] = [];
-    let afterId = 0;
     for (;;) {
       const want = Math.min(maxRows - rows.length, PEEK_CHUNK);
       const chunk = this.sql.oldestRows.all(afterId, want) as StoredRow[];

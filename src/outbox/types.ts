@@ -50,8 +50,10 @@ export interface Outbox {
   /**
    * The oldest pending rows, in id order, all of one precision, at most `maxRows`
    * rows and `maxBytes` bytes (at least one row if any is pending). Does not remove them.
+   * With `afterId`, only rows with a larger id count: the next batch after one already
+   * peeked (and maybe not yet acked), so a sender can read it while the first is in flight.
    */
-  peek(maxRows: number, maxBytes: number): OutboxBatch | null;
+  peek(maxRows: number, maxBytes: number, afterId?: number): OutboxBatch | null;
   /** Delete delivered rows. */
   ack(ids: readonly number[]): void;
   /** Move refused rows to the dead-letter table with the server's answer. */

@@ -340,3 +340,165 @@ async function until(condition: () => boolean, limit = 10_000): Promise<void> {
   }
   throw new Error('condition not reached');
 }
+
+/** A MemoryOutbox that logs peeks and acks into a shared event list beside the writer's. */
+class RecordingOutbox extends MemoryOutbox {
+  constructor(private readonly events: string[]) {
+    super({ maxRows: 1_000_000, maxBytes: 1e9 });
+  }
+  override peek(maxRows: number, maxBytes: number, afterId?: number) {
+    const batch = super.peek(maxRows, maxBytes, afterId);
+    if (batch) this.events.push(`peek ${batch.rows[0]!.line}`);
+    return batch;
+  }
+  override ack(ids: readonly number[]): void {
+    this.events.push(`ack ${ids[0]}-${ids.at(-1)}`);
+    super.ack(ids);
+  }
+}
+
+/** Flusher over a RecordingOutbox; every request answers a few macrotasks later, so overlap can show. */
+function pipelineSetup(answer: (lines: readonly string[], call: number) => WriteOutcome, lines: number, overrides: Partial<FlusherOptions> = {}) {
+  const events: string[] = [];
+  const outbox = new RecordingOutbox(events);
+  outbox.append(makeLines(lines), 'ms');
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const writer = new ScriptedWriter(async (batch, call) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    events.push(`send ${batch[0]}`);
+    // A few macrotasks, like a real round trip: longer than the flusher's own yields to I/O.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const outcome = answer(batch, call);
+    events.push(`${outcome.kind} ${batch[0]}`);
+    inFlight--;
+    return outcome;
+  });
+  const flusher = new Flusher({
+    outbox,
+    writer,
+    batchSize: 100,
+    batchBytes: 1_000_000,
+    flushIntervalMs: 1000,
+    minRetryDelayMs: 1000,
+    maxRetryDelayMs: 60_000,
+    clock: new FakeClock(),
+    log: capturingLogger().log,
+    random: () => 0.5,
+    ...overrides,
+  });
+  /** Acked ids in the order acked, from the event list. */
+  const ackedIds = () =>
+    events.filter((e) => e.startsWith('ack ')).flatMap((e) => {
+      const [a, b] = e.slice(4).split('-').map(Number) as [number, number];
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+  return { events, outbox, writer, flusher, maxInFlight: () => maxInFlight, ackedIds };
+}
+
+test('pipelined drain: batch N+1 is peeked while N is in flight and sent before N is acked; each batch sent once', async () => {
+  const { events, outbox, writer, flusher, maxInFlight, ackedIds } = pipelineSetup(() => ok, 250);
+  const progress: number[] = [];
+  const result = await flusher.drain({ onProgress: (p) => progress.push(p.delivered) });
+  assert.deepEqual(result, { complete: true, delivered: 250, deadLettered: 0, remaining: 0 });
+  // Lines 0, 100, 200 head the three batches (line i has id i + 1).
+  assert.deepEqual(events, [
+    'peek m v=0 0',
+    'send m v=0 0',
+    'peek m v=100 100', // N+1 read while N is in flight
+    'ok m v=0 0',
+    'send m v=100 100', // N+1 on its way before N is acked
+    'ack 1-100',
+    'peek m v=200 200',
+    'ok m v=100 100',
+    'send m v=200 200',
+    'ack 101-200',
+    'ok m v=200 200',
+    'ack 201-250', // the drain had all it counted at the start: no prefetch after the last batch
+  ]);
+  assert.equal(maxInFlight(), 1, 'one request in flight at a time');
+  assert.deepEqual(writer.calls.map((c) => c.length), [100, 100, 50]);
+  assert.deepEqual(writer.calls.flat(), makeLines(250), 'every line sent exactly once, in commit order');
+  assert.deepEqual(ackedIds(), Array.from({ length: 250 }, (_, i) => i + 1));
+  assert.deepEqual(progress, [100, 200, 250]);
+  assert.equal(outbox.stats().rows, 0);
+  const status = flusher.status();
+  assert.equal(status.delivered, 250);
+  assert.equal(status.requests, 3);
+  assert.equal(status.consecutiveFailures, 0);
+});
+
+test('pipelined loop: a backlog goes out in order, each batch once, one request in flight', async () => {
+  const { outbox, writer, flusher, maxInFlight, ackedIds } = pipelineSetup(() => ok, 1000);
+  flusher.start();
+  await until(() => outbox.stats().rows === 0);
+  outbox.append(['late v=1 1'], 'ms');
+  await until(() => writer.accepted.includes('late v=1 1'));
+  await flusher.stop();
+  assert.deepEqual(writer.calls.flat(), [...makeLines(1000), 'late v=1 1']);
+  assert.equal(writer.calls.length, 11);
+  assert.equal(maxInFlight(), 1);
+  assert.deepEqual(ackedIds(), Array.from({ length: 1001 }, (_, i) => i + 1));
+  assert.equal(flusher.status().delivered, 1001);
+  assert.equal(flusher.status().requests, 11);
+});
+
+test('a failed batch N drops the prefetched N+1: N handled alone, nothing acked out of order', async () => {
+  const failures: [string, WriteOutcome][] = [
+    ['retry', { kind: 'retry', status: 503, message: 'busy' }],
+    ['fatal', { kind: 'fatal', status: 404, message: 'database not found' }],
+  ];
+  for (const [kind, failure] of failures) {
+    // Batch 2 (lines 100-199) fails once.
+    const { events, outbox, writer, flusher, maxInFlight, ackedIds } = pipelineSetup((_l, call) => (call === 2 ? failure : ok), 300);
+    const first = await flusher.drain();
+    assert.equal(first.complete, false, kind);
+    assert.equal(first.delivered, 100);
+    assert.equal(first.remaining, 200);
+    assert.equal(first.outcome?.kind, kind);
+    assert.deepEqual(writer.calls.map((c) => c[0]), ['m v=0 0', 'm v=100 100'], `${kind}: batch 3 was peeked but never sent`);
+    assert.ok(events.includes('peek m v=200 200'), `${kind}: batch 3 was prefetched`);
+    assert.deepEqual(ackedIds(), Array.from({ length: 100 }, (_, i) => i + 1));
+    const status = flusher.status();
+    assert.equal(status.consecutiveFailures, 1);
+    assert.equal(status.lastError?.kind, kind);
+    assert.equal(status.delivered, 100);
+    assert.equal(status.requests, 2);
+
+    const second = await flusher.drain();
+    assert.deepEqual(second, { complete: true, delivered: 200, deadLettered: 0, remaining: 0 });
+    assert.deepEqual(writer.calls.map((c) => c[0]), ['m v=0 0', 'm v=100 100', 'm v=100 100', 'm v=200 200']);
+    assert.deepEqual(writer.accepted, makeLines(300), `${kind}: every line accepted once, in order`);
+    assert.deepEqual(ackedIds(), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.equal(maxInFlight(), 1);
+    assert.equal(outbox.stats().rows, 0);
+    assert.equal(flusher.status().consecutiveFailures, 0);
+    assert.equal(flusher.status().requests, 4);
+  }
+});
+
+test('a rejected batch N is bisected alone; the prefetched N+1 is sent only after, and acks stay in id order', async () => {
+  const poisoned = new Set([137]);
+  const lines = makeLines(300, poisoned);
+  const { outbox, writer, flusher, maxInFlight, ackedIds } = pipelineSetup((l, c) => rejectPoison(l, c) as WriteOutcome, 0);
+  outbox.append(lines, 'ms');
+  const progress: [number, number][] = [];
+  const result = await flusher.drain({ onProgress: (p) => progress.push([p.delivered, p.deadLettered]) });
+  assert.deepEqual(result, { complete: true, delivered: 299, deadLettered: 1, remaining: 0 });
+  assert.deepEqual(outbox.listDeadLetters().map((d) => d.line), [lines[137]]);
+  assert.deepEqual(writer.accepted, lines.filter((_, i) => !poisoned.has(i)), 'every good line once, in commit order');
+  // Batch 3 (from line 200) goes out once, after every request of batch 2's bisection.
+  const starts = writer.calls.map((c) => c[0]);
+  assert.equal(starts.filter((s) => s === lines[200]).length, 1);
+  assert.equal(starts.at(-1), lines[200]);
+  const acked = ackedIds();
+  assert.ok(acked.every((id, i) => i === 0 || id > acked[i - 1]!), 'acks in id order');
+  assert.equal(acked.length, 299);
+  assert.equal(maxInFlight(), 1);
+  assert.deepEqual(progress, [[100, 0], [199, 1], [299, 1]]);
+  const status = flusher.status();
+  assert.equal(status.delivered, 299);
+  assert.equal(status.deadLettered, 1);
+  assert.equal(status.requests, writer.calls.length);
+});

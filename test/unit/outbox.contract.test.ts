@@ -121,6 +121,35 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       assert.deepEqual(seen, [['ns', ['n1', 'n2']], ['s', ['s1', 's2']], ['ns', ['n3']]]);
     });
 
+    test('peek after an id: the next oldest rows of one precision, in order, without acking the first', (t) => {
+      const outbox = open(t);
+      const a = lines('a', 5);
+      outbox.append(a, 'ms');
+      outbox.append(['s1', 's2'], 's');
+      outbox.append(['m1'], 'ms');
+      const first = outbox.peek(3, 1_000_000)!;
+      assert.deepEqual(first.rows.map((r) => r.line), a.slice(0, 3));
+      const lastId = first.rows[2]!.id;
+      // Nothing acked yet: the rows after the first batch, same limits, same precision rule.
+      const second = outbox.peek(3, 1_000_000, lastId)!;
+      assert.deepEqual(second.rows.map((r) => r.line), a.slice(3));
+      assert.ok(second.rows.every((r, i) => r.id > lastId && (i === 0 || r.id > second.rows[i - 1]!.id)));
+      assert.equal(second.bytes, a.slice(3).reduce((n, l) => n + lineBytes(l), 0));
+      const third = outbox.peek(10, 1_000_000, second.rows.at(-1)!.id)!;
+      assert.deepEqual(third.rows.map((r) => [r.line, r.precision]), [['s1', 's'], ['s2', 's']]);
+      const fourth = outbox.peek(10, 1_000_000, third.rows.at(-1)!.id)!;
+      assert.deepEqual(fourth.rows.map((r) => r.line), ['m1']);
+      assert.equal(outbox.peek(10, 1_000_000, fourth.rows[0]!.id), null, 'nothing after the newest row');
+      // afterId between ids, below every id, and maxBytes still honoured.
+      assert.deepEqual(outbox.peek(2, 1_000_000, lastId - 1)!.rows.map((r) => r.id), [lastId, second.rows[0]!.id]);
+      assert.deepEqual(outbox.peek(3, 1_000_000, 0), first);
+      assert.deepEqual(outbox.peek(10, lineBytes(a[3]!), lastId)!.rows.map((r) => r.line), [a[3]]);
+      // Acking the first batch leaves the second where it was.
+      outbox.ack(first.rows.map((r) => r.id));
+      assert.deepEqual(outbox.peek(3, 1_000_000), second);
+      assert.deepEqual(outbox.peek(3, 1_000_000, lastId), second);
+    });
+
     test('ack removes exactly the given ids, in any order, and ignores unknown ones', (t) => {
       const outbox = open(t);
       const all = lines('k', 6);
