@@ -17,6 +17,8 @@ missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
+# NUT's upsd and dummy-ups live outside PATH (/lib/nut on Debian 12).
+{ test -x /lib/nut/upsd || test -x /usr/lib/nut/upsd; } && { test -x /lib/nut/dummy-ups || test -x /usr/lib/nut/dummy-ups; } || missing+=(nut-server)
 # Python modules: pymodbus is the independent Modbus RTU slave of the HDHK tests.
 /usr/bin/python3 -c 'import pymodbus, serial, serial_asyncio' 2>/dev/null || missing+=(python3-pymodbus python3-serial python3-serial-asyncio)
 if ((${#missing[@]})); then

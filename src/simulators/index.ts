@@ -5,6 +5,7 @@
 import type { Transport } from '../transports/transport.js';
 import { startDsmrP1Simulator } from './dsmr-p1.js';
 import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
+import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator } from './nut-ups.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -18,11 +19,13 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
     return startDsmrP1Simulator(device, { intervalMs: 1000, ...(timezone ? { timezone } : {}) });
   },
   hdhk: (device, options) => startHdhkDemoSimulator(device, options),
+  'nut-ups': (device, options) => startNutUpsSimulator(device, options),
 };
 
 /** Driver options the built-in demo gives a simulated device (drivers that need some). */
 const DEMO_OPTIONS: Record<string, unknown> = {
   hdhk: HDHK_DEMO_OPTIONS,
+  'nut-ups': NUT_UPS_DEMO_OPTIONS,
 };
 
 /** One demo device entry per simulated driver: what `wattline run` without a config polls. */

@@ -1,0 +1,35 @@
+/**
+ * Options of the nut-ups driver (the device entry's `options:`): one strict schema, the
+ * defaults and their units here and nowhere else (STYLE #5). Secrets come from the
+ * environment through the config's `${VAR}` references (DESIGN "Configuration").
+ */
+import { z } from 'zod';
+
+/** upsd's IANA-registered port (nut-names / upsd.conf(5)). */
+export const DEFAULT_NUT_PORT = 3493;
+
+export const nutUpsOptionsSchema = z
+  .strictObject({
+    host: z.string().trim().min(1).max(253).default('127.0.0.1').describe('Host name or address of upsd'),
+    port: z.int().min(1).max(65535).default(DEFAULT_NUT_PORT).describe('TCP port of upsd'),
+    ups: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128)
+      .regex(/^[^\s"\\]+$/, 'a UPS name has no spaces, quotes or backslashes (as in ups.conf)')
+      .describe('Name of the UPS as upsd knows it (the [section] of ups.conf; `upsc -l` lists them)'),
+    username: z.string().min(1).max(256).optional().describe('upsd.users user to log in as (e.g. ${NUT_USERNAME}); reading needs no login on most installs'),
+    password: z.string().min(1).max(256).optional().describe('Password of that user (e.g. ${NUT_PASSWORD}); never logged'),
+    timeoutMs: z.int().min(50).max(60_000).default(3000).describe('How long to wait for each upsd reply (login, LIST VAR), ms'),
+    info: z
+      .enum(['tags', 'none'])
+      .default('tags')
+      .describe('tags: maker, model and serial (read once per connection) become the tags mfr, model, serial; none: they are only logged'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.password !== undefined && o.username === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'a password needs a username' });
+  })
+  .describe('A UPS served by Network UPS Tools (upsd text protocol over TCP)');
+
+export type NutUpsOptions = z.output<typeof nutUpsOptionsSchema>;

@@ -1,0 +1,23 @@
+/**
+ * nut-ups: any UPS served by Network UPS Tools, read from upsd over TCP (port 3493).
+ * Layers: protocol.ts (lines, words, LIST blocks, ERR) -> mapping.ts (variables and status
+ * flags as data) -> points.ts; session.ts talks to upsd over the injected transport.
+ * See README.md beside this file.
+ */
+import type { Driver } from '../types.js';
+import { nutUpsOptionsSchema, type NutUpsOptions } from './config.js';
+import { NutUpsSession } from './session.js';
+
+export type { NutUpsOptions } from './config.js';
+export { NutUpsError, NutUpsSession, isNutUpsError, type NutUpsErrorReason } from './session.js';
+export { NutError } from './protocol.js';
+
+export const nutUpsDriver: Driver<NutUpsOptions> = {
+  id: 'nut-ups',
+  description: 'Any UPS served by Network UPS Tools: every variable of one UPS from upsd (TCP 3493), status flags decoded',
+  kind: 'poll',
+  options: nutUpsOptionsSchema,
+  link: 'network',
+  networkAddress: (o) => ({ host: o.host, port: o.port }),
+  createSession: (ctx) => new NutUpsSession(ctx),
+};

@@ -1,0 +1,207 @@
+/**
+ * upsd's network protocol, pure (no I/O, no clock): line framing of replies, tokenising
+ * with double quotes and backslash escapes, `BEGIN LIST … / END LIST …` blocks and `ERR`
+ * replies (NUT developer guide, "Network protocol information": docs/net-protocol.txt).
+ *
+ * Replies are LF-terminated lines of space-separated words; a word with spaces is quoted
+ * with `"`, and inside quotes `\"` and `\\` stand for `"` and `\`.
+ */
+import { FrameError, WattlineError } from '../../core/errors.js';
+
+/** upsd's error codes (net-protocol.txt, "Error responses"); others are kept as they come. */
+export const NUT_ERROR_CODES = [
+  'ACCESS-DENIED',
+  'UNKNOWN-UPS',
+  'VAR-NOT-SUPPORTED',
+  'CMD-NOT-SUPPORTED',
+  'INVALID-ARGUMENT',
+  'INSTCMD-FAILED',
+  'SET-FAILED',
+  'READONLY',
+  'TOO-LONG',
+  'FEATURE-NOT-SUPPORTED',
+  'FEATURE-NOT-CONFIGURED',
+  'ALREADY-SSL-MODE',
+  'DRIVER-NOT-CONNECTED',
+  'DATA-STALE',
+  'ALREADY-LOGGED-IN',
+  'INVALID-PASSWORD',
+  'ALREADY-SET-PASSWORD',
+  'INVALID-USERNAME',
+  'ALREADY-SET-USERNAME',
+  'USERNAME-REQUIRED',
+  'PASSWORD-REQUIRED',
+  'UNKNOWN-COMMAND',
+  'INVALID-VALUE',
+] as const;
+
+export type NutErrorCode = (typeof NUT_ERROR_CODES)[number] | (string & {});
+
+/** An `ERR <code> [extra]` reply from upsd. `code` is what callers branch on. */
+export class NutError extends WattlineError {
+  override name = 'NutError';
+  constructor(
+    readonly nutCode: NutErrorCode,
+    readonly extra: string | undefined,
+    message?: string,
+  ) {
+    super(message ?? `upsd: ERR ${nutCode}${extra ? ` ${extra}` : ''}`, `nut.${nutCode}`);
+  }
+}
+
+/** Longest reply line accepted; upsd's own limit is 512 bytes (UPSCLIENT_LINE_MAX is larger, 4 KiB). */
+export const MAX_LINE = 8192;
+
+/**
+ * Turns chunks into lines (LF, an optional CR before it is dropped). A line longer than
+ * MAX_LINE is dropped and counted, and framing resumes at the next LF.
+ */
+export class LineFramer {
+  private buf = '';
+  private skipping = false;
+  oversize = 0;
+
+  push(chunk: Buffer | string): string[] {
+    this.buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const lines: string[] = [];
+    for (;;) {
+      const nl = this.buf.indexOf('\n');
+      if (nl < 0) break;
+      let line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (this.skipping) {
+        this.skipping = false;
+        continue;
+      }
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.length > MAX_LINE) {
+        this.oversize++;
+        continue;
+      }
+      lines.push(line);
+    }
+    if (this.buf.length > MAX_LINE) {
+      this.buf = '';
+      this.skipping = true;
+      this.oversize++;
+    }
+    return lines;
+  }
+
+  reset(): void {
+    this.buf = '';
+    this.skipping = false;
+  }
+}
+
+/** Splits one reply line into words: quotes group, `\` escapes the next character. */
+export function tokenize(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '\\') {
+      if (i + 1 >= line.length) throw new FrameError(`upsd reply ends in a lone backslash: ${show(line)}`, 'syntax');
+      word += line[++i];
+      inWord = true;
+    } else if (c === '"') {
+      quoted = !quoted;
+      inWord = true;
+    } else if ((c === ' ' || c === '\t') && !quoted) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quoted) throw new FrameError(`upsd reply has an unclosed quote: ${show(line)}`, 'syntax');
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Quotes a word for a request (usernames, passwords, UPS names) as upsd expects. */
+export function quote(word: string): string {
+  if (/[\r\n]/.test(word)) throw new RangeError('a NUT request word cannot contain a line break');
+  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `ERR <code> …` → NutError; anything else → undefined. */
+export function parseErr(line: string): NutError | undefined {
+  const words = tokenize(line);
+  if (words[0] !== 'ERR') return undefined;
+  const code = words[1] ?? 'UNKNOWN';
+  return new NutError(code, words.length > 2 ? words.slice(2).join(' ') : undefined);
+}
+
+export type ListKind = 'VAR' | 'UPS';
+
+/**
+ * One reply to `LIST VAR <ups>` or `LIST UPS`, assembled from lines as they come:
+ * `push(line)` returns the result once the block (or an ERR in its place) is complete.
+ */
+export type ListOutcome = { done: false } | { done: true; ok: true; entries: Map<string, string> } | { done: true; ok: false; error: NutError };
+
+export class ListReader {
+  private started = false;
+  private readonly entries = new Map<string, string>();
+  private readonly head: string[];
+
+  /** kind VAR with the UPS name, or kind UPS. */
+  constructor(
+    readonly kind: ListKind,
+    readonly ups?: string,
+  ) {
+    this.head = kind === 'VAR' ? ['VAR', ups ?? ''] : ['UPS'];
+  }
+
+  push(line: string): ListOutcome {
+    const words = tokenize(line);
+    if (words.length === 0) return { done: false };
+    if (!this.started) {
+      if (words[0] === 'ERR') return { done: true, ok: false, error: parseErr(line)! };
+      if (words[0] === 'BEGIN' && words[1] === 'LIST' && this.matches(words.slice(2))) {
+        this.started = true;
+        return { done: false };
+      }
+      throw new FrameError(`upsd: expected BEGIN LIST ${this.head.join(' ')}, got ${show(line)}`, 'unexpected');
+    }
+    if (words[0] === 'END' && words[1] === 'LIST' && this.matches(words.slice(2))) {
+      return { done: true, ok: true, entries: this.entries };
+    }
+    if (this.kind === 'VAR') {
+      // VAR <ups> <name> "<value>"
+      if (words[0] !== 'VAR' || words[1] !== this.ups || words.length !== 4) throw new FrameError(`upsd: bad line in LIST VAR ${this.ups}: ${show(line)}`, 'syntax');
+      this.entries.set(words[2]!, words[3]!);
+    } else {
+      // UPS <name> "<description>"
+      if (words[0] !== 'UPS' || words.length < 2) throw new FrameError(`upsd: bad line in LIST UPS: ${show(line)}`, 'syntax');
+      this.entries.set(words[1]!, words[2] ?? '');
+    }
+    return { done: false };
+  }
+
+  private matches(rest: string[]): boolean {
+    return rest.length === this.head.length && rest.every((w, i) => w === this.head[i]);
+  }
+}
+
+/** Parses a whole recorded reply (lines joined by LF) in one go; for tests and `decode`. */
+export function parseList(kind: ListKind, ups: string | undefined, text: string): Map<string, string> {
+  const reader = new ListReader(kind, ups);
+  for (const line of new LineFramer().push(text.endsWith('\n') ? text : `${text}\n`)) {
+    const out = reader.push(line);
+    if (out.done) {
+      if (!out.ok) throw out.error;
+      return out.entries;
+    }
+  }
+  throw new FrameError(`upsd: LIST ${kind} reply has no END`, 'truncated');
+}
+
+function show(line: string): string {
+  return JSON.stringify(line.length > 120 ? `${line.slice(0, 120)}…` : line);
+}

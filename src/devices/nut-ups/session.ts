@@ -1,0 +1,306 @@
+/**
+ * The nut-ups session: one upsd connection over the injected transport (TCP, or a sim
+ * link in the demo and the unit tests), one request at a time, a deadline on every reply.
+ *
+ * - On (re)connect: USERNAME/PASSWORD when configured. Descriptive variables are taken
+ *   from the first LIST VAR of each connection (no extra round trip).
+ * - Each collect: `LIST VAR <ups>`, one round trip, until `END LIST VAR <ups>` or the
+ *   deadline (timeoutMs, or the job's signal, whichever is first).
+ * - `ups.status` WAIT (upsd has no data from the driver yet): a NutUpsError 'waiting'.
+ * - ERR UNKNOWN-UPS: `LIST UPS`, and a NutUpsError that names the UPSes upsd knows.
+ *   ERR DATA-STALE / DRIVER-NOT-CONNECTED: a NutUpsError for this poll; the link stays up.
+ * - A reply that is late or does not parse: the connection is dropped (the next reply could
+ *   not be matched to its request) and reopened on the next poll; so is a closed link.
+ */
+import { DeviceError, FrameError, TransportError, errorMessage } from '../../core/errors.js';
+import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
+import type { NutUpsOptions } from './config.js';
+import { decodeVariables, deviceInfo, type DeviceInfo } from './mapping.js';
+import { readingToPoint } from './points.js';
+import { LineFramer, ListReader, NutError, parseErr, quote } from './protocol.js';
+
+export type NutUpsErrorReason = 'unknown-ups' | 'data-stale' | 'waiting' | 'driver-not-connected' | 'access-denied' | 'login' | 'timeout' | 'protocol' | 'nut';
+
+/** The UPS or upsd answered, but not usefully; `reason` is what callers branch on. */
+export class NutUpsError extends DeviceError {
+  override name = 'NutUpsError';
+  constructor(
+    message: string,
+    device: string,
+    readonly reason: NutUpsErrorReason,
+    /** For reason unknown-ups: the UPS names upsd listed. */
+    readonly knownUps: string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, device, options);
+  }
+}
+
+interface Pending {
+  /** Returns a value when the reply is complete, undefined while more lines are expected. */
+  onLine(line: string): { value: unknown } | undefined;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export class NutUpsSession implements DeviceSession {
+  private readonly framer = new LineFramer();
+  private pending: Pending | undefined;
+  private closed = false;
+  private ready = false;
+  private everOpen = false;
+  private info: DeviceInfo | undefined;
+  private readonly counts = { polls: 0, polls_ok: 0, reopens: 0, open_failures: 0, timeouts: 0, stale: 0, protocol_errors: 0, nut_errors: 0, stray_lines: 0 };
+
+  constructor(private readonly ctx: DriverContext<NutUpsOptions>) {
+    ctx.transport.on('data', this.onData);
+    ctx.transport.on('close', this.onClose);
+    // An emitter with no 'error' listener throws; the 'close' that follows is what counts.
+    ctx.transport.on('error', this.onError);
+  }
+
+  /** Maker, model, serial and firmware from the current connection (undefined before the first poll). */
+  get deviceInfo(): DeviceInfo | undefined {
+    return this.info;
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    try {
+      await this.connect(AbortSignal.timeout(this.ctx.options.timeoutMs * 2));
+    } catch (err) {
+      // upsd may come up after the worker; collect() retries and reports.
+      this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: upsd not reachable yet; retrying on the next poll');
+    }
+  }
+
+  async collect(signal: AbortSignal): Promise<CollectResult> {
+    signal.throwIfAborted();
+    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.counts.polls++;
+    await this.connect(signal);
+    const ups = this.ctx.options.ups;
+    const vars = await this.listVars(signal);
+    const timeMs = this.ctx.clock.now();
+    // upsd answers `ups.status "WAIT"` (and little else) until the driver's first data set.
+    if (vars.get('ups.status')?.trim() === 'WAIT') {
+      throw new NutUpsError(`${this.ctx.device}: UPS ${ups}: upsd is still waiting for the first data from the UPS driver`, this.ctx.device, 'waiting');
+    }
+    if (!this.info) {
+      const info = deviceInfo(vars);
+      // Kept for the connection once there is something to keep; looked for again otherwise.
+      if (Object.keys(info).length > 0) {
+        this.info = info;
+        this.ctx.log.info({ ups, ...info }, 'nut-ups: UPS found');
+      }
+    }
+    const decoded = decodeVariables(vars);
+    const point = readingToPoint({ ups, decoded, info: this.info ?? {}, timeMs }, { device: this.ctx.device, tags: this.ctx.tags, infoTags: this.ctx.options.info === 'tags' });
+    if (!point) throw new NutUpsError(`${this.ctx.device}: upsd listed no usable variable for UPS ${ups}`, this.ctx.device, 'protocol');
+    this.counts.polls_ok++;
+    const result: CollectResult = { points: [point] };
+    if (decoded.bad.length > 0) result.dropped = decoded.bad.map((b) => ({ reason: `${b.name}: not a number: ${JSON.stringify(b.value)}`, count: 1 }));
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fail(new TransportError(`${this.ctx.transport.key}: session closed`, false));
+    this.ctx.transport.off('data', this.onData);
+    this.ctx.transport.off('close', this.onClose);
+    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'nut-ups: close failed'));
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+  }
+
+  private async connect(signal: AbortSignal): Promise<void> {
+    if (this.ready && this.ctx.transport.isOpen) return;
+    this.ready = false;
+    if (!this.ctx.transport.isOpen) {
+      this.framer.reset();
+      this.info = undefined;
+      try {
+        await this.ctx.transport.open();
+      } catch (err) {
+        this.counts.open_failures++;
+        if (err instanceof TransportError) throw err;
+        throw new TransportError(`${this.ctx.transport.key}: cannot connect: ${errorMessage(err)}`, true, { cause: err });
+      }
+      if (this.everOpen) {
+        this.counts.reopens++;
+        this.ctx.log.info({ link: this.ctx.transport.key }, 'nut-ups: reconnected to upsd');
+      }
+      this.everOpen = true;
+    }
+    const { username, password } = this.ctx.options;
+    try {
+      if (username !== undefined) await this.simple(`USERNAME ${quote(username)}`, signal);
+      if (password !== undefined) await this.simple(`PASSWORD ${quote(password)}`, signal);
+    } catch (err) {
+      if (err instanceof NutError) {
+        await this.drop();
+        throw new NutUpsError(`${this.ctx.device}: upsd refused the login as ${JSON.stringify(username)}: ERR ${err.nutCode}`, this.ctx.device, 'login', [], { cause: err });
+      }
+      throw err;
+    }
+    this.ready = true;
+  }
+
+  /** A command answered by one line: `OK…` resolves, `ERR` rejects with a NutError. */
+  private simple(command: string, signal: AbortSignal): Promise<string> {
+    return this.request<string>(command, signal, (line) => {
+      const err = parseErr(line);
+      if (err) throw err;
+      if (!line.startsWith('OK')) throw new FrameError(`upsd: expected OK to ${command.split(' ')[0]}, got ${JSON.stringify(line)}`, 'unexpected');
+      return { value: line };
+    });
+  }
+
+  private async listVars(signal: AbortSignal): Promise<Map<string, string>> {
+    const ups = this.ctx.options.ups;
+    try {
+      return await this.list(new ListReader('VAR', ups), `LIST VAR ${ups}`, signal);
+    } catch (err) {
+      if (!(err instanceof NutError)) throw err;
+      this.counts.nut_errors++;
+      const where = `${this.ctx.device}: UPS ${ups}`;
+      switch (err.nutCode) {
+        case 'UNKNOWN-UPS': {
+          const known = [...(await this.list(new ListReader('UPS'), 'LIST UPS', signal)).keys()];
+          const names = known.length > 0 ? known.join(', ') : '(none)';
+          throw new NutUpsError(`${where}: upsd at ${this.ctx.transport.key} does not know this UPS; it knows: ${names}`, this.ctx.device, 'unknown-ups', known, { cause: err });
+        }
+        case 'DATA-STALE':
+          this.counts.stale++;
+          throw new NutUpsError(`${where}: data is stale (upsd has no fresh data from the UPS driver)`, this.ctx.device, 'data-stale', [], { cause: err });
+        case 'DRIVER-NOT-CONNECTED':
+          throw new NutUpsError(`${where}: upsd is not connected to the UPS driver`, this.ctx.device, 'driver-not-connected', [], { cause: err });
+        case 'ACCESS-DENIED':
+          throw new NutUpsError(`${where}: upsd denied access (check username/password and upsd.conf/upsd.users)`, this.ctx.device, 'access-denied', [], { cause: err });
+        default:
+          throw new NutUpsError(`${where}: upsd answered ERR ${err.nutCode}`, this.ctx.device, 'nut', [], { cause: err });
+      }
+    }
+  }
+
+  private list(reader: ListReader, command: string, signal: AbortSignal): Promise<Map<string, string>> {
+    return this.request(command, signal, (line) => {
+      const out = reader.push(line);
+      if (!out.done) return undefined;
+      if (!out.ok) throw out.error;
+      return { value: out.entries };
+    });
+  }
+
+  /**
+   * Sends one command and collects its reply lines through `onLine`. A NutError (ERR reply)
+   * keeps the connection; a timeout, an abort or a reply that does not parse drops it.
+   */
+  private async request<T>(command: string, signal: AbortSignal, onLine: (line: string) => { value: T } | undefined): Promise<T> {
+    if (this.pending) throw new DeviceError(`${this.ctx.device}: a request to upsd is already running`, this.ctx.device);
+    signal.throwIfAborted();
+    const timeoutMs = this.ctx.options.timeoutMs;
+    const verb = command.startsWith('PASSWORD') ? 'PASSWORD' : command;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const reply = new Promise<T>((resolve, reject) => {
+      this.pending = { onLine, resolve: resolve as (v: unknown) => void, reject };
+      timer = setTimeout(() => {
+        this.counts.timeouts++;
+        this.fail(new NutUpsError(`${this.ctx.device}: no complete reply from upsd to ${verb} in ${timeoutMs} ms`, this.ctx.device, 'timeout'));
+      }, timeoutMs);
+      onAbort = () => this.fail(signal.reason instanceof Error ? signal.reason : new NutUpsError(`${this.ctx.device}: ${verb} aborted`, this.ctx.device, 'timeout'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      this.capture('tx', `${command}\n`);
+      await this.ctx.transport.write(Buffer.from(`${command}\n`, 'utf8'));
+      return await reply;
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      if (!(err instanceof NutError)) {
+        // The reply stream can no longer be trusted: start afresh on the next poll.
+        if (err instanceof FrameError) this.counts.protocol_errors++;
+        await this.drop();
+      }
+      if (err instanceof FrameError) throw new NutUpsError(`${this.ctx.device}: ${err.message}`, this.ctx.device, 'protocol', [], { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      reply.catch(() => undefined);
+    }
+  }
+
+  /** Rejects the pending request, if any. */
+  private fail(err: Error): void {
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(err);
+  }
+
+  private async drop(): Promise<void> {
+    this.ready = false;
+    this.info = undefined;
+    this.framer.reset();
+    if (this.ctx.transport.isOpen) await this.ctx.transport.close().catch(() => undefined);
+  }
+
+  private capture(direction: 'rx' | 'tx', data: Buffer | string): void {
+    if (!this.ctx.capture) return;
+    try {
+      this.ctx.capture(direction, direction === 'tx' && String(data).startsWith('PASSWORD') ? 'PASSWORD [redacted]\n' : data, this.ctx.clock.now());
+    } catch (err) {
+      this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: capture failed');
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.capture('rx', chunk);
+      for (const line of this.framer.push(chunk)) {
+        const p = this.pending;
+        if (!p) {
+          this.counts.stray_lines++;
+          continue;
+        }
+        let out: { value: unknown } | undefined;
+        try {
+          out = p.onLine(line);
+        } catch (err) {
+          this.pending = undefined;
+          p.reject(err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+        if (out) {
+          this.pending = undefined;
+          p.resolve(out.value);
+        }
+      }
+    } catch (err) {
+      // Never throw out of an event handler.
+      this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: data handler failed');
+    }
+  };
+
+  private readonly onClose = (): void => {
+    this.ready = false;
+    this.info = undefined;
+    this.framer.reset();
+    this.fail(new TransportError(`${this.ctx.transport.key}: upsd closed the connection; reconnecting on the next poll`, true));
+    if (!this.closed) this.ctx.log.warn({ link: this.ctx.transport.key }, 'nut-ups: connection to upsd closed; reconnecting on the next poll');
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.ctx.log.debug({ err: errorMessage(err) }, 'nut-ups: link error');
+  };
+}
+
+export function isNutUpsError(err: unknown, reason?: NutUpsErrorReason): err is NutUpsError {
+  return err instanceof NutUpsError && (reason === undefined || err.reason === reason);
+}
+
+
