@@ -9,6 +9,7 @@ import type { InfluxV1Config } from '../config/influx.js';
 import type { Precision } from '../core/point.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
+import { serverUrl } from './url.js';
 
 const gzip = promisify(gzipCb);
 
@@ -27,14 +28,8 @@ export class InfluxV1Writer implements Writer {
   private closed = false;
 
   constructor(private readonly config: InfluxV1WriterOptions) {
-    const url = new URL(config.url);
     // Credentials in the URL are taken as basic auth and never echoed.
-    const username = config.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const password = config.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
+    const { url, username, password } = serverUrl(config.url, config.username, config.password);
     url.pathname = url.pathname.replace(/\/+$/, '') + '/write';
     url.searchParams.set('db', config.database);
     if (config.retentionPolicy) url.searchParams.set('rp', config.retentionPolicy);

@@ -19,6 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Precision } from '../core/point.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
+import { serverUrl } from './url.js';
 
 /** Bodies larger than this are gzipped when gzip is on (the client's own default). */
 export const GZIP_THRESHOLD_BYTES = 1000;
@@ -41,13 +42,8 @@ export class InfluxV2Writer implements Writer {
   private closed = false;
 
   constructor(private readonly config: InfluxV2WriterOptions) {
-    const url = new URL(config.url);
-    const username = config.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const password = config.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
+    // Credentials in the URL are taken as basic auth and never echoed.
+    const { url, username, password } = serverUrl(config.url, config.username, config.password);
     const basic = username !== undefined && username !== '';
     if (basic && config.token) {
       throw new ConfigError('influx: give either a token or a username/password (basic auth), not both');
