@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   encoder: () => import('./encoder.js'),
   outbox: () => import('./outbox.js'),
   'p1-decode': () => import('./p1-decode.js'),
+  'hdhk-bus': () => import('./hdhk-bus.js'),
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
 };
