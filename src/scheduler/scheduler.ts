@@ -179,7 +179,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Run every job (or the named ones) once now, in parallel but respecting port locks. */
   async runOnce(names?: readonly string[]): Promise<JobResult[]> {
     const entries = names ? names.map((n) => this.#entry(n)) : [...this.#entries.values()];
-    return Promise.all(entries.map((e) => (e.current ?? this.#launch(e, 'manual')).result));
+    return Promise.all(entries.map((e) => this.#settled(e.current ?? this.#launch(e, 'manual'))));
+  }
+
+  /**
+   * A run's result once it has also let go of its port and its running slot, so a runOnce
+   * right after this one starts a new run instead of joining the finished one. A timed-out
+   * run reports at once: its job may hold the port for a while yet.
+   */
+  async #settled(run: Run): Promise<JobResult> {
+    const result = await run.result;
+    if (result.outcome !== 'timeout') await run.done;
+    return result;
   }
 
   status(): JobStatus[] {

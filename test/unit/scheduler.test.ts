@@ -397,3 +397,15 @@ describe('Scheduler with real cron ticks', { concurrency: true }, () => {
     }
   });
 });
+
+test('runOnce right after runOnce starts a new run instead of returning the finished one', async () => {
+  const { Scheduler: S } = await import('../../src/scheduler/index.js');
+  const scheduler = new S();
+  let runs = 0;
+  scheduler.add({ name: 'j', cron: '0 0 1 1 *', portKey: 'p', timeoutMs: 1000, run: async () => void runs++ });
+  await scheduler.runOnce(['j']);
+  await scheduler.runOnce(['j']);
+  await scheduler.runOnce(['j']);
+  assert.equal(runs, 3);
+  await scheduler.stop();
+});
