@@ -1,6 +1,6 @@
 /**
  * Resident memory of `wattline run` with the simulated P1 meter collected every second
- * (issue target: under 80 MB), against a baseline in the same run: a bare Node process
+ * (issue target: under 80 MB), and with every simulated device, against a baseline in the same run: a bare Node process
  * that only keeps an interval alive. RSS is read from /proc/<pid>/status every 500 ms.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/run-memory.js
@@ -11,6 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { stringify } from 'yaml';
+import { demoDevices } from '../../src/simulators/index.js';
 import { ROOT } from '../../test/helpers/paths.js';
 
 function rssMb(pid: number): number {
@@ -41,37 +43,60 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<Record<string, unknown>> {
+function p1Only(): unknown {
+  return { outbox: { path: 'outbox.sqlite' }, devices: [{ name: 'meter', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }] };
+}
+
+function everyDevice(): unknown {
+  return {
+    outbox: { path: 'outbox.sqlite' },
+    devices: demoDevices().map((d) => ({ name: `sim-${d.driver}`, driver: d.driver, simulate: true, schedule: '* * * * * *', ...(d.options ? { options: d.options } : {}) })),
+  };
+}
+
+async function measure(config: unknown, seconds: number): Promise<{ max: number; last: number; bare: number; committed: number; cpuS: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-mem-'));
-  const config = join(dir, 'wattline.yaml');
-  writeFileSync(
-    config,
-    ['outbox: { path: outbox.sqlite }', 'devices:', '  - name: meter', '    driver: dsmr-p1', '    simulate: true', '    schedule: "* * * * * *"', ''].join('\n'),
-  );
+  const path = join(dir, 'wattline.yaml');
+  writeFileSync(path, stringify(config));
   const baseline = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  const worker = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist/src/cli/main.js'), '--config', config, '--log-level', 'warn', 'run'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...flags, join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'warn', 'run'], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const [ours, bare] = await Promise.all([sample(worker, seconds), sample(baseline, seconds)]);
-    const rows = (await import('better-sqlite3')).default;
-    const db = new rows(join(dir, 'outbox.sqlite'), { readonly: true });
+    const fields = readFileSync(`/proc/${worker.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / 100;
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dir, 'outbox.sqlite'), { readonly: true });
     const committed = (db.prepare('SELECT rows FROM outbox_counters').get() as { rows: number }).rows;
     db.close();
-    const result = {
-      bench: 'run-memory',
-      seconds,
-      rss_max_mb: Math.round(ours.max * 10) / 10,
-      rss_last_mb: Math.round(ours.last * 10) / 10,
-      baseline_rss_mb: Math.round(bare.max * 10) / 10,
-      ratio: Math.round((ours.max / bare.max) * 100) / 100,
-      points_committed: committed,
-      baseline: 'bare node process (setInterval)',
-    };
-    console.log(`wattline run, simulated P1 every second for ${seconds} s: max RSS ${result.rss_max_mb} MB (bare node ${result.baseline_rss_mb} MB, ×${result.ratio}); ${committed} points committed`);
-    return result;
+    return { max: ours.max, last: ours.last, bare: bare.max, committed, cpuS };
   } finally {
     await Promise.all([stop(worker), stop(baseline)]);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<Record<string, unknown>> {
+  const p1 = await measure(p1Only(), seconds);
+  console.log(`wattline run, simulated P1 every second for ${seconds} s: max RSS ${r1(p1.max)} MB (bare node ${r1(p1.bare)} MB, x${r1(p1.max / p1.bare)}); CPU ${p1.cpuS.toFixed(1)} s; ${p1.committed} points committed`);
+  const all = await measure(everyDevice(), seconds);
+  console.log(`wattline run, every simulated device every second for ${seconds} s: max RSS ${r1(all.max)} MB; CPU ${all.cpuS.toFixed(1)} s; ${all.committed} points committed`);
+  return {
+    bench: 'run-memory',
+    seconds,
+    rss_max_mb: r1(p1.max),
+    rss_last_mb: r1(p1.last),
+    baseline_rss_mb: r1(p1.bare),
+    ratio: Math.round((p1.max / p1.bare) * 100) / 100,
+    cpu_s: p1.cpuS,
+    points_committed: p1.committed,
+    all_devices_rss_max_mb: r1(all.max),
+    all_devices_cpu_s: all.cpuS,
+    all_devices_points_committed: all.committed,
+    baseline: 'bare node process (setInterval)',
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

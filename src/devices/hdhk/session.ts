@@ -10,7 +10,7 @@
  * - A port that went away is reopened at the start of the next poll; until it opens,
  *   collect() throws a retryable TransportError.
  */
-import ModbusSerial from 'modbus-serial';
+import type ModbusSerial from 'modbus-serial';
 import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
 import type { Point } from '../../core/point.js';
 import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
@@ -23,9 +23,14 @@ import { TransportRtuPort } from './rtu-port.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
 
-// modbus-serial is CommonJS; its module.exports.default is the client class.
-const ModbusRTU = ModbusSerial.default;
-type ModbusClient = InstanceType<typeof ModbusRTU>;
+// modbus-serial is CommonJS; its module.exports.default is the client class. It is loaded on
+// first connect: it pulls in serialport (~13 MB resident), which a worker without HDHK units
+// should not pay for.
+type ModbusClient = InstanceType<(typeof ModbusSerial)['default']>;
+async function newModbusClient(port: unknown): Promise<ModbusClient> {
+  const { default: ModbusSerialModule } = await import('modbus-serial');
+  return new ModbusSerialModule.default(port as never);
+}
 
 interface ModbusLikeError {
   errno?: string;
@@ -37,7 +42,7 @@ interface ModbusLikeError {
 export class HdhkSession implements DeviceSession {
   private readonly options: HdhkOptions;
   private readonly port: TransportRtuPort;
-  private readonly client: ModbusClient;
+  private clientInstance: ModbusClient | undefined;
   /** Registers 0-2 per unit id since the last connect; null: the unit refused them. */
   private readonly info = new Map<number, UnitInfo | null>();
   private closed = false;
@@ -51,10 +56,6 @@ export class HdhkSession implements DeviceSession {
     this.options = ctx.options;
     const capture = ctx.capture;
     this.port = new TransportRtuPort(ctx.transport, capture ? (dir, data) => safeCapture(() => capture(dir, data, ctx.clock.now()), ctx) : undefined);
-    this.client = new ModbusRTU(this.port);
-    this.client.setTimeout(this.options.requestTimeoutMs);
-    // modbus-serial re-emits port errors; without a listener an emitter throws.
-    (this.client as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => ctx.log.debug({ err: describe(err) }, 'hdhk port error'));
     ctx.transport.on('close', this.onClose);
   }
 
@@ -115,7 +116,20 @@ export class HdhkSession implements DeviceSession {
     return { ...this.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
   }
 
+  /** The modbus-serial client over our transport, made on first use. */
+  private get client(): ModbusClient {
+    if (!this.clientInstance) throw new DeviceError(`${this.ctx.device}: not connected`, this.ctx.device);
+    return this.clientInstance;
+  }
+
   private async connect(): Promise<void> {
+    if (!this.clientInstance) {
+      const client = await newModbusClient(this.port);
+      client.setTimeout(this.options.requestTimeoutMs);
+      // modbus-serial re-emits port errors; without a listener an emitter throws.
+      (client as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.ctx.log.debug({ err: describe(err) }, 'hdhk port error'));
+      this.clientInstance = client;
+    }
     if (this.ctx.transport.isOpen) return;
     try {
       await new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve())));
