@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
@@ -17,6 +17,9 @@ import { silentLogger } from '../../src/core/log.js';
 import type { Point } from '../../src/core/point.js';
 import { hdhkDriver, HdhkUnitError, type HdhkSession } from '../../src/devices/hdhk/index.js';
 import { SerialTransport } from '../../src/transports/serial.js';
+import { stringify } from 'yaml';
+import { runCli } from '../helpers/cli.js';
+import { createDatabase, query, startInfluxd } from '../helpers/influxd.js';
 import { ROOT } from '../helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 
@@ -149,4 +152,46 @@ test('the port vanishes and comes back: a typed error, then recovery', async () 
   const res = await session.collect(signal());
   assert.equal(byCircuit(res.points).oven!.fields.current_a, 11.2);
   assert.equal(session.stats().reopens, 1);
+});
+
+test('wattline once: pymodbus registers end up as the expected currents in a real influxd', async () => {
+  // One owner per port: the session above lets go of the PTY before the CLI opens it.
+  await session.close();
+  const influxd = await startInfluxd();
+  try {
+    await createDatabase(influxd.url, 'hdhk');
+    const config = join(dir, 'wattline.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        outbox: { path: 'outbox.sqlite' },
+        influx: { version: 1, url: influxd.url, database: 'hdhk' },
+        devices: [
+          {
+            name: 'bus1',
+            driver: 'hdhk',
+            port: { path: pair.b },
+            timeoutMs: 10_000,
+            options: {
+              requestTimeoutMs: 300,
+              units: [
+                { id: 1, channels: { '1': { circuit: 'oven', phase: 'L1', voltageV: 230 }, '9': { circuit: 'washer', phase: 'L2' } } },
+                { id: 2, ctRatio: 0.0245, channels: { '1': { circuit: 'heat pump', phase: 'L1' } } },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    const r = await runCli(['--config', config, 'once']);
+    assert.equal(r.code, 0, r.stderr);
+    const series = await query(influxd.url, 'hdhk', 'SELECT last("current_a") FROM "hdhk" GROUP BY "circuit"');
+    const byTag = Object.fromEntries(series.map((s) => [s.tags!.circuit, s.values[0]![1]]));
+    // Unit 1 holds the vendor values (1120, 1124 counts at 0.01 A); unit 2 channel 1 holds 100 counts at 0.0245 A.
+    assert.deepEqual(byTag, { oven: 11.2, washer: 11.24, 'heat pump': 2.45 });
+    const phase = await query(influxd.url, 'hdhk', 'SELECT last("current_a") FROM "hdhk_phase" WHERE "phase" = \'L1\'');
+    assert.equal(phase[0]?.values[0]?.[1], 13.65);
+  } finally {
+    await influxd.stop();
+  }
 });
