@@ -6,6 +6,7 @@ import { registerDecodeVerb } from './decode.js';
 import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
 import { registerRunVerbs } from './run.js';
+import { registerUpsVerbs } from './ups.js';
 
 const program = new Command()
   .name('wattline')
@@ -33,5 +34,6 @@ registerDeviceVerbs(program);
 registerDriverVerbs(program);
 registerBufferVerbs(program);
 registerDecodeVerb(program);
+registerUpsVerbs(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 /**
  * A small upsd on the device end of a link (NUT developer guide, "Network protocol
- * information": docs/net-protocol.txt): LIST VAR, LIST UPS, GET VAR, USERNAME, PASSWORD,
- * VER, LOGOUT; one UPS whose readings wander a little; failures on demand (stale data,
+ * information": docs/net-protocol.txt): LIST VAR, LIST UPS, LIST CMD, GET VAR, GET CMDDESC,
+ * INSTCMD (after USERNAME/PASSWORD of the configured user), VER, LOGOUT; one UPS whose readings wander a little; failures on demand (stale data,
  * silence, a status sequence).
  *
  * It shares nothing with the driver (DESIGN: a simulator must not import devices/): its
@@ -19,6 +19,8 @@ export interface NutUpsSimulatorOptions {
   /** Required login, when set (USERNAME/PASSWORD answer ERR otherwise). */
   username?: string;
   password?: string;
+  /** Instant commands the UPS offers (name → description); default demoCommands(). */
+  instantCommands?: Map<string, string>;
 }
 
 export interface NutUpsSimulator {
@@ -30,6 +32,8 @@ export interface NutUpsSimulator {
   setVar(name: string, value: string): void;
   /** Commands received (first word and second, e.g. `LIST VAR`), in order. */
   readonly commands: string[];
+  /** Instant commands accepted (`name` or `name value`), in order. */
+  readonly instcmds: string[];
   readonly ups: string;
 }
 
@@ -71,6 +75,18 @@ export function demoVariables(): Map<string, string> {
   ]);
 }
 
+/** What a typical usbhid-ups unit offers (`upscmd -l`), with NUT's descriptions (cmdvartab). */
+export function demoCommands(): Map<string, string> {
+  return new Map([
+    ['beeper.disable', 'Disable the UPS beeper'],
+    ['beeper.enable', 'Enable the UPS beeper'],
+    ['load.off', 'Turn off the load immediately'],
+    ['test.battery.start.quick', 'Start a quick battery test'],
+    ['test.battery.start', 'Start a battery test'],
+    ['test.battery.stop', 'Stop the battery test'],
+  ]);
+}
+
 /** Splits a request line into words: `"…"` groups, `\` escapes (net-protocol.txt). */
 function words(line: string): string[] {
   const out: string[] = [];
@@ -90,6 +106,11 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
   const random = simOptions.random ?? Math.random;
   const vary = simOptions.vary ?? true;
   const commands: string[] = [];
+  const instcmds: string[] = [];
+  const offered = simOptions.instantCommands ?? demoCommands();
+  // Per connection, as in upsd: what USERNAME/PASSWORD said (reset when the host reconnects).
+  let user: string | undefined;
+  let passwordOk = false;
   let stale = false;
   let silent = false;
   let buffer = '';
@@ -120,16 +141,32 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
       case 'USERNAME':
         if (w.length !== 2) return ['ERR INVALID-ARGUMENT'];
         if (simOptions.username !== undefined && sub !== simOptions.username) return ['ERR ACCESS-DENIED'];
+        user = sub;
         return ['OK'];
       case 'PASSWORD':
         if (w.length !== 2) return ['ERR INVALID-ARGUMENT'];
         if (simOptions.password !== undefined && sub !== simOptions.password) return ['ERR ACCESS-DENIED'];
+        passwordOk = true;
         return ['OK'];
+      case 'INSTCMD': {
+        // upsd's order: the UPS, the command, then the user (a wrong password shows up here).
+        if (w.length !== 3 && w.length !== 4) return ['ERR INVALID-ARGUMENT'];
+        if (sub !== ups) return ['ERR UNKNOWN-UPS'];
+        if (!offered.has(a!)) return ['ERR CMD-NOT-SUPPORTED'];
+        if (user === undefined) return ['ERR USERNAME-REQUIRED'];
+        if (!passwordOk) return ['ERR PASSWORD-REQUIRED'];
+        instcmds.push(b === undefined ? a! : `${a} ${b}`);
+        return ['OK'];
+      }
       case 'VER':
         return ['Network UPS Tools upsd 2.8.0 (wattline simulator)'];
       case 'LOGOUT':
         return ['OK Goodbye'];
       case 'LIST':
+        if (sub === 'CMD' && w.length === 3) {
+          if (a !== ups) return ['ERR UNKNOWN-UPS'];
+          return [`BEGIN LIST CMD ${ups}`, ...[...offered.keys()].sort().map((c) => `CMD ${ups} ${c}`), `END LIST CMD ${ups}`];
+        }
         if (sub === 'UPS' && w.length === 2) return ['BEGIN LIST UPS', `UPS ${ups} ${quoted(simOptions.description ?? 'wattline demo UPS')}`, 'END LIST UPS'];
         if (sub === 'VAR' && w.length === 3) {
           if (a !== ups) return ['ERR UNKNOWN-UPS'];
@@ -140,6 +177,10 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
         }
         return ['ERR INVALID-ARGUMENT'];
       case 'GET':
+        if (sub === 'CMDDESC' && w.length === 4) {
+          if (a !== ups) return ['ERR UNKNOWN-UPS'];
+          return offered.has(b!) ? [`CMDDESC ${ups} ${b} ${quoted(offered.get(b!)!)}`] : ['ERR CMD-NOT-SUPPORTED'];
+        }
         if (sub !== 'VAR' || w.length !== 4) return ['ERR INVALID-ARGUMENT'];
         if (a !== ups) return ['ERR UNKNOWN-UPS'];
         if (stale) return ['ERR DATA-STALE'];
@@ -162,6 +203,8 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
   // The host end reconnecting starts a fresh conversation.
   const onClose = () => {
     buffer = '';
+    user = undefined;
+    passwordOk = false;
   };
   device.on('data', onData);
   device.on('close', onClose);
@@ -170,6 +213,7 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
   return {
     ups,
     commands,
+    instcmds,
     stop() {
       stopped = true;
       device.off('data', onData);

@@ -22,6 +22,16 @@ export const nutUpsOptionsSchema = z
     username: z.string().min(1).max(256).optional().describe('upsd.users user to log in as (e.g. ${NUT_USERNAME}); reading needs no login on most installs'),
     password: z.string().min(1).max(256).optional().describe('Password of that user (e.g. ${NUT_PASSWORD}); never logged'),
     timeoutMs: z.int().min(50).max(60_000).default(3000).describe('How long to wait for each upsd reply (login, LIST VAR), ms'),
+    commands: z
+      .strictObject({
+        allow: z
+          .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an instant command name as NUT lists it (e.g. test.battery.start)'))
+          .max(64)
+          .default([])
+          .describe('Instant commands `wattline ups <device> cmd` may send (e.g. [test.battery.start, beeper.disable]); none by default'),
+      })
+      .default({ allow: [] })
+      .describe('Instant commands (INSTCMD); upsd also needs username/password of an upsd.users user with instcmds'),
     info: z
       .enum(['tags', 'none'])
       .default('tags')

@@ -10,7 +10,8 @@ import { NutUpsSession } from './session.js';
 
 export type { NutUpsOptions } from './config.js';
 export { NutUpsError, NutUpsSession, isNutUpsError, type NutUpsErrorReason } from './session.js';
-export { NutError } from './protocol.js';
+export { NutError, type InstcmdAccepted } from './protocol.js';
+export { listInstantCommands, runInstantCommand, type NutCommandInfo } from './commands.js';
 
 export const nutUpsDriver: Driver<NutUpsOptions> = {
   id: 'nut-ups',

@@ -137,10 +137,10 @@ export function parseErr(line: string): NutError | undefined {
   return new NutError(code, words.length > 2 ? words.slice(2).join(' ') : undefined);
 }
 
-export type ListKind = 'VAR' | 'UPS';
+export type ListKind = 'VAR' | 'UPS' | 'CMD';
 
 /**
- * One reply to `LIST VAR <ups>` or `LIST UPS`, assembled from lines as they come:
+ * One reply to `LIST VAR <ups>`, `LIST CMD <ups>` (entries: command name → '') or `LIST UPS`, assembled from lines as they come:
  * `push(line)` returns the result once the block (or an ERR in its place) is complete.
  */
 export type ListOutcome = { done: false } | { done: true; ok: true; entries: Map<string, string> } | { done: true; ok: false; error: NutError };
@@ -150,12 +150,12 @@ export class ListReader {
   private readonly entries = new Map<string, string>();
   private readonly head: string[];
 
-  /** kind VAR with the UPS name, or kind UPS. */
+  /** kind VAR or CMD with the UPS name, or kind UPS. */
   constructor(
     readonly kind: ListKind,
     readonly ups?: string,
   ) {
-    this.head = kind === 'VAR' ? ['VAR', ups ?? ''] : ['UPS'];
+    this.head = kind === 'UPS' ? ['UPS'] : [kind, ups ?? ''];
   }
 
   push(line: string): ListOutcome {
@@ -176,6 +176,10 @@ export class ListReader {
       // VAR <ups> <name> "<value>"
       if (words[0] !== 'VAR' || words[1] !== this.ups || words.length !== 4) throw new FrameError(`upsd: bad line in LIST VAR ${this.ups}: ${show(line)}`, 'syntax');
       this.entries.set(words[2]!, words[3]!);
+    } else if (this.kind === 'CMD') {
+      // CMD <ups> <command>
+      if (words[0] !== 'CMD' || words[1] !== this.ups || words.length !== 3) throw new FrameError(`upsd: bad line in LIST CMD ${this.ups}: ${show(line)}`, 'syntax');
+      this.entries.set(words[2]!, '');
     } else {
       // UPS <name> "<description>"
       if (words[0] !== 'UPS' || words.length < 2) throw new FrameError(`upsd: bad line in LIST UPS: ${show(line)}`, 'syntax');
@@ -200,6 +204,69 @@ export function parseList(kind: ListKind, ups: string | undefined, text: string)
     }
   }
   throw new FrameError(`upsd: LIST ${kind} reply has no END`, 'truncated');
+}
+
+// ---- Instant commands (net-protocol.txt: LIST CMD, GET CMDDESC, INSTCMD; USERNAME/PASSWORD) ----
+
+/** An instant command name as NUT spells them (`test.battery.start`, `load.off.delay`). */
+export const CMD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function checkCmd(cmd: string): void {
+  if (!CMD_NAME.test(cmd)) throw new RangeError(`not an instant command name: ${JSON.stringify(cmd)} (letters, digits, . _ -)`);
+}
+
+/** `USERNAME` then `PASSWORD`, as upsd wants them before INSTCMD (LOGIN is not needed). */
+export function loginRequests(username: string | undefined, password: string | undefined): string[] {
+  const out: string[] = [];
+  if (username !== undefined) out.push(`USERNAME ${quote(username)}`);
+  if (password !== undefined) out.push(`PASSWORD ${quote(password)}`);
+  return out;
+}
+
+/** `LIST CMD <ups>`: its reply is read with `new ListReader('CMD', ups)`. */
+export function listCmdRequest(ups: string): string {
+  return `LIST CMD ${quote(ups)}`;
+}
+
+/** `GET CMDDESC <ups> <cmd>`: its reply is read with readCmdDesc. */
+export function cmdDescRequest(ups: string, cmd: string): string {
+  checkCmd(cmd);
+  return `GET CMDDESC ${quote(ups)} ${cmd}`;
+}
+
+/** `INSTCMD <ups> <cmd> [value]`: its reply is read with readInstcmdReply. */
+export function instcmdRequest(ups: string, cmd: string, value?: string): string {
+  checkCmd(cmd);
+  return `INSTCMD ${quote(ups)} ${cmd}${value !== undefined ? ` ${quote(value)}` : ''}`;
+}
+
+/** A one-line reply: the value, or the ERR as a NutError. */
+export type LineReply<T> = { ok: true; value: T } | { ok: false; error: NutError };
+
+/** An accepted INSTCMD: `OK`, or `OK TRACKING <id>` when the client turned TRACKING on. */
+export interface InstcmdAccepted {
+  /** upsd's line as it came, e.g. `OK` or `OK TRACKING 2DDC5036-…`. */
+  line: string;
+  tracking?: string;
+}
+
+/** Reads the reply to INSTCMD (also good for USERNAME/PASSWORD, which answer `OK`). */
+export function readInstcmdReply(line: string): LineReply<InstcmdAccepted> {
+  const err = parseErr(line);
+  if (err) return { ok: false, error: err };
+  const words = tokenize(line);
+  if (words[0] === 'OK' && words.length === 1) return { ok: true, value: { line } };
+  if (words[0] === 'OK' && words[1] === 'TRACKING' && words.length === 3) return { ok: true, value: { line, tracking: words[2]! } };
+  throw new FrameError(`upsd: expected OK or ERR, got ${show(line)}`, 'unexpected');
+}
+
+/** Reads the reply to `GET CMDDESC <ups> <cmd>`: `CMDDESC <ups> <cmd> "<description>"`. */
+export function readCmdDesc(line: string, ups: string, cmd: string): LineReply<string> {
+  const err = parseErr(line);
+  if (err) return { ok: false, error: err };
+  const words = tokenize(line);
+  if (words[0] !== 'CMDDESC' || words[1] !== ups || words[2] !== cmd || words.length !== 4) throw new FrameError(`upsd: expected CMDDESC ${ups} ${cmd}, got ${show(line)}`, 'unexpected');
+  return { ok: true, value: words[3]! };
 }
 
 function show(line: string): string {
