@@ -12,6 +12,7 @@ declare -A NEED=(
   [socat]=socat
   [udevadm]=udev
   [curl]=curl
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -1,7 +1,25 @@
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { TransportError, errorMessage } from '../core/errors.js';
-import type { Transport } from './transport.js';
+import type { TlsUpgradeOptions, Transport } from './transport.js';
+
+/** OpenSSL/Node error codes that mean "the certificate is not acceptable": retrying cannot help. */
+const CERT_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
 
 export interface TcpTransportOptions {
   host: string;
@@ -17,6 +35,8 @@ export interface TcpTransportOptions {
 export class TcpTransport extends EventEmitter implements Transport {
   readonly key: string;
   private socket: Socket | undefined;
+  /** Detaches the listeners attach() put on the current socket. */
+  private detach: (() => void) | undefined;
 
   constructor(readonly options: TcpTransportOptions) {
     super();
@@ -48,16 +68,77 @@ export class TcpTransport extends EventEmitter implements Transport {
     });
   }
 
+  /** True once upgradeTls() has succeeded on the current connection. */
+  get isTls(): boolean {
+    return this.socket !== undefined && 'encrypted' in this.socket && (this.socket as TLSSocket).encrypted === true;
+  }
+
   private attach(socket: Socket): void {
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
-    socket.on('error', (err: Error) => {
+    const onData = (chunk: Buffer) => this.emit('data', chunk);
+    const onError = (err: Error) => {
       // An emitter with no 'error' listener throws; the 'close' that follows tells the session.
       if (this.listenerCount('error') > 0) this.emit('error', new TransportError(`${this.key}: ${errorMessage(err)}`, true, { cause: err }));
-    });
-    socket.once('close', () => {
+    };
+    const onClose = () => {
       if (this.socket === socket) this.socket = undefined;
       this.emit('close', new TransportError(`${this.key}: connection closed`, true));
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    this.detach = () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+  }
+
+  /**
+   * STARTTLS: runs a TLS handshake on the open connection (the caller has already had the
+   * peer agree, e.g. upsd's `OK STARTTLS`) and from then on moves bytes through TLS.
+   * A certificate that is not trusted or does not match is a non-retryable TransportError
+   * naming the reason; other handshake failures are retryable. Either way the connection is
+   * closed, so plaintext never continues after a failed upgrade.
+   */
+  upgradeTls(options: TlsUpgradeOptions = {}): Promise<void> {
+    const socket = this.socket;
+    if (!socket || !this.isOpen) return Promise.reject(new TransportError(`${this.key}: TLS upgrade on a closed connection`, true));
+    if (this.isTls) return Promise.reject(new TransportError(`${this.key}: connection is already TLS`, false));
+    const { host } = this.options;
+    const { timeoutMs = 5000, servername = isIP(host) ? undefined : host, ca, cert, key, rejectUnauthorized = true } = options;
+    // The plain socket's listeners go: from now on its bytes are TLS records, not data.
+    this.detach?.();
+    this.detach = undefined;
+    return new Promise<void>((resolve, reject) => {
+      // The certificate is checked against servername, or against host when that is unset.
+      const tls = tlsConnect({ socket, host, servername, ca, cert, key, rejectUnauthorized });
+      let settled = false;
+      const finish = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        tls.off('error', finish);
+        tls.off('close', onEarlyClose);
+        if (!err) {
+          this.attach(tls);
+          resolve();
+          return;
+        }
+        const code = (err as NodeJS.ErrnoException).code;
+        const certProblem = code !== undefined && CERT_ERROR_CODES.has(code);
+        const reason = certProblem ? `server certificate rejected (${code}): ${errorMessage(err)}` : `TLS handshake failed: ${errorMessage(err)}`;
+        if (this.socket === socket) this.socket = undefined;
+        tls.destroy();
+        socket.destroy();
+        reject(new TransportError(`${this.key}: ${reason}`, !certProblem, { cause: err }));
+        this.emit('close', new TransportError(`${this.key}: connection closed after a failed TLS upgrade`, true));
+      };
+      const onEarlyClose = () => finish(new Error('connection closed during the TLS handshake'));
+      const timer = setTimeout(() => finish(new Error(`no TLS handshake in ${timeoutMs} ms`)), timeoutMs);
+      tls.once('secureConnect', () => finish());
+      tls.once('error', finish);
+      tls.once('close', onEarlyClose);
     });
   }
 

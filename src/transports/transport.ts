@@ -16,6 +16,26 @@ export interface Transport extends EventEmitter {
   open(): Promise<void>;
   close(): Promise<void>;
   write(data: Uint8Array): Promise<void>;
+  /**
+   * Only on links that can carry TLS (TcpTransport): wraps the open connection in TLS
+   * (STARTTLS-style protocols), after which 'data' and write() carry the plaintext.
+   */
+  upgradeTls?(options: TlsUpgradeOptions): Promise<void>;
+}
+
+/** Client-side TLS settings for an in-place upgrade of an open link. */
+export interface TlsUpgradeOptions {
+  /** Name the certificate must carry (SNI too); default the host connected to, unless that is an IP address. */
+  servername?: string;
+  /** Trusted CA certificate(s), PEM; default Node's bundled CAs. */
+  ca?: string | Buffer;
+  /** Verify the server's certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** Client certificate and key, PEM. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Longest wait for the handshake, in ms (default 5000). */
+  timeoutMs?: number;
 }
 
 export interface TransportEvents {

@@ -2,7 +2,7 @@
  * Instant commands (`wattline ups <device> commands | cmd`): a short-lived upsd client of
  * its own, separate from the polling session. upsd serves many clients at once, so this
  * needs no port ownership; each call opens a connection (TcpTransport unless one is
- * injected), logs in when credentials are configured, runs one exchange with a deadline on
+ * injected), runs STARTTLS when tls.mode is starttls (never falling back to plaintext), logs in when credentials are configured, runs one exchange with a deadline on
  * every reply (options.timeoutMs, and the caller's signal), says LOGOUT and closes.
  *
  * ERR replies reject with a NutError (`nutCode` ACCESS-DENIED, CMD-NOT-SUPPORTED,
@@ -15,7 +15,9 @@ import type { Transport } from '../../transports/transport.js';
 import { TcpTransport } from '../../transports/tcp.js';
 import type { NutUpsOptions } from './config.js';
 import { cmdDescRequest, instcmdRequest, LineFramer, ListReader, listCmdRequest, loginRequests, readCmdDesc, readInstcmdReply, type InstcmdAccepted } from './protocol.js';
+import { NutError } from './protocol.js';
 import { NutUpsError } from './session.js';
+import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './tls.js';
 
 export interface CommandClientOptions {
   /** Config name of the device, for messages. */
@@ -31,7 +33,10 @@ export interface NutCommandInfo {
   description?: string;
 }
 
-type Opts = Pick<NutUpsOptions, 'host' | 'port' | 'ups' | 'username' | 'password' | 'timeoutMs'>;
+type Opts = Pick<NutUpsOptions, 'host' | 'port' | 'ups' | 'username' | 'password' | 'timeoutMs'> & {
+  /** Default off (plain TCP). */
+  tls?: NutUpsOptions['tls'];
+};
 
 /** `LIST CMD <ups>` (and `GET CMDDESC` for each when `descriptions`). No login needed. */
 export async function listInstantCommands(options: Opts, client: CommandClientOptions & { descriptions?: boolean }): Promise<NutCommandInfo[]> {
@@ -144,11 +149,22 @@ async function withConnection<T>(options: Opts, client: CommandClientOptions, bo
 
   try {
     signal?.throwIfAborted();
+    const tls = options.tls?.mode === 'starttls' ? await loadTlsUpgradeOptions(options.tls, device) : undefined;
     try {
       await transport.open();
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`${transport.key}: cannot connect: ${errorMessage(err)}`, true, { cause: err });
+    }
+    if (tls) {
+      try {
+        await conversation.request('STARTTLS', readStarttlsReply);
+      } catch (err) {
+        if (err instanceof NutError) throw starttlsRefused(err.nutCode, device, transport.key, err);
+        throw err;
+      }
+      framer.reset();
+      await upgradeTransport(transport, tls, device);
     }
     const result = await body(conversation);
     // Polite goodbye; upsd closes on its own too, so its answer is not waited for long.

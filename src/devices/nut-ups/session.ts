@@ -2,7 +2,8 @@
  * The nut-ups session: one upsd connection over the injected transport (TCP, or a sim
  * link in the demo and the unit tests), one request at a time, a deadline on every reply.
  *
- * - On (re)connect: USERNAME/PASSWORD when configured. Descriptive variables are taken
+ * - On (re)connect: STARTTLS and the TLS handshake when tls.mode is starttls (tls.ts; any
+ *   refusal or failure drops the link, never plaintext), then USERNAME/PASSWORD when configured. Descriptive variables are taken
  *   from the first LIST VAR of each connection (no extra round trip).
  * - Each collect: `LIST VAR <ups>`, one round trip, until `END LIST VAR <ups>` or the
  *   deadline (timeoutMs, or the job's signal, whichever is first).
@@ -18,8 +19,10 @@ import type { NutUpsOptions } from './config.js';
 import { decodeVariables, deviceInfo, type DeviceInfo } from './mapping.js';
 import { readingToPoint } from './points.js';
 import { LineFramer, ListReader, NutError, parseErr, quote } from './protocol.js';
+import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './tls.js';
+import type { TlsUpgradeOptions } from '../../transports/transport.js';
 
-export type NutUpsErrorReason = 'unknown-ups' | 'data-stale' | 'waiting' | 'driver-not-connected' | 'access-denied' | 'login' | 'timeout' | 'protocol' | 'nut';
+export type NutUpsErrorReason = 'unknown-ups' | 'data-stale' | 'waiting' | 'driver-not-connected' | 'access-denied' | 'login' | 'timeout' | 'protocol' | 'nut' | 'tls';
 
 /** The UPS or upsd answered, but not usefully; `reason` is what callers branch on. */
 export class NutUpsError extends DeviceError {
@@ -50,6 +53,7 @@ export class NutUpsSession implements DeviceSession {
   private ready = false;
   private everOpen = false;
   private info: DeviceInfo | undefined;
+  private tlsOptions: TlsUpgradeOptions | undefined;
   private readonly counts = { polls: 0, polls_ok: 0, reopens: 0, open_failures: 0, timeouts: 0, stale: 0, protocol_errors: 0, nut_errors: 0, stray_lines: 0 };
 
   constructor(private readonly ctx: DriverContext<NutUpsOptions>) {
@@ -66,6 +70,8 @@ export class NutUpsSession implements DeviceSession {
 
   async start(): Promise<void> {
     if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    // A CA file that cannot be read is a configuration error: said now, not as "upsd not reachable".
+    await this.loadTls();
     try {
       await this.connect(AbortSignal.timeout(this.ctx.options.timeoutMs * 2));
     } catch (err) {
@@ -119,6 +125,7 @@ export class NutUpsSession implements DeviceSession {
   private async connect(signal: AbortSignal): Promise<void> {
     if (this.ready && this.ctx.transport.isOpen) return;
     this.ready = false;
+    const tls = await this.loadTls();
     if (!this.ctx.transport.isOpen) {
       this.framer.reset();
       this.info = undefined;
@@ -135,6 +142,7 @@ export class NutUpsSession implements DeviceSession {
       }
       this.everOpen = true;
     }
+    if (tls) await this.startTls(tls, signal);
     const { username, password } = this.ctx.options;
     try {
       if (username !== undefined) await this.simple(`USERNAME ${quote(username)}`, signal);
@@ -147,6 +155,31 @@ export class NutUpsSession implements DeviceSession {
       throw err;
     }
     this.ready = true;
+  }
+
+  private async loadTls(): Promise<TlsUpgradeOptions | undefined> {
+    if (this.ctx.options.tls.mode !== 'starttls') return undefined;
+    this.tlsOptions ??= await loadTlsUpgradeOptions(this.ctx.options.tls, this.ctx.device);
+    return this.tlsOptions;
+  }
+
+  /** STARTTLS, `OK STARTTLS`, the handshake. Any failure drops the link: configured TLS never continues in plaintext. */
+  private async startTls(tls: TlsUpgradeOptions, signal: AbortSignal): Promise<void> {
+    try {
+      await this.request('STARTTLS', signal, readStarttlsReply);
+    } catch (err) {
+      if (!(err instanceof NutError)) throw err; // request() has dropped the link already
+      await this.drop();
+      throw starttlsRefused(err.nutCode, this.ctx.device, this.ctx.transport.key, err);
+    }
+    this.framer.reset();
+    try {
+      await upgradeTransport(this.ctx.transport, tls, this.ctx.device);
+    } catch (err) {
+      await this.drop();
+      throw err;
+    }
+    this.ctx.log.debug({ link: this.ctx.transport.key }, 'nut-ups: TLS to upsd established');
   }
 
   /** A command answered by one line: `OK…` resolves, `ERR` rejects with a NutError. */
