@@ -2,7 +2,6 @@
  * Wires the rooms together: config → transports + driver sessions → scheduler jobs
  * → line protocol → outbox → flusher → InfluxDB. Only this file and cli/ do wiring.
  */
-import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from './core/clock.js';
 import { errorMessage } from './core/errors.js';
@@ -263,8 +262,4 @@ export class Worker {
     this.status?.close();
     this.outbox?.close();
   }
-}
-
-export function defaultHost(): string {
-  return hostname();
 }

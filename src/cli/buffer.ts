@@ -12,6 +12,17 @@ function openOutbox(loaded: LoadedConfig): Outbox {
   return openSqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes });
 }
 
+/** Run `fn` on the config's outbox and close it again, whatever happens. */
+async function withOutbox<T>(cmd: Command, fn: (outbox: Outbox, loaded: LoadedConfig) => T): Promise<T> {
+  const loaded = load(cmd, true);
+  const outbox = openOutbox(loaded);
+  try {
+    return fn(outbox, loaded);
+  } finally {
+    outbox.close();
+  }
+}
+
 function parseIds(ids: string[]): number[] | undefined {
   if (ids.length === 0) return undefined;
   return ids.map((s) => {
@@ -28,9 +39,7 @@ export function registerBufferVerbs(program: Command): void {
     .option('--json', 'as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const loaded = load(cmd, true);
-        const outbox = openOutbox(loaded);
-        try {
+        return withOutbox(cmd, (outbox, loaded) => {
           const s = outbox.stats();
           if (opts.json) {
             process.stdout.write(JSON.stringify(s) + '\n');
@@ -47,9 +56,7 @@ export function registerBufferVerbs(program: Command): void {
             ].join('\n') + '\n',
           );
           return EXIT.ok;
-        } finally {
-          outbox.close();
-        }
+        });
       }),
     );
 
@@ -61,14 +68,11 @@ export function registerBufferVerbs(program: Command): void {
       action(async (opts: { limit: string }, cmd: Command) => {
         const limit = Number(opts.limit);
         if (!Number.isSafeInteger(limit) || limit <= 0) throw new ConfigError(`--limit: expected a positive whole number, got "${opts.limit}"`);
-        const outbox = openOutbox(load(cmd, true));
-        try {
+        await withOutbox(cmd, (outbox) => {
           for (const d of outbox.listDeadLetters(limit)) {
             process.stdout.write(`#${d.id} ${new Date(d.timeMs).toISOString()} HTTP ${d.status}: ${d.message}\n    ${d.line}\n`);
           }
-        } finally {
-          outbox.close();
-        }
+        });
       }),
     );
 
@@ -77,14 +81,9 @@ export function registerBufferVerbs(program: Command): void {
     .description('Put dead letters (all, or these ids) back at the end of the queue')
     .argument('[id...]')
     .action(
-      action(async (ids: string[], _o: unknown, cmd: Command) => {
-        const outbox = openOutbox(load(cmd, true));
-        try {
-          process.stdout.write(`requeued ${outbox.retryDeadLetters(parseIds(ids))} dead letters\n`);
-        } finally {
-          outbox.close();
-        }
-      }),
+      action((ids: string[], _o: unknown, cmd: Command) =>
+        withOutbox(cmd, (outbox) => void process.stdout.write(`requeued ${outbox.retryDeadLetters(parseIds(ids))} dead letters\n`)),
+      ),
     );
 
   buffer
@@ -92,14 +91,9 @@ export function registerBufferVerbs(program: Command): void {
     .description('Delete dead letters (all, or these ids) for good')
     .argument('[id...]')
     .action(
-      action(async (ids: string[], _o: unknown, cmd: Command) => {
-        const outbox = openOutbox(load(cmd, true));
-        try {
-          process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`);
-        } finally {
-          outbox.close();
-        }
-      }),
+      action((ids: string[], _o: unknown, cmd: Command) =>
+        withOutbox(cmd, (outbox) => void process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`)),
+      ),
     );
 
   program

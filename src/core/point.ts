@@ -52,7 +52,3 @@ export const NS_PER: Record<Precision, bigint> = {
 export function msToNs(ms: number): bigint {
   return BigInt(Math.trunc(ms)) * 1_000_000n;
 }
-
-export function nsToMs(ns: bigint): number {
-  return Number(ns / 1_000_000n);
-}

@@ -33,9 +33,6 @@ export function demoDevices(): { driver: string; options?: unknown }[] {
   return Object.keys(SIMULATORS).map((driver) => (DEMO_OPTIONS[driver] ? { driver, options: DEMO_OPTIONS[driver] } : { driver }));
 }
 
-export function hasSimulator(driverId: string): boolean {
-  return driverId in SIMULATORS;
-}
 
 export function startSimulator(driverId: string, device: Transport, driverOptions: unknown): RunningSimulator {
   const factory = SIMULATORS[driverId];

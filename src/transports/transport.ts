@@ -37,9 +37,3 @@ export interface TlsUpgradeOptions {
   /** Longest wait for the handshake, in ms (default 5000). */
   timeoutMs?: number;
 }
-
-export interface TransportEvents {
-  data: [chunk: Buffer];
-  close: [err?: Error];
-  error: [err: Error];
-}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { fixture } from '../helpers/paths.js';
+import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 
 let dir: string;
 before(() => {
@@ -202,4 +203,28 @@ test('run stops on SIGTERM with exit 0, and its log never shows a secret', async
   const c = await runCli(['--config', path, 'config', 'check'], { env: { TERM_USER: 'alice', TERM_PASSWORD: 'hunter2-very-secret' } });
   assert.equal(c.code, 0, c.stderr);
   assert.ok(!c.stdout.includes('hunter2-very-secret'));
+});
+
+test('buffer dead-letters, retry and purge act on the outbox the config names', async () => {
+  const path = writeConfig('dl.yaml', 'outbox: { path: dl.sqlite }\ndevices: []\n');
+  const outbox = openSqliteOutbox(join(dir, 'dl.sqlite'), { maxRows: 100, maxBytes: 1e6 });
+  outbox.append(['m v=1 1', 'm v="x" 2'], 'ms');
+  const rows = outbox.peek(10, 1e6)!.rows;
+  outbox.deadLetter(rows.map((r) => r.id), 400, 'field type conflict');
+  outbox.close();
+
+  const listed = await runCli(['--config', path, 'buffer', 'dead-letters']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /HTTP 400: field type conflict\n {4}m v=1 1\n/);
+  const ids = [...listed.stdout.matchAll(/^#(\d+) /gm)].map((m) => m[1]!);
+  assert.equal(ids.length, 2);
+
+  assert.match((await runCli(['--config', path, 'buffer', 'retry', ids[0]!])).stdout, /requeued 1 dead letters/);
+  let stats = JSON.parse((await runCli(['--config', path, 'buffer', '--json'])).stdout);
+  assert.equal(stats.rows, 1);
+  assert.equal(stats.deadLetters, 1);
+  assert.match((await runCli(['--config', path, 'buffer', 'purge'])).stdout, /purged 1 dead letters/);
+  stats = JSON.parse((await runCli(['--config', path, 'buffer', '--json'])).stdout);
+  assert.equal(stats.deadLetters, 0);
+  assert.equal(stats.rows, 1, 'purge leaves pending points alone');
 });

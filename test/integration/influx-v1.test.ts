@@ -5,11 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { systemClock } from '../../src/core/clock.js';
 import { encodePoint } from '../../src/core/line-protocol.js';
@@ -17,28 +14,12 @@ import { silentLogger } from '../../src/core/log.js';
 import { int, NS_PER, type Point, type Precision } from '../../src/core/point.js';
 import { Flusher, type FlusherOptions } from '../../src/influx/flusher.js';
 import { InfluxV1Writer } from '../../src/influx/v1-writer.js';
-import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import type { Outbox } from '../../src/outbox/types.js';
 import { count, createDatabase, query, startInfluxd, timeNs, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';
+import { tempOutboxes } from '../helpers/temp-outboxes.js';
 
-let tmp: string;
-let outboxes: Outbox[] = [];
-
-before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'wattline-v1-'));
-});
-after(async () => {
-  for (const o of outboxes) o.close();
-  await rm(tmp, { recursive: true, force: true });
-});
-
-let outboxSeq = 0;
-function newOutbox(): Outbox {
-  const o = openSqliteOutbox(join(tmp, `outbox-${++outboxSeq}.db`), { maxRows: 10_000_000, maxBytes: 1e10 }, { synchronous: 'normal' });
-  outboxes.push(o);
-  return o;
-}
+const newOutbox = tempOutboxes('wattline-v1');
 
 function writer(server: Influxd, database: string, gzip = true): InfluxV1Writer {
   return new InfluxV1Writer({ url: server.url, database, timeoutMs: 10_000, gzip });

@@ -9,9 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { systemClock } from '../../src/core/clock.js';
@@ -19,26 +17,12 @@ import { silentLogger } from '../../src/core/log.js';
 import type { Precision } from '../../src/core/point.js';
 import { Flusher } from '../../src/influx/flusher.js';
 import { InfluxV2Writer, type InfluxV2WriterOptions } from '../../src/influx/v2-writer.js';
-import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import type { Outbox } from '../../src/outbox/types.js';
 import { freePort } from '../helpers/ports.js';
+import { tempOutboxes } from '../helpers/temp-outboxes.js';
 import { exportSeries, startVictoria, type Victoria } from '../helpers/victoria.js';
 
-let tmp: string;
-const outboxes: Outbox[] = [];
-before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'wattline-v2-'));
-});
-after(async () => {
-  for (const o of outboxes) o.close();
-  await rm(tmp, { recursive: true, force: true });
-});
-
-function newOutbox(name: string): Outbox {
-  const o = openSqliteOutbox(join(tmp, `${name}.db`), { maxRows: 1_000_000, maxBytes: 1e9 }, { synchronous: 'normal' });
-  outboxes.push(o);
-  return o;
-}
+const newOutbox = tempOutboxes('wattline-v2');
 
 function v2(url: string, extra: Partial<InfluxV2WriterOptions> = {}): InfluxV2Writer {
   return new InfluxV2Writer({ url, org: '', bucket: 'energy', token: '', timeoutMs: 10_000, gzip: true, ...extra });

@@ -11,6 +11,7 @@ import type { Precision } from '../../src/core/point.js';
 import { Flusher, type FlusherOptions } from '../../src/influx/flusher.js';
 import type { WriteOutcome, Writer } from '../../src/influx/types.js';
 import { MemoryOutbox } from '../../src/outbox/memory-outbox.js';
+import type { Outbox } from '../../src/outbox/types.js';
 
 /** Time moves only when someone sleeps; every sleep is recorded and returns on the next macrotask. */
 class FakeClock implements Clock {
@@ -64,7 +65,13 @@ function setup(script: Script, overrides: Partial<FlusherOptions> = {}, lines = 
   const writer = new ScriptedWriter(script);
   const clock = new FakeClock();
   const logs = capturingLogger();
-  const flusher = new Flusher({
+  const flusher = new Flusher(flusherOptions(outbox, writer, { clock, log: logs.log, ...overrides }));
+  return { outbox, writer, clock, logs, flusher };
+}
+
+/** The options every flusher here starts from: batches of 100, 1 s to 60 s back-off, no jitter. */
+function flusherOptions(outbox: Outbox, writer: Writer, overrides: Partial<FlusherOptions> = {}): FlusherOptions {
+  return {
     outbox,
     writer,
     batchSize: 100,
@@ -72,12 +79,11 @@ function setup(script: Script, overrides: Partial<FlusherOptions> = {}, lines = 
     flushIntervalMs: 1000,
     minRetryDelayMs: 1000,
     maxRetryDelayMs: 60_000,
-    clock,
-    log: logs.log,
+    clock: new FakeClock(),
+    log: capturingLogger().log,
     random: () => 0.5,
     ...overrides,
-  });
-  return { outbox, writer, clock, logs, flusher };
+  };
 }
 
 function makeLines(n: number, poisoned: ReadonlySet<number> = new Set()): string[] {
@@ -375,19 +381,7 @@ function pipelineSetup(answer: (lines: readonly string[], call: number) => Write
     inFlight--;
     return outcome;
   });
-  const flusher = new Flusher({
-    outbox,
-    writer,
-    batchSize: 100,
-    batchBytes: 1_000_000,
-    flushIntervalMs: 1000,
-    minRetryDelayMs: 1000,
-    maxRetryDelayMs: 60_000,
-    clock: new FakeClock(),
-    log: capturingLogger().log,
-    random: () => 0.5,
-    ...overrides,
-  });
+  const flusher = new Flusher(flusherOptions(outbox, writer, overrides));
   /** Acked ids in the order acked, from the event list. */
   const ackedIds = () =>
     events.filter((e) => e.startsWith('ack ')).flatMap((e) => {
