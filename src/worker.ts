@@ -47,7 +47,7 @@ export interface JobReport {
   dropped: { reason: string; count: number }[];
 }
 
-/** Build the transport a device entry asks for: its serial port, or a simulator on a sim link. */
+/** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
 export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
   if (config.simulate) {
     const link = createSimLink(`sim:${config.name}`);
@@ -73,7 +73,10 @@ export function createWriter(config: InfluxConfig): Writer {
   return config.version === 1 ? new InfluxV1Writer(config) : new InfluxV2Writer(config);
 }
 
-/** Which physical link a device uses: jobs with the same key run one at a time. */
+/**
+ * Which physical link a device uses: jobs with the same key run one at a time. Known before any
+ * transport exists (schedules are checked before anything opens); same form as Transport.key.
+ */
 export function linkKey(config: DeviceConfig, driver: Driver): string {
   if (config.simulate) return `sim:${config.name}`;
   if (driver.link === 'network') {
