@@ -13,6 +13,8 @@ declare -A NEED=(
   [udevadm]=udev
   [curl]=curl
   [openssl]=openssl
+  [mosquitto]=mosquitto
+  [mdb-tables]=mdbtools
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

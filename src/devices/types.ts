@@ -45,6 +45,56 @@ export interface DeviceSession {
   close(): Promise<void>;
   /** Counters for `wattline devices` (frames ok/dropped, reopens, ...). */
   stats(): Record<string, number>;
+  /**
+   * Carry out one control request prepared by the driver's `control.prepare` (already
+   * validated and allowed). Called with the device's port lock held, on a started or a
+   * fresh session (the CLI without a running worker: start → control → close). A refusal by
+   * the device (NAK, ERR) is a DeviceError; no reply a TimeoutError.
+   */
+  control?(request: ControlRequest, signal: AbortSignal): Promise<ControlResult>;
+}
+
+/** One verb a driver offers: `wattline control <device> <verb> [args...]`, MQTT commands. */
+export interface ControlVerbSpec {
+  name: string;
+  /** Argument synopsis for --help: `<outlet|A> <delay>`. */
+  usage: string;
+  description: string;
+  /** Reads only (memory maps, settings): allowed without any control config. */
+  readOnly?: boolean;
+}
+
+export interface ControlRequest {
+  verb: string;
+  /** Driver-specific, already parsed and validated. */
+  params: unknown;
+  /** One line for logs and confirmations: `shutdown outlet 3 in 0.5 min`. */
+  summary: string;
+}
+
+export interface ControlResult {
+  /** One line for the user. */
+  message: string;
+  /** Structured outcome for `--format json` and MQTT state topics. */
+  data?: Record<string, unknown>;
+}
+
+export interface DriverControl<Options> {
+  /** CLI alias besides `wattline control`: `pdu` gives `wattline pdu <device> <verb>`. */
+  cliName?: string;
+  verbs: readonly ControlVerbSpec[];
+  /**
+   * Pure, no I/O: parse and validate the arguments (InputError naming the accepted ranges)
+   * and check that the device's config allows the verb for this target (ConfigError when not).
+   */
+  prepare(verb: string, args: readonly string[], options: Options, device: string): ControlRequest;
+}
+
+/** One stored raw exchange (capture archive, `wattline captures`, backfill). */
+export interface CaptureRecord {
+  timeMs: number;
+  direction: 'rx' | 'tx';
+  data: Buffer;
 }
 
 export interface DecodeContext<Options> {
@@ -80,4 +130,13 @@ export interface Driver<Options = any> {
   createSession(ctx: DriverContext<Options>): DeviceSession;
   /** Raw capture (text or bytes) in, points out; used by `wattline decode` and backfill. */
   decode?(input: Buffer, ctx: DecodeContext<Options>): DecodeResult;
+  /**
+   * Re-decode archived exchanges into the points the live session made from them, with the
+   * same timestamps. Poll drivers get the records of one collect() (the worker groups them),
+   * stream drivers one record per call. Rule shared with the live session: a poll's points
+   * carry the timeMs of that poll's first capture record.
+   */
+  decodeCapture?(records: readonly CaptureRecord[], ctx: DecodeContext<Options>): DecodeResult;
+  /** Control verbs (outlet switching, set-points); absent when the driver offers none. */
+  control?: DriverControl<Options>;
 }
