@@ -4,13 +4,13 @@
  */
 import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from './core/clock.js';
-import { errorMessage } from './core/errors.js';
+import { ConfigError, errorMessage } from './core/errors.js';
 import { encodePoints } from './core/line-protocol.js';
 import type { Logger } from './core/log.js';
 import type { Point, Precision } from './core/point.js';
 import { resolveConfigPath, type LoadedConfig } from './config/load.js';
 import type { DeviceConfig } from './config/schema.js';
-import type { DeviceSession, Driver, SerialSettings } from './devices/types.js';
+import type { ControlRequest, ControlResult, DeviceSession, Driver, SerialSettings } from './devices/types.js';
 import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
@@ -67,6 +67,16 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
     stopBits: port.stopBits ?? defaults.stopBits,
   });
   return { transport };
+}
+
+/** driver.control.prepare with the errors a user needs when the driver or verb has none. */
+export function prepareControl(driver: Driver, config: DeviceConfig, verb: string, args: readonly string[]): ControlRequest {
+  const control = driver.control;
+  if (!control) throw new ConfigError(`${config.name}: driver ${driver.id} has no control verbs`);
+  if (!control.verbs.some((v) => v.name === verb)) {
+    throw new ConfigError(`${config.name}: unknown verb "${verb}" for driver ${driver.id} (verbs: ${control.verbs.map((v) => v.name).join(', ')})`);
+  }
+  return control.prepare(verb, args, config.options, config.name);
 }
 
 export function createWriter(config: InfluxConfig): Writer {
@@ -135,6 +145,7 @@ export class Worker {
   private waitForStreams = false;
   /** The latest successful collection per device (for `test` and `once`). */
   private readonly lastReports = new Map<string, JobReport>();
+  private readonly collectedListeners: ((report: JobReport) => void)[] = [];
 
   constructor(private readonly options: WorkerOptions) {
     const { loaded, log } = options;
@@ -232,7 +243,40 @@ export class Worker {
     if (this.options.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
     const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops };
     this.lastReports.set(name, report);
+    for (const listener of this.collectedListeners) {
+      try {
+        listener(report);
+      } catch (err) {
+        this.log.warn({ device: name, err: errorMessage(err) }, 'a collected-points listener failed');
+      }
+    }
     return report;
+  }
+
+  /** Called after every successful collection (MQTT and other best-effort outputs); must not throw or block. */
+  onCollected(listener: (report: JobReport) => void): void {
+    this.collectedListeners.push(listener);
+  }
+
+  /**
+   * Validate a control verb for a device (driver.control.prepare: ranges, config allowance)
+   * and carry it out on the device's running session while holding its port lock, so a
+   * command never interleaves with a poll on the wire.
+   */
+  async control(device: string, verb: string, args: readonly string[], signal: AbortSignal): Promise<{ request: ControlRequest; result: ControlResult }> {
+    const rt = this.devices.get(device);
+    if (!rt) throw new ConfigError(`no enabled device named "${device}" in this worker (devices: ${[...this.devices.keys()].join(', ') || 'none'})`);
+    const request = prepareControl(rt.driver, rt.config, verb, args);
+    const result = await this.scheduler.locks.run(
+      linkKey(rt.config, rt.driver),
+      async () => {
+        if (!rt.session.control) throw new ConfigError(`driver ${rt.driver.id} has no control verbs`);
+        return rt.session.control(request, signal);
+      },
+      { signal },
+    );
+    this.log.info({ device, verb, summary: request.summary, result: result.message }, 'control');
+    return { request, result };
   }
 
   /** Every (or the named) device once, through the scheduler's port locks and timeouts. */
