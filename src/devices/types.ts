@@ -62,6 +62,8 @@ export interface ControlVerbSpec {
   description: string;
   /** Reads only (memory maps, settings): allowed without any control config. */
   readOnly?: boolean;
+  /** The CLI asks "type YES" before sending unless --yes (writes to device settings). */
+  confirm?: boolean;
 }
 
 export interface ControlRequest {
