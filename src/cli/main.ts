@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { registerBufferVerbs } from './buffer.js';
 import { registerConfigVerbs } from './config.js';
+import { registerControlVerbs } from './control.js';
 import { registerDecodeVerb } from './decode.js';
 import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
@@ -35,5 +36,6 @@ registerDriverVerbs(program);
 registerBufferVerbs(program);
 registerDecodeVerb(program);
 registerUpsVerbs(program);
+registerControlVerbs(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import type { LoadedConfig } from '../config/load.js';
+import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import { errorMessage } from '../core/errors.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
@@ -28,6 +30,13 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
         await worker.start();
+        // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
+        let control: ControlServer | null = null;
+        try {
+          control = await startControlServer({ worker, outboxPath: resolveConfigPath(loaded, loaded.config.outbox.path), log: log.child({ room: 'control' }) });
+        } catch (err) {
+          log.warn({ err: errorMessage(err) }, 'control endpoint not started; control verbs will open ports themselves');
+        }
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             log.info({ signal }, 'stopping');
@@ -36,7 +45,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
               process.exit(EXIT.failed);
             }, STOP_GRACE_MS);
             force.unref();
-            worker.stop().then(resolve, resolve);
+            Promise.all([control?.close(), worker.stop()]).then(() => resolve(), () => resolve());
           };
           process.once('SIGTERM', () => stop('SIGTERM'));
           process.once('SIGINT', () => stop('SIGINT'));

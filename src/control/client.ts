@@ -1,0 +1,65 @@
+/**
+ * Client side of the control endpoint. `null` means no worker is listening (no socket,
+ * or a socket nobody answers on): the caller then opens the port itself.
+ */
+import { createConnection } from 'node:net';
+import { ConfigError, TimeoutError } from '../core/errors.js';
+import { errorFromWire, MAX_LINE_BYTES, type ControlWireResponse } from './protocol.js';
+import { controlPaths, readControlToken } from './server.js';
+
+export interface RemoteControlResult {
+  summary: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export async function sendToRunningWorker(
+  outboxPath: string,
+  request: { device: string; verb: string; args: readonly string[]; timeoutMs: number },
+): Promise<RemoteControlResult | null> {
+  const { socket: socketPath, token: tokenPath } = controlPaths(outboxPath);
+  const socket = createConnection(socketPath);
+  const connected = await new Promise<boolean>((resolve, reject) => {
+    socket.once('connect', () => resolve(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(false);
+      else reject(new ConfigError(`control endpoint ${socketPath}: ${err.message}`));
+    });
+  });
+  if (!connected) {
+    socket.destroy();
+    return null;
+  }
+  const token = readControlToken(tokenPath);
+  if (token === null) {
+    socket.destroy();
+    throw new ConfigError(`a worker listens on ${socketPath} but its token file ${tokenPath} cannot be read (run as the worker's user)`);
+  }
+  socket.setEncoding('utf8');
+  socket.write(JSON.stringify({ token, ...request, args: [...request.args] }) + '\n');
+  const line = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    // The worker bounds the command by timeoutMs; allow it a moment to say so itself.
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TimeoutError(`${request.device} ${request.verb}: the running worker did not answer within ${request.timeoutMs} ms`));
+    }, request.timeoutMs + 2000);
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.length > MAX_LINE_BYTES) socket.destroy(new Error('control reply too long'));
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new ConfigError(`control endpoint ${socketPath}: ${err.message}`));
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) reject(new ConfigError(`control endpoint ${socketPath}: connection closed without a reply`));
+      else resolve(buffered.slice(0, nl));
+    });
+  });
+  const response = JSON.parse(line) as ControlWireResponse;
+  if (!response.ok) throw errorFromWire(response.kind, response.error, request.device);
+  return { summary: response.summary, message: response.message, ...(response.data ? { data: response.data } : {}) };
+}
