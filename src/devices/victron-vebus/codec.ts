@@ -258,7 +258,8 @@ export function scaled(raw: number, bytes: number, info: VarInfo): number {
   if (info.bit !== undefined) return (raw >> info.bit) & 1;
   const bits = 8 * bytes;
   const v = info.signed && raw >= 2 ** (bits - 1) ? raw - 2 ** bits : raw;
-  return info.scale * (v + info.offset);
+  // Rounded so 0.01 × 5230 is 52.3, not 52.300000000000004.
+  return round(info.scale * (v + info.offset), 9);
 }
 
 /** f = 10 / (scale × (period + offset)) [ext]; undefined for a zero period. */

@@ -6,8 +6,9 @@
  * followed by the marker 0xFF (command) or 0x20 (info); anything else is garbage, skipped
  * one byte at a time (counted). A frame with a bad checksum is dropped and counted once;
  * the hunt then resumes one byte after its start, and what it skips inside the dropped
- * frame is counted as garbage, not as more checksum errors. Never throws for what the
- * line brings.
+ * frame is counted as garbage, not as more checksum errors. A start whose frame is not
+ * complete yet is given up when a whole good frame already follows it (a data byte that
+ * looked like a long frame's len). Never throws for what the line brings.
  */
 import { parseFrame, type VebusFrame } from './codec.js';
 import { LEN_LED_FLAG, LEN_MASK, MARKER_COMMAND, MARKER_INFO } from './protocol.js';
@@ -47,11 +48,17 @@ export class VebusFramer {
         continue;
       }
       const total = len + 2 + (lenByte & LEN_LED_FLAG ? 2 : 0);
-      if (pos + total > buf.length) break; // wait for the rest
+      if (pos + total > buf.length) {
+        // A data byte can look like the start of a long frame; if a whole good frame
+        // already follows, this start was not one.
+        if (validFrameAfter(buf, pos + 1)) {
+          pos = this.skip(pos);
+          continue;
+        }
+        break; // wait for the rest
+      }
       const raw = Buffer.from(buf.subarray(pos, pos + total));
-      let sum = 0;
-      for (const b of raw) sum += b;
-      if ((sum & 0xff) !== 0) {
+      if (!sumsToZero(buf, pos, total)) {
         if (pos >= this.insideDropped) {
           this.counters.checksumErrors++;
           out.push({ kind: 'drop', reason: 'checksum', raw });
@@ -89,4 +96,22 @@ export class VebusFramer {
     this.counters.garbageBytes++;
     return pos + 1;
   }
+}
+
+function sumsToZero(buf: Buffer, at: number, length: number): boolean {
+  let sum = 0;
+  for (let i = at; i < at + length; i++) sum += buf[i]!;
+  return (sum & 0xff) === 0;
+}
+
+/** Whether a complete frame with a good checksum starts somewhere at or after `from`. */
+function validFrameAfter(buf: Buffer, from: number): boolean {
+  for (let q = from; q + 3 < buf.length; q++) {
+    const len = buf[q]! & LEN_MASK;
+    const marker = buf[q + 1];
+    if (len < 2 || (marker !== MARKER_COMMAND && marker !== MARKER_INFO)) continue;
+    const total = len + 2 + (buf[q]! & LEN_LED_FLAG ? 2 : 0);
+    if (q + total <= buf.length && sumsToZero(buf, q, total)) return true;
+  }
+  return false;
 }
