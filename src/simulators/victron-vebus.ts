@@ -51,6 +51,8 @@ export interface VebusSimOptions {
   replyDelayMs?: number;
   /** The snapshot is ready this long after the trigger; an earlier X 38 waits for it, ms (default 0). */
   snapshotMs?: number;
+  /** Scale/offset of RAM variables that differ from the table below (a device with other scales). */
+  vars?: Record<number, { scale: number; signed: boolean; offset: number }>;
   /** Demo: let the readings wander a little on every AC info request. */
   vary?: boolean;
   random?: () => number;
@@ -91,7 +93,7 @@ interface SimVar {
   signed: boolean;
   offset: number;
 }
-const VARS: Record<number, SimVar> = {
+const DEFAULT_VARS: Record<number, SimVar> = {
   0: { scale: 0.01, signed: false, offset: 0 }, // UMains
   1: { scale: 0.01, signed: true, offset: 0 }, // IMains
   2: { scale: 0.01, signed: false, offset: 0 }, // UInverter
@@ -131,6 +133,7 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
   const version = options.version ?? 1170212;
   const mode = (options.mode ?? 'B').charCodeAt(0);
   const random = options.random ?? Math.random;
+  const VARS: Record<number, SimVar> = { ...DEFAULT_VARS, ...options.vars };
   const replyDelayMs = options.replyDelayMs ?? 0;
   const idleMs = options.idleVersionMs ?? 1000;
 

@@ -77,7 +77,7 @@ export class PollAssembler {
     } else if (wcmd === WCMD.readRamVar && this.snapshotIds) {
       const values = decodeRamRead(reply);
       // The RAM holds the negated set-point (§3.4).
-      if (values) this.essSetpointW = -int16(values[0]);
+      if (values) this.essSetpointW = 0 - int16(values[0]) || 0; // no −0
     }
   }
 
