@@ -327,6 +327,8 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
     }
   };
   device.on('data', onData);
+  // The device end of a sim link is the simulator's to open (a serial port may be open already).
+  if (!device.isOpen) device.open().catch(() => undefined);
   const idle =
     idleMs > 0
       ? setInterval(() => {
