@@ -292,7 +292,8 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
     state.phases = state.phases.map((p) => ({ ...p, mainsV: j(230, 4), inverterV: j(230, 4), mainsA: j(p.mainsA, 0.4) }));
     state.batteryV = j(52.3, 0.4);
     state.batteryA = j(state.batteryA, 1);
-    state.inverterPowerRaw = Math.round(-state.batteryV * state.batteryA * 0.95);
+    // RAM id 15 is + while charging (AC→DC), − while inverting, like the battery current.
+    state.inverterPowerRaw = Math.round(state.batteryV * state.batteryA * 0.95);
     state.outputPowerW = Math.max(0, Math.round(j(state.outputPowerW, 40)));
   };
 
