@@ -123,3 +123,29 @@ test('link: a late X reply is not taken for the next (Y) request, which times ou
   assert.deepEqual((await link.request(versionRequest(), 200, new AbortController().signal)).raw, VERSION);
   link.detach();
 });
+
+test('property: any sequence of good frames, cut into any chunks, comes out whole and in order', async () => {
+  const { default: fc } = await import('fast-check');
+  const goodFrame = fc
+    .record({ info: fc.boolean(), data: fc.uint8Array({ minLength: 1, maxLength: 20 }) })
+    .map(({ info, data }) => {
+      const body = [data.length + 1, info ? 0x20 : 0xff, ...data];
+      const sum = body.reduce((a, b) => a + b, 0);
+      return Buffer.from([...body, (256 - (sum & 0xff)) & 0xff]);
+    });
+  fc.assert(
+    fc.property(fc.array(goodFrame, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (fs, cuts) => {
+      const all = Buffer.concat(fs);
+      const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
+      const framer = new VebusFramer();
+      const out: FramerEvent[] = [];
+      let at = 0;
+      for (const p of [...points, all.length]) {
+        out.push(...framer.feed(all.subarray(at, p)));
+        at = p;
+      }
+      assert.deepEqual(frames(out), fs.map((f) => f.toString('hex')));
+      assert.equal(framer.counters.garbageBytes + framer.counters.checksumErrors, 0);
+    }),
+  );
+});
