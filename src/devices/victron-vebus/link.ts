@@ -48,6 +48,7 @@ type Capture = (direction: 'rx' | 'tx', data: Buffer, timeMs: number) => void;
 interface Pending {
   expect: Expectation;
   resolve: (f: VebusFrame) => void;
+  reject: (err: Error) => void;
 }
 
 export class VebusLink {
@@ -65,10 +66,12 @@ export class VebusLink {
 
   attach(): void {
     this.transport.on('data', this.onData);
+    this.transport.on('close', this.onClose);
   }
 
   detach(): void {
     this.transport.off('data', this.onData);
+    this.transport.off('close', this.onClose);
   }
 
   /** The next capture record carries this time (a poll's t0); later ones the clock's. */
@@ -97,7 +100,7 @@ export class VebusLink {
     const onAbort = () => timer.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const reply = new Promise<VebusFrame>((resolve) => (this.pending = { expect, resolve }));
+      const reply = new Promise<VebusFrame>((resolve, reject) => (this.pending = { expect, resolve, reject }));
       await this.send(frame);
       const timeout = this.clock.sleep(timeoutMs, timer.signal).then(() => undefined);
       const got = await Promise.race([reply, timeout]);
@@ -119,6 +122,14 @@ export class VebusLink {
     this.firstCaptureAt = undefined;
     return t;
   }
+
+  /** The port went away mid-request: say so now rather than after the timeout. */
+  private readonly onClose = (): void => {
+    const p = this.pending;
+    this.pending = undefined;
+    this.framer.reset();
+    p?.reject(new TransportError(`${this.transport.key}: port closed while waiting for a ${p.expect.what} reply`, true));
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     for (const ev of this.framer.feed(chunk)) {
