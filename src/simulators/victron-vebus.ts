@@ -72,8 +72,8 @@ export interface VebusSimulator {
   readonly rawCommands: string[];
   /** Requests seen by command byte ('V', 'F', 'X', …). */
   readonly requests: Map<string, number>;
-  /** The next `count` replies act out this fault (default 1). */
-  fault(kind: VebusFault, count?: number): void;
+  /** The next `count` replies act out this fault (default 1); with `only`, replies to the requests it accepts (the whole request frame). */
+  fault(kind: VebusFault, count?: number, only?: (request: Buffer) => boolean): void;
 }
 
 const FF = 0xff;
@@ -164,6 +164,8 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
   };
   let faultKind: VebusFault = 'none';
   let faultCount = 0;
+  let faultOnly: ((request: Buffer) => boolean) | undefined;
+  let current: Buffer | undefined; // the request being answered
   let buf = Buffer.alloc(0);
   let lastRequestAt = Date.now();
   let snapshot: { ids: number[]; readyAt: number } | undefined;
@@ -210,7 +212,7 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
     if (!reply) return;
     let out = reply;
     let prefix: Buffer | undefined;
-    const kind = faultCount > 0 ? faultKind : 'none';
+    const kind = faultCount > 0 && (!faultOnly || (current && faultOnly(current))) ? faultKind : 'none';
     if (kind !== 'none') faultCount--;
     if (kind === 'silence') return;
     if (kind === 'bad-checksum') out = Buffer.from(reply.map((b, i) => (i === reply.length - 1 ? b ^ 0x5a : b)));
@@ -260,6 +262,7 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
   };
 
   const handle = (f: Buffer): void => {
+    current = f;
     const cmd = f[2]!;
     const data = f.subarray(3, f.length - 1);
     const name = String.fromCharCode(cmd);
@@ -354,9 +357,10 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
     writes: sim.writes,
     rawCommands: sim.rawCommands,
     requests: sim.requests,
-    fault(kind, count = 1) {
+    fault(kind, count = 1, only) {
       faultKind = kind;
       faultCount = count;
+      faultOnly = only;
     },
     stop() {
       stopped = true;

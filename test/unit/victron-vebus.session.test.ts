@@ -174,6 +174,24 @@ test('ESS scan: an assistant with 15 RAM ids is stepped over (1 + 15), not stuck
   }
 });
 
+test('ESS scan that times out costs no readings and is tried again on the next poll', async () => {
+  const s = await setup();
+  try {
+    // The first scan read (X 30 80 00) gets no answer.
+    s.simulator.fault('silence', 1, (req) => req[3] === 0x30 && req[4] === 128);
+    const first = await s.session.collect(signal());
+    assert.equal(s.session.essSetpointRamId, undefined);
+    assert.equal(fieldsOf(first.points).ess_setpoint_w, undefined);
+    assert.equal(fieldsOf(first.points).battery_v, 52.3);
+    const second = await s.session.collect(signal());
+    assert.equal(s.session.essSetpointRamId, 131);
+    assert.equal(fieldsOf(second.points).ess_setpoint_w, 0);
+    assert.equal(s.session.stats().connects, 1);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('control: ess-power within limits reaches the simulator (RAM only), sleep/wakeup send the raw frames', async () => {
   const s = await setup({ control: { essPower: { min: -2000, max: 2000 }, sleep: true, wakeup: true } });
   const ctl = victronVebusDriver.control!;

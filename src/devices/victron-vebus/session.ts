@@ -12,7 +12,7 @@
  *   exchanges re-recorded (the same bytes as on connect, stamped t0), so that one poll's
  *   records decode on their own with the device's scales (decodeCapture).
  */
-import { DeviceError, FrameError, TransportError, errorMessage } from '../../core/errors.js';
+import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import {
   addressRequest,
@@ -47,6 +47,7 @@ export class VebusSession implements DeviceSession {
   /** This connection's 0x36 requests and replies, re-recorded at the start of each poll. */
   private infoRecords: [Buffer, Buffer][] = [];
   private essRamId: number | undefined;
+  private essScanned = false;
   private letter = 0;
   private lastCompleteMs: number | undefined;
   private closed = false;
@@ -106,7 +107,10 @@ export class VebusSession implements DeviceSession {
     let reading: VebusReading;
     try {
       if (!this.connected) await this.connect(signal);
-      else for (const [tx, rx] of this.infoRecords) (this.link.record('tx', tx), this.link.record('rx', rx));
+      else {
+        for (const [tx, rx] of this.infoRecords) (this.link.record('tx', tx), this.link.record('rx', rx));
+        await this.scanIfNeeded(signal);
+      }
       reading = await this.poll(signal);
     } catch (err) {
       // A reply that decodes to nonsense is the device's failure, not a crash.
@@ -134,6 +138,7 @@ export class VebusSession implements DeviceSession {
     if (request.verb !== 'ess-power') throw new DeviceError(`${this.ctx.device}: unknown control verb ${request.verb}`, this.ctx.device);
     const { watts } = request.params as EssPowerParams;
     if (!this.connected) await this.connect(signal);
+    await this.scanIfNeeded(signal);
     const id = this.essRamId;
     if (id === undefined) {
       const s = this.options.essScan;
@@ -207,14 +212,26 @@ export class VebusSession implements DeviceSession {
       else this.ctx.log.debug({ id }, 'vebus: RAM variable info not supported; using the default scale');
     }
 
-    let essRamId = this.options.essSetpointRamId;
-    if (essRamId === undefined) essRamId = await this.scanEss(signal);
     this.infos = infos;
     this.infoRecords = records;
-    this.essRamId = essRamId;
+    this.essRamId = this.options.essSetpointRamId;
+    this.essScanned = this.essRamId !== undefined;
     this.connected = true;
     this.counts.connects++;
-    this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: essRamId ?? null }, 'vebus connected');
+    await this.scanIfNeeded(signal);
+    this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
+  }
+
+  /** The scan once per connection; a scan that timed out is tried again on the next poll, and costs no readings. */
+  private async scanIfNeeded(signal: AbortSignal): Promise<void> {
+    if (this.essScanned) return;
+    try {
+      this.essRamId = await this.scanEss(signal);
+      this.essScanned = true;
+    } catch (err) {
+      if (!(err instanceof TimeoutError)) throw err;
+      this.ctx.log.warn({ err: err.message }, 'vebus: ESS-assistant scan timed out; trying again on the next poll');
+    }
   }
 
   /**
