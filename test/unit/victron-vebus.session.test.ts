@@ -150,6 +150,21 @@ test('offline: without a complete poll for offlineAfterMs the next poll connects
   }
 });
 
+test('offline: a connect whose polls never complete also counts (from the connect)', async () => {
+  const s = await setup({ offlineAfterMs: 5000 });
+  try {
+    // Connect works, the poll's snapshot read (X 38) stays unanswered.
+    s.simulator.fault('silence', 1, (req) => req[3] === 0x38);
+    await assert.rejects(s.session.collect(signal()), TimeoutError);
+    assert.equal(s.session.stats().connects, 1);
+    s.clock.skew += 6000;
+    await s.session.collect(signal());
+    assert.equal(s.session.stats().connects, 2);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('three phases: F 01, 02, 03 each poll, a point per phase', async () => {
   const ph = (a: number) => ({ mainsV: 230 + a, mainsA: a, inverterV: 230, inverterA: 0 });
   const s = await setup({}, { state: { phases: [ph(1), ph(2), ph(3)] } });

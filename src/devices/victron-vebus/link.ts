@@ -75,7 +75,7 @@ export class VebusLink {
   }
 
   /** The next capture record carries this time (a poll's t0); later ones the clock's. */
-  stampNext(t0: number): void {
+  stampNext(t0: number | undefined): void {
     this.firstCaptureAt = t0;
   }
 

@@ -50,6 +50,7 @@ export class VebusSession implements DeviceSession {
   private essScanned = false;
   private letter = 0;
   private lastCompleteMs: number | undefined;
+  private connectedAtMs: number | undefined;
   private closed = false;
   private lastChecksumErrors = 0;
   private readonly counts = { polls: 0, polls_ok: 0, connects: 0, offline: 0 };
@@ -98,14 +99,15 @@ export class VebusSession implements DeviceSession {
     this.counts.polls++;
     const t0 = this.ctx.clock.now();
     this.link.stampNext(t0);
-    if (this.connected && this.lastCompleteMs !== undefined && t0 - this.lastCompleteMs > this.options.offlineAfterMs) {
+    const since = Math.max(this.lastCompleteMs ?? -Infinity, this.connectedAtMs ?? -Infinity);
+    if (this.connected && t0 - since > this.options.offlineAfterMs) {
       this.counts.offline++;
       this.connected = false;
-      this.ctx.log.warn({ seconds: Math.round((t0 - this.lastCompleteMs) / 1000) }, 'vebus offline: no complete poll; connecting afresh');
+      this.ctx.log.warn({ seconds: Math.round((t0 - since) / 1000) }, 'vebus offline: no complete poll; connecting afresh');
     }
-    await this.open();
     let reading: VebusReading;
     try {
+      await this.open();
       if (!this.connected) await this.connect(signal);
       else {
         for (const [tx, rx] of this.infoRecords) (this.link.record('tx', tx), this.link.record('rx', rx));
@@ -116,6 +118,8 @@ export class VebusSession implements DeviceSession {
       // A reply that decodes to nonsense is the device's failure, not a crash.
       if (err instanceof FrameError) throw new DeviceError(`${this.ctx.device}: ${err.message}`, this.ctx.device, { cause: err });
       throw err;
+    } finally {
+      this.link.stampNext(undefined); // t0 belongs to this poll only
     }
     this.lastCompleteMs = this.ctx.clock.now();
     this.lastReading = reading;
@@ -217,6 +221,7 @@ export class VebusSession implements DeviceSession {
     this.essRamId = this.options.essSetpointRamId;
     this.essScanned = this.essRamId !== undefined;
     this.connected = true;
+    this.connectedAtMs = this.ctx.clock.now();
     this.counts.connects++;
     await this.scanIfNeeded(signal);
     this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
