@@ -6,8 +6,9 @@ import { dsmrP1Driver } from './dsmr-p1/index.js';
 import { hdhkDriver } from './hdhk/index.js';
 import { nutUpsDriver } from './nut-ups/index.js';
 import type { Driver } from './types.js';
+import { victronVebusDriver } from './victron-vebus/index.js';
 
-export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver];
+export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver, victronVebusDriver];
 
 export function findDriver(id: string): Driver | undefined {
   return drivers.find((d) => d.id === id);
