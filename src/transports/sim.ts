@@ -43,6 +43,25 @@ export class SimEndpoint extends EventEmitter implements Transport {
     if (this.opened) this.emit('data', chunk);
   }
 
+  /**
+   * Like a client opening another socket to the same server: a new pair whose device end is
+   * announced to this link's device end as a 'connection' event (the simulator accepts it).
+   * Closing the new host end also closes its device end, so the simulator sees it go.
+   */
+  newConnection(): SimEndpoint {
+    const n = (this.connections = (this.connections ?? 0) + 1);
+    const pair = createSimLink(`${this.key}+${n}`);
+    const announce = pair.host.open.bind(pair.host);
+    pair.host.open = async () => {
+      await announce();
+      this.peer.emit('connection', pair.device);
+    };
+    pair.host.on('close', () => void pair.device.close());
+    return pair.host;
+  }
+
+  private connections: number | undefined;
+
   /** The link drops as if unplugged: both ends see 'close'. */
   unplug(): void {
     for (const end of [this, this.peer]) {
