@@ -4,10 +4,11 @@
  */
 import { dsmrP1Driver } from './dsmr-p1/index.js';
 import { hdhkDriver } from './hdhk/index.js';
+import { ithoWpuDriver } from './itho-wpu/index.js';
 import { nutUpsDriver } from './nut-ups/index.js';
 import type { Driver } from './types.js';
 
-export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver];
+export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver, ithoWpuDriver];
 
 export function findDriver(id: string): Driver | undefined {
   return drivers.find((d) => d.id === id);

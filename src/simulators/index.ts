@@ -6,6 +6,7 @@ import type { Transport } from '../transports/transport.js';
 import { startDsmrP1Simulator } from './dsmr-p1.js';
 import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator } from './nut-ups.js';
+import { ITHO_WPU_DEMO_OPTIONS, startIthoWpuDemoSimulator } from './itho-wpu-demo.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -20,12 +21,14 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
   },
   hdhk: (device, options) => startHdhkDemoSimulator(device, options),
   'nut-ups': (device, options) => startNutUpsSimulator(device, options),
+  'itho-wpu': (device, options) => startIthoWpuDemoSimulator(device, options),
 };
 
 /** Driver options the built-in demo gives a simulated device (drivers that need some). */
 const DEMO_OPTIONS: Record<string, unknown> = {
   hdhk: HDHK_DEMO_OPTIONS,
   'nut-ups': NUT_UPS_DEMO_OPTIONS,
+  'itho-wpu': ITHO_WPU_DEMO_OPTIONS,
 };
 
 /** One demo device entry per simulated driver: what `wattline run` without a config polls. */
