@@ -38,6 +38,8 @@ export class WpuBus {
   private attempt = 0;
   private wake: (() => void) | undefined;
   private readonly frames: Buffer[] = [];
+  /** An I²C handle close() could not close (pigpiod keeps it when the socket is lost). */
+  leftOpenI2c: number | undefined;
   /** Time of the first capture of this conversation (the poll's timestamp). */
   firstCaptureMs: number | undefined;
 
@@ -47,11 +49,13 @@ export class WpuBus {
   ) {}
 
   /** Opens everything; on failure closes what was opened and throws. */
-  static async open(command: Transport, notification: Transport, o: BusOptions): Promise<WpuBus> {
+  static async open(command: Transport, notification: Transport, o: BusOptions, staleI2c?: number): Promise<WpuBus> {
     const pi = new PigpioClient(command, notification, o.device, o.commandTimeoutMs);
     const bus = new WpuBus(pi, o);
     try {
       await pi.open();
+      // pigpiod's I²C handles are global: one a lost connection left behind is closed now.
+      if (staleI2c !== undefined) await pi.command(pack.i2cClose(staleI2c)).catch(() => undefined);
       pi.onEvent = (event) => {
         if (event === EVENT_BSC) bus.onBscEvent();
       };
@@ -186,7 +190,10 @@ export class WpuBus {
         this.o.log.debug({ err: errorMessage(err) }, `itho-wpu: ${what} failed`);
       }
     };
-    if (this.i2c !== undefined) await step('I2CC', pack.i2cClose(this.i2c));
+    if (this.i2c !== undefined) {
+      if (this.pi.isOpen) await step('I2CC', pack.i2cClose(this.i2c));
+      else this.leftOpenI2c = this.i2c;
+    }
     this.i2c = undefined;
     if (this.armed) await step('BSCX off', pack.bscx(0));
     this.armed = false;

@@ -27,6 +27,8 @@ export class IthoWpuSession implements DeviceSession {
   private identity: Identity | undefined;
   private plan: DatalogPlan | undefined;
   private polls = 0;
+  /** An I²C handle a lost connection left open in pigpiod, closed by the next conversation. */
+  private staleI2c: number | undefined;
   private closed = false;
   readonly counts: Record<string, number> = { polls: 0, polls_ok: 0, identity_reads: 0, refreshes: 0, counters_reads: 0, retries: 0, no_reply: 0 };
 
@@ -55,6 +57,8 @@ export class IthoWpuSession implements DeviceSession {
   async openBus(): Promise<WpuBus> {
     const [command, notification] = this.links();
     const o = this.ctx.options;
+    const stale = this.staleI2c;
+    this.staleI2c = undefined;
     return WpuBus.open(command, notification, {
       device: this.ctx.device,
       i2cBus: o.i2cBus,
@@ -66,7 +70,12 @@ export class IthoWpuSession implements DeviceSession {
       log: this.ctx.log,
       capture: this.ctx.capture,
       counts: this.counts,
-    });
+    }, stale);
+  }
+
+  private async closeBus(bus: WpuBus): Promise<void> {
+    await bus.close();
+    if (bus.leftOpenI2c !== undefined) this.staleI2c = bus.leftOpenI2c;
   }
 
   /** Node id, serial and datatype list from the WPU, into the cache. */
@@ -121,7 +130,7 @@ export class IthoWpuSession implements DeviceSession {
         counters = await bus.exchange(requests.counters(), signal);
       }
     } finally {
-      await bus.close();
+      await this.closeBus(bus);
     }
     const timeMs = bus.firstCaptureMs ?? this.ctx.clock.now();
     const pctx = { device: this.ctx.device, tags: this.ctx.tags };
@@ -146,7 +155,7 @@ export class IthoWpuSession implements DeviceSession {
     try {
       return await runControl(this, bus, request, signal);
     } finally {
-      await bus.close();
+      await this.closeBus(bus);
     }
   }
 
