@@ -110,10 +110,10 @@ export const DEMO_COUNTERS: readonly [string, string, string, number][] = [
   ['CNT_DHW_HOURS', 'uren warm water', 'uur', 2210],
 ];
 
-/** Settings (parameterlijst): id → name, title, unit, datatype, raw value, min, max, step. */
+/** Settings (parameterlijst): datatype, raw value and step (device units), min and max (scaled, as the map has them). */
 export const DEMO_SETTINGS: readonly { id: number; name: string; title: string; unit: string | null; datatype: number; raw: number; min: number; max: number; step: number }[] = [
   { id: 1, name: 'CV_SP_MAX', title: 'maximale cv aanvoertemp', unit: '°C', datatype: 0x10, raw: 45, min: 20, max: 60, step: 1 },
-  { id: 2, name: 'HYST_CH', title: 'hysterese cv', unit: 'K', datatype: 0x11, raw: 25, min: 5, max: 100, step: 5 },
+  { id: 2, name: 'HYST_CH', title: 'hysterese cv', unit: 'K', datatype: 0x11, raw: 25, min: 0.5, max: 10, step: 5 },
   { id: 139, name: 'DHW_SP', title: 'boiler setpoint', unit: '°C', datatype: 0x10, raw: 48, min: 30, max: 60, step: 1 },
 ];
 

@@ -114,10 +114,10 @@ export class SimulatedWpu {
         if (!s) return reply([...new Array<number>(16).fill(0), 0x00, id, 0]);
         if (type === 0x06) {
           const v = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-          if (v >= s.min * 10 ** (s.datatype & 0x0f) && v <= s.max * 10 ** (s.datatype & 0x0f)) s.raw = v;
+          if (v >= Math.round(s.min * 10 ** (s.datatype & 0x0f)) && v <= Math.round(s.max * 10 ** (s.datatype & 0x0f))) s.raw = v;
         }
         const dec = 10 ** (s.datatype & 0x0f);
-        return reply([...be(s.raw, 4), ...be(s.min * dec, 4), ...be(s.max * dec, 4), ...be(s.step, 4), s.datatype, id, 0]);
+        return reply([...be(s.raw, 4), ...be(Math.round(s.min * dec), 4), ...be(Math.round(s.max * dec), 4), ...be(s.step, 4), s.datatype, id, 0]);
       }
       case '4030': {
         const id = (p[1]! << 8) | p[2]!;
