@@ -20,6 +20,9 @@ import {
 } from '../../src/devices/itho-wpu/codec.js';
 import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/datatypes.js';
 import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/pigpio.js';
+import { datalogPoint, planFrom } from '../../src/devices/itho-wpu/points.js';
+import { IntField } from '../../src/core/point.js';
+import fc from 'fast-check';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const show = (b: Buffer) => b.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1 ');
@@ -168,4 +171,27 @@ test('a BSC event report and a BSCX reply carrying the node-id frame', () => {
   assert.equal(res, 4 + 13);
   assert.equal(reply.readUInt32LE(16) & 0xffff, 0x12);
   assert.equal(decodeNodeId(checkReply(reply.subarray(20, 16 + res), 'nodeid')).listVersion, 31);
+});
+
+test('the compiled datalog decoder of points.ts gives what decodeDatalog gives, for any type list and payload (fast-check)', () => {
+  const codes = knownDataTypes().map((t) => t.code);
+  const nodeid = decodeNodeId(checkReply(NODEID, 'nodeid'));
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...codes), { minLength: 1, maxLength: 40 }), fc.uint8Array({ minLength: 160, maxLength: 160 }), (list, bytes) => {
+      const layout = compileLayout(list);
+      const payload = Buffer.from(bytes.subarray(0, layout.length));
+      const labels = list.map((_, i) => ({ key: `f${i}`, name: `F${i}`, title: null, tooltip: null, unit: null }));
+      const built = datalogPoint(planFrom(nodeid, labels, layout, []), payload, 0, { device: 'd', tags: {} });
+      const expected = decodeDatalog(payload, layout);
+      const fields = built.points[0]!.fields;
+      expected.forEach((v, i) => {
+        const got = fields[`f${i}`];
+        if (v === undefined) assert.equal(got, undefined);
+        else if (layout.types[i]!.decimals > 0) assert.equal(got, v);
+        else assert.ok(got instanceof IntField && got.value === BigInt(v), `f${i}: ${String(got)} vs ${v}`);
+      });
+      assert.equal(built.dropped.length, expected.filter((v) => v === undefined).length);
+    }),
+    { numRuns: 300 },
+  );
 });

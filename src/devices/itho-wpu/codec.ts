@@ -98,7 +98,7 @@ export function replyLength(head: Uint8Array): number | undefined {
  * Returns the payload; throws a FrameError that says which check failed.
  */
 export function checkReply(frame: Uint8Array, kind: MessageKind): Buffer {
-  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const b = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   if (b.length < 6) throw new FrameError(`reply of ${b.length} bytes is shorter than the 6 of an empty message`, 'truncated');
   if (b[0] !== WPU_ADDRESS_BYTE) throw new FrameError(`reply from source ${hex(b[0]!)}, not the WPU (${hex(WPU_ADDRESS_BYTE)})`, 'unexpected');
   const want = b[4]! + 6;

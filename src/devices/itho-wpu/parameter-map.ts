@@ -106,7 +106,7 @@ export class ParameterMap {
     const row = this.db.prepare(SQL.version).get(listVersion) as VersionRow | undefined;
     if (!row) {
       const known = (this.db.prepare('SELECT version FROM versiebeheer ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-      const range = known.length ? `it has ${known.length} versions, ${known[0]}..${known.at(-1)}` : 'it has none';
+      const range = known.length ? `it has ${known.length} version${known.length === 1 ? "" : "s"}, ${known[0]}..${known.at(-1)}` : "it has none";
       throw new ParameterMapError(`parameter map ${this.path}: no list version ${listVersion} in versiebeheer (${range}); convert a newer .par file`);
     }
     return row;
