@@ -6,6 +6,7 @@
  * labels from the parameter map named in the options — which is the point of re-decoding
  * after converting a newer map.
  */
+import { existsSync } from 'node:fs';
 import { errorMessage, FrameError } from '../../core/errors.js';
 import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
 import { IdentityCache } from './cache.js';
@@ -48,6 +49,7 @@ export function decodeIthoCapture(records: readonly CaptureRecord[], ctx: Decode
     let nodeid = replies.nodeid;
     let datatype = replies.datatype;
     if (!nodeid || !datatype) {
+      if (!existsSync(ctx.options.cacheDb)) return { points: [], errors: [...errors, `${ctx.device}: no node id / datatype in these records, and no cache ${ctx.options.cacheDb}`] };
       cache = IdentityCache.open(ctx.options.cacheDb);
       const cached = cache.get(ctx.device);
       if (!cached) return { points: [], errors: [...errors, `${ctx.device}: no node id / datatype in these records nor in the cache ${ctx.options.cacheDb}`] };
