@@ -210,3 +210,18 @@ test('simulated pigpiod: a write that gets no reply is a TimeoutError and is sen
   await s.close();
   await assertAllClosed();
 });
+
+test('simulated pigpiod: a WPU reporting an unknown type code is an error naming the code and the field; a width-only code is skipped and counted', async () => {
+  sim.wpu.codes[3] = 0x33;
+  const s = ithoSession(tcp(), ithoOptions(d, { cacheDb: `${d.dir}/unknown.sqlite` }));
+  await assert.rejects(s.collect(signal()), /unknown type code 0x33 for field t_evap \(position 3\)/);
+  await s.close();
+  sim.wpu.codes[3] = 0x92;
+  sim.wpu.codes[20] = 0x0f; // same width as the 0x00 it replaces
+  const s2 = ithoSession(tcp(), ithoOptions(d, { cacheDb: `${d.dir}/opaque.sqlite` }));
+  const r = await s2.collect(signal());
+  await s2.close();
+  assert.equal(r.points[0]!.fields.state, undefined);
+  assert.equal(Object.keys(r.points[0]!.fields).length, 91);
+  assert.deepEqual(r.dropped, [{ reason: 'state: type code 0x0F has a known width but no known format; skipped', count: 1 }]);
+});
