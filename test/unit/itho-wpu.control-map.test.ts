@@ -9,6 +9,8 @@ import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '../../src/core/errors.js';
+import { validate } from '../../src/config/load.js';
+import { drivers } from '../../src/devices/index.js';
 import { ithoWpuDriver, ParameterMap, ParameterMapError } from '../../src/devices/itho-wpu/index.js';
 import { labelsFor, SQL } from '../../src/devices/itho-wpu/parameter-map.js';
 import { startPigpiodServer, type PigpiodSimulator } from '../../src/simulators/pigpiod.js';
@@ -115,4 +117,19 @@ test('parameter map: a missing file, a non-SQLite file and a map without versieb
   const empty = join(d.dir, 'empty.sqlite');
   new Database(empty).exec('CREATE TABLE x (a)');
   assert.throws(() => ParameterMap.open(empty), /table versiebeheer not found/);
+});
+
+test('config: itho-wpu options are strict and say where a problem is', () => {
+  const raw = { devices: [{ name: 'wpu', driver: 'itho-wpu', options: { port: 99999, control: { allow: ['reboot'] } } }] };
+  assert.throws(
+    () => validate(raw, drivers, 'wattline.yaml'),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /devices\[0\]\.options\.port: must be at most 65535/.test(e.message) &&
+      /devices\[0\]\.options\.parameterMap: required/.test(e.message) &&
+      /devices\[0\]\.options\.control\.allow\[0\]/.test(e.message),
+  );
+  const ok = validate({ devices: [{ name: 'wpu', driver: 'itho-wpu', options: { parameterMap: 'map.sqlite' } }] }, drivers, 'wattline.yaml');
+  assert.deepEqual(ok.devices[0]!.options, ithoWpuDriver.options.parse({ parameterMap: 'map.sqlite' }));
+  assert.equal((ok.devices[0]!.options as { port: number }).port, 8888);
 });
