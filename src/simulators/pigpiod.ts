@@ -42,6 +42,8 @@ export interface PigpiodSimulatorOptions extends SimulatedWpuOptions {
   replyDelayMs?: number;
   /** Deliver each reply in two BSC transfers (two events), to exercise reassembly. */
   splitReplies?: boolean;
+  /** Send no BSC event reports (the replies still land in the FIFO). */
+  noEvents?: boolean;
 }
 
 export interface PigpiodSimulator {
@@ -229,6 +231,7 @@ class PigpiodCore implements PigpiodSimulator {
   }
 
   private event(): void {
+    if (this.o.noEvents) return;
     for (const n of this.notifies.values()) {
       if ((n.bits & 0x80000000) === 0) continue;
       const r = Buffer.alloc(12);

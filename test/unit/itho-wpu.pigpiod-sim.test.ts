@@ -160,6 +160,17 @@ test('simulated pigpiod: a reply split over two BSC transfers is reassembled', a
   await s.close();
 });
 
+test('simulated pigpiod sending no BSC events: the read at each reply deadline still gets the replies', async () => {
+  sim.stop();
+  sim = await startPigpiodServer({ noEvents: true });
+  const s = ithoSession(tcp(), ithoOptions(d, { cacheDb: `${d.dir}/noevents.sqlite`, replyTimeoutMs: 30 }));
+  const r = await s.collect(signal());
+  assert.equal(r.points[0]!.fields.t_suct, 11.26);
+  assert.equal(s.stats().missed_events, 5);
+  assert.equal(s.stats().retries, 0);
+  await s.close();
+});
+
 test('simulated pigpiod on a sim link (the demo path): two connections through newConnection()', async () => {
   const link = createSimLink('sim:wpu');
   await link.device.open();

@@ -111,6 +111,7 @@ export class WpuBus {
   private async awaitReply(req: Request, signal: AbortSignal): Promise<{ ok: true; payload: Buffer } | { ok: false; reason: string }> {
     const deadline = this.o.clock.now() + this.o.replyTimeoutMs;
     let reason = '';
+    let swept = false;
     for (;;) {
       while (this.frames.length > 0) {
         const frame = this.frames.shift()!;
@@ -123,7 +124,16 @@ export class WpuBus {
         }
       }
       const left = deadline - this.o.clock.now();
-      if (left <= 0 || !this.pi.isOpen) break;
+      if (!this.pi.isOpen) break;
+      if (left <= 0) {
+        // One last read of the slave at the deadline: a reply whose BSC event got lost.
+        if (swept) break;
+        swept = true;
+        const before = this.frames.length + this.rx.length;
+        await this.readBsc(this.attempt);
+        if (this.frames.length + this.rx.length > before) this.o.counts.missed_events = (this.o.counts.missed_events ?? 0) + 1;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         const onAbort = () => done();
@@ -146,26 +156,26 @@ export class WpuBus {
     return { ok: false, reason: `no reply in ${this.o.replyTimeoutMs} ms` };
   }
 
-  /** A BSC event: read the slave's FIFO (BSCX) and cut whole frames from what arrived. */
+  /** A BSC event: read the slave's FIFO. */
   private onBscEvent(): void {
-    const attempt = this.attempt;
-    this.pi
-      .command(pack.bscx(ARM))
-      .then((r) => {
-        if (attempt !== this.attempt || r.res <= 4) return; // 0-byte events happen and mean nothing
-        this.rx = Buffer.concat([this.rx, r.extra.subarray(4)]);
-        for (let len = replyLength(this.rx); len !== undefined && this.rx.length >= len; len = replyLength(this.rx)) {
-          const frame = Buffer.from(this.rx.subarray(0, len));
-          this.rx = this.rx.subarray(len);
-          this.capture('rx', frame);
-          this.frames.push(frame);
-        }
-        this.wake?.();
-      })
-      .catch((err: unknown) => {
-        this.o.log.debug({ err: errorMessage(err) }, 'itho-wpu: BSCX after an event failed');
-        this.wake?.();
-      });
+    void this.readBsc(this.attempt).then(() => this.wake?.());
+  }
+
+  /** BSCX, then whole frames cut from what arrived; bytes of an earlier attempt are ignored. Never throws. */
+  private async readBsc(attempt: number): Promise<void> {
+    try {
+      const r = await this.pi.command(pack.bscx(ARM));
+      if (attempt !== this.attempt || r.res <= 4) return; // 0-byte events happen and mean nothing
+      this.rx = Buffer.concat([this.rx, r.extra.subarray(4)]);
+      for (let len = replyLength(this.rx); len !== undefined && this.rx.length >= len; len = replyLength(this.rx)) {
+        const frame = Buffer.from(this.rx.subarray(0, len));
+        this.rx = this.rx.subarray(len);
+        this.capture('rx', frame);
+        this.frames.push(frame);
+      }
+    } catch (err) {
+      this.o.log.debug({ err: errorMessage(err) }, 'itho-wpu: BSCX read failed');
+    }
   }
 
   private capture(direction: 'rx' | 'tx', frame: Buffer): void {
