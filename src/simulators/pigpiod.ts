@@ -150,7 +150,7 @@ class PigpiodCore implements PigpiodSimulator {
         const data = p1 & 1 ? this.fifo : Buffer.alloc(0);
         this.fifo = Buffer.alloc(0);
         const status = Buffer.alloc(4);
-        status.writeUInt32LE(data.length === 0 ? 0x12 : 0x02, 0); // FR: RXFE + TXE when empty
+        status.writeUInt32LE(0x12, 0); // FR as logged in real traffic ("Status 18", protocols.md §4.7)
         return this.reply(st, cmd, p1, p2, 4 + data.length, Buffer.concat([status, data]));
       }
       case CMD.I2CO: {
