@@ -54,6 +54,8 @@ export class SimulatedWpu {
   readonly settings = new Map(DEMO_SETTINGS.map((s) => [s.id, { ...s }]));
   readonly manual = new Map(DEMO_MANUAL.map((m) => [m.id, { ...m, override: false }]));
   readonly counters = DEMO_COUNTERS.map((c) => c[3]);
+  /** The node-id reply (the recording; tests may swap it, e.g. for a firmware update). */
+  nodeidReply: Buffer = Buffer.from(NODEID_REPLY);
   /** Request frames received, in order (hex). */
   readonly requests: string[] = [];
   private readonly raw: number[];
@@ -98,7 +100,7 @@ export class SimulatedWpu {
     const key = `${hi.toString(16)}${lo.toString(16).padStart(2, '0')}`;
     switch (key) {
       case '90e0':
-        return Buffer.from(NODEID_REPLY);
+        return Buffer.from(this.nodeidReply);
       case '90e1':
         return reply(be(SERIAL, 3));
       case 'a400':

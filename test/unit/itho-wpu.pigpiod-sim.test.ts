@@ -13,6 +13,7 @@ import { IdentityCache } from '../../src/devices/itho-wpu/cache.js';
 import { ithoWpuDriver } from '../../src/devices/itho-wpu/index.js';
 import type { CaptureRecord } from '../../src/devices/types.js';
 import { startPigpiodServer, startPigpiodSimulator, type PigpiodSimulator } from '../../src/simulators/pigpiod.js';
+import { wpuReply } from '../../src/simulators/itho-wpu.js';
 import { createSimLink } from '../../src/transports/sim.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
 import { ithoDir, ithoOptions, ithoSession, type IthoDir } from '../helpers/itho.js';
@@ -75,8 +76,30 @@ test('simulated pigpiod: node id and datatype come from the cache db on the next
   const kinds: number[] = [];
   for (let i = 0; i < 4; i++) kinds.push((await second.collect(signal())).points.length);
   await second.close();
-  assert.deepEqual(sim.wpu.requests.map((h) => h.slice(2, 6)), ['a401', '4210', 'a401', 'a401', 'a401', '4210']);
+  // The node id is checked against the cache on the first poll and on each counters poll.
+  assert.deepEqual(sim.wpu.requests.map((h) => h.slice(2, 6)), ['90e0', 'a401', '4210', 'a401', 'a401', '90e0', 'a401', '4210']);
   assert.deepEqual(kinds, [2, 1, 1, 2]);
+  assert.equal(second.stats().identity_reads, 0);
+});
+
+test('simulated pigpiod: a changed node id (firmware update) refreshes the cached identity', async () => {
+  const o = ithoOptions(d, { cacheDb: `${d.dir}/c-fw.sqlite`, countersEvery: 2 });
+  const s = ithoSession(tcp(), o);
+  await s.collect(signal());
+  await s.collect(signal());
+  assert.equal(s.stats().refreshes, 0);
+  // Product version 58 → 59 (payload byte 4); checksum fixed by the WPU's own reply builder.
+  const payload = sim.wpu.nodeidReply.subarray(5, -1);
+  payload[4] = 59;
+  sim.wpu.nodeidReply = wpuReply(0x90, 0xe0, payload);
+  const r = await s.collect(signal());
+  await s.close();
+  assert.equal(s.stats().refreshes, 1);
+  assert.equal(s.stats().identity_reads, 2);
+  assert.equal(r.points[0]!.fields.t_out, -10);
+  const cache = IdentityCache.open(o.cacheDb);
+  assert.equal(cache.get('wpu')!.nodeid[4], 59);
+  cache.close();
 });
 
 test('simulated pigpiod: a datalog whose length no longer matches the cached datatype list refreshes the cache', async () => {
@@ -97,7 +120,7 @@ test('simulated pigpiod: a datalog whose length no longer matches the cached dat
   assert.equal(second.stats().refreshes, 1);
   assert.equal(r.points[0]!.fields.t_out, -10);
   await second.close();
-  assert.deepEqual(sim.wpu.requests.map((h) => h.slice(2, 6)).slice(0, 5), ['a401', '90e0', '90e1', 'a400', 'a401']);
+  assert.deepEqual(sim.wpu.requests.map((h) => h.slice(2, 6)).slice(0, 6), ['90e0', 'a401', '90e0', '90e1', 'a400', 'a401']);
   const fresh = IdentityCache.open(o.cacheDb);
   assert.equal(fresh.get('wpu')!.datatype[17], 0x10);
   fresh.close();

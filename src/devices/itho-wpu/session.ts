@@ -112,7 +112,20 @@ export class IthoWpuSession implements DeviceSession {
     let datalog: Buffer;
     let counters: Buffer | undefined;
     try {
+      const countersDue = every > 0 && (poll - 1) % every === 0;
+      const reads = this.counts.identity_reads!;
       plan = await this.ensurePlan(bus, signal);
+      // A new list version with the same datalog length would keep the old labels: the node
+      // id is compared with the cache on a session's first poll and on every counters poll.
+      if ((poll === 1 || countersDue) && this.counts.identity_reads === reads) {
+        const nodeid = await bus.exchange(requests.nodeid(), signal);
+        if (!nodeid.equals(this.identity!.nodeid)) {
+          this.counts.refreshes++;
+          this.ctx.log.warn({ cached: this.identity!.nodeid.toString('hex'), now: nodeid.toString('hex') }, 'itho-wpu: node id changed; reading serial and datatype again');
+          await this.readIdentity(bus, signal);
+          plan = await this.ensurePlan(bus, signal);
+        }
+      }
       datalog = await bus.exchange(requests.datalog(), signal);
       if (datalog.length !== plan.layout.length) {
         // A firmware update or another WPU: the cached list no longer describes the datalog.
@@ -125,7 +138,7 @@ export class IthoWpuSession implements DeviceSession {
           throw new DeviceError(`${this.ctx.device}: datalog of ${datalog.length} bytes, but the WPU's own datatype list needs ${plan.layout.length}`, this.ctx.device);
         }
       }
-      if (every > 0 && (poll - 1) % every === 0) {
+      if (countersDue) {
         this.counts.counters_reads++;
         counters = await bus.exchange(requests.counters(), signal);
       }
