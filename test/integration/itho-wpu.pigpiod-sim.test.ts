@@ -69,7 +69,8 @@ test('simulated pigpiod with a WPU that never answers: wattline once exits 1 nam
   try {
     const r = await runCli(['--config', config({ retries: 1, replyTimeoutMs: 50 }), 'once']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no valid datalog reply in 2 attempts: no reply in 50 ms/);
+    // A new process checks the cached node id first: that is the request that goes unanswered.
+    assert.match(r.stderr, /no valid nodeid reply in 2 attempts: no reply in 50 ms/);
   } finally {
     sim.fault(undefined);
   }
