@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'vebus-poll': () => import('./vebus-poll.js'),
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
+  'itho-datalog': () => import('./itho-datalog.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

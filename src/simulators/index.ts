@@ -7,6 +7,7 @@ import { startDsmrP1Simulator } from './dsmr-p1.js';
 import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator } from './nut-ups.js';
 import { VEBUS_DEMO_OPTIONS, startVebusDemoSimulator } from './victron-vebus.js';
+import { ITHO_WPU_DEMO_OPTIONS, startIthoWpuDemoSimulator } from './itho-wpu-demo.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -22,6 +23,7 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
   hdhk: (device, options) => startHdhkDemoSimulator(device, options),
   'nut-ups': (device, options) => startNutUpsSimulator(device, options),
   'victron-vebus': (device) => startVebusDemoSimulator(device),
+  'itho-wpu': (device, options) => startIthoWpuDemoSimulator(device, options),
 };
 
 /** Driver options the built-in demo gives a simulated device (drivers that need some). */
@@ -29,6 +31,7 @@ const DEMO_OPTIONS: Record<string, unknown> = {
   hdhk: HDHK_DEMO_OPTIONS,
   'nut-ups': NUT_UPS_DEMO_OPTIONS,
   'victron-vebus': VEBUS_DEMO_OPTIONS,
+  'itho-wpu': ITHO_WPU_DEMO_OPTIONS,
 };
 
 /** One demo device entry per simulated driver: what `wattline run` without a config polls. */

@@ -43,6 +43,30 @@ export class SimEndpoint extends EventEmitter implements Transport {
     if (this.opened) this.emit('data', chunk);
   }
 
+  /**
+   * Like a client opening another socket to the same server: a new pair whose device end is
+   * announced to this link's device end as a 'connection' event when the new host end is
+   * first opened (the simulator accepts it there). Closing the new host end also closes its
+   * device end, so the simulator sees it go; like a socket, it is not reopened afterwards.
+   */
+  newConnection(): SimEndpoint {
+    this.connections++;
+    const pair = createSimLink(`${this.key}+${this.connections}`);
+    const server = this.peer;
+    const open = pair.host.open.bind(pair.host);
+    let announced = false;
+    pair.host.open = async () => {
+      await open();
+      if (announced) return;
+      announced = true;
+      server.emit('connection', pair.device);
+    };
+    pair.host.on('close', () => void pair.device.close());
+    return pair.host;
+  }
+
+  private connections = 0;
+
   /** The link drops as if unplugged: both ends see 'close'. */
   unplug(): void {
     for (const end of [this, this.peer]) {

@@ -142,6 +142,11 @@ export class TcpTransport extends EventEmitter implements Transport {
     });
   }
 
+  /** A second TCP connection to the same host and port (opened by the caller). */
+  newConnection(): TcpTransport {
+    return new TcpTransport(this.options);
+  }
+
   async close(): Promise<void> {
     const socket = this.socket;
     if (!socket) return;

@@ -21,6 +21,12 @@ export interface Transport extends EventEmitter {
    * (STARTTLS-style protocols), after which 'data' and write() carry the plaintext.
    */
   upgradeTls?(options: TlsUpgradeOptions): Promise<void>;
+  /**
+   * Only on links that are connections to an address (TCP, and sim links standing in for
+   * one): another, independent connection to the same place, not yet opened. For protocols
+   * that hold several sockets at once (pigpiod: one for commands, one for notifications).
+   */
+  newConnection?(): Transport;
 }
 
 /** Client-side TLS settings for an in-place upgrade of an open link. */

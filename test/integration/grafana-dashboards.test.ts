@@ -64,6 +64,7 @@ const files = readdirSync(join(ROOT, 'grafana')).filter((f) => f.endsWith('.json
 test('there are dashboards to check', () => {
   assert.ok(files.includes('p1.json') && files.includes('hdhk.json'), `found ${files.join(', ')}`);
   assert.ok(files.includes('vebus.json'), `found ${files.join(', ')}`);
+  assert.ok(files.includes('itho.json'), `found ${files.join(', ')}`);
 });
 
 for (const file of files) {

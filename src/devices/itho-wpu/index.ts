@@ -1,0 +1,28 @@
+/**
+ * itho-wpu: Itho WPU heat pump on I²C through the pigpio daemon (protocols.md §4).
+ * Layers: datatypes.ts (type-code table) -> codec.ts (frames ⇄ values) -> points.ts;
+ * pigpio.ts (pigpiod socket client) -> bus.ts (one I²C conversation) -> session.ts;
+ * parameter-map.ts reads the converted .par map, cache.ts keeps node id and datatype.
+ * See README.md beside this file.
+ */
+import type { Driver } from '../types.js';
+import { ithoWpuOptionsSchema, type IthoWpuOptions } from './config.js';
+import { ithoControl } from './control.js';
+import { decodeIthoCapture } from './decode-capture.js';
+import { IthoWpuSession } from './session.js';
+
+export type { IthoWpuOptions } from './config.js';
+export { IthoWpuSession } from './session.js';
+export { ParameterMap, ParameterMapError } from './parameter-map.js';
+
+export const ithoWpuDriver: Driver<IthoWpuOptions> = {
+  id: 'itho-wpu',
+  description: 'Itho WPU heat pump over I2C through the pigpio daemon: datalog (temperatures, pressure, pumps, states) labelled from the Itho parameter map, counters, settings',
+  kind: 'poll',
+  options: ithoWpuOptionsSchema,
+  link: 'network',
+  networkAddress: (o) => ({ host: o.host, port: o.port }),
+  createSession: (ctx) => new IthoWpuSession(ctx),
+  decodeCapture: decodeIthoCapture,
+  control: ithoControl,
+};
