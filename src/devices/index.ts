@@ -5,9 +5,11 @@
 import { dsmrP1Driver } from './dsmr-p1/index.js';
 import { hdhkDriver } from './hdhk/index.js';
 import { nutUpsDriver } from './nut-ups/index.js';
+import { powerwalkerAtsDriver } from './powerwalker-ats/index.js';
+import { powerwalkerPduDriver } from './powerwalker-pdu/index.js';
 import type { Driver } from './types.js';
 
-export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver];
+export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver, powerwalkerPduDriver, powerwalkerAtsDriver];
 
 export function findDriver(id: string): Driver | undefined {
   return drivers.find((d) => d.id === id);
