@@ -6,6 +6,8 @@ import type { Transport } from '../transports/transport.js';
 import { startDsmrP1Simulator } from './dsmr-p1.js';
 import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator } from './nut-ups.js';
+import { startAtsSimulator } from './powerwalker-ats.js';
+import { startPduDemoSimulator } from './powerwalker-pdu.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -20,12 +22,16 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
   },
   hdhk: (device, options) => startHdhkDemoSimulator(device, options),
   'nut-ups': (device, options) => startNutUpsSimulator(device, options),
+  'powerwalker-pdu': (device) => startPduDemoSimulator(device),
+  'powerwalker-ats': (device) => startAtsSimulator(device, { vary: true }),
 };
 
 /** Driver options the built-in demo gives a simulated device (drivers that need some). */
 const DEMO_OPTIONS: Record<string, unknown> = {
   hdhk: HDHK_DEMO_OPTIONS,
   'nut-ups': NUT_UPS_DEMO_OPTIONS,
+  // The demo PDU may switch outlets 1-4 (wattline pdu demo-powerwalker-pdu off 2, while run is running).
+  'powerwalker-pdu': { control: { allow: ['on', 'off', 'shutdown', 'shutdown-restore', 'cancel', 'test'], outlets: [1, 2, 3, 4] } },
 };
 
 /** One demo device entry per simulated driver: what `wattline run` without a config polls. */
