@@ -17,11 +17,13 @@ export class AtsSession extends PowerwalkerSession<AtsOptions> {
     const { values, failures } = await readAll(this.link, commands, this.ctx.options.retries, signal);
     const poll = values as AtsPoll;
     if (protocol) poll.protocol = protocol;
+    this.lastFailures = failures;
     if (!POLL_COMMANDS.some((c) => values[c.key] !== undefined)) {
       const first = failures[0]!;
       if (failures.length === 1) throw first;
       throw new PowerwalkerError(`${this.ctx.device}: no usable reply (${failures.map((f) => f.message.replace(`${this.ctx.device}: `, '')).join('; ')})`, this.ctx.device, first.reason, first.command, { cause: first });
     }
+    this.lastFailures = failures;
     for (const f of failures) this.ctx.log.warn({ command: f.command, reason: f.reason }, f.message);
     const result: CollectResult = { points: atsPoints(poll, this.ctx, t0) };
     if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `${f.command}: ${f.reason}`, count: 1 }));

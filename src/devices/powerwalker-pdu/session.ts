@@ -24,11 +24,13 @@ export class PduSession extends PowerwalkerSession<PduOptions> {
     const poll = values as PduPoll;
     if (protocol) poll.protocol = protocol;
     const polled = POLL_COMMANDS.filter((c) => values[c.key] !== undefined);
+    this.lastFailures = failures;
     if (polled.length === 0) {
       const first = failures[0]!;
       if (failures.length === 1) throw first;
       throw new PowerwalkerError(`${this.ctx.device}: no usable reply (${failures.map((f) => f.message.replace(`${this.ctx.device}: `, '')).join('; ')})`, this.ctx.device, first.reason, first.command, { cause: first });
     }
+    this.lastFailures = failures;
     for (const f of failures) this.ctx.log.warn({ command: f.command, reason: f.reason }, f.message);
     const result: CollectResult = { points: pduPoints(poll, this.ctx, t0) };
     if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `${f.command}: ${f.reason}`, count: 1 }));

@@ -28,6 +28,8 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   private closed = false;
   private everOpen = false;
   protected readonly counts = { polls: 0, reopens: 0, open_failures: 0 };
+  /** The commands the last poll had to drop, with why (for tests and `wattline devices`). */
+  lastFailures: PowerwalkerError[] = [];
 
   constructor(
     protected readonly ctx: DriverContext<O>,
@@ -61,6 +63,7 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
     const protocol = await this.ready(signal);
     const withInfo = this.infoPending;
     this.infoPending = false;
+    this.lastFailures = [];
     return this.poll(signal, t0, withInfo, protocol);
   }
 
