@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   outbox: () => import('./outbox.js'),
   'p1-decode': () => import('./p1-decode.js'),
   'hdhk-bus': () => import('./hdhk-bus.js'),
+  'pdu-poll': () => import('./pdu-poll.js'),
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
 };
