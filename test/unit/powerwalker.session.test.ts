@@ -224,3 +224,24 @@ test('silence is a TimeoutError that ends the poll at once; the port unplugged i
   assert.equal(r.session.stats().reopens, 1);
   await r.session.close();
 });
+
+test('two callers at once: the second request goes out only after the first reply', async () => {
+  const r = await pduRig();
+  await r.session.collect(signal());
+  const options = powerwalkerPduDriver.options.parse({});
+  const memory = (a: string) => r.session.control!(powerwalkerPduDriver.control!.prepare('memory', [a], options, 'pdu1'), signal());
+  const writes: string[] = [];
+  const replies: string[] = [];
+  r.host.on('data', (c: Buffer) => replies.push(c.toString('latin1')));
+  const origWrite = r.host.write.bind(r.host);
+  r.host.write = async (d: Uint8Array) => {
+    writes.push(`${Buffer.from(d).toString('latin1')} after ${replies.length} replies`);
+    return origWrite(d);
+  };
+  const [a, b, c] = await Promise.all([memory('9'), r.session.collect(signal()), memory('10')]);
+  assert.match(a.message, /low_input_voltage_alarm = 196 V/);
+  assert.equal(b.points.length, 9);
+  assert.match(c.message, /high_input_voltage_alarm = 253 V/);
+  writes.forEach((w, i) => assert.ok(w.endsWith(`after ${i} replies`), `${w} (request ${i})`));
+  await r.session.close();
+});

@@ -46,6 +46,7 @@ export class PowerwalkerLink {
   private readonly framer = new ReplyFramer();
   private waiter: Waiter | undefined;
   private stamp: number | undefined;
+  private queue: Promise<void> = Promise.resolve();
   readonly counts = { requests: 0, replies: 0, bad_replies: 0, timeouts: 0, truncated: 0, naks: 0, retries: 0, stray_bytes: 0 };
 
   constructor(private readonly o: LinkOptions) {
@@ -59,8 +60,20 @@ export class PowerwalkerLink {
     this.stamp = timeMs;
   }
 
-  /** One command, its reply's payload (after `(`); no retry. */
-  async exchange(command: string, signal: AbortSignal): Promise<string> {
+  /**
+   * One command, its reply's payload (after `(`); no retry. Calls queue behind each other,
+   * so two requests never share the wire even if a caller forgets the port lock.
+   */
+  exchange(command: string, signal: AbortSignal): Promise<string> {
+    const run = this.queue.then(() => this.exchangeNow(command, signal));
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async exchangeNow(command: string, signal: AbortSignal): Promise<string> {
     signal.throwIfAborted();
     const { transport, device, requestTimeoutMs } = this.o;
     if (!transport.isOpen) throw new TransportError(`${transport.key}: port is not open`, true);
