@@ -245,3 +245,38 @@ test('two callers at once: the second request goes out only after the first repl
   writes.forEach((w, i) => assert.ok(w.endsWith(`after ${i} replies`), `${w} (request ${i})`));
   await r.session.close();
 });
+
+test('ATS: a QAS string of the wrong length drops QAS only; silence on QATS is a TimeoutError; both recover', async () => {
+  const r = await atsRig();
+  await r.session.collect(signal());
+  r.sim.setFault('short-status', { command: 'QAS' });
+  const res = await r.session.collect(signal());
+  assert.deepEqual(res.dropped, [{ reason: 'QAS: reply', count: 1 }]);
+  assert.match((r.session as unknown as { lastFailures: Error[] }).lastFailures[0]!.message, /QAS: status string has 23 characters, expected 24/);
+  assert.equal(res.points.find((p) => p.measurement === 'ats')!.fields.status_bits, undefined);
+  assert.equal(res.points.find((p) => p.measurement === 'ats')!.fields.load_pct, 14);
+  r.sim.setFault('silence', { command: 'QATS' });
+  await assert.rejects(r.session.collect(signal()), (e: unknown) => e instanceof TimeoutError && /no reply to QATS/.test(e.message));
+  r.sim.setFault('none');
+  assert.equal((await r.session.collect(signal())).dropped, undefined);
+  await r.session.close();
+});
+
+test('simulator state machine: energy counters grow with the power drawn, off outlets stop counting', async () => {
+  let t = 5_000_000;
+  const r = await pduRig({}, () => t);
+  const kwh = async (o: number) => {
+    const res = await r.session.collect(signal());
+    return outlet(res.points, o).fields.energy_kwh as number;
+  };
+  const before2 = await kwh(2);
+  const power2 = (await r.session.collect(signal())).points.find((p) => p.measurement === 'pdu_outlet' && p.tags.outlet === '2')!.fields.power_w as { value: bigint };
+  t += 3_600_000; // one hour at the same load
+  const after2 = await kwh(2);
+  assert.equal(Math.round((after2 - before2) * 10) / 10, Math.round(Number(power2.value) / 100) / 10, `${before2} → ${after2} kWh at ${power2.value} W`);
+  await r.session.control!(powerwalkerPduDriver.control!.prepare('shutdown', ['2', '0'], powerwalkerPduDriver.options.parse({ control: { allow: ['shutdown'], outlets: [2] } }), 'pdu1'), signal());
+  const off = await kwh(2);
+  t += 3_600_000;
+  assert.equal(await kwh(2), off);
+  await r.session.close();
+});

@@ -56,7 +56,7 @@ export class PowerwalkerLink {
   }
 
   /** The next capture record (the first of a poll) carries this time; the poll's points carry it too. */
-  stampNext(timeMs: number): void {
+  stampNext(timeMs: number | undefined): void {
     this.stamp = timeMs;
   }
 

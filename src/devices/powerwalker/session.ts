@@ -68,6 +68,8 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   }
 
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
+    // A poll that failed before its first exchange left its time behind; not ours.
+    this.link.stampNext(undefined);
     await this.ready(signal);
     return this.runControl(request, signal);
   }
