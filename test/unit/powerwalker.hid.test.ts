@@ -91,3 +91,12 @@ test('config: hid: selects HidTransport (key hid:…); port and hid together, or
   const s = createTransport(serial.devices[0] as DeviceConfig, powerwalkerPduDriver).transport as unknown as { options: { baudRate: number } };
   assert.equal(s.options.baudRate, 2400);
 });
+
+test('HID (node-hid stand-in listing another device; no virtual HID here): the error lists what was found', async () => {
+  const other = { vendorId: 0x046d, productId: 0xc52b, path: '/dev/hidraw3', product: 'USB Receiver' };
+  const module: HidModule = { devicesAsync: async () => [other], HIDAsync: { open: async () => assert.fail('must not open another device') } };
+  const transport = new HidTransport({ vendorId: 0x0665, productId: 0x5161, loadHid: async () => module });
+  await assert.rejects(transport.open(), /no HID device with vendorId 0x0665 productId 0x5161 .*node-hid found: 0x046d:0xc52b \/dev\/hidraw3 "USB Receiver"$/);
+  const byPath = new HidTransport({ path: '/dev/hidraw9', loadHid: async () => module });
+  await assert.rejects(byPath.open(), /no HID device at \/dev\/hidraw9 .*found: 0x046d:0xc52b/);
+});
