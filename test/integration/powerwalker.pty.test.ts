@@ -125,7 +125,7 @@ test('a running Worker carries a verb to the PDU between polls (control under th
     for (let i = 0; i < 150 && !pduSim.requests.slice(before).includes('QSR'); i++) await new Promise((r) => setTimeout(r, 20));
     const { request, result } = await worker.control('pdu', 'off', ['2'], signal());
     assert.equal(request.summary, 'switch outlet 2 off');
-    assert.match(result.message, /outlet 2 switching off/);
+    assert.match(result.message, /outlet 2 switches off in 6 s/);
     assert.equal(pduSim.outletStatus(2), 3);
     await assert.rejects(worker.control('pdu', 'off', ['3'], signal()), /off on outlet 3 is not allowed/);
     // Requests never interleave: each one is followed by the next only after its reply.

@@ -80,7 +80,7 @@ async function rig() {
 test('simulator: off goes through shutdown imminent to off; on comes back through restore; on when on sends nothing', async () => {
   const { sim, session, run, step } = await rig();
   const off = await run('off', '2');
-  assert.match(off.message, /outlet 2 switching off in 6 s/);
+  assert.match(off.message, /^outlet 2 switches off in 6 s, after the "shutdown imminent" warning \(was 2: on\)$/);
   assert.equal(sim.requests.at(-1), 'S,2.1');
   assert.equal(sim.outletStatus(2), 3); // shutdown imminent (inside memory 14's 3 minutes)
   step(6000);
@@ -94,9 +94,27 @@ test('simulator: off goes through shutdown imminent to off; on comes back throug
   step(1000);
   assert.equal(sim.outletStatus(2), 1);
 
+  // off while a restore is running: the restore is cancelled, the outlet stays off.
+  await run('shutdown-restore', '4', '0', '5');
+  assert.equal(sim.outletStatus(4), 4);
+  const stay = await run('off', '4');
+  assert.deepEqual(stay.data?.commands, ['CS,4']);
+  assert.match(stay.message, /outlet 4 stays off \(pending restore cancelled\)/);
+  step(10 * 60_000);
+  assert.equal(sim.outletStatus(4), 0);
+  // on while a shutdown is pending: cancelled, no power cycle.
+  await run('shutdown', '7', '2');
+  assert.equal(sim.outletStatus(7), 3);
+  const keep = await run('on', '7');
+  assert.deepEqual(keep.data?.commands, ['CS,7']);
+  assert.equal(sim.outletStatus(7), 1);
+  // on A: only the outlets that are off get the recipe, one command each.
+  const all = await run('on', 'A');
+  assert.deepEqual(all.data?.commands, ['S,4.1R0000']);
+
   const n = sim.requests.length;
   const again = await run('on', '2');
-  assert.match(again.message, /already on; nothing sent/);
+  assert.match(again.message, /outlet 2 is already on or on its way \(on\); nothing sent/);
   assert.deepEqual(sim.requests.slice(n), ['QGS']);
   await session.close();
 });

@@ -7,7 +7,7 @@ import { InputError } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DriverContext } from '../types.js';
 import { PowerwalkerError } from '../powerwalker/link.js';
 import { PowerwalkerSession, readAll } from '../powerwalker/session.js';
-import { decodeMemory, decodeStatus, memoryCommand, OUTLET_STATUS, OUTLETS, type MemoryValue } from './codec.js';
+import { cancelCommand, decodeMemory, decodeStatus, memoryCommand, OUTLET_STATUS, OUTLETS, type MemoryValue } from './codec.js';
 import type { PduOptions } from './config.js';
 import { switchCommand, type PduControlParams } from './control.js';
 import { INFO_COMMANDS, POLL_COMMANDS, pduPoints, type PduPoll } from './points.js';
@@ -54,28 +54,44 @@ export class PduSession extends PowerwalkerSession<PduOptions> {
   }
 
   /**
-   * on/off with the original's recipe (§1.4), but only for outlets not already there: an
-   * "on" sent to an outlet that is on would power-cycle it (shutdown, then restore).
+   * on/off with the original's recipe (§1.4), chosen per outlet from its status: the recipe
+   * sent to an outlet that is on would switch it off and on again, so
+   * - on: on or in overload alarm (5) → nothing; shutdown pending (2, 3) → cancel it (CS);
+   *   restore active (4) → nothing, it is coming on; off or locked → the recipe;
+   * - off: off (0) → nothing; restore active (4) → cancel the restore (CS), it stays off;
+   *   otherwise → shutdown in 0.1 min (the PDU warns "shutdown imminent" first).
    */
   private async switchOutlets(outlet: number | 'A', to: 'on' | 'off', signal: AbortSignal): Promise<ControlResult> {
     const status = await this.link.query('QGS', decodeStatus, this.ctx.options.retries, signal);
     const wanted = outlet === 'A' ? Array.from({ length: OUTLETS }, (_, i) => i + 1) : [outlet];
-    const already = to === 'on' ? 1 : 0;
-    const todo = wanted.filter((o) => status.outletStatus[o - 1] !== already);
-    if (todo.length === 0) {
-      return { message: `${outlet === 'A' ? 'every outlet is' : `outlet ${outlet} is`} already ${to}; nothing sent`, data: { outlets: [], already: wanted } };
+    const plan = new Map<number, 'recipe' | 'cancel'>();
+    for (const o of wanted) {
+      const code = status.outletStatus[o - 1]!;
+      const action = to === 'on' ? ON_PLAN[code] : OFF_PLAN[code];
+      if (action) plan.set(o, action);
     }
-    // All of them at once when all eight need it; otherwise one command per outlet.
-    const commands = outlet === 'A' && todo.length === OUTLETS ? [switchCommand('A', to)] : todo.map((o) => switchCommand(o, to));
+    const todo = [...plan.keys()];
+    const already = wanted.filter((o) => !plan.has(o));
+    if (todo.length === 0) {
+      const states = wanted.map((o) => OUTLET_STATUS[status.outletStatus[o - 1]!]);
+      return { message: `${outlet === 'A' ? 'every outlet is' : `outlet ${outlet} is`} already ${to} or on its way (${[...new Set(states)].join(', ')}); nothing sent`, data: { outlets: [], already } };
+    }
+    // All eight the same way: one command for all (A); otherwise one per outlet.
+    const allSame = outlet === 'A' && todo.length === OUTLETS && new Set(plan.values()).size === 1;
+    const command = (o: number | 'A', action: 'recipe' | 'cancel') => (action === 'cancel' ? cancelCommand(o) : switchCommand(o, to));
+    const commands = allSame ? [command('A', plan.get(1)!)] : todo.map((o) => command(o, plan.get(o)!));
     for (const c of commands) await this.link.command(c, signal);
-    const before = todo.map((o) => `${o}: ${OUTLET_STATUS[status.outletStatus[o - 1]!] ?? '?'}`).join(', ');
-    const how = to === 'off' ? 'off in 6 s, after the "shutdown imminent" warning' : 'on in about 7 s (shutdown in 0.1 min, restore after 1 s)';
-    return {
-      message: `outlet${todo.length > 1 ? 's' : ''} ${todo.join(', ')} switching ${how} (was ${before})`,
-      data: { outlets: todo, commands, already: wanted.filter((o) => !todo.includes(o)) },
-    };
+    const was = todo.map((o) => `${o}: ${OUTLET_STATUS[status.outletStatus[o - 1]!] ?? '?'}`).join(', ');
+    const how = (o: number) =>
+      plan.get(o) === 'cancel' ? (to === 'on' ? 'stays on (pending shutdown cancelled)' : 'stays off (pending restore cancelled)') : to === 'off' ? 'switches off in 6 s, after the "shutdown imminent" warning' : 'switches on in about 7 s (shutdown in 0.1 min, restore after 1 s)';
+    const lines = [...new Set(todo.map(how))].map((h) => `outlet${todo.filter((o) => how(o) === h).length > 1 ? 's' : ''} ${todo.filter((o) => how(o) === h).join(', ')} ${h}`);
+    return { message: `${lines.join('; ')} (was ${was})`, data: { outlets: todo, commands, already } };
   }
 }
+
+/** Status code (§1.5) → what `on` / `off` must send; undefined: nothing. */
+const ON_PLAN: Record<number, 'recipe' | 'cancel' | undefined> = { 0: 'recipe', 1: undefined, 2: 'cancel', 3: 'cancel', 4: undefined, 5: undefined, 6: 'recipe' };
+const OFF_PLAN: Record<number, 'recipe' | 'cancel' | undefined> = { 0: undefined, 1: 'recipe', 2: 'recipe', 3: 'recipe', 4: 'cancel', 5: 'recipe', 6: 'recipe' };
 
 function memoryText(m: MemoryValue): string {
   if (m.kind === 'outlet') {
