@@ -22,6 +22,7 @@ import { Scheduler } from './scheduler/index.js';
 import { startSimulator, type RunningSimulator } from './simulators/index.js';
 import { createSimLink } from './transports/sim.js';
 import { SerialTransport } from './transports/serial.js';
+import { HidTransport, hidKey } from './transports/hid.js';
 import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 import type { InfluxConfig } from './config/influx.js';
@@ -57,6 +58,7 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
   if (driver.link === 'network') {
     return { transport: new TcpTransport(driver.networkAddress!(config.options)) };
   }
+  if (config.hid) return { transport: new HidTransport(config.hid) };
   const port = config.port!;
   const defaults = driver.defaultSerial?.(config.options) ?? FALLBACK_SERIAL;
   const transport = new SerialTransport({
@@ -93,6 +95,7 @@ export function linkKey(config: DeviceConfig, driver: Driver): string {
     const { host, port } = driver.networkAddress!(config.options);
     return `tcp:${host}:${port}`;
   }
+  if (config.hid) return hidKey(config.hid);
   return `serial:${config.port!.path}`;
 }
 

@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'p1-decode': () => import('./p1-decode.js'),
   'hdhk-bus': () => import('./hdhk-bus.js'),
   'vebus-poll': () => import('./vebus-poll.js'),
+  'pdu-poll': () => import('./pdu-poll.js'),
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
   'itho-datalog': () => import('./itho-datalog.js'),

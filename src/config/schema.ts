@@ -13,6 +13,15 @@ export const serialPortSchema = z
   })
   .describe('Serial port of the device');
 
+export const hidDeviceSchema = z
+  .strictObject({
+    path: z.string().min(1).optional().describe('hidraw node, e.g. /dev/hidraw0'),
+    vendorId: z.int().min(0).max(0xffff).optional().describe('USB vendor id (e.g. 0x0665 written as 1637); the first device with these ids'),
+    productId: z.int().min(0).max(0xffff).optional().describe('USB product id'),
+  })
+  .refine((h) => h.path !== undefined || (h.vendorId !== undefined && h.productId !== undefined), { message: 'give path, or both vendorId and productId' })
+  .describe('USB HID device (node-hid), for devices without a serial adapter (PowerWalker PDU/ATS)');
+
 const TAG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -29,6 +38,7 @@ function deviceBase() {
     schedule: z.string().min(1).default('*/10 * * * * *').describe('Cron expression, seconds allowed (6 fields)'),
     timeoutMs: z.int().min(10).default(5000).describe('Longest one collection may take, in ms'),
     port: serialPortSchema.optional(),
+    hid: hidDeviceSchema.optional(),
     simulate: z.boolean().default(false).describe('Use the built-in simulator instead of a port'),
     tags: tagsSchema,
   };
@@ -44,7 +54,10 @@ export function deviceSchemaFor(driver: Driver) {
     .superRefine((d, ctx) => {
       if (driver.link === 'network') {
         if (d.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: `${driver.id} connects over the network: set host/port under options, not port` });
-      } else if (!d.simulate && d.port === undefined) {
+        if (d.hid !== undefined) ctx.addIssue({ code: 'custom', path: ['hid'], message: `${driver.id} connects over the network, not USB HID` });
+      } else if (d.port !== undefined && d.hid !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['hid'], message: 'give either port (serial) or hid (USB HID), not both' });
+      } else if (!d.simulate && d.port === undefined && d.hid === undefined) {
         ctx.addIssue({ code: 'custom', path: ['port'], message: 'needs a port (port.path) or simulate: true' });
       }
     })
@@ -96,6 +109,7 @@ export interface DeviceConfig {
   schedule: string;
   timeoutMs: number;
   port?: z.output<typeof serialPortSchema>;
+  hid?: z.output<typeof hidDeviceSchema>;
   simulate: boolean;
   tags: Record<string, string>;
   options: unknown;

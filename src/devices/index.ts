@@ -6,10 +6,12 @@ import { dsmrP1Driver } from './dsmr-p1/index.js';
 import { hdhkDriver } from './hdhk/index.js';
 import { ithoWpuDriver } from './itho-wpu/index.js';
 import { nutUpsDriver } from './nut-ups/index.js';
+import { powerwalkerAtsDriver } from './powerwalker-ats/index.js';
+import { powerwalkerPduDriver } from './powerwalker-pdu/index.js';
 import type { Driver } from './types.js';
 import { victronVebusDriver } from './victron-vebus/index.js';
 
-export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver, victronVebusDriver, ithoWpuDriver];
+export const drivers: readonly Driver[] = [dsmrP1Driver, hdhkDriver, nutUpsDriver, victronVebusDriver, ithoWpuDriver, powerwalkerPduDriver, powerwalkerAtsDriver];
 
 export function findDriver(id: string): Driver | undefined {
   return drivers.find((d) => d.id === id);

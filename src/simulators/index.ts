@@ -8,6 +8,8 @@ import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator } from './hdhk.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator } from './nut-ups.js';
 import { VEBUS_DEMO_OPTIONS, startVebusDemoSimulator } from './victron-vebus.js';
 import { ITHO_WPU_DEMO_OPTIONS, startIthoWpuDemoSimulator } from './itho-wpu-demo.js';
+import { startAtsSimulator } from './powerwalker-ats.js';
+import { startPduDemoSimulator } from './powerwalker-pdu.js';
 
 export interface RunningSimulator {
   stop(): void;
@@ -24,6 +26,8 @@ const SIMULATORS: Record<string, SimulatorFactory> = {
   'nut-ups': (device, options) => startNutUpsSimulator(device, options),
   'victron-vebus': (device) => startVebusDemoSimulator(device),
   'itho-wpu': (device, options) => startIthoWpuDemoSimulator(device, options),
+  'powerwalker-pdu': (device) => startPduDemoSimulator(device),
+  'powerwalker-ats': (device) => startAtsSimulator(device, { vary: true }),
 };
 
 /** Driver options the built-in demo gives a simulated device (drivers that need some). */
@@ -32,6 +36,8 @@ const DEMO_OPTIONS: Record<string, unknown> = {
   'nut-ups': NUT_UPS_DEMO_OPTIONS,
   'victron-vebus': VEBUS_DEMO_OPTIONS,
   'itho-wpu': ITHO_WPU_DEMO_OPTIONS,
+  // The demo PDU may switch outlets 1-4 (wattline pdu demo-powerwalker-pdu off 2, while run is running).
+  'powerwalker-pdu': { control: { allow: ['on', 'off', 'shutdown', 'shutdown-restore', 'cancel', 'test'], outlets: [1, 2, 3, 4] } },
 };
 
 /** One demo device entry per simulated driver: what `wattline run` without a config polls. */

@@ -19,6 +19,8 @@ export interface LineSettings {
   dataBits?: 5 | 6 | 7 | 8;
   parity?: 'none' | 'even' | 'odd';
   stopBits?: 1 | 2;
+  /** Idle time the line needs between frames, ms; default the Modbus RTU gap below (a PowerWalker line has none: 0). */
+  gapMs?: number;
 }
 
 /** Bits on the wire per character: start + data + parity + stop. */
@@ -33,6 +35,7 @@ export function charTimeMs(s: LineSettings): number {
 
 /** The Modbus RTU inter-frame gap, ms: 3.5 character times (fixed 1.75 ms above 19200 baud, per the spec). */
 export function interFrameGapMs(s: LineSettings): number {
+  if (s.gapMs !== undefined) return s.gapMs;
   return s.baudRate > 19_200 ? 1.75 : 3.5 * charTimeMs(s);
 }
 

@@ -65,6 +65,7 @@ test('there are dashboards to check', () => {
   assert.ok(files.includes('p1.json') && files.includes('hdhk.json'), `found ${files.join(', ')}`);
   assert.ok(files.includes('vebus.json'), `found ${files.join(', ')}`);
   assert.ok(files.includes('itho.json'), `found ${files.join(', ')}`);
+  assert.ok(files.includes('powerwalker.json'), `found ${files.join(', ')}`);
 });
 
 for (const file of files) {
@@ -76,7 +77,8 @@ for (const file of files) {
     const deviceVar = dash.templating.list.find((v) => v.name === 'device');
     assert.ok(deviceVar, 'a device variable');
     const tagValues = await query(influxd.url, DB, deviceVar.query);
-    const devices = (tagValues[0]?.values ?? []).map((row) => String(row[1]));
+    // One series per measurement when the query names several (as Grafana, take them all).
+    const devices = [...new Set(tagValues.flatMap((series) => series.values.map((row) => String(row[1]))))];
     assert.ok(devices.length > 0, `the device variable's query found no devices: ${deviceVar.query}`);
 
     const targets = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));

@@ -1,0 +1,32 @@
+/**
+ * powerwalker-pdu: PowerWalker PDU RC-16A IEC (protocol PI90), 8 outlets, over serial
+ * (2400 8N1) or USB HID (protocols.md §1). Layers: ../powerwalker/protocol.ts (framing
+ * shared with the ATS) → codec.ts (PDU replies, control encoding, memory map) → points.ts;
+ * session.ts over ../powerwalker/link.ts and session.ts; control.ts for the verbs.
+ * See README.md beside this file.
+ */
+import { decodeExchanges } from '../powerwalker/capture.js';
+import type { Driver } from '../types.js';
+import { pduOptionsSchema, powerwalkerSerialSettings, type PduOptions } from './config.js';
+import { pduControl } from './control.js';
+import { pduPoints, READ_COMMANDS, type PduPoll } from './points.js';
+import { PduSession } from './session.js';
+
+export type { PduOptions } from './config.js';
+export { PduSession } from './session.js';
+export { PowerwalkerError } from '../powerwalker/link.js';
+
+export const powerwalkerPduDriver: Driver<PduOptions> = {
+  id: 'powerwalker-pdu',
+  description: 'PowerWalker PDU RC-16A (PI90): input V/Hz/A, temperature, alarms; per outlet current, W, VA, kWh, status, countdowns; outlet switching',
+  kind: 'poll',
+  options: pduOptionsSchema,
+  defaultSerial: powerwalkerSerialSettings,
+  createSession: (ctx) => new PduSession(ctx),
+  decodeCapture(records, ctx) {
+    const { values, errors, timeMs } = decodeExchanges(records, READ_COMMANDS);
+    if (timeMs === undefined) return { points: [], errors };
+    return { points: pduPoints(values as PduPoll, ctx, timeMs), errors };
+  },
+  control: pduControl,
+};

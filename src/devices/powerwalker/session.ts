@@ -1,0 +1,158 @@
+/**
+ * What the PDU and ATS sessions share: the port opened on start (a missing port is retried
+ * on every poll), the protocol id checked with `QPI` once per connection before anything
+ * else is sent (a PDU driver refuses an ATS and the other way round, before a control
+ * command could reach the wrong device), the info commands read on the first poll of each
+ * connection, one t0 per poll (the first capture record's time and every point's time).
+ */
+import { ConfigError, TransportError, errorMessage } from '../../core/errors.js';
+import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
+import { PowerwalkerError, PowerwalkerLink } from './link.js';
+import { decodeProtocolId } from './protocol.js';
+
+export interface PowerwalkerCommonOptions {
+  requestTimeoutMs: number;
+  retries: number;
+}
+
+/** Protocol ids the family uses (§1.7), and which driver reads each. */
+export const FAMILY: Record<string, { label: string; driver: string }> = {
+  PI90: { label: 'PowerWalker PDU', driver: 'powerwalker-pdu' },
+  PI97: { label: 'PowerWalker ATS', driver: 'powerwalker-ats' },
+};
+
+export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> implements DeviceSession {
+  protected readonly link: PowerwalkerLink;
+  private identified = false;
+  private infoPending = true;
+  private closed = false;
+  private everOpen = false;
+  protected readonly counts = { polls: 0, reopens: 0, open_failures: 0 };
+  /** The commands the last poll had to drop, with why (for tests and `wattline devices`). */
+  lastFailures: PowerwalkerError[] = [];
+
+  constructor(
+    protected readonly ctx: DriverContext<O>,
+    private readonly expected: 'PI90' | 'PI97',
+  ) {
+    this.link = new PowerwalkerLink({
+      device: ctx.device,
+      transport: ctx.transport,
+      clock: ctx.clock,
+      log: ctx.log,
+      capture: ctx.capture,
+      requestTimeoutMs: ctx.options.requestTimeoutMs,
+    });
+    ctx.transport.on('close', this.onClose);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      if (err instanceof TransportError && !err.retryable) throw err;
+      this.ctx.log.warn({ err: errorMessage(err) }, 'powerwalker port did not open; retrying on the next poll');
+    }
+  }
+
+  async collect(signal: AbortSignal): Promise<CollectResult> {
+    signal.throwIfAborted();
+    this.counts.polls++;
+    const t0 = this.ctx.clock.now();
+    this.link.stampNext(t0);
+    const protocol = await this.ready(signal);
+    const withInfo = this.infoPending;
+    this.infoPending = false;
+    this.lastFailures = [];
+    return this.poll(signal, t0, withInfo, protocol);
+  }
+
+  async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
+    // A poll that failed before its first exchange left its time behind; not ours.
+    this.link.stampNext(undefined);
+    await this.ready(signal);
+    return this.runControl(request, signal);
+  }
+
+  /**
+   * One poll; `withInfo`: first poll of this connection, read the info commands too;
+   * `protocol`: the QPI answer when it was asked in this poll (its capture records belong to it).
+   */
+  protected abstract poll(signal: AbortSignal, t0: number, withInfo: boolean, protocol?: string): Promise<CollectResult>;
+  protected abstract runControl(request: ControlRequest, signal: AbortSignal): Promise<ControlResult>;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.transport.off('close', this.onClose);
+    this.link.detach();
+    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'powerwalker port close failed'));
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counts, ...this.link.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+  }
+
+  /** Port open and QPI checked; returns the protocol id when QPI was asked just now. */
+  private async ready(signal: AbortSignal): Promise<string | undefined> {
+    if (this.closed) throw new PowerwalkerError(`${this.ctx.device}: session is closed`, this.ctx.device, 'identity', '');
+    await this.open();
+    if (this.identified) return undefined;
+    const id = await this.link.query('QPI', decodeProtocolId, this.ctx.options.retries, signal);
+    if (id !== this.expected) {
+      const mine = FAMILY[this.expected]!;
+      const other = FAMILY[id];
+      const what = other ? `a ${other.label} (protocol ${id}); use driver ${other.driver}` : `protocol ${id}, which wattline does not know`;
+      throw new PowerwalkerError(`${this.ctx.device}: refusing to talk to this device: driver ${mine.driver} expects a ${mine.label} (protocol ${this.expected}), but ${this.ctx.transport.key} answers as ${what}`, this.ctx.device, 'identity', 'QPI');
+    }
+    this.identified = true;
+    return id;
+  }
+
+  private async open(): Promise<void> {
+    if (this.ctx.transport.isOpen) return;
+    try {
+      await this.ctx.transport.open();
+    } catch (err) {
+      this.counts.open_failures++;
+      if (err instanceof TransportError || err instanceof ConfigError) throw err;
+      throw new TransportError(`${this.ctx.transport.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
+    }
+    if (this.everOpen) {
+      this.counts.reopens++;
+      this.ctx.log.info({ port: this.ctx.transport.key }, 'powerwalker port reopened');
+    }
+    this.everOpen = true;
+  }
+
+  private readonly onClose = (): void => {
+    // Whatever is plugged in when the port comes back is identified afresh.
+    this.identified = false;
+    this.infoPending = true;
+    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'powerwalker port closed; reopening on the next poll');
+  };
+}
+
+/**
+ * Read the replies of a poll one after another. A malformed reply (after its retries) costs
+ * only that command (a `dropped` entry); silence or a lost port ends the poll, since the
+ * next commands would wait just as long for nothing.
+ */
+export async function readAll<K extends string>(
+  link: PowerwalkerLink,
+  commands: readonly { key: K; command: string; decode: (payload: string) => unknown }[],
+  retries: number,
+  signal: AbortSignal,
+): Promise<{ values: Partial<Record<K, unknown>>; failures: PowerwalkerError[] }> {
+  const values: Partial<Record<K, unknown>> = {};
+  const failures: PowerwalkerError[] = [];
+  for (const c of commands) {
+    try {
+      values[c.key] = await link.query(c.command, c.decode, retries, signal);
+    } catch (err) {
+      if (err instanceof PowerwalkerError && err.reason !== 'identity') failures.push(err);
+      else throw err;
+    }
+  }
+  return { values, failures };
+}
