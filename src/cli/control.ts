@@ -126,7 +126,11 @@ async function confirm(what: string): Promise<void> {
 function verbHelp(list: readonly Driver[]): string {
   if (list.length === 0) return '\nNo driver offers control verbs yet.';
   const parts = list.map((d) => {
-    const rows = d.control!.verbs.map((v) => `    ${`${v.name} ${v.usage}`.trimEnd().padEnd(34)} ${v.description}${v.readOnly ? ' (read only)' : ''}${v.confirm ? ' (asks to confirm)' : ''}`);
+    const rows = d.control!.verbs.map((v) => {
+      const synopsis = `${v.name} ${v.usage}`.trimEnd();
+      const text = `${v.description}${v.readOnly ? ' (read only)' : ''}${v.confirm ? ' (asks to confirm)' : ''}`;
+      return synopsis.length < 34 ? `    ${synopsis.padEnd(34)} ${text}` : `    ${synopsis}\n    ${''.padEnd(34)} ${text}`;
+    });
     return `  ${d.id}:\n${rows.join('\n')}`;
   });
   return `
