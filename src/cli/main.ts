@@ -5,6 +5,7 @@ import { registerConfigVerbs } from './config.js';
 import { registerDecodeVerb } from './decode.js';
 import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
+import { registerConvertPar } from './itho-convert-par.js';
 import { registerRunVerbs } from './run.js';
 import { registerUpsVerbs } from './ups.js';
 
@@ -35,5 +36,6 @@ registerDriverVerbs(program);
 registerBufferVerbs(program);
 registerDecodeVerb(program);
 registerUpsVerbs(program);
+registerConvertPar(program.command('itho').description('Itho WPU heat pump tools')); // temporary: the lead wires convert-par under the driver's `itho` verb
 
 await program.parseAsync(process.argv);

@@ -211,13 +211,13 @@ function asNumber(v: JetValue, where: string): number {
   return v;
 }
 
-/** Rows into pages, in order, as many as fit. */
+/** Rows into pages, in order, as many as fit; at most 255, as a row pointer keeps the row number in one byte. */
 function packRows(rows: readonly Buffer[]): Buffer[][] {
   const pages: Buffer[][] = [];
   let current: Buffer[] = [];
   let used = DATA_HEADER;
   for (const row of rows) {
-    if (used + 2 + row.length > PAGE && current.length > 0) {
+    if ((used + 2 + row.length > PAGE || current.length === 255) && current.length > 0) {
       pages.push(current);
       current = [];
       used = DATA_HEADER;
