@@ -66,6 +66,7 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   const buffer = readInput(input);
   if (resolve(input) === out) throw new InputError(`${input}: the output would replace the input`);
   if (existsSync(out) && !opts.force) throw new InputError(`${opts.out ?? DEFAULT_OUT}: already exists (use --force to replace it)`);
+  if (!existsSync(dirname(out))) throw new InputError(`${opts.out ?? DEFAULT_OUT}: folder ${dirname(out)} does not exist`);
 
   let reader: MDBReader;
   let names: string[];
@@ -73,6 +74,7 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
     reader = new MDBReader(buffer);
     names = reader.getTableNames();
   } catch (err) {
+    if (/password/i.test(errorMessage(err))) throw new InputError(`${input}: the Access database is password-protected, which the converter does not support`);
     throw new InputError(`${input}: not an Access database (${errorMessage(err)})`);
   }
 
