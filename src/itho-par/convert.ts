@@ -117,8 +117,7 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
         all.forEach((p, i) => {
           const rows = readRows(p, input);
           if (p === versionPlan) versions = rows;
-          const insert = db.prepare(`INSERT INTO ${quoteIdent(p.sqlite)} (${p.columns.map((c) => c.sqlite).join(', ')}) VALUES (${p.columns.map(() => '?').join(', ')})`);
-          for (const row of rows) insert.run(row);
+          insertRows(db, p, rows);
           rowsDone += rows.length;
           perTable.push({ access: p.table.name, sqlite: p.sqlite, rows: rows.length });
           opts.onProgress?.({ table: p.table.name, tablesDone: i + 1, tablesTotal: all.length, rowsDone, rowsTotal });
@@ -153,6 +152,28 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
     warnings: danglingVersions(versions, new Set(perTable.map((t) => t.sqlite))),
     ms: performance.now() - started,
   };
+}
+
+/** Rows per INSERT statement: fewer calls into SQLite, about a third less CPU than one by one. */
+const BATCH = 32;
+
+function insertRows(db: Database.Database, p: Plan, rows: readonly (Value | undefined)[][]): void {
+  const head = `INSERT INTO ${quoteIdent(p.sqlite)} (${p.columns.map((c) => c.sqlite).join(', ')}) VALUES `;
+  const tuple = `(${p.columns.map(() => '?').join(', ')})`;
+  let r = 0;
+  if (rows.length >= BATCH) {
+    const many = db.prepare(head + Array(BATCH).fill(tuple).join(', '));
+    const args: (Value | undefined)[] = [];
+    for (; r + BATCH <= rows.length; r += BATCH) {
+      args.length = 0;
+      for (let k = r; k < r + BATCH; k++) args.push(...rows[k]);
+      many.run(args);
+    }
+  }
+  if (r < rows.length) {
+    const one = db.prepare(head + tuple);
+    for (; r < rows.length; r++) one.run(rows[r]);
+  }
 }
 
 function readInput(input: string): Buffer {
