@@ -27,23 +27,27 @@ const SIZE = { versions: 60, labels: 150, parameters: 100, handbed: 40, counters
 interface Timing {
   median: number;
   best: number;
+  /** Median CPU seconds of this process (user + system): less sensitive to other work on the machine. */
+  cpu: number;
 }
 
 /** Seconds per call of each function, rounds interleaved so that load from other work hits all alike. */
 function timeInterleaved(fns: (() => void)[], rounds: number): Timing[] {
   for (const fn of fns) fn(); // warm up
   const times: number[][] = fns.map(() => []);
+  const cpu: number[][] = fns.map(() => []);
   for (let r = 0; r < rounds; r++) {
     fns.forEach((fn, i) => {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       fn();
       times[i].push(Number(process.hrtime.bigint() - t0) / 1e9);
+      const c = process.cpuUsage(c0);
+      cpu[i].push((c.user + c.system) / 1e6);
     });
   }
-  return times.map((t) => {
-    t.sort((a, b) => a - b);
-    return { median: t[t.length >> 1], best: t[0] };
-  });
+  const mid = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  return times.map((t, i) => ({ median: mid(t), best: Math.min(...t), cpu: mid(cpu[i]) }));
 }
 
 function readOnly(file: string): number {
@@ -96,15 +100,18 @@ export async function run(): Promise<Record<string, number>> {
     if (imported !== rows) throw new Error(`bench: mdb-export | sqlite3 imported ${imported} rows, expected ${rows}`);
 
     const r = (s: number) => Math.round(rows / s);
-    const line = (t: Timing) => `${r(t.median).toLocaleString('en')} rows/s median (${(t.median * 1000).toFixed(0)} ms), best ${r(t.best).toLocaleString('en')} rows/s`;
+    const line = (t: Timing, cpu = true) =>
+      `${r(t.median).toLocaleString('en')} rows/s median (${(t.median * 1000).toFixed(0)} ms), best ${r(t.best).toLocaleString('en')} rows/s` + (cpu ? `, ${r(t.cpu).toLocaleString('en')} rows per CPU-second` : '');
     console.log(`itho-convert: generated .par, ${SIZE.versions} versions × (${SIZE.labels} labels, ${SIZE.parameters} parameters, ${SIZE.handbed} manual, ${SIZE.counters} counters) = ${tables.length} tables, ${rows.toLocaleString('en')} rows, ${(bytes.length / 1e6).toFixed(1)} MB; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
     console.log(`  convertPar (read + write + fsync + rename): ${line(ours)}`);
     console.log(`  mdb-reader alone, no writing:               ${line(readSecs)}`);
-    console.log(`  mdb-export | sqlite3 .import, per table:    ${line(mdbSecs)}`);
+    console.log(`  mdb-export | sqlite3 .import, per table:    ${line(mdbSecs, false)} (CPU in child processes)`);
     console.log(`  target >= 50,000 rows/s (median): ${r(ours.median) >= 50_000 ? 'met' : 'NOT met'}`);
     const result = {
       rows_per_s: r(ours.median),
       best_rows_per_s: r(ours.best),
+      rows_per_cpu_s: r(ours.cpu),
+      baseline_read_only_per_cpu_s: r(readSecs.cpu),
       baseline_read_only: r(readSecs.median),
       baseline_mdbtools: r(mdbSecs.median),
       ratio_read_only: Number((readSecs.median / ours.median).toFixed(3)),

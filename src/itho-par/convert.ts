@@ -131,13 +131,9 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
     } finally {
       db.close();
     }
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncPath(tmp, 'r+');
     renameSync(tmp, out);
+    fsyncPath(dirname(out), 'r'); // the rename itself survives a power cut
   } catch (err) {
     removeQuietly(tmp);
     throw err;
@@ -273,6 +269,15 @@ function danglingVersions(versions: (Value | undefined)[][], written: Set<string
     }
   }
   return warnings;
+}
+
+function fsyncPath(path: string, flags: 'r' | 'r+'): void {
+  const fd = openSync(path, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function removeQuietly(file: string): void {
