@@ -7,7 +7,9 @@
 import type { JetColumn, JetTable, JetValue } from './jet4-writer.js';
 
 const L = (name: string): JetColumn => ({ name, type: 'long' });
-const T = (name: string): JetColumn => ({ name, type: 'text' });
+// Texts compressed as Access stores them by default; tooltips and descriptions not, so
+// both encodings pass through the converter.
+const T = (name: string): JetColumn => ({ name, type: 'text', compressed: true });
 const M = (name: string): JetColumn => ({ name, type: 'memo' });
 const D = (name: string): JetColumn => ({ name, type: 'double' });
 

@@ -19,6 +19,11 @@ export type JetValue = string | number | null;
 export interface JetColumn {
   name: string;
   type: JetColumnType;
+  /**
+   * Text and memo: store values with Jet 4 "Unicode compression" (0xFF 0xFE, then one byte
+   * per character) when every character fits one byte, as Access does by default.
+   */
+  compressed?: boolean;
 }
 
 export interface JetTable {
@@ -171,13 +176,13 @@ function encodeRow(t: JetTable, values: readonly JetValue[], rowIndex: number): 
         fixed.writeDoubleLE(asNumber(v, where), fixedOffset[i]);
         break;
       case 'text': {
-        const bytes = Buffer.from(String(v), 'utf16le');
+        const bytes = encodeText(String(v), c.compressed);
         if (bytes.length > TEXT_BYTES) throw new Error(`jet4-writer: ${where}: text longer than 255 characters`);
         varData[varIndex[i]] = bytes;
         break;
       }
       case 'memo': {
-        const bytes = Buffer.from(String(v), 'utf16le');
+        const bytes = encodeText(String(v), c.compressed);
         const head = Buffer.alloc(MEMO_OVERHEAD);
         head.writeUInt32LE((bytes.length | 0x80000000) >>> 0, 0); // inline: the value follows in the row
         varData[varIndex[i]] = Buffer.concat([head, bytes]);
@@ -204,6 +209,17 @@ function encodeRow(t: JetTable, values: readonly JetValue[], rowIndex: number): 
   const row = Buffer.concat(parts);
   if (row.length > PAGE - DATA_HEADER - 2) throw new Error(`jet4-writer: ${t.name} row ${rowIndex} is ${row.length} bytes; it must fit in one page (no LVAL pages)`);
   return row;
+}
+
+/**
+ * UCS-2, or compressed: 0xFF 0xFE then one byte a character. Only strings whose characters
+ * are all 1..255 are compressed, so no mode-switch bytes (0x00) are ever needed.
+ */
+function encodeText(v: string, compressed = false): Buffer {
+  if (compressed && v.length > 0 && [...v].every((ch) => ch.charCodeAt(0) >= 1 && ch.charCodeAt(0) <= 255)) {
+    return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(v, 'latin1')]);
+  }
+  return Buffer.from(v, 'utf16le');
 }
 
 function asNumber(v: JetValue, where: string): number {
@@ -272,6 +288,7 @@ function tdefPage(l: Layout): Buffer {
     e.writeUInt16LE(varIndex[i], 7);
     e.writeUInt16LE(i, 9);
     if (c.type === 'text' || c.type === 'memo') e.writeUInt16LE(0x0409, 11); // General sort order
+    if (c.compressed) e[16] = 0x01; // compressed unicode
     e[15] = (fixed ? 0x01 : 0) | 0x02; // fixed length, nullable
     e.writeUInt16LE(fixedOffset[i], 21);
     e.writeUInt16LE(fixed ? FIXED_SIZE[c.type]! : c.type === 'text' ? TEXT_BYTES : 0, 23);

@@ -30,12 +30,14 @@ function edgeTables(): JetTable[] {
         { name: 'Getal', type: 'double' },
         { name: 'Tekst', type: 'text' },
         { name: 'Lang', type: 'memo' },
+        { name: 'Gecomprimeerd', type: 'text', compressed: true },
+        { name: 'LangGecomprimeerd', type: 'memo', compressed: true },
       ],
       rows: [
-        [-2147483648, -32768, -1.5, 'a "quoted", comma', 'regel 1\nregel 2'],
-        [2147483647, 32767, 0.1, 'ëïö °C µs €', null],
-        [0, 0, 1e-7, null, 'x'.repeat(1500)],
-        [null, null, null, 'x'.repeat(255), 'Ω'],
+        [-2147483648, -32768, -1.5, 'a "quoted", comma', 'regel 1\nregel 2', 'Boilertemp °C', 'regel 1\nregel 2 ëïö'],
+        [2147483647, 32767, 0.1, 'ëïö °C µs €', null, '€ is not one byte: UCS-2', null],
+        [0, 0, 1e-7, null, 'x'.repeat(800), 'x'.repeat(255), 'y'.repeat(1800)],
+        [null, null, null, 'x'.repeat(255), 'Ω', null, ''],
       ],
     },
     // Several data pages in one table.
@@ -130,7 +132,10 @@ function checkBothReaders(name: string, tables: JetTable[]): void {
 }
 
 describe('jet4-writer: written Access files read back by mdb-reader and mdbtools alike', () => {
-  it('edge values: nulls, limits, quotes, newlines, non-ASCII, a 1500-character memo, a 255-character text', () => {
+  it('edge values: nulls, limits, quotes, newlines, non-ASCII, long memos, 255-character texts, compressed and plain UCS-2', () => {
+    const bytes = writeJet4(edgeTables());
+    assert.ok(bytes.includes(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Boilertemp °C', 'latin1')])), 'compressed text on disk');
+    assert.ok(bytes.includes(Buffer.from('€ is not one byte', 'utf16le')), 'uncompressible text as UCS-2');
     checkBothReaders('edges', edgeTables());
   });
 
