@@ -65,6 +65,7 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   const out = resolve(opts.out ?? DEFAULT_OUT);
   const buffer = readInput(input);
   if (resolve(input) === out) throw new InputError(`${input}: the output would replace the input`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new InputError(`${opts.out ?? DEFAULT_OUT}: is a folder; give the map's file name`);
   if (existsSync(out) && !opts.force) throw new InputError(`${opts.out ?? DEFAULT_OUT}: already exists (use --force to replace it)`);
   if (!existsSync(dirname(out))) throw new InputError(`${opts.out ?? DEFAULT_OUT}: folder ${dirname(out)} does not exist`);
 

@@ -180,6 +180,7 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
     assert.equal(convertPar(par, { out, force: true }).versions, 2);
     assert.equal(readFileSync(out).subarray(0, 15).toString(), 'SQLite format 3');
     assert.equal(refusal(() => convertPar(par, { out: par, force: true })), `${par}: the output would replace the input`);
+    assert.equal(refusal(() => convertPar(par, { out: d, force: true })), `${d}: is a folder; give the map's file name`);
     const nowhere = join(d, 'no-such-folder', 'm.sqlite');
     assert.equal(refusal(() => convertPar(par, { out: nowhere })), `${nowhere}: folder ${join(d, 'no-such-folder')} does not exist`);
   });
