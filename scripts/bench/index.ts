@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
   'itho-datalog': () => import('./itho-datalog.js'),
+  'itho-convert': () => import('./itho-convert.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

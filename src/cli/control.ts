@@ -25,16 +25,19 @@ interface ControlOpts {
   worker: boolean;
 }
 
-export function registerControlVerbs(program: Command): void {
+/** Registers `control` and one alias per driver's cliName; returns the aliases' commands by name. */
+export function registerControlVerbs(program: Command): Map<string, Command> {
   addControlCommand(program, 'control', null);
+  const aliases = new Map<string, Command>();
   for (const driver of drivers) {
-    if (driver.control?.cliName) addControlCommand(program, driver.control.cliName, driver);
+    if (driver.control?.cliName) aliases.set(driver.control.cliName, addControlCommand(program, driver.control.cliName, driver));
   }
+  return aliases;
 }
 
-function addControlCommand(program: Command, name: string, only: Driver | null): void {
+function addControlCommand(program: Command, name: string, only: Driver | null): Command {
   const withControl = only ? [only] : drivers.filter((d) => d.control);
-  program
+  return program
     .command(name)
     .description(only ? `${only.description}: control verbs (same as wattline control)` : 'Send a control verb to a device (outlets, set-points, settings): through the running worker, or directly')
     .argument('<device>', only ? `a configured ${only.id} device` : 'a configured device whose driver has control verbs')

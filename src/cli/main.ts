@@ -6,6 +6,7 @@ import { registerControlVerbs } from './control.js';
 import { registerDecodeVerb } from './decode.js';
 import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
+import { registerConvertPar } from './itho-convert-par.js';
 import { registerRunVerbs } from './run.js';
 import { registerUpsVerbs } from './ups.js';
 
@@ -36,6 +37,8 @@ registerDriverVerbs(program);
 registerBufferVerbs(program);
 registerDecodeVerb(program);
 registerUpsVerbs(program);
-registerControlVerbs(program);
+const controlCommands = registerControlVerbs(program);
+// `wattline itho convert-par` sits beside `wattline itho <device> <verb>` on the same command.
+registerConvertPar(controlCommands.get('itho') ?? program.command('itho').description('Itho WPU heat pump tools'));
 
 await program.parseAsync(process.argv);
