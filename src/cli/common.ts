@@ -21,11 +21,12 @@ export function load(cmd: Command, allowDemo: boolean): LoadedConfig {
   return loadConfig({ drivers, path: globals(cmd).config, allowDemo, demoDevices: demoDevices() });
 }
 
-export function logger(cmd: Command, loaded?: LoadedConfig): Logger {
+/** `defaultLevel`: for one-shot verbs whose output is the answer (control verbs log at warn unless asked). */
+export function logger(cmd: Command, loaded?: LoadedConfig, defaultLevel?: LogLevel): Logger {
   const g = globals(cmd);
   const cfg = loaded?.config.log;
   const format = g.logFormat ?? (cfg?.format === 'auto' || !cfg ? undefined : cfg.format);
-  return createLogger({ level: g.quiet ? 'warn' : (g.logLevel ?? cfg?.level ?? 'info'), format });
+  return createLogger({ level: g.quiet ? 'warn' : (g.logLevel ?? defaultLevel ?? cfg?.level ?? 'info'), format });
 }
 
 /** Exit codes: 0 ok, 1 something failed at run time, 2 bad configuration or input. */

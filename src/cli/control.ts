@@ -51,7 +51,7 @@ function addControlCommand(program: Command, name: string, only: Driver | null):
     .action(
       action(async (device: string, verb: string, args: string[], opts: ControlOpts, cmd: Command) => {
         const loaded = load(cmd, true);
-        const log = logger(cmd, loaded);
+        const log = logger(cmd, loaded, 'warn');
         if (opts.format !== 'text' && opts.format !== 'json') throw new ConfigError(`--format: expected text or json, got "${opts.format}"`);
         const timeoutMs = Number(opts.timeout);
         if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`--timeout: expected milliseconds (a positive whole number), got "${opts.timeout}"`);
