@@ -136,6 +136,6 @@ test('wattline.example.yaml is valid as shipped (with its ${VAR}s set)', () => {
   const { config } = loadConfig({ drivers, path: join(ROOT, 'wattline.example.yaml'), env: { INFLUX_URL: 'http://127.0.0.1:8086', INFLUX_DATABASE: 'energy', P1_PORT: '/dev/ttyUSB0' } });
   assert.deepEqual(
     config.devices.map((d) => d.driver),
-    ['dsmr-p1', 'hdhk', 'nut-ups'],
+    ['dsmr-p1', 'hdhk', 'nut-ups', 'powerwalker-pdu', 'victron-vebus', 'itho-wpu'],
   );
 });
