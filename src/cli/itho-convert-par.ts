@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { convertPar, DEFAULT_OUT, type ConvertSummary } from '../itho-par/index.js';
+import type { ConvertSummary } from '../itho-par/index.js';
 import { action, EXIT } from './common.js';
 
 /**
@@ -12,13 +12,15 @@ export function registerConvertPar(parent: Command): Command {
     .command('convert-par')
     .description("convert Itho's service-tool parameter database ($_parameters_HeatPump.par, Access) into the SQLite parameter map")
     .argument('<file.par>', 'the Access file')
-    .option('-o, --out <map.sqlite>', 'output file', DEFAULT_OUT)
+    .option('-o, --out <map.sqlite>', 'output file', 'heatpump.sqlite')
     .option('-f, --force', 'replace an existing output file')
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
     .action(
       action(async (file: string, opts: { out: string; force?: boolean; progress: boolean }) => {
         // cli-progress is loaded only here: the daemon never pays for it.
         const bar = opts.progress && process.stderr.isTTY ? await progressBar() : null;
+        // mdb-reader (and its XML parser) load only for this verb: every other command starts faster.
+        const { convertPar } = await import('../itho-par/index.js');
         let summary: ConvertSummary;
         try {
           summary = convertPar(file, {
