@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { Outbox } from '../outbox/types.js';
-import { createFlusher } from '../worker.js';
+import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
@@ -106,7 +106,8 @@ export function registerBufferVerbs(program: Command): void {
         const influx = loaded.config.influx;
         if (!influx) throw new ConfigError(`${loaded.path ?? 'config'}: influx: nothing to drain to (no influx section)`);
         const log = logger(cmd, loaded);
-        const outbox = openOutbox(loaded);
+        // The backfill file beside the outbox is drained too, after the live points.
+        const outbox = prioritised(openOutbox(loaded), resolveConfigPath(loaded, loaded.config.outbox.path), loaded.config.outbox);
         const total = outbox.stats().rows;
         // cli-progress is loaded only here: it costs the daemon ~7 MB resident otherwise.
         const { SingleBar, Presets } = await import('cli-progress');

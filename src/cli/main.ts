@@ -7,6 +7,8 @@ import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
 import { registerRunVerbs } from './run.js';
 import { registerUpsVerbs } from './ups.js';
+import { registerBackfillVerb } from './backfill.js';
+import { registerCaptureVerbs } from './captures.js';
 
 const program = new Command()
   .name('wattline')
@@ -35,5 +37,7 @@ registerDriverVerbs(program);
 registerBufferVerbs(program);
 registerDecodeVerb(program);
 registerUpsVerbs(program);
+registerBackfillVerb(program);
+registerCaptureVerbs(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,330 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { runBackfill, type BackfillResult, type BackfillSink, type BackfillUnit } from '../backfill/engine.js';
+import { devicesIn, parseInput, readInputFile } from '../backfill/input.js';
+import type { ReplayRecord } from '../backfill/replay.js';
+import { plainUnits, recordUnits } from '../backfill/sources.js';
+import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import type { DeviceConfig } from '../config/schema.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError, WattlineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Precision } from '../core/point.js';
+import { drivers, findDriver } from '../devices/index.js';
+import type { DecodeContext, Driver } from '../devices/types.js';
+import { backfillOutboxPath } from '../outbox/priority-outbox.js';
+import { SqliteOutbox } from '../outbox/sqlite-outbox.js';
+import { baseTags, createFlusher, openCaptures } from '../worker.js';
+import { action, EXIT, load, logger } from './common.js';
+
+/** A backfill that cannot run as asked (no captures in the range, a driver mismatch): exit 1. */
+export class BackfillError extends WattlineError {
+  override name = 'BackfillError';
+  constructor(message: string) {
+    super(message, 'backfill');
+  }
+}
+
+interface BackfillOpts {
+  device?: string;
+  from?: string;
+  to?: string;
+  driver?: string;
+  input?: string;
+  dryRun?: boolean;
+  queueOnly?: boolean;
+  progress: boolean;
+}
+
+interface Plan {
+  units: Iterable<BackfillUnit>;
+  total: number;
+  unit: string;
+  job: string;
+  what: string;
+  close(): void;
+}
+
+export function registerBackfillVerb(program: Command): void {
+  program
+    .command('backfill')
+    .description('Re-decode archived captures, or import a capture file or P1 telegram log, into InfluxDB with the original timestamps')
+    .option('--device <name>', 'the device whose archived captures to re-decode (with --input: the device the points belong to)')
+    .option('--from <time>', 'archived captures from this time on (ISO 8601)')
+    .option('--to <time>', 'archived captures up to this time (ISO 8601)')
+    .option('--driver <id>', `with --input: the driver that decodes the file (${drivers.map((d) => d.id).join(', ')})`)
+    .option('--input <file>', 'a capture file (JSON lines) or a plain P1 telegram log (timestamps from the meter clock)')
+    .option('--dry-run', 'print line protocol on stdout; write nothing')
+    .option('--queue-only', 'commit to the backfill outbox only; `wattline run` or `drain` sends it (after live points)')
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  wattline backfill --device p1 --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z
+  wattline backfill --driver dsmr-p1 --input p1-log.txt --device p1
+  wattline backfill --driver hdhk --input bus1.captures.jsonl --dry-run
+Points go through a backfill outbox beside the outbox (sent after every live point) with the
+captures' own timestamps, so running a backfill twice overwrites the same points. An
+interrupted run (Ctrl-C, SIGTERM, a crash) continues where it stopped when run again with the
+same arguments. Captures that do not decode are counted and listed; the rest carries on.`,
+    )
+    .action(
+      action(async (opts: BackfillOpts, cmd: Command) => {
+        const loaded = load(cmd, true);
+        const log = logger(cmd, loaded);
+        const plan = opts.input !== undefined ? planFile(loaded, opts) : planArchive(loaded, opts);
+        try {
+          return await execute(loaded, plan, opts, log);
+        } finally {
+          plan.close();
+        }
+      }),
+    );
+}
+
+function parseTime(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new ConfigError(`${flag}: not a time: ${JSON.stringify(value)} (ISO 8601, e.g. 2026-11-25T17:00:00Z)`);
+  return ms;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function deviceConfig(loaded: LoadedConfig, name: string): DeviceConfig | undefined {
+  return (loaded.config.devices as DeviceConfig[]).find((d) => d.name === name);
+}
+
+function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
+  if (opts.device === undefined) throw new ConfigError('backfill: give --device <name> (re-decode its archived captures) or --driver <id> --input <file>');
+  if (opts.driver !== undefined) throw new ConfigError('backfill: --driver goes with --input; archived captures are decoded by the device\'s configured driver');
+  const device = deviceConfig(loaded, opts.device);
+  const names = (loaded.config.devices as DeviceConfig[]).map((d) => d.name);
+  if (!device) throw new ConfigError(`backfill: no device named "${opts.device}" in the config (devices: ${names.join(', ') || 'none'})`);
+  const driver = findDriver(device.driver)!;
+  if (!driver.decodeCapture) throw new ConfigError(`backfill: driver ${driver.id} cannot re-decode captures (no decodeCapture)`);
+  const fromMs = parseTime(opts.from, '--from');
+  const toMs = parseTime(opts.to, '--to');
+  if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw new ConfigError(`--from ${opts.from} is after --to ${opts.to}`);
+
+  const path = resolveConfigPath(loaded, loaded.config.capture.path);
+  if (!existsSync(path)) throw new BackfillError(`no capture archive at ${path}: no device has had capture: on yet`);
+  const store = openCaptures(loaded);
+  try {
+    const mine = store.stats().filter((s) => s.device === device.name);
+    if (mine.length === 0) {
+      const held = store.stats().map((s) => `${s.device} (${s.records} records)`);
+      throw new BackfillError(`no captures of device ${device.name} in ${path} (it holds: ${held.join(', ') || 'nothing'}; is capture: on set for it?)`);
+    }
+    const foreign = mine.filter((s) => s.driver !== driver.id);
+    if (foreign.length > 0) {
+      throw new BackfillError(
+        `captures of device ${device.name} come from driver ${foreign.map((s) => s.driver).join(', ')}, but it is configured with driver ${driver.id} now: ` +
+          'they cannot be decoded (give the old driver back to that name, or export them with `wattline captures export`)',
+      );
+    }
+    const query = { device: device.name, fromMs, toMs };
+    const total = store.count(query);
+    if (total === 0) {
+      const first = Math.min(...mine.map((s) => s.firstMs));
+      const last = Math.max(...mine.map((s) => s.lastMs));
+      throw new BackfillError(
+        `no captures of device ${device.name} between ${fromMs === undefined ? 'the beginning' : iso(fromMs)} and ${toMs === undefined ? 'now' : iso(toMs)} ` +
+          `(its captures run from ${iso(first)} to ${iso(last)})`,
+      );
+    }
+    const records = (function* (): Generator<ReplayRecord> {
+      for (const r of store.read(query)) yield { timeMs: r.timeMs, direction: r.direction, data: r.data, cycle: r.cycle, position: r.id, where: `capture ${r.id}` };
+    })();
+    const ctx: DecodeContext<unknown> = { device: device.name, options: device.options, tags: baseTags(loaded, device), clock: systemClock };
+    return {
+      units: recordUnits(driver, records, ctx),
+      total,
+      unit: 'records',
+      job: `archive ${device.name} ${fromMs ?? ''} ${toMs ?? ''}`,
+      what: `${total} archived records of ${device.name}`,
+      close: () => store.close(),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
+  if (opts.driver === undefined) throw new ConfigError(`backfill --input: give --driver <id> (${drivers.map((d) => d.id).join(', ')})`);
+  const driver = findDriver(opts.driver);
+  if (!driver) throw new ConfigError(`--driver: unknown driver "${opts.driver}" (known: ${drivers.map((d) => d.id).join(', ')})`);
+  const file = opts.input!;
+  const data = readInputFile(file, 'backfill');
+  const input = parseInput(data, file, driver);
+
+  // Which device the points belong to: --device, the one named in the file, or the only one configured with this driver.
+  const inFile = input.kind === 'captures' ? devicesIn(input.records) : [];
+  const sameDriver = (loaded.config.devices as DeviceConfig[]).filter((d) => d.driver === driver.id);
+  let name = opts.device;
+  if (name === undefined && inFile.length > 1) throw new ConfigError(`${file} holds captures of devices ${inFile.join(', ')}: pick one with --device`);
+  name ??= inFile[0] ?? (sameDriver.length === 1 ? sameDriver[0]!.name : undefined);
+  if (name === undefined) throw new ConfigError('backfill: say which device the points belong to (the device tag): --device <name>');
+  const device = deviceConfig(loaded, name);
+  if (device && device.driver !== driver.id) throw new ConfigError(`device ${name} is configured with driver ${device.driver}, not ${driver.id}`);
+
+  let options: unknown = device ? device.options : driver.options.parse({});
+  const tags = device ? baseTags(loaded, device) : baseTags(loaded, { tags: {} } as DeviceConfig);
+  let units: Iterable<BackfillUnit>;
+  let total: number;
+  let unit: string;
+  if (input.kind === 'captures') {
+    const fromMs = parseTime(opts.from, '--from') ?? -Infinity;
+    const toMs = parseTime(opts.to, '--to') ?? Infinity;
+    const records = input.records.filter((r) => (inFile.length <= 1 || r.device === name) && r.timeMs >= fromMs && r.timeMs <= toMs);
+    if (records.length === 0) throw new BackfillError(`${file}: no captures of device ${name}${opts.from || opts.to ? ' in that time range' : ''}`);
+    units = recordUnits(driver, records, { device: name, options, tags, clock: systemClock });
+    total = records.length;
+    unit = 'records';
+  } else {
+    if (opts.from !== undefined || opts.to !== undefined) throw new ConfigError('--from/--to select capture records; a plain telegram log is imported whole');
+    // A log has no arrival times: the device's own clock it is (P1: timestamps: meter).
+    const meter = driver.options.safeParse({ ...(options as object), timestamps: 'meter' });
+    if (meter.success) options = meter.data;
+    units = plainUnits(driver, input.data, file, { device: name, options, tags, clock: systemClock });
+    total = input.data.length;
+    unit = 'bytes';
+  }
+  return { units, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, close: () => undefined };
+}
+
+async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log: Logger): Promise<number> {
+  const precision: Precision = loaded.config.influx?.precision ?? 'ms';
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const outboxPath = backfillOutboxPath(resolveConfigPath(loaded, loaded.config.outbox.path));
+  const c = loaded.config.outbox;
+  const outbox = opts.dryRun ? null : new SqliteOutbox(outboxPath, { maxRows: c.maxRows, maxBytes: c.maxBytes }, { synchronous: c.synchronous });
+  const influx = loaded.config.influx;
+  const sender = outbox && influx && !opts.queueOnly ? startSender(outbox, influx, log, stop) : null;
+  const bar = await progressBar(opts.progress && !opts.dryRun, plan.total, plan.unit);
+  const sink: BackfillSink = outbox
+    ? {
+        commit: (lines, position) => void outbox.appendWithCheckpoint(lines, precision, plan.job, position),
+        checkpoint: () => outbox.checkpoint(plan.job),
+        finished: () => outbox.clearCheckpoint(plan.job),
+        pending: () => (sender ? outbox.stats().rows : null),
+      }
+    : { commit: (lines) => void (lines.length && process.stdout.write(lines.join('\n') + '\n')), checkpoint: () => null, finished: () => undefined, pending: () => null };
+
+  let result: BackfillResult;
+  let sent: SenderResult | null = null;
+  try {
+    log.info({ backfill: plan.what, into: outbox ? outboxPath : 'stdout' }, 'backfill started');
+    const started = Date.now();
+    let shown = 0;
+    const show = (progress: number, points: number) => {
+      const now = Date.now();
+      if (now - shown < 100 && progress < plan.total) return;
+      shown = now;
+      bar?.update(progress, { points, rate: Math.round(progress / Math.max(0.001, (now - started) / 1000)) });
+    };
+    result = await runBackfill({ units: plan.units, sink, precision, signal: stop.signal, onProgress: show });
+    show(plan.total, result.points);
+    bar?.stop();
+    sent = sender ? await sender.finish(result.interrupted) : null;
+  } finally {
+    bar?.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    outbox?.close();
+  }
+  return report(result, sent, plan, opts, outboxPath);
+}
+
+function report(result: BackfillResult, sent: SenderResult | null, plan: Plan, opts: BackfillOpts, outboxPath: string): number {
+  const err = (line: string) => process.stderr.write(`wattline: ${line}\n`);
+  for (const f of result.failures) for (const e of f.errors) err(`${f.where}: ${e}`);
+  if (result.failed > result.failures.length) err(`… and ${result.failed - result.failures.length} more that did not decode`);
+  const resumed = result.resumedFrom !== null ? `; resumed an interrupted run (${result.resumed} already done)` : '';
+  const failed = result.failed > 0 ? `; ${result.failed} did not decode (listed above)` : '';
+  process.stderr.write(`backfill: ${plan.what}: ${result.units} decoded into ${result.points} points${failed}${resumed}\n`);
+  if (result.interrupted) {
+    err('backfill interrupted: what was committed stays; run the same command again to continue');
+    return EXIT.failed;
+  }
+  if (sent) {
+    process.stderr.write(`backfill: ${sent.delivered} points sent to InfluxDB${sent.deadLettered ? `, ${sent.deadLettered} refused (dead letters in ${outboxPath})` : ''}\n`);
+    if (sent.error) {
+      err(`InfluxDB: ${sent.error}; the rest waits in ${outboxPath} (wattline run or drain sends it)`);
+      return EXIT.failed;
+    }
+  } else if (!opts.dryRun) {
+    process.stderr.write(`backfill: queued in ${outboxPath}; \`wattline run\` or \`wattline drain\` sends it\n`);
+  }
+  return result.failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+interface SenderResult {
+  delivered: number;
+  deadLettered: number;
+  error?: string;
+}
+
+/**
+ * Sends the backfill outbox while decoding goes on (the requests overlap our decoding), and
+ * then what is left. Stops the run (abort) when InfluxDB refuses for good (401/403/404).
+ */
+function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, log: Logger, stop: AbortController) {
+  const flusher = createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' }));
+  const out: SenderResult = { delivered: 0, deadLettered: 0 };
+  let decodingDone = false;
+  let halt = false;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const loop = (async () => {
+    let failures = 0;
+    while (!halt) {
+      const r = await flusher.drain();
+      out.delivered += r.delivered;
+      out.deadLettered += r.deadLettered;
+      if (!r.complete) {
+        if (halt) break;
+        if (r.outcome?.kind === 'fatal') {
+          out.error = r.stoppedBecause ?? 'refused';
+          stop.abort();
+          break;
+        }
+        failures++;
+        await sleep(flusher.backoffMs(failures, r.outcome?.kind === 'retry' ? r.outcome.retryAfterMs : 0));
+        continue;
+      }
+      failures = 0;
+      if (r.delivered + r.deadLettered === 0) {
+        if (decodingDone) break;
+        await sleep(10);
+      }
+    }
+  })();
+  return {
+    async finish(interrupted: boolean): Promise<SenderResult> {
+      decodingDone = true;
+      if (interrupted) halt = true;
+      if (interrupted) await flusher.stop();
+      await loop;
+      await flusher.stop();
+      return out;
+    },
+  };
+}
+
+async function progressBar(wanted: boolean, total: number, unit: string) {
+  if (!wanted || !process.stderr.isTTY) return null;
+  // cli-progress is loaded only here: it costs the daemon ~7 MB resident otherwise.
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar(
+    { format: `backfill [{bar}] {percentage}% {value}/{total} ${unit} | {rate} ${unit}/s | {points} points | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 200, fps: 5 },
+    Presets.shades_classic,
+  );
+  bar.start(total, 0, { points: 0, rate: 0 });
+  return bar;
+}
