@@ -44,6 +44,8 @@ export interface BackfillResult {
   resumedFrom: number | null;
   /** Units whose decoding reported problems (their good points still went). */
   failed: number;
+  /** Problems reported (a unit of a telegram log may hold several broken telegrams). */
+  problems: number;
   failures: BackfillFailure[];
   interrupted: boolean;
 }
@@ -70,7 +72,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   const listFailures = o.listFailures ?? 50;
   const highWater = o.highWater ?? 200_000;
   const from = o.sink.checkpoint();
-  const result: BackfillResult = { units: 0, points: 0, resumed: 0, resumedFrom: from, failed: 0, failures: [], interrupted: false };
+  const result: BackfillResult = { units: 0, points: 0, resumed: 0, resumedFrom: from, failed: 0, problems: 0, failures: [], interrupted: false };
   let lines: string[] = [];
   let lastPosition: number | null = null;
   let sinceYield = 0;
@@ -95,6 +97,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
     if (from !== null && unit.position <= from) {
       result.resumed++;
     } else {
+      result.problems += decoded.errors.length;
       if (decoded.errors.length > 0) {
         result.failed++;
         if (result.failures.length < listFailures) result.failures.push({ where: unit.where, errors: decoded.errors });
@@ -103,6 +106,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
       if (dropped.length > 0) {
         const failure = { where: unit.where, errors: dropped.map((d) => `${d.scope} dropped: ${d.reason}`) };
         if (decoded.errors.length === 0) result.failed++;
+        result.problems += dropped.length;
         if (result.failures.length < listFailures) result.failures.push(failure);
       }
       for (const l of encoded) lines.push(l);

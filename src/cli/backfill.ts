@@ -43,6 +43,8 @@ interface Plan {
   unit: string;
   job: string;
   what: string;
+  /** What a unit is: polls, telegrams, pieces. */
+  unitsAre: string;
   close(): void;
 }
 
@@ -145,6 +147,7 @@ function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
       unit: 'records',
       job: `archive ${device.name} ${fromMs ?? ''} ${toMs ?? ''}`,
       what: `${total} archived records of ${device.name}`,
+      unitsAre: driver.kind === 'poll' ? 'polls' : 'records',
       close: () => store.close(),
     };
   } catch (err) {
@@ -193,7 +196,7 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
     total = input.data.length;
     unit = 'bytes';
   }
-  return { units, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, close: () => undefined };
+  return { units, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records', close: () => undefined };
 }
 
 async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log: Logger): Promise<number> {
@@ -247,8 +250,8 @@ function report(result: BackfillResult, sent: SenderResult | null, plan: Plan, o
   for (const f of result.failures) for (const e of f.errors) err(`${f.where}: ${e}`);
   if (result.failed > result.failures.length) err(`… and ${result.failed - result.failures.length} more that did not decode`);
   const resumed = result.resumedFrom !== null ? `; resumed an interrupted run (${result.resumed} already done)` : '';
-  const failed = result.failed > 0 ? `; ${result.failed} did not decode (listed above)` : '';
-  process.stderr.write(`backfill: ${plan.what}: ${result.units} decoded into ${result.points} points${failed}${resumed}\n`);
+  const failed = result.problems > 0 ? `; ${result.problems} problems in ${result.failed} of them (listed above)` : '';
+  process.stderr.write(`backfill: ${plan.what}: ${result.units} ${plan.unitsAre} decoded into ${result.points} points${failed}${resumed}\n`);
   if (result.interrupted) {
     err('backfill interrupted: what was committed stays; run the same command again to continue');
     return EXIT.failed;

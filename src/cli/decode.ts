@@ -100,7 +100,8 @@ function parseOptions(pairs: readonly string[]): Record<string, unknown> {
     let value: unknown = raw;
     try {
       const typed = parseYamlScalar(raw);
-      if (typeof typed === 'number' || typeof typed === 'boolean') value = typed;
+      // Numbers, booleans, and YAML/JSON lists and maps (`units=[{id: 1, ...}]`) as such.
+      if (typeof typed === 'number' || typeof typed === 'boolean' || (typeof typed === 'object' && typed !== null)) value = typed;
     } catch {
       /* keep the text */
     }
