@@ -22,8 +22,8 @@ export interface BackfillUnit {
 }
 
 export interface BackfillSink {
-  /** Commit lines and the checkpoint together. */
-  commit(lines: readonly string[], position: number): void;
+  /** Commit lines and the checkpoint together (a promise: the next chunk waits for it). */
+  commit(lines: string[], position: number, progress: number): void | Promise<void>;
   /** The checkpoint of an interrupted run, or null. */
   checkpoint(): number | null;
   finished(): void;
@@ -64,23 +64,27 @@ export interface BackfillOptions {
   highWater?: number;
 }
 
+/** Longest stretch of synchronous decoding between two looks at I/O, ms. */
+const YIELD_EVERY_MS = 5;
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
-  const chunkLines = o.chunkLines ?? 5000;
+  const chunkLines = o.chunkLines ?? 2000;
   const listFailures = o.listFailures ?? 50;
   const highWater = o.highWater ?? 200_000;
   const from = o.sink.checkpoint();
   const result: BackfillResult = { units: 0, points: 0, resumed: 0, resumedFrom: from, failed: 0, problems: 0, failures: [], interrupted: false };
   let lines: string[] = [];
   let lastPosition: number | null = null;
-  let sinceYield = 0;
+  let lastProgress = 0;
+  let lastYield = performance.now();
 
   const commit = async () => {
     if (lastPosition === null) return;
-    o.sink.commit(lines, lastPosition);
+    const chunk = lines;
     lines = [];
+    await o.sink.commit(chunk, lastPosition, lastProgress);
     lastPosition = null;
     // Let the sender's requests (same process) go out; wait while it is far behind.
     await yieldToIo();
@@ -112,13 +116,15 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
       for (const l of encoded) lines.push(l);
       result.points += encoded.length;
       lastPosition = unit.position;
+      lastProgress = unit.progress;
       if (lines.length >= chunkLines) await commit();
     }
     o.onProgress?.(unit.progress, result.points);
-    // Decoding a long resumed prefix: let signals and I/O in now and then.
-    if (++sinceYield >= 2000) {
-      sinceYield = 0;
+    // Decoding is synchronous: every few ms let the sender's responses, its next request and
+    // signals in, so InfluxDB works on one batch while we decode the next.
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
       await yieldToIo();
+      lastYield = performance.now();
     }
   }
   await commit();

@@ -2,8 +2,13 @@
  * What a backfill reads, as BackfillUnits: capture records (from the archive or a capture
  * file) grouped for decodeCapture, or a plain telegram log cut into pieces for decode().
  */
+import { systemClock } from '../core/clock.js';
+import { ConfigError, InputError } from '../core/errors.js';
 import type { Point } from '../core/point.js';
+import { findDriver } from '../devices/index.js';
 import type { DecodeContext, Driver } from '../devices/types.js';
+import { openCaptureStore, type CaptureQuery } from '../outbox/capture-store.js';
+import { parseInput, readInputFile } from './input.js';
 import type { BackfillUnit } from './engine.js';
 import { decodeGroup, groupRecords, type ReplayRecord } from './replay.js';
 
@@ -17,7 +22,7 @@ export function* recordUnits<O>(driver: Driver<O>, records: Iterable<ReplayRecor
 }
 
 /** Bytes per piece of a plain log (cut before a line that starts a telegram). */
-const PIECE_BYTES = 256 * 1024;
+const PIECE_BYTES = 64 * 1024;
 const LINE_REF = /\(line (\d+)\)/g;
 
 /**
@@ -67,4 +72,38 @@ function countLines(b: Buffer): number {
   let n = 0;
   for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) n++;
   return n;
+}
+
+/** Where a backfill's units come from, as plain data (it crosses into the decoding thread). */
+export interface SourceSpec {
+  driver: string;
+  device: string;
+  options: unknown;
+  tags: Record<string, string>;
+  source:
+    | { kind: 'archive'; path: string; query: CaptureQuery }
+    | { kind: 'captures'; file: string; name: string; device?: string; fromMs: number; toMs: number }
+    | { kind: 'plain'; file: string; name: string };
+}
+
+/** The units a spec describes (the same in the CLI's thread and the decoding thread). */
+export function buildUnits(spec: SourceSpec): { units: Iterable<BackfillUnit>; close(): void } {
+  const driver = findDriver(spec.driver);
+  if (!driver) throw new ConfigError(`unknown driver "${spec.driver}"`);
+  const ctx: DecodeContext<unknown> = { device: spec.device, options: spec.options, tags: spec.tags, clock: systemClock };
+  const src = spec.source;
+  if (src.kind === 'archive') {
+    // Reading only: no retention here (that is the worker's), so the limits do not matter.
+    const store = openCaptureStore(src.path, { maxAgeMs: Infinity, maxBytes: Number.MAX_SAFE_INTEGER });
+    const records = (function* (): Generator<ReplayRecord> {
+      for (const r of store.read(src.query)) yield { timeMs: r.timeMs, direction: r.direction, data: r.data, cycle: r.cycle, position: r.id, where: `capture ${r.id}` };
+    })();
+    return { units: recordUnits(driver, records, ctx), close: () => store.close() };
+  }
+  const data = readInputFile(src.file, 'backfill');
+  if (src.kind === 'plain') return { units: plainUnits(driver, data, src.name, ctx), close: () => undefined };
+  const input = parseInput(data, src.name, driver);
+  if (input.kind !== 'captures') throw new InputError(`${src.name}: not a capture file any more`);
+  const records = input.records.filter((r) => (src.device === undefined || r.device === src.device) && r.timeMs >= src.fromMs && r.timeMs <= src.toMs);
+  return { units: recordUnits(driver, records, ctx), close: () => undefined };
 }

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runBackfill, type BackfillResult, type BackfillSink, type BackfillUnit } from '../backfill/engine.js';
+import { Worker } from 'node:worker_threads';
+import type { DecodeThreadInit, FromDecodeThread, ToDecodeThread } from '../backfill/decode-thread.js';
+import { runBackfill, type BackfillResult, type BackfillSink } from '../backfill/engine.js';
 import { devicesIn, parseInput, readInputFile } from '../backfill/input.js';
-import type { ReplayRecord } from '../backfill/replay.js';
-import { plainUnits, recordUnits } from '../backfill/sources.js';
+import { buildUnits, type SourceSpec } from '../backfill/sources.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { systemClock } from '../core/clock.js';
@@ -38,14 +39,13 @@ interface BackfillOpts {
 }
 
 interface Plan {
-  units: Iterable<BackfillUnit>;
+  spec: SourceSpec;
   total: number;
   unit: string;
   job: string;
   what: string;
   /** What a unit is: polls, telegrams, pieces. */
   unitsAre: string;
-  close(): void;
 }
 
 export function registerBackfillVerb(program: Command): void {
@@ -77,11 +77,7 @@ same arguments. Captures that do not decode are counted and listed; the rest car
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
         const plan = opts.input !== undefined ? planFile(loaded, opts) : planArchive(loaded, opts);
-        try {
-          return await execute(loaded, plan, opts, log);
-        } finally {
-          plan.close();
-        }
+        return await execute(loaded, plan, opts, log);
       }),
     );
 }
@@ -137,22 +133,16 @@ function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
           `(its captures run from ${iso(first)} to ${iso(last)})`,
       );
     }
-    const records = (function* (): Generator<ReplayRecord> {
-      for (const r of store.read(query)) yield { timeMs: r.timeMs, direction: r.direction, data: r.data, cycle: r.cycle, position: r.id, where: `capture ${r.id}` };
-    })();
-    const ctx: DecodeContext<unknown> = { device: device.name, options: device.options, tags: baseTags(loaded, device), clock: systemClock };
     return {
-      units: recordUnits(driver, records, ctx),
+      spec: { driver: driver.id, device: device.name, options: device.options, tags: baseTags(loaded, device), source: { kind: 'archive', path, query } },
       total,
       unit: 'records',
       job: `archive ${device.name} ${fromMs ?? ''} ${toMs ?? ''}`,
       what: `${total} archived records of ${device.name}`,
       unitsAre: driver.kind === 'poll' ? 'polls' : 'records',
-      close: () => store.close(),
     };
-  } catch (err) {
+  } finally {
     store.close();
-    throw err;
   }
 }
 
@@ -176,7 +166,7 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
 
   let options: unknown = device ? device.options : driver.options.parse({});
   const tags = device ? baseTags(loaded, device) : baseTags(loaded, { tags: {} } as DeviceConfig);
-  let units: Iterable<BackfillUnit>;
+  let source: SourceSpec['source'];
   let total: number;
   let unit: string;
   if (input.kind === 'captures') {
@@ -184,7 +174,7 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
     const toMs = parseTime(opts.to, '--to') ?? Infinity;
     const records = input.records.filter((r) => (inFile.length <= 1 || r.device === name) && r.timeMs >= fromMs && r.timeMs <= toMs);
     if (records.length === 0) throw new BackfillError(`${file}: no captures of device ${name}${opts.from || opts.to ? ' in that time range' : ''}`);
-    units = recordUnits(driver, records, { device: name, options, tags, clock: systemClock });
+    source = { kind: 'captures', file, name: file, fromMs, toMs, ...(inFile.length > 1 ? { device: name } : {}) };
     total = records.length;
     unit = 'records';
   } else {
@@ -192,11 +182,11 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
     // A log has no arrival times: the device's own clock it is (P1: timestamps: meter).
     const meter = driver.options.safeParse({ ...(options as object), timestamps: 'meter' });
     if (meter.success) options = meter.data;
-    units = plainUnits(driver, input.data, file, { device: name, options, tags, clock: systemClock });
+    source = { kind: 'plain', file, name: file };
     total = input.data.length;
     unit = 'bytes';
   }
-  return { units, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records', close: () => undefined };
+  return { spec: { driver: driver.id, device: name, options, tags, source }, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records' };
 }
 
 async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log: Logger): Promise<number> {
@@ -206,43 +196,86 @@ async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   const outboxPath = backfillOutboxPath(resolveConfigPath(loaded, loaded.config.outbox.path));
-  const c = loaded.config.outbox;
-  const outbox = opts.dryRun ? null : new SqliteOutbox(outboxPath, { maxRows: c.maxRows, maxBytes: c.maxBytes }, { synchronous: c.synchronous });
-  const influx = loaded.config.influx;
-  const sender = outbox && influx && !opts.queueOnly ? startSender(outbox, influx, log, stop) : null;
-  const bar = await progressBar(opts.progress && !opts.dryRun, plan.total, plan.unit);
-  const sink: BackfillSink = outbox
-    ? {
-        commit: (lines, position) => void outbox.appendWithCheckpoint(lines, precision, plan.job, position),
-        checkpoint: () => outbox.checkpoint(plan.job),
-        finished: () => outbox.clearCheckpoint(plan.job),
-        pending: () => (sender ? outbox.stats().rows : null),
-      }
-    : { commit: (lines) => void (lines.length && process.stdout.write(lines.join('\n') + '\n')), checkpoint: () => null, finished: () => undefined, pending: () => null };
-
-  let result: BackfillResult;
-  let sent: SenderResult | null = null;
   try {
-    log.info({ backfill: plan.what, into: outbox ? outboxPath : 'stdout' }, 'backfill started');
-    const started = Date.now();
-    let shown = 0;
-    const show = (progress: number, points: number) => {
-      const now = Date.now();
-      if (now - shown < 100 && progress < plan.total) return;
-      shown = now;
-      bar?.update(progress, { points, rate: Math.round(progress / Math.max(0.001, (now - started) / 1000)) });
-    };
-    result = await runBackfill({ units: plan.units, sink, precision, signal: stop.signal, onProgress: show });
-    show(plan.total, result.points);
-    bar?.stop();
-    sent = sender ? await sender.finish(result.interrupted) : null;
+    if (opts.dryRun) {
+      // Line protocol on stdout, decoded right here: nothing to overlap with.
+      const { units, close } = buildUnits(plan.spec);
+      try {
+        const sink: BackfillSink = { commit: (lines) => void (lines.length && process.stdout.write(lines.join('\n') + '\n')), checkpoint: () => null, finished: () => undefined, pending: () => null };
+        return report(await runBackfill({ units, sink, precision, signal: stop.signal }), null, plan, opts, outboxPath);
+      } finally {
+        close();
+      }
+    }
+    const c = loaded.config.outbox;
+    const outbox = new SqliteOutbox(outboxPath, { maxRows: c.maxRows, maxBytes: c.maxBytes }, { synchronous: c.synchronous });
+    const influx = loaded.config.influx;
+    const sender = influx && !opts.queueOnly ? startSender(outbox, influx, log, stop) : null;
+    const bar = await progressBar(opts.progress, plan.total, plan.unit);
+    try {
+      log.info({ backfill: plan.what, into: outboxPath }, 'backfill started');
+      const started = Date.now();
+      const show = (progress: number, points: number) => bar?.update(progress, { points, rate: Math.round(progress / Math.max(0.001, (Date.now() - started) / 1000)) });
+      const result = await decodeInThread(plan, outbox, precision, stop.signal, show, () => (sender ? outbox.stats().rows : 0));
+      if (!result.interrupted) outbox.clearCheckpoint(plan.job);
+      show(result.interrupted ? result.units : plan.total, result.points);
+      bar?.stop();
+      const sent = sender ? await sender.finish(result.interrupted) : null;
+      return report(result, sent, plan, opts, outboxPath);
+    } finally {
+      bar?.stop();
+      outbox.close();
+    }
   } finally {
-    bar?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    outbox?.close();
   }
-  return report(result, sent, plan, opts, outboxPath);
+}
+
+/** Pending backfill rows above which the decoding thread gets no credit until the sender catches up. */
+const HIGH_WATER = 200_000;
+
+/**
+ * Decode in a worker thread (decode-thread.ts); here, commit each chunk with the checkpoint
+ * (one transaction) and hand back a credit, so decoding, SQLite and HTTP overlap.
+ */
+function decodeInThread(plan: Plan, outbox: SqliteOutbox, precision: Precision, signal: AbortSignal, show: (progress: number, points: number) => void, pending: () => number): Promise<BackfillResult> {
+  const init: DecodeThreadInit = { spec: plan.spec, checkpoint: outbox.checkpoint(plan.job), precision };
+  const thread = new Worker(new URL('../backfill/decode-thread.js', import.meta.url), { workerData: init });
+  const onAbort = () => thread.postMessage({ type: 'stop' } satisfies ToDecodeThread);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return new Promise<BackfillResult>((resolve, reject) => {
+    let done = false;
+    const credit = () => {
+      if (pending() > HIGH_WATER && !signal.aborted) return void setTimeout(credit, 20);
+      thread.postMessage({ type: 'credit' } satisfies ToDecodeThread);
+    };
+    thread.on('message', (m: FromDecodeThread) => {
+      try {
+        if (m.type === 'chunk') {
+          outbox.appendWithCheckpoint(m.lines, precision, plan.job, m.position);
+          show(m.progress, m.points);
+          credit();
+        } else if (m.type === 'progress') show(m.progress, m.points);
+        else {
+          done = true;
+          resolve(m.result);
+        }
+      } catch (err) {
+        done = true;
+        void thread.terminate();
+        reject(err);
+      }
+    });
+    thread.on('error', (err) => {
+      done = true;
+      reject(err);
+    });
+    thread.on('exit', (code) => {
+      signal.removeEventListener('abort', onAbort);
+      if (!done) reject(new Error(`the decoding thread ended early (exit code ${code})`));
+    });
+  });
 }
 
 function report(result: BackfillResult, sent: SenderResult | null, plan: Plan, opts: BackfillOpts, outboxPath: string): number {

@@ -137,11 +137,10 @@ export class CaptureStore {
 
   /** Write the buffered records in one transaction; then retention, at most every pruneEveryMs. */
   flush(): void {
-    if (this.pending.length > 0) {
-      const rows = this.pending;
-      this.pending = [];
-      this.tx.write(rows);
-    }
+    if (this.pending.length === 0) return; // a reader (backfill, export) never prunes
+    const rows = this.pending;
+    this.pending = [];
+    this.tx.write(rows);
     const now = this.o.now();
     if (now - this.lastPruneMs >= this.o.pruneEveryMs) {
       this.lastPruneMs = now;
