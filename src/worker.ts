@@ -192,7 +192,7 @@ export class Worker {
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
     this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
-    this.captures = !options.dryRun && devices.some((d) => d.capture) ? openCaptures(loaded) : null;
+    this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
