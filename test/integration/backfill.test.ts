@@ -287,3 +287,24 @@ describe('interrupted backfills resume to the same contents as an uninterrupted 
     assert.deepEqual(await dump('ref', ['p1']), reference);
   });
 });
+
+test('an archive that cannot be written never stops collection', async () => {
+  const folder = join(dir, 'nocapture');
+  mkdirSync(folder, { recursive: true });
+  const config = join(folder, 'wattline.yaml');
+  // A file where the archive's folder should be: the archive cannot open.
+  writeFileSync(join(folder, 'blocked'), 'not a folder');
+  writeFileSync(config, ['echo: true', 'log: { level: warn, format: json }', 'outbox: { path: outbox.sqlite }', 'capture: { path: blocked/capture.sqlite }', 'devices:', '  - { name: meter, driver: dsmr-p1, simulate: true, capture: on }', ''].join('\n'));
+  const r = await runCli(['--config', config, 'once']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /capture archive failed; collection goes on without it/);
+  assert.match(r.stdout, /^p1,device=meter /m, 'collected and committed all the same');
+});
+
+test('--help answers on the new verbs', async () => {
+  for (const verb of [['backfill'], ['captures'], ['captures', 'stats'], ['captures', 'export'], ['captures', 'import']]) {
+    const r = await runCli([...verb, '--help']);
+    assert.equal(r.code, 0, `wattline ${verb.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /^Usage: wattline/);
+  }
+});
