@@ -13,7 +13,6 @@ import { ConfigError, WattlineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
-import type { DecodeContext, Driver } from '../devices/types.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { SqliteOutbox } from '../outbox/sqlite-outbox.js';
 import { baseTags, createFlusher, openCaptures } from '../worker.js';
