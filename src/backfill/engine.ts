@@ -70,7 +70,7 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
-  const chunkLines = o.chunkLines ?? 2000;
+  const chunkLines = o.chunkLines ?? 1000;
   const listFailures = o.listFailures ?? 50;
   const highWater = o.highWater ?? 200_000;
   const from = o.sink.checkpoint();

@@ -15,7 +15,7 @@ import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { SqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { baseTags, createFlusher, openCaptures } from '../worker.js';
+import { baseTags, createFlusher, createWriter, openCaptures } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
 /** A backfill that cannot run as asked (no captures in the range, a driver mismatch): exit 1. */
@@ -209,17 +209,19 @@ async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log
     const c = loaded.config.outbox;
     const outbox = new SqliteOutbox(outboxPath, { maxRows: c.maxRows, maxBytes: c.maxBytes }, { synchronous: c.synchronous });
     const influx = loaded.config.influx;
-    const sender = influx && !opts.queueOnly ? startSender(outbox, influx, log, stop) : null;
+    const sender = influx && !opts.queueOnly ? startSender(outbox, influx, precision, log, stop) : null;
     const bar = await progressBar(opts.progress, plan.total, plan.unit);
     try {
       log.info({ backfill: plan.what, into: outboxPath }, 'backfill started');
       const started = Date.now();
       const show = (progress: number, points: number) => bar?.update(progress, { points, rate: Math.round(progress / Math.max(0.001, (Date.now() - started) / 1000)) });
-      const result = await decodeInThread(plan, outbox, precision, stop.signal, show, () => (sender ? outbox.stats().rows : 0));
+      const result = await decodeInThread(plan, outbox, precision, stop.signal, show, sender);
       if (!result.interrupted) outbox.clearCheckpoint(plan.job);
       show(result.interrupted ? result.units : plan.total, result.points);
       bar?.stop();
+      if (process.env.WATTLINE_BACKFILL_TIMING) process.stderr.write(`decoded in ${Date.now() - started} ms\n`);
       const sent = sender ? await sender.finish(result.interrupted) : null;
+      if (process.env.WATTLINE_BACKFILL_TIMING) process.stderr.write(`sent in ${Date.now() - started} ms\n`);
       return report(result, sent, plan, opts, outboxPath);
     } finally {
       bar?.stop();
@@ -238,7 +240,14 @@ const HIGH_WATER = 200_000;
  * Decode in a worker thread (decode-thread.ts); here, commit each chunk with the checkpoint
  * (one transaction) and hand back a credit, so decoding, SQLite and HTTP overlap.
  */
-function decodeInThread(plan: Plan, outbox: SqliteOutbox, precision: Precision, signal: AbortSignal, show: (progress: number, points: number) => void, pending: () => number): Promise<BackfillResult> {
+function decodeInThread(
+  plan: Plan,
+  outbox: SqliteOutbox,
+  precision: Precision,
+  signal: AbortSignal,
+  show: (progress: number, points: number) => void,
+  sender: ReturnType<typeof startSender> | null,
+): Promise<BackfillResult> {
   const init: DecodeThreadInit = { spec: plan.spec, checkpoint: outbox.checkpoint(plan.job), precision };
   const thread = new Worker(new URL('../backfill/decode-thread.js', import.meta.url), { workerData: init });
   const onAbort = () => thread.postMessage({ type: 'stop' } satisfies ToDecodeThread);
@@ -246,13 +255,14 @@ function decodeInThread(plan: Plan, outbox: SqliteOutbox, precision: Precision, 
   return new Promise<BackfillResult>((resolve, reject) => {
     let done = false;
     const credit = () => {
-      if (pending() > HIGH_WATER && !signal.aborted) return void setTimeout(credit, 20);
+      if (sender && sender.backlog() > HIGH_WATER && !signal.aborted) return void setTimeout(credit, 20);
       thread.postMessage({ type: 'credit' } satisfies ToDecodeThread);
     };
     thread.on('message', (m: FromDecodeThread) => {
       try {
         if (m.type === 'chunk') {
-          outbox.appendWithCheckpoint(m.lines, precision, plan.job, m.position);
+          const { ids } = outbox.appendWithCheckpoint(m.lines, precision, plan.job, m.position);
+          sender?.committed(m.lines, ids);
           show(m.progress, m.points);
           credit();
         } else if (m.type === 'progress') show(m.progress, m.points);
@@ -284,19 +294,17 @@ function report(result: BackfillResult, sent: SenderResult | null, plan: Plan, o
   const resumed = result.resumedFrom !== null ? `; resumed an interrupted run (${result.resumed} already done)` : '';
   const failed = result.problems > 0 ? `; ${result.problems} problems in ${result.failed} of them (listed above)` : '';
   process.stderr.write(`backfill: ${plan.what}: ${result.units} ${plan.unitsAre} decoded into ${result.points} points${failed}${resumed}\n`);
-  if (result.interrupted) {
-    err('backfill interrupted: what was committed stays; run the same command again to continue');
-    return EXIT.failed;
-  }
   if (sent) {
     process.stderr.write(`backfill: ${sent.delivered} points sent to InfluxDB${sent.deadLettered ? `, ${sent.deadLettered} refused (dead letters in ${outboxPath})` : ''}\n`);
-    if (sent.error) {
-      err(`InfluxDB: ${sent.error}; the rest waits in ${outboxPath} (wattline run or drain sends it)`);
-      return EXIT.failed;
-    }
+    if (sent.error) err(`InfluxDB: ${sent.error}; the rest waits in ${outboxPath} (wattline run or drain sends it)`);
   } else if (!opts.dryRun) {
     process.stderr.write(`backfill: queued in ${outboxPath}; \`wattline run\` or \`wattline drain\` sends it\n`);
   }
+  if (result.interrupted) {
+    err(`backfill ${sent?.error ? 'stopped' : 'interrupted'}: what was committed stays; run the same command again to continue`);
+    return EXIT.failed;
+  }
+  if (sent?.error) return EXIT.failed;
   return result.failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
@@ -306,19 +314,87 @@ interface SenderResult {
   error?: string;
 }
 
+/** Direct requests in flight at once (see startSender). */
+const DIRECT_IN_FLIGHT = 2;
+
+/** A chunk just committed, still in memory: sent from here rather than read back from SQLite. */
+interface FreshChunk {
+  lines: string[];
+  ids: [number, number];
+}
+
 /**
- * Sends the backfill outbox while decoding goes on (the requests overlap our decoding), and
- * then what is left. Stops the run (abort) when InfluxDB refuses for good (401/403/404).
+ * Sends the backfill while decoding goes on. The happy path sends each committed chunk from
+ * memory (its rows are in the outbox, acked after the 2xx), so the rows are not read back from
+ * SQLite. The first answer that is not ok hands everything to the flusher (it splits, bisects,
+ * dead-letters, backs off), as do rows an interrupted run left behind (sent at the end).
+ * Stops the run (abort) when InfluxDB refuses for good (401/403/404).
  */
-function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, log: Logger, stop: AbortController) {
+function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, precision: Precision, log: Logger, stop: AbortController) {
   const flusher = createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' }));
+  const writer = createWriter(influx);
+  const abandon = new AbortController();
   const out: SenderResult = { delivered: 0, deadLettered: 0 };
+  const fresh: FreshChunk[] = [];
+  let direct = true;
   let decodingDone = false;
   let halt = false;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    wake?.();
+    wake = null;
+  };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** Fresh chunks up to batchSize lines (at least one). */
+  const take = (): { lines: string[]; ids: number[] } => {
+    const lines: string[] = [];
+    const ids: number[] = [];
+    while (fresh.length > 0 && (lines.length === 0 || lines.length + fresh[0]!.lines.length <= influx.batchSize)) {
+      const c = fresh.shift()!;
+      for (const l of c.lines) lines.push(l);
+      for (let id = c.ids[0]; id <= c.ids[1]; id++) ids.push(id);
+    }
+    return { lines, ids };
+  };
+
+  /** One direct request: acked when ok; anything else hands over to the flusher. */
+  const send = async (batch: { lines: string[]; ids: number[] }): Promise<void> => {
+    const outcome = await writer.write(batch.lines, precision, abandon.signal).catch((err: unknown) => ({ kind: 'retry' as const, status: null, message: String(err) }));
+    if (outcome.kind === 'ok') {
+      // A failed ack only means the rows are sent again later: identical points overwrite.
+      try {
+        outbox.ack(batch.ids);
+      } catch (err) {
+        log.warn({ err: String(err) }, 'backfill: ack failed; those points will be sent again');
+      }
+      out.delivered += batch.lines.length;
+      return;
+    }
+    // The rows are in the outbox: from here on the flusher handles them, with its rules.
+    log.debug({ status: outcome.status, message: 'message' in outcome ? outcome.message : '' }, 'backfill: direct write not ok; the flusher takes over');
+    direct = false;
+    fresh.length = 0;
+  };
+
   const loop = (async () => {
     let failures = 0;
+    const inFlight = new Set<Promise<void>>();
     while (!halt) {
+      // Backfill points are independent of each other (each has its own timestamp), so two
+      // requests may be in flight: InfluxDB works on one while the other travels.
+      if (direct && fresh.length > 0 && inFlight.size < DIRECT_IN_FLIGHT) {
+        const p: Promise<void> = send(take()).finally(() => {
+          inFlight.delete(p);
+          poke();
+        });
+        inFlight.add(p);
+        continue;
+      }
+      if (inFlight.size > 0 || (direct && !decodingDone)) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
       const r = await flusher.drain();
       out.delivered += r.delivered;
       out.deadLettered += r.deadLettered;
@@ -339,14 +415,29 @@ function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['con
         await sleep(10);
       }
     }
+    // Stopped (interrupt): let the requests in flight end; their rows stay unless acked.
+    await Promise.allSettled(inFlight);
   })();
   return {
+    /** A chunk was committed with these row ids. */
+    committed(lines: string[], ids: [number, number] | null): void {
+      if (!direct || !ids) return;
+      fresh.push({ lines, ids });
+      poke();
+    },
+    /** Pending rows not yet sent (for the decoding thread's credits). */
+    backlog: () => outbox.stats().rows,
     async finish(interrupted: boolean): Promise<SenderResult> {
       decodingDone = true;
-      if (interrupted) halt = true;
-      if (interrupted) await flusher.stop();
+      if (interrupted) {
+        halt = true;
+        setTimeout(() => abandon.abort(), 3000).unref();
+        await flusher.stop();
+      }
+      poke();
       await loop;
       await flusher.stop();
+      await writer.close().catch(() => undefined);
       return out;
     },
   };

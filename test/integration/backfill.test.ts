@@ -308,3 +308,19 @@ test('--help answers on the new verbs', async () => {
     assert.match(r.stdout, /^Usage: wattline/);
   }
 });
+
+test('InfluxDB refusing (missing database): the backfill stops, keeps its points, and drain sends them later', async () => {
+  const folder = join(dir, 'later');
+  const config = p1Config(folder, 'later');
+  const log = join(folder, 'small.log');
+  writeFileSync(log, p1Log(3000));
+  const r = await runCli(['--config', config, 'backfill', '--driver', 'dsmr-p1', '--input', log, '--no-progress']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /wattline: InfluxDB: .*database not found.*the rest waits in .*outbox\.backfill\.sqlite/);
+  await createDatabase(influxd.url, 'later');
+  // `drain` sends the live outbox and then the backfill file beside it.
+  const d = await runCli(['--config', config, 'drain', '--no-progress']);
+  assert.equal(d.code, 0, d.stderr);
+  const rows = await query(influxd.url, 'later', 'SELECT count(power_import_w) FROM p1');
+  assert.equal(rows[0]!.values[0]![1], 3000);
+});
