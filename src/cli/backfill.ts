@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -90,6 +91,11 @@ function parseTime(value: string | undefined, flag: string): number | undefined 
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Part of a run's checkpoint key: after a config change the same command starts afresh (all points anew). */
+function configHash(options: unknown, tags: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify({ options, tags })).digest('hex').slice(0, 16);
+}
+
 function deviceConfig(loaded: LoadedConfig, name: string): DeviceConfig | undefined {
   return (loaded.config.devices as DeviceConfig[]).find((d) => d.name === name);
 }
@@ -136,7 +142,7 @@ function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
       spec: { driver: driver.id, device: device.name, options: device.options, tags: baseTags(loaded, device), source: { kind: 'archive', path, query } },
       total,
       unit: 'records',
-      job: `archive ${device.name} ${fromMs ?? ''} ${toMs ?? ''}`,
+      job: `archive ${device.name} ${fromMs ?? ''} ${toMs ?? ''} ${configHash(device.options, baseTags(loaded, device))}`,
       what: `${total} archived records of ${device.name}`,
       unitsAre: driver.kind === 'poll' ? 'polls' : 'records',
     };
@@ -185,7 +191,7 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
     total = input.data.length;
     unit = 'bytes';
   }
-  return { spec: { driver: driver.id, device: name, options, tags, source }, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records' };
+  return { spec: { driver: driver.id, device: name, options, tags, source }, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length} ${configHash(options, tags)}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records' };
 }
 
 async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log: Logger): Promise<number> {

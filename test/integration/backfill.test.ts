@@ -317,6 +317,8 @@ test('InfluxDB refusing (missing database): the backfill stops, keeps its points
   const r = await runCli(['--config', config, 'backfill', '--driver', 'dsmr-p1', '--input', log, '--no-progress']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /wattline: InfluxDB: .*database not found.*the rest waits in .*outbox\.backfill\.sqlite/);
+  const b = await runCli(['--config', config, 'buffer']);
+  assert.match(b.stdout, /^backfill: +3000 points pending in .*outbox\.backfill\.sqlite \(sent after the live points\)/m);
   await createDatabase(influxd.url, 'later');
   // `drain` sends the live outbox and then the backfill file beside it.
   const d = await runCli(['--config', config, 'drain', '--no-progress']);
