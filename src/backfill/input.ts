@@ -22,8 +22,12 @@ export function readInputFile(file: string, what: string): Buffer {
   }
 }
 
-/** Which format `data` is in, for `driver`; capture files parsed and checked line by line. */
-export function parseInput(data: Buffer, name: string, driver: Driver): ParsedInput {
+/**
+ * Which format `data` is in, for `driver`; capture files parsed and checked line by line.
+ * With `device` (and records that name it), only that device's records are taken, so one
+ * device can be picked from a whole-archive export.
+ */
+export function parseInput(data: Buffer, name: string, driver: Driver, device?: string): ParsedInput {
   if (!looksLikeCaptureFile(data.subarray(0, 4096))) {
     if (driver.decode) return { kind: 'plain', data };
     const first = data.toString('latin1', 0, Math.min(data.length, 40)).split('\n')[0];
@@ -31,7 +35,10 @@ export function parseInput(data: Buffer, name: string, driver: Driver): ParsedIn
   }
   if (!driver.decodeCapture) throw new ConfigError(`driver ${driver.id} cannot decode capture files (it has no decodeCapture)`);
   const records: (ReplayRecord & { device?: string; driver?: string })[] = [];
-  for (const { record, line } of captureLines(data, name)) {
+  const lines = [...captureLines(data, name)];
+  const pick = device !== undefined && lines.some((l) => l.record.device === device);
+  for (const { record, line } of lines) {
+    if (pick && record.device !== device) continue;
     if (record.driver !== undefined && record.driver !== driver.id) {
       throw new InputError(`${name}:${line}: a capture of driver ${record.driver}, but this run decodes ${driver.id}`);
     }

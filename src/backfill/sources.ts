@@ -51,7 +51,12 @@ export function* plainUnits<O>(driver: Driver<O>, input: Buffer, name: string, c
       where,
       progress: end,
       decode: () => {
-        const r = driver.decode!(piece, noClock);
+        let r: ReturnType<NonNullable<Driver<O>['decode']>>;
+        try {
+          r = driver.decode!(piece, noClock);
+        } catch (err) {
+          return { points: [], errors: [`decoder failed: ${(err as Error).message}`] };
+        }
         const errors = r.errors.map((e) => e.replace(LINE_REF, (_, n: string) => `(line ${Number(n) + pieceFirst - 1})`));
         const points: Point[] = [];
         let clockless = 0;
@@ -82,7 +87,7 @@ export interface SourceSpec {
   tags: Record<string, string>;
   source:
     | { kind: 'archive'; path: string; query: CaptureQuery }
-    | { kind: 'captures'; file: string; name: string; device?: string; fromMs: number; toMs: number }
+    | { kind: 'captures'; file: string; name: string; /** Picks this device's records (parseInput). */ device?: string; fromMs: number; toMs: number }
     | { kind: 'plain'; file: string; name: string };
 }
 
@@ -102,8 +107,8 @@ export function buildUnits(spec: SourceSpec): { units: Iterable<BackfillUnit>; c
   }
   const data = readInputFile(src.file, 'backfill');
   if (src.kind === 'plain') return { units: plainUnits(driver, data, src.name, ctx), close: () => undefined };
-  const input = parseInput(data, src.name, driver);
+  const input = parseInput(data, src.name, driver, src.device);
   if (input.kind !== 'captures') throw new InputError(`${src.name}: not a capture file any more`);
-  const records = input.records.filter((r) => (src.device === undefined || r.device === src.device) && r.timeMs >= src.fromMs && r.timeMs <= src.toMs);
+  const records = input.records.filter((r) => r.timeMs >= src.fromMs && r.timeMs <= src.toMs);
   return { units: recordUnits(driver, records, ctx), close: () => undefined };
 }

@@ -128,7 +128,8 @@ function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
           'they cannot be decoded (give the old driver back to that name, or export them with `wattline captures export`)',
       );
     }
-    const query = { device: device.name, fromMs, toMs };
+    // Without --to: up to now (captures made during the run wait for the next one).
+    const query = { device: device.name, fromMs, toMs: toMs ?? Date.now() };
     const total = store.count(query);
     if (total === 0) {
       const first = Math.min(...mine.map((s) => s.firstMs));
@@ -157,7 +158,7 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
   if (!driver) throw new ConfigError(`--driver: unknown driver "${opts.driver}" (known: ${drivers.map((d) => d.id).join(', ')})`);
   const file = opts.input!;
   const data = readInputFile(file, 'backfill');
-  const input = parseInput(data, file, driver);
+  const input = parseInput(data, file, driver, opts.device);
 
   // Which device the points belong to: --device, the one named in the file, or the only one configured with this driver.
   const inFile = input.kind === 'captures' ? devicesIn(input.records) : [];
@@ -177,9 +178,9 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
   if (input.kind === 'captures') {
     const fromMs = parseTime(opts.from, '--from') ?? -Infinity;
     const toMs = parseTime(opts.to, '--to') ?? Infinity;
-    const records = input.records.filter((r) => (inFile.length <= 1 || r.device === name) && r.timeMs >= fromMs && r.timeMs <= toMs);
+    const records = input.records.filter((r) => r.timeMs >= fromMs && r.timeMs <= toMs);
     if (records.length === 0) throw new BackfillError(`${file}: no captures of device ${name}${opts.from || opts.to ? ' in that time range' : ''}`);
-    source = { kind: 'captures', file, name: file, fromMs, toMs, ...(inFile.length > 1 ? { device: name } : {}) };
+    source = { kind: 'captures', file, name: file, fromMs, toMs, ...(opts.device !== undefined ? { device: opts.device } : {}) };
     total = records.length;
     unit = 'records';
   } else {

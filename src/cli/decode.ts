@@ -8,7 +8,7 @@ import { encodePoints } from '../core/line-protocol.js';
 import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { action, EXIT } from './common.js';
-import { parseInput } from '../backfill/input.js';
+import { devicesIn, parseInput } from '../backfill/input.js';
 import { decodeGroup, groupRecords, type ReplayRecord } from '../backfill/replay.js';
 import type { DecodeContext, DecodeResult, Driver } from '../devices/types.js';
 import type { Point } from '../core/point.js';
@@ -53,14 +53,21 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
         const given = parseOptions(opts.option);
         const input = readInput(file);
         const name = file === '-' ? 'stdin' : file;
-        const parsedInput = parseInput(input, name, driver);
+        const parsedInput = parseInput(input, name, driver, opts.device);
         // A plain log has no arrival times: drivers with a device clock use it unless told
         // otherwise. Capture files (JSON lines) carry each record's time.
         const meterTime = 'timestamps' in given || parsedInput.kind === 'captures' ? undefined : driver.options.safeParse({ ...given, timestamps: 'meter' });
         const parsed = meterTime?.success ? meterTime : driver.options.safeParse(given, { reportInput: true });
         if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
         const ctx = { device: opts.device, options: parsed.data, tags: {}, clock: systemClock };
-        const result = parsedInput.kind === 'plain' ? driver.decode!(input, ctx) : decodeCaptures(driver, parsedInput.records, ctx);
+        let records = parsedInput.kind === 'captures' ? parsedInput.records : [];
+        const devices = devicesIn(records);
+        if (devices.length > 1) {
+          // One device's polls at a time: decoders may keep state between them (HDHK registers 0-2).
+          if (!devices.includes(opts.device)) throw new ConfigError(`${name} holds captures of devices ${devices.join(', ')}: pick one with --device`);
+          records = records.filter((r) => r.device === opts.device);
+        }
+        const result = parsedInput.kind === 'plain' ? driver.decode!(input, ctx) : decodeCaptures(driver, records, ctx);
         if (opts.format === 'json') {
           process.stdout.write(JSON.stringify(result.points.map(pointToJson), null, 2) + '\n');
         } else {
