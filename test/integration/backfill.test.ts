@@ -351,3 +351,41 @@ test('InfluxDB refusing (missing database): the backfill stops, keeps its points
   const rows = await query(influxd.url, 'later', 'SELECT count(power_import_w) FROM p1');
   assert.equal(rows[0]!.values[0]![1], 3000);
 });
+
+test('wattline run sends a queued backfill (--queue-only) beside its live points (simulated P1)', async () => {
+  const folder = join(dir, 'queued');
+  mkdirSync(folder, { recursive: true });
+  await createDatabase(influxd.url, 'queued');
+  const config = join(folder, 'wattline.yaml');
+  writeFileSync(
+    config,
+    [
+      'log: { level: warn }',
+      'outbox: { path: outbox.sqlite, synchronous: normal }',
+      `influx: { version: 1, url: "${influxd.url}", database: queued, flushIntervalMs: 100, batchSize: 2000 }`,
+      'devices:',
+      '  - { name: meter, driver: dsmr-p1, simulate: true, schedule: "* * * * * *", options: { timezone: Europe/Amsterdam } }',
+      '',
+    ].join('\n'),
+  );
+  const log = join(folder, 'queued.log');
+  writeFileSync(log, p1Log(20_000));
+  const q = await runCli(['--config', config, 'backfill', '--driver', 'dsmr-p1', '--input', log, '--device', 'meter', '--queue-only', '--no-progress'], { timeoutMs: 120_000 });
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stderr, /queued in .*outbox\.backfill\.sqlite/);
+  const run = startCli(['--config', config, 'run']);
+  const started = Date.now();
+  const counts = async () => {
+    const old = await query(influxd.url, 'queued', "SELECT count(power_import_w) FROM p1 WHERE time >= '2026-01-10T00:00:00Z' AND time < '2026-02-01T00:00:00Z'");
+    const live = await query(influxd.url, 'queued', `SELECT count(power_import_w) FROM p1 WHERE time > ${(started - 60_000) * 1_000_000}`);
+    return { old: Number(old[0]?.values[0]?.[1] ?? 0), live: Number(live[0]?.values[0]?.[1] ?? 0) };
+  };
+  let c = await counts();
+  for (let i = 0; i < 200 && (c.old < 20_000 || c.live < 3); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    c = await counts();
+  }
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0, run.output().stderr);
+  assert.deepEqual([c.old, c.live >= 3], [20_000, true], 'every backfilled point and the live ones arrived');
+});
