@@ -34,11 +34,13 @@ const LINE_REF = /\(line (\d+)\)/g;
  */
 export function* plainUnits<O>(driver: Driver<O>, input: Buffer, name: string, ctx: DecodeContext<O>): Generator<BackfillUnit> {
   const noClock: DecodeContext<O> = { ...ctx, clock: { now: () => 0, nowNs: () => 0n, sleep: ctx.clock.sleep } };
+  // Safe cut points are known for P1 telegram logs only; other drivers' plain input is decoded whole.
+  const cuttable = driver.id === 'dsmr-p1';
   let start = 0;
   let firstLine = 1;
   while (start < input.length) {
     let end = input.length;
-    if (start + PIECE_BYTES < input.length) {
+    if (cuttable && start + PIECE_BYTES < input.length) {
       const cut = input.indexOf('\n/', start + PIECE_BYTES);
       if (cut >= 0) end = cut + 1;
     }
