@@ -102,7 +102,7 @@ export interface DeviceConfig {
   simulate: boolean;
   tags: Record<string, string>;
   /** Keep raw exchanges in the capture archive (`capture: on`). */
-  capture: boolean;
+  capture?: boolean;
   options: unknown;
 }
 
