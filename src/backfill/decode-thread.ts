@@ -25,7 +25,7 @@ export type FromDecodeThread =
 
 export type ToDecodeThread = { type: 'credit' } | { type: 'stop' };
 
-const MAX_UNCOMMITTED = 4;
+const MAX_UNCOMMITTED = 8;
 const PROGRESS_EVERY_MS = 100;
 
 const port = parentPort!;

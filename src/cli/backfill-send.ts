@@ -17,8 +17,9 @@ import { createFlusher, createWriter } from '../worker.js';
 const HIGH_WATER = 200_000;
 
 /**
- * Decode in a worker thread (decode-thread.ts); here, commit each chunk with the checkpoint
- * (one transaction) and hand back a credit, so decoding, SQLite and HTTP overlap.
+ * Decode in a worker thread (decode-thread.ts); here, offer each chunk to the sender (or put it
+ * in the backfill outbox), move the checkpoint over the chunks settled in order, and hand back a
+ * credit, so decoding and sending overlap.
  */
 export function decodeInThread(
   plan: { spec: SourceSpec; job: string },
@@ -27,12 +28,19 @@ export function decodeInThread(
   signal: AbortSignal,
   show: (progress: number, points: number) => void,
   sender: ReturnType<typeof startSender> | null,
-): Promise<BackfillResult> {
+): { result: Promise<BackfillResult>; unresolved: () => number } {
   const init: DecodeThreadInit = { spec: plan.spec, checkpoint: outbox.checkpoint(plan.job), precision };
   const thread = new Worker(new URL('../backfill/decode-thread.js', import.meta.url), { workerData: init });
   const onAbort = () => thread.postMessage({ type: 'stop' } satisfies ToDecodeThread);
   signal.addEventListener('abort', onAbort, { once: true });
-  return new Promise<BackfillResult>((resolve, reject) => {
+  // Chunks in decoding order; the checkpoint moves over the prefix that is in InfluxDB or in the outbox.
+  const order: { position: number; done: boolean }[] = [];
+  const advance = () => {
+    let last: number | null = null;
+    while (order[0]?.done) last = order.shift()!.position;
+    if (last !== null) outbox.appendWithCheckpoint([], precision, plan.job, last);
+  };
+  const result = new Promise<BackfillResult>((resolve, reject) => {
     let done = false;
     const credit = () => {
       if (sender && sender.backlog() > HIGH_WATER && !signal.aborted) return void setTimeout(credit, 20);
@@ -41,10 +49,17 @@ export function decodeInThread(
     thread.on('message', (m: FromDecodeThread) => {
       try {
         if (m.type === 'chunk') {
-          const { ids } = outbox.appendWithCheckpoint(m.lines, precision, plan.job, m.position);
-          sender?.committed(m.lines, ids);
+          const entry = { position: m.position, done: false };
+          order.push(entry);
+          const settled = (sent: boolean) => {
+            // Not taken by InfluxDB at once: the outbox keeps it, and the flusher's rules apply.
+            if (!sent) outbox.append(m.lines, precision);
+            entry.done = true;
+            advance();
+            credit();
+          };
+          if (!sender?.offer(m.lines, settled)) settled(false);
           show(m.progress, m.points);
-          credit();
         } else if (m.type === 'progress') show(m.progress, m.points);
         else {
           done = true;
@@ -65,6 +80,7 @@ export function decodeInThread(
       if (!done) reject(new Error(`the decoding thread ended early (exit code ${code})`));
     });
   });
+  return { result, unresolved: () => order.length };
 }
 
 export interface SenderResult {
@@ -76,18 +92,20 @@ export interface SenderResult {
 /** Direct requests in flight at once (see startSender). */
 const DIRECT_IN_FLIGHT = 2;
 
-/** A chunk just committed, still in memory: sent from here rather than read back from SQLite. */
+/** A decoded chunk on its way: `settled(true)` once InfluxDB took it, `settled(false)` for the outbox. */
 interface FreshChunk {
   lines: string[];
-  ids: [number, number];
+  settled: (sent: boolean) => void;
 }
 
 /**
- * Sends the backfill while decoding goes on. The happy path sends each committed chunk from
- * memory (its rows are in the outbox, acked after the 2xx), so the rows are not read back from
- * SQLite. The first answer that is not ok hands everything to the flusher (it splits, bisects,
- * dead-letters, backs off), as do rows an interrupted run left behind (sent at the end).
- * Stops the run (abort) when InfluxDB refuses for good (401/403/404).
+ * Sends the backfill while decoding goes on. The happy path sends each decoded chunk straight
+ * from memory; the checkpoint moves past it after the 2xx (the captures or the input file stay
+ * where they are, so nothing is lost: an interrupted run decodes the unsettled chunks again).
+ * The first answer that is not ok puts that chunk, the waiting ones and all that follow into
+ * the backfill outbox, where the flusher's rules apply (split, bisect, dead letters, back-off);
+ * rows an earlier run left there are sent at the end. Stops the run (abort) when InfluxDB
+ * refuses for good (401/403/404).
  */
 export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, precision: Precision, log: Logger, stop: AbortController) {
   const flusher = createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' }));
@@ -106,34 +124,40 @@ export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConf
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   /** Fresh chunks up to batchSize lines (at least one). */
-  const take = (): { lines: string[]; ids: number[] } => {
+  const take = (): { lines: string[]; chunks: FreshChunk[] } => {
     const lines: string[] = [];
-    const ids: number[] = [];
+    const chunks: FreshChunk[] = [];
     while (fresh.length > 0 && (lines.length === 0 || lines.length + fresh[0]!.lines.length <= influx.batchSize)) {
       const c = fresh.shift()!;
       for (const l of c.lines) lines.push(l);
-      for (let id = c.ids[0]; id <= c.ids[1]; id++) ids.push(id);
+      chunks.push(c);
     }
-    return { lines, ids };
+    return { lines, chunks };
   };
 
-  /** One direct request: acked when ok; anything else hands over to the flusher. */
-  const send = async (batch: { lines: string[]; ids: number[] }): Promise<void> => {
+  /** One direct request: its chunks settled as sent when ok; anything else hands over to the outbox and flusher. */
+  const send = async (batch: { lines: string[]; chunks: FreshChunk[] }): Promise<void> => {
     const outcome = await writer.write(batch.lines, precision, abandon.signal).catch((err: unknown) => ({ kind: 'retry' as const, status: null, message: String(err) }));
     if (outcome.kind === 'ok') {
-      // A failed ack only means the rows are sent again later: identical points overwrite.
-      try {
-        outbox.ack(batch.ids);
-      } catch (err) {
-        log.warn({ err: String(err) }, 'backfill: ack failed; those points will be sent again');
-      }
       out.delivered += batch.lines.length;
+      settle(batch.chunks, true);
       return;
     }
-    // The rows are in the outbox: from here on the flusher handles them, with its rules.
+    // From here on everything goes through the outbox and the flusher's rules (split, bisect,
+    // dead letters, back-off): this batch, the chunks waiting, and those still to come.
     log.debug({ status: outcome.status, message: 'message' in outcome ? outcome.message : '' }, 'backfill: direct write not ok; the flusher takes over');
     direct = false;
-    fresh.length = 0;
+    settle([...batch.chunks, ...fresh.splice(0)], false);
+  };
+  /** The outbox failing here (disk full) stops the run; what is not settled is decoded again next time. */
+  const settle = (chunks: readonly FreshChunk[], sent: boolean) => {
+    try {
+      for (const c of chunks) c.settled(sent);
+    } catch (err) {
+      out.error ??= `backfill outbox: ${String(err)}`;
+      halt = true;
+      stop.abort();
+    }
   };
 
   const loop = (async () => {
@@ -178,11 +202,12 @@ export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConf
     await Promise.allSettled(inFlight);
   })();
   return {
-    /** A chunk was committed with these row ids. */
-    committed(lines: string[], ids: [number, number] | null): void {
-      if (!direct || !ids) return;
-      fresh.push({ lines, ids });
+    /** Take a decoded chunk to send from memory; false once sending goes through the outbox. */
+    offer(lines: string[], settled: (sent: boolean) => void): boolean {
+      if (!direct || halt) return false;
+      fresh.push({ lines, settled });
       poke();
+      return true;
     },
     /** Pending rows not yet sent (for the decoding thread's credits). */
     backlog: () => outbox.stats().rows,

@@ -221,13 +221,14 @@ async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log
       log.info({ backfill: plan.what, into: outboxPath }, 'backfill started');
       const started = Date.now();
       const show = (progress: number, points: number) => bar?.update(progress, { points, rate: Math.round(progress / Math.max(0.001, (Date.now() - started) / 1000)) });
-      const result = await decodeInThread(plan, outbox, precision, stop.signal, show, sender);
-      if (!result.interrupted) outbox.clearCheckpoint(plan.job);
+      const run = decodeInThread(plan, outbox, precision, stop.signal, show, sender);
+      const result = await run.result;
       show(result.interrupted ? result.units : plan.total, result.points);
       bar?.stop();
-      if (process.env.WATTLINE_BACKFILL_TIMING) process.stderr.write(`decoded in ${Date.now() - started} ms\n`);
       const sent = sender ? await sender.finish(result.interrupted) : null;
-      if (process.env.WATTLINE_BACKFILL_TIMING) process.stderr.write(`sent in ${Date.now() - started} ms\n`);
+      // Finished only when every chunk is in InfluxDB or in the outbox; otherwise the checkpoint stays.
+      if (!result.interrupted && run.unresolved() === 0) outbox.clearCheckpoint(plan.job);
+      else result.interrupted = true;
       return report(result, sent, plan, opts, outboxPath);
     } finally {
       bar?.stop();
