@@ -1,7 +1,7 @@
 /**
  * One backfill run (issue 7): decode units of input (capture groups or pieces of a telegram
- * log) → line protocol → the backfill outbox, in chunks, each chunk committed in one
- * transaction together with the run's checkpoint (the position of its last unit). A run that
+ * log) → line protocol → a sink, in chunks, each with the position of its last unit (the CLI's
+ * sink sends them and moves the run's checkpoint over the ones settled). A run that
  * was interrupted (SIGTERM, SIGKILL, power) decodes from the beginning again (decoders may
  * carry state from earlier polls, e.g. HDHK's info registers) but commits only what comes
  * after its checkpoint; a finished run forgets its checkpoint, so running it again sends the

@@ -65,9 +65,10 @@ Examples:
   wattline backfill --device p1 --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z
   wattline backfill --driver dsmr-p1 --input p1-log.txt --device p1
   wattline backfill --driver hdhk --input bus1.captures.jsonl --dry-run
-Points are committed to a backfill outbox beside the outbox and sent as the run goes (with
---queue-only, \`wattline run\` sends them whenever no live point is pending), with the captures'
-own timestamps, so running a backfill twice overwrites the same points. An
+Points go to InfluxDB as the run goes, with the captures' own timestamps, so running a
+backfill twice overwrites the same points; what InfluxDB does not take at once (and, with
+--queue-only, everything) waits in a backfill outbox beside the outbox, which \`wattline run\`
+sends whenever no live point is pending. An
 interrupted run (Ctrl-C, SIGTERM, a crash) continues where it stopped when run again with the
 same arguments. Captures that do not decode are counted and listed; the rest carries on.`,
     )

@@ -1,7 +1,8 @@
 /**
- * Live points before backfill points (issue 7). A backfill commits its points to a second
- * outbox file beside the live one (`outbox.backfill.sqlite` for `outbox.sqlite`), so its big
- * transactions never hold the live file's write lock. The flusher sends this composite:
+ * Live points before backfill points (issue 7). Backfill points that wait (InfluxDB down or
+ * refusing, `backfill --queue-only`) are committed to a second outbox file beside the live one
+ * (`outbox.backfill.sqlite` for `outbox.sqlite`), so a backfill's big transactions never hold
+ * the live file's write lock. The flusher sends this composite:
  * `peek` hands out live rows whenever there are any, and backfill rows only when the live
  * outbox has nothing (more) pending. So at most one backfill batch is in flight ahead of a
  * live point, however large the backfill.
