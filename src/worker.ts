@@ -10,13 +10,15 @@ import type { Logger } from './core/log.js';
 import type { Point, Precision } from './core/point.js';
 import { resolveConfigPath, type LoadedConfig } from './config/load.js';
 import type { DeviceConfig } from './config/schema.js';
-import type { ControlRequest, ControlResult, DeviceSession, Driver, SerialSettings } from './devices/types.js';
+import type { ControlRequest, ControlResult, DeviceSession, Driver, DriverContext, SerialSettings } from './devices/types.js';
 import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
+import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
+import { backfillOutboxPath, PriorityOutbox } from './outbox/priority-outbox.js';
 import type { Outbox } from './outbox/types.js';
 import { Scheduler } from './scheduler/index.js';
 import { startSimulator, type RunningSimulator } from './simulators/index.js';
@@ -37,6 +39,8 @@ export interface DeviceRuntime {
   transport: Transport;
   session: DeviceSession;
   simulator?: RunningSimulator;
+  /** Capture archive: the cycle id of the collect() running now (poll drivers), null otherwise. */
+  cycle?: number | null;
 }
 
 export interface JobReport {
@@ -141,6 +145,11 @@ export class Worker {
   readonly outbox: Outbox | null;
   private readonly status: DeviceStatusStore | null;
   readonly flusher: Flusher | null;
+  /** The capture archive, open when a device has `capture: on` (not for `test`). */
+  readonly captures: CaptureStore | null;
+  private captureFailures = 0;
+  /** What the flusher sends: the outbox, then the backfill file beside it. */
+  private readonly sendQueue: Outbox | null;
   readonly precision: Precision;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -183,7 +192,10 @@ export class Worker {
       else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
-    this.flusher = this.outbox && config.influx ? createFlusher(this.outbox, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
+    // Backfill points wait in their own file and go only when no live point is pending.
+    this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
+    this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
+    this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
@@ -195,8 +207,9 @@ export class Worker {
         transport,
         clock: this.clock,
         log: log.child({ device: device.name }),
+        ...(device.capture && this.captures ? { capture: this.captureHook(device.name, driver) } : {}),
       });
-      this.devices.set(device.name, { config: device, driver, transport, session, simulator });
+      this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
     }
   }
 
@@ -224,7 +237,14 @@ export class Worker {
   /** One collection of one device: points → line protocol → one outbox transaction. */
   async collect(name: string, signal: AbortSignal): Promise<JobReport> {
     const rt = this.devices.get(name)!;
-    let result = await rt.session.collect(signal);
+    // Poll drivers: the records of one collect() share a cycle id (decodeCapture gets them together).
+    if (this.captures && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = this.safely(() => this.captures!.nextCycle()) ?? null;
+    let result: Awaited<ReturnType<DeviceSession['collect']>>;
+    try {
+      result = await rt.session.collect(signal);
+    } finally {
+      if (this.captures && rt.config.capture) this.safely(() => this.captures!.flush());
+    }
     // once/test on a stream device: wait for its first telegram rather than report nothing.
     while (this.waitForStreams && rt.driver.kind === 'stream' && result.points.length === 0) {
       await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
@@ -254,6 +274,35 @@ export class Worker {
       }
     }
     return report;
+  }
+
+  /** ctx.capture for one device: records carry device, driver and cycle; a failure never reaches the driver. */
+  private captureHook(device: string, driver: Driver): NonNullable<DriverContext<unknown>['capture']> {
+    return (direction, data, timeMs) => {
+      const rt = this.devices.get(device);
+      this.safely(() =>
+        this.captures!.add({
+          timeMs,
+          device,
+          driver: driver.id,
+          cycle: driver.kind === 'poll' ? (rt?.cycle ?? null) : null,
+          direction,
+          // Telegram text keeps its bytes as Latin-1 (the P1 framer's reading of them).
+          text: typeof data === 'string',
+          data: typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data),
+        }),
+      );
+    };
+  }
+
+  /** Run a capture-archive step; failures are logged (now and then) and never break collection. */
+  private safely<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (this.captureFailures++ % 100 === 0) this.log.warn({ err: errorMessage(err), failures: this.captureFailures }, 'capture archive failed; collection goes on without it');
+      return undefined;
+    }
   }
 
   /** Called after every successful collection (MQTT and other best-effort outputs); must not throw or block. */
@@ -310,6 +359,18 @@ export class Worker {
       }),
     );
     this.status?.close();
-    this.outbox?.close();
+    (this.sendQueue ?? this.outbox)?.close();
+    this.safely(() => this.captures?.close());
   }
+}
+
+/** The live outbox with the backfill file beside it (sent only when nothing live is pending). */
+export function prioritised(outbox: Outbox, outboxPath: string, limits: { maxRows: number; maxBytes: number; synchronous: 'full' | 'normal' }): Outbox {
+  return new PriorityOutbox(outbox, backfillOutboxPath(outboxPath), (path) => openSqliteOutbox(path, limits, { synchronous: limits.synchronous }));
+}
+
+/** The capture archive named by the config's `capture:` section. */
+export function openCaptures(loaded: LoadedConfig): CaptureStore {
+  const c = loaded.config.capture;
+  return openCaptureStore(resolveConfigPath(loaded, c.path), { maxAgeMs: c.maxAgeDays * 86_400_000, maxBytes: c.maxBytes });
 }

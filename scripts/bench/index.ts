@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'run-memory': () => import('./run-memory.js'),
   'itho-datalog': () => import('./itho-datalog.js'),
   'itho-convert': () => import('./itho-convert.js'),
+  backfill: () => import('./backfill.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

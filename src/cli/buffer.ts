@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { Outbox } from '../outbox/types.js';
-import { createFlusher } from '../worker.js';
+import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
@@ -20,6 +22,20 @@ async function withOutbox<T>(cmd: Command, fn: (outbox: Outbox, loaded: LoadedCo
     return fn(outbox, loaded);
   } finally {
     outbox.close();
+  }
+}
+
+/** The backfill outbox beside the outbox (issue 7), when a backfill has made one. */
+function backfillPending(loaded: LoadedConfig): { path: string; rows: number; deadLetters: number } | null {
+  const path = backfillOutboxPath(resolveConfigPath(loaded, loaded.config.outbox.path));
+  if (!existsSync(path)) return null;
+  const c = loaded.config.outbox;
+  const o = openSqliteOutbox(path, { maxRows: c.maxRows, maxBytes: c.maxBytes });
+  try {
+    const s = o.stats();
+    return { path, rows: s.rows, deadLetters: s.deadLetters };
+  } finally {
+    o.close();
   }
 }
 
@@ -41,8 +57,9 @@ export function registerBufferVerbs(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) => {
         return withOutbox(cmd, (outbox, loaded) => {
           const s = outbox.stats();
+          const backfill = backfillPending(loaded);
           if (opts.json) {
-            process.stdout.write(JSON.stringify(s) + '\n');
+            process.stdout.write(JSON.stringify(backfill ? { ...s, backfill } : s) + '\n');
             return EXIT.ok;
           }
           const oldest = s.oldestCommittedMs === null ? '-' : `${new Date(s.oldestCommittedMs).toISOString()} (${ago(s.oldestCommittedMs)} ago)`;
@@ -53,6 +70,7 @@ export function registerBufferVerbs(program: Command): void {
               `oldest:       ${oldest}`,
               `dropped:      ${s.dropped} (outbox full, oldest first)`,
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
+              ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
             ].join('\n') + '\n',
           );
           return EXIT.ok;
@@ -106,7 +124,8 @@ export function registerBufferVerbs(program: Command): void {
         const influx = loaded.config.influx;
         if (!influx) throw new ConfigError(`${loaded.path ?? 'config'}: influx: nothing to drain to (no influx section)`);
         const log = logger(cmd, loaded);
-        const outbox = openOutbox(loaded);
+        // The backfill file beside the outbox is drained too, after the live points.
+        const outbox = prioritised(openOutbox(loaded), resolveConfigPath(loaded, loaded.config.outbox.path), loaded.config.outbox);
         const total = outbox.stats().rows;
         // cli-progress is loaded only here: it costs the daemon ~7 MB resident otherwise.
         const { SingleBar, Presets } = await import('cli-progress');

@@ -8,6 +8,10 @@ import { encodePoints } from '../core/line-protocol.js';
 import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { action, EXIT } from './common.js';
+import { devicesIn, parseInput } from '../backfill/input.js';
+import { decodeGroup, groupRecords, type ReplayRecord } from '../backfill/replay.js';
+import type { DecodeContext, DecodeResult, Driver } from '../devices/types.js';
+import type { Point } from '../core/point.js';
 import { pointToJson } from './json-output.js';
 
 interface DecodeOpts {
@@ -20,7 +24,7 @@ interface DecodeOpts {
 export function registerDecodeVerb(program: Command): void {
   program
     .command('decode')
-    .description('Decode raw captures (for dsmr-p1: telegram text, one or many) into line protocol on stdout')
+    .description('Decode raw captures (a capture file of JSON lines, any driver; for dsmr-p1 also plain telegram text) into line protocol on stdout')
     .argument('<driver>', `driver id (${drivers.map((d) => d.id).join(', ')})`)
     .argument('[file]', 'capture file, or - for standard input', '-')
     .option('-o, --option <key=value>', "a driver option, as in the config's options: (repeatable)", collect, [])
@@ -32,6 +36,7 @@ export function registerDecodeVerb(program: Command): void {
       `
 Examples:
   wattline decode dsmr-p1 p1-log.txt -o timestamps=meter
+  wattline decode hdhk bus1.captures.jsonl -o 'units=[...]'   (capture file: see README "Capture files")
   cat telegram.txt | wattline decode dsmr-p1 - --format json
 Timestamps come from the device's own clock where the driver has one (-o timestamps=collection
 for the time of decoding). Problems are reported one line each on stderr (which telegram, which line, why);
@@ -41,19 +46,28 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
       action(async (driverId: string, file: string, opts: DecodeOpts) => {
         const driver = findDriver(driverId);
         if (!driver) throw new ConfigError(`unknown driver "${driverId}" (known: ${drivers.map((d) => d.id).join(', ')})`);
-        if (!driver.decode) throw new ConfigError(`driver ${driverId} cannot decode captures`);
+        if (!driver.decode && !driver.decodeCapture) throw new ConfigError(`driver ${driverId} cannot decode captures`);
         if (!['s', 'ms', 'us', 'ns'].includes(opts.precision)) throw new ConfigError(`--precision: expected s, ms, us or ns, got "${opts.precision}"`);
         if (opts.format !== 'lp' && opts.format !== 'json') throw new ConfigError(`--format: expected lp or json, got "${opts.format}"`);
 
-        // A capture file has no arrival times: drivers with a device clock use it unless told otherwise.
         const given = parseOptions(opts.option);
-        const meterTime = 'timestamps' in given ? undefined : driver.options.safeParse({ ...given, timestamps: 'meter' });
-        const parsed = meterTime?.success ? meterTime : driver.options.safeParse(given, { reportInput: true });
-        if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
-
         const input = readInput(file);
         const name = file === '-' ? 'stdin' : file;
-        const result = driver.decode(input, { device: opts.device, options: parsed.data, tags: {}, clock: systemClock });
+        const parsedInput = parseInput(input, name, driver, opts.device);
+        // A plain log has no arrival times: drivers with a device clock use it unless told
+        // otherwise. Capture files (JSON lines) carry each record's time.
+        const meterTime = 'timestamps' in given || parsedInput.kind === 'captures' ? undefined : driver.options.safeParse({ ...given, timestamps: 'meter' });
+        const parsed = meterTime?.success ? meterTime : driver.options.safeParse(given, { reportInput: true });
+        if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
+        const ctx = { device: opts.device, options: parsed.data, tags: {}, clock: systemClock };
+        let records = parsedInput.kind === 'captures' ? parsedInput.records : [];
+        const devices = devicesIn(records);
+        if (devices.length > 1) {
+          // One device's polls at a time: decoders may keep state between them (HDHK registers 0-2).
+          if (!devices.includes(opts.device)) throw new ConfigError(`${name} holds captures of devices ${devices.join(', ')}: pick one with --device`);
+          records = records.filter((r) => r.device === opts.device);
+        }
+        const result = parsedInput.kind === 'plain' ? driver.decode!(input, ctx) : decodeCaptures(driver, records, ctx);
         if (opts.format === 'json') {
           process.stdout.write(JSON.stringify(result.points.map(pointToJson), null, 2) + '\n');
         } else {
@@ -66,6 +80,18 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
         return result.errors.length > 0 || result.points.length === 0 ? EXIT.failed : EXIT.ok;
       }),
     );
+}
+
+/** Every poll (or telegram) of a capture file through decodeCapture; errors name the lines. */
+function decodeCaptures(driver: Driver, records: ReplayRecord[], ctx: DecodeContext<unknown>): DecodeResult {
+  const points: Point[] = [];
+  const errors: string[] = [];
+  for (const group of groupRecords(driver, records)) {
+    const r = decodeGroup(driver, group, ctx);
+    points.push(...r.points);
+    for (const e of r.errors) errors.push(`${group.where}: ${e}`);
+  }
+  return { points, errors };
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -81,7 +107,8 @@ function parseOptions(pairs: readonly string[]): Record<string, unknown> {
     let value: unknown = raw;
     try {
       const typed = parseYamlScalar(raw);
-      if (typeof typed === 'number' || typeof typed === 'boolean') value = typed;
+      // Numbers, booleans, and YAML/JSON lists and maps (`units=[{id: 1, ...}]`) as such.
+      if (typeof typed === 'number' || typeof typed === 'boolean' || (typeof typed === 'object' && typed !== null)) value = typed;
     } catch {
       /* keep the text */
     }

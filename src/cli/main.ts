@@ -9,6 +9,8 @@ import { registerDriverVerbs } from './drivers.js';
 import { registerConvertPar } from './itho-convert-par.js';
 import { registerRunVerbs } from './run.js';
 import { registerUpsVerbs } from './ups.js';
+import { registerBackfillVerb } from './backfill.js';
+import { registerCaptureVerbs } from './captures.js';
 
 const program = new Command()
   .name('wattline')
@@ -40,5 +42,7 @@ registerUpsVerbs(program);
 const controlCommands = registerControlVerbs(program);
 // `wattline itho convert-par` sits beside `wattline itho <device> <verb>` on the same command.
 registerConvertPar(controlCommands.get('itho') ?? program.command('itho').description('Itho WPU heat pump tools'));
+registerBackfillVerb(program);
+registerCaptureVerbs(program);
 
 await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Driver } from '../devices/types.js';
 import { influxSchema } from './influx.js';
 import { outboxSchema } from './outbox.js';
+import { captureSchema, deviceCaptureSchema } from './capture.js';
 
 export const serialPortSchema = z
   .strictObject({
@@ -41,6 +42,7 @@ function deviceBase() {
     hid: hidDeviceSchema.optional(),
     simulate: z.boolean().default(false).describe('Use the built-in simulator instead of a port'),
     tags: tagsSchema,
+    capture: deviceCaptureSchema,
   };
 }
 
@@ -85,6 +87,7 @@ export function buildConfigSchema(drivers: readonly Driver[]) {
       timezone: z.string().optional().describe('Time zone for cron schedules (default: the system zone)'),
       log: logSchema,
       outbox: outboxSchema.default(outboxSchema.parse({})),
+      capture: captureSchema.default(captureSchema.parse({})),
       influx: influxSchema.optional().describe('Where points go; without it they stay in the outbox'),
       echo: z.boolean().default(false).describe('Also print every committed line to stdout'),
       devices: z.array(device).default([]),
@@ -112,6 +115,8 @@ export interface DeviceConfig {
   hid?: z.output<typeof hidDeviceSchema>;
   simulate: boolean;
   tags: Record<string, string>;
+  /** Keep raw exchanges in the capture archive (`capture: on`). */
+  capture?: boolean;
   options: unknown;
 }
 

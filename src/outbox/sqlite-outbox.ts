@@ -61,6 +61,8 @@ export class SqliteOutbox implements Outbox {
   private readonly sql: Statements;
   // Transaction wrappers made once: db.transaction() builds new functions on every call.
   private readonly tx;
+  /** Ids of the rows the last insertLines made (for appendWithCheckpoint). */
+  private lastIds: [number, number] | null = null;
 
   constructor(path: string, limits: OutboxLimits, opts: SqliteOutboxOptions = {}) {
     checkLimits(limits);
@@ -92,7 +94,32 @@ export class SqliteOutbox implements Outbox {
       purge: db.transaction((ids?: readonly number[]) => this.purge(ids)).immediate,
       peek: db.transaction((maxRows: number, maxBytes: number, afterId: number) => this.readBatch(maxRows, maxBytes, afterId)).deferred,
       stats: db.transaction(() => this.readStats()).deferred,
+      appendMarked: db.transaction((lines: readonly string[], precision: Precision, job: string, position: number) => {
+        this.lastIds = null;
+        const dropped = lines.length > 0 ? this.insertLines(lines, precision) : 0;
+        this.sql.setCheckpoint.run(job, position, this.now());
+        return { dropped, ids: this.lastIds as [number, number] | null };
+      }).immediate,
     };
+  }
+
+  /**
+   * Backfill (issue 7): commit lines together with the run's checkpoint, in one transaction,
+   * so an interrupted run resumes exactly after the last input whose points are committed.
+   */
+  appendWithCheckpoint(lines: readonly string[], precision: Precision, job: string, position: number): { dropped: number; ids: [first: number, last: number] | null } {
+    checkPrecision(precision);
+    return this.tx.appendMarked(lines, precision, job, position);
+  }
+
+  /** The committed position of an interrupted backfill run, or null. */
+  checkpoint(job: string): number | null {
+    return (this.sql.getCheckpoint.get(job) as number | undefined) ?? null;
+  }
+
+  /** A finished run forgets its checkpoint: running it again starts from the beginning. */
+  clearCheckpoint(job: string): void {
+    this.sql.clearCheckpoint.run(job);
   }
 
   append(lines: readonly string[], precision: Precision): { dropped: number } {
@@ -143,6 +170,8 @@ export class SqliteOutbox implements Outbox {
 
   private insertLines(lines: readonly string[], precision: Precision): number {
     const inserted = this.sql.insertLines.run(precision, this.now(), JSON.stringify(lines));
+    // AUTOINCREMENT: one statement's rows have consecutive ids ending at lastInsertRowid.
+    this.lastIds = [Number(inserted.lastInsertRowid) - inserted.changes + 1, Number(inserted.lastInsertRowid)];
     return this.afterInsert(inserted);
   }
 
@@ -313,6 +342,12 @@ function prepareStatements(db: Database.Database) {
     ),
     deleteAllDeadLetters: db.prepare('DELETE FROM dead_letters'),
     deleteSomeDeadLetters: db.prepare(`DELETE FROM dead_letters WHERE ${IN_IDS}`),
+    setCheckpoint: db.prepare(
+      `INSERT INTO backfill_checkpoints (job, position, updated_ms) VALUES (?, ?, ?)
+       ON CONFLICT (job) DO UPDATE SET position = excluded.position, updated_ms = excluded.updated_ms`,
+    ),
+    getCheckpoint: db.prepare('SELECT position FROM backfill_checkpoints WHERE job = ?').pluck(),
+    clearCheckpoint: db.prepare('DELETE FROM backfill_checkpoints WHERE job = ?'),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Point } from '../../core/point.js';
 import type { DecodeContext, DecodeResult, Driver } from '../types.js';
+import { decodeP1Capture } from './capture.js';
 import { decodeTelegram } from './codec.js';
 import { p1OptionsSchema, p1SerialSettings, type P1Options } from './config.js';
 import { P1Framer, type FramerEvent } from './framer.js';
@@ -70,4 +71,5 @@ export const dsmrP1Driver: Driver<P1Options> = {
   defaultSerial: p1SerialSettings,
   createSession: (ctx) => new P1Session(ctx),
   decode: decodeTelegramLog,
+  decodeCapture: decodeP1Capture,
 };

@@ -7,6 +7,7 @@
 import type { Driver } from '../types.js';
 import { hdhkOptionsSchema, hdhkSerialSettings, type HdhkOptions } from './config.js';
 import { HdhkSession } from './session.js';
+import { decodeHdhkCapture } from './capture.js';
 
 export type { HdhkOptions } from './config.js';
 export { HdhkUnitError } from './errors.js';
@@ -19,4 +20,5 @@ export const hdhkDriver: Driver<HdhkOptions> = {
   options: hdhkOptionsSchema,
   defaultSerial: hdhkSerialSettings,
   createSession: (ctx) => new HdhkSession(ctx),
+  decodeCapture: decodeHdhkCapture,
 };

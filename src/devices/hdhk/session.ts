@@ -48,6 +48,8 @@ export class HdhkSession implements DeviceSession {
   private closed = false;
   private everOpen = false;
   private requestsThisPoll = 0;
+  /** When this poll's first request went out: every point of the poll carries it. */
+  private pollTimeMs: number | undefined;
   private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0 };
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
@@ -55,7 +57,12 @@ export class HdhkSession implements DeviceSession {
   constructor(private readonly ctx: DriverContext<HdhkOptions>) {
     this.options = ctx.options;
     const capture = ctx.capture;
-    this.port = new TransportRtuPort(ctx.transport, capture ? (dir, data) => safeCapture(() => capture(dir, data, ctx.clock.now()), ctx) : undefined);
+    this.port = new TransportRtuPort(ctx.transport, (dir, data) => {
+      // A poll's points carry the time of its first exchange (the capture rule, types.ts).
+      const now = ctx.clock.now();
+      this.pollTimeMs ??= now;
+      if (capture) safeCapture(() => capture(dir, data, now), ctx);
+    });
     ctx.transport.on('close', this.onClose);
   }
 
@@ -76,6 +83,7 @@ export class HdhkSession implements DeviceSession {
     this.counts.polls++;
     await this.connect();
     this.requestsThisPoll = 0;
+    this.pollTimeMs = undefined;
     const outcomes: UnitOutcome[] = [];
     for (const unit of this.options.units) {
       signal.throwIfAborted();
@@ -96,7 +104,7 @@ export class HdhkSession implements DeviceSession {
     const points: Point[] = [];
     const pc = { device: this.ctx.device, tags: this.ctx.tags };
     for (const r of readings) points.push(...unitToPoints(r, pc));
-    points.push(...phaseSums(readings, pc, Math.max(...readings.map((r) => r.timeMs))));
+    points.push(...phaseSums(readings, pc, this.pollTimeMs ?? this.ctx.clock.now()));
     const result: CollectResult = { points };
     if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `unit ${f.unit}: ${f.reason}`, count: 1 }));
     return result;
@@ -160,7 +168,7 @@ export class HdhkSession implements DeviceSession {
       // Registers 8-23 and 24-39 are adjacent: one request when the frequencies are wanted.
       const count = withFrequency ? CURRENT.count + FREQUENCY.count : CURRENT.count;
       const words = await this.read(unit.id, CURRENT.start, count, signal);
-      const timeMs = this.ctx.clock.now();
+      const timeMs = this.pollTimeMs ?? this.ctx.clock.now();
       const ratio = (ch: number) => unit.channels[String(ch)]?.ctRatio ?? unit.ctRatio;
       const channels = decodeChannels(words.slice(0, CURRENT.count), ratio, withFrequency ? words.slice(CURRENT.count) : undefined);
       this.counts.units_ok++;

@@ -7,6 +7,7 @@
 import type { Driver } from '../types.js';
 import { nutUpsOptionsSchema, type NutUpsOptions } from './config.js';
 import { NutUpsSession } from './session.js';
+import { decodeNutUpsCapture } from './capture.js';
 
 export type { NutUpsOptions } from './config.js';
 export { NutUpsError, NutUpsSession, isNutUpsError, type NutUpsErrorReason } from './session.js';
@@ -21,4 +22,5 @@ export const nutUpsDriver: Driver<NutUpsOptions> = {
   link: 'network',
   networkAddress: (o) => ({ host: o.host, port: o.port }),
   createSession: (ctx) => new NutUpsSession(ctx),
+  decodeCapture: decodeNutUpsCapture,
 };

@@ -53,6 +53,8 @@ export class NutUpsSession implements DeviceSession {
   private ready = false;
   private everOpen = false;
   private info: DeviceInfo | undefined;
+  /** When this poll's first exchange happened: its point carries it. */
+  private pollTimeMs: number | undefined;
   private tlsOptions: TlsUpgradeOptions | undefined;
   private readonly counts = { polls: 0, polls_ok: 0, reopens: 0, open_failures: 0, timeouts: 0, stale: 0, protocol_errors: 0, nut_errors: 0, stray_lines: 0 };
 
@@ -84,10 +86,11 @@ export class NutUpsSession implements DeviceSession {
     signal.throwIfAborted();
     if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
     this.counts.polls++;
+    this.pollTimeMs = undefined;
     await this.connect(signal);
     const ups = this.ctx.options.ups;
     const vars = await this.listVars(signal);
-    const timeMs = this.ctx.clock.now();
+    const timeMs = this.pollTimeMs ?? this.ctx.clock.now();
     // upsd answers `ups.status "WAIT"` (and little else) until the driver's first data set.
     if (vars.get('ups.status')?.trim() === 'WAIT') {
       throw new NutUpsError(`${this.ctx.device}: UPS ${ups}: upsd is still waiting for the first data from the UPS driver`, this.ctx.device, 'waiting');
@@ -283,9 +286,12 @@ export class NutUpsSession implements DeviceSession {
   }
 
   private capture(direction: 'rx' | 'tx', data: Buffer | string): void {
+    // A poll's point carries the time of its first exchange (the capture rule, types.ts).
+    const now = this.ctx.clock.now();
+    this.pollTimeMs ??= now;
     if (!this.ctx.capture) return;
     try {
-      this.ctx.capture(direction, direction === 'tx' && String(data).startsWith('PASSWORD') ? 'PASSWORD [redacted]\n' : data, this.ctx.clock.now());
+      this.ctx.capture(direction, direction === 'tx' && String(data).startsWith('PASSWORD') ? 'PASSWORD [redacted]\n' : data, now);
     } catch (err) {
       this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: capture failed');
     }
