@@ -192,6 +192,7 @@ export class MqttOutput {
     return {
       ...this.counters,
       queued: this.queue.size,
+      inflight: this.inflight,
       dropped: this.queue.dropped,
       superseded: this.queue.superseded,
       connected: this.client?.connected ? 1 : 0,

@@ -98,3 +98,46 @@ test('broker killed mid-run and restarted: collection and influxd delivery go on
     await run.stop();
   }
 });
+
+test('broker frozen (SIGSTOP) with QoS 1: collection and influxd delivery go on, messages wait bounded, then flow again', async () => {
+  const run = await startWorker(
+    {
+      outbox: { path: 'frozen.sqlite', synchronous: 'normal' },
+      influx: { version: 1, url: influxd.url, database: 'wl', flushIntervalMs: 200 },
+      mqtt: { url: broker.url, clientId: 'wattline-frozen-test', topicPrefix: 'frozen', qos: 1, queueSize: 50 },
+      devices: [
+        { name: 'meter2', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' },
+        { name: 'ups2', driver: 'nut-ups', simulate: true, schedule: '* * * * * *', options: demoDevices().find((d) => d.driver === 'nut-ups')!.options },
+      ],
+    },
+    drivers,
+    dir,
+  );
+  const failures: string[] = [];
+  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  run.worker.scheduler.on('jobSkipped', (r) => failures.push(`${r.name}: skipped`));
+  try {
+    await until('the first MQTT publishes', () => run.worker.mqtt!.stats().published > 10);
+    process.kill(broker.pid, 'SIGSTOP');
+    let resumed = false;
+    try {
+      const before = run.reports.length;
+      const upsBefore = await count(influxd.url, 'wl', 'ups', 'battery_charge_pct');
+      await sleep(3500);
+      assert.ok(run.reports.length - before >= 5, `collections while the broker was frozen: ${run.reports.length - before}`);
+      assert.ok((await count(influxd.url, 'wl', 'ups', 'battery_charge_pct')) > upsBefore, 'influxd kept receiving');
+      const s = run.worker.mqtt!.stats();
+      assert.ok(s.queued <= 50, `queue bounded: ${s.queued}`);
+      assert.ok(s.inflight > 0, 'QoS 1 messages wait for the frozen broker PUBACK, collection does not');
+      process.kill(broker.pid, 'SIGCONT');
+      resumed = true;
+      const publishedAtResume = s.published;
+      await until('publishing to resume', () => run.worker.mqtt!.stats().published > publishedAtResume + 20);
+    } finally {
+      if (!resumed) process.kill(broker.pid, 'SIGCONT');
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    await run.stop();
+  }
+});
