@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'hdhk-bus': () => import('./hdhk-bus.js'),
   drain: () => import('./drain.js'),
   'run-memory': () => import('./run-memory.js'),
+  'mqtt-cpu': () => import('./mqtt-cpu.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

@@ -52,14 +52,14 @@ export function deviceBlock(d: DeviceDescription, ctx: DiscoveryContext): Record
   return block;
 }
 
-/** Model and firmware as the points tell them (tags `model`/`mfr`/`firmware`, or a `firmware` field). */
+/** Model and firmware as the points tell them (tags `model`/`mfr`/`firmware`, or a `firmware` field); the same object when nothing changed. */
 export function describeFromPoint(d: DeviceDescription, point: Point): DeviceDescription {
-  const firmware = point.tags.firmware ?? point.fields.firmware;
-  const out = { ...d };
-  if (point.tags.model) out.model = point.tags.model;
-  if (point.tags.mfr) out.manufacturer = point.tags.mfr;
-  if (firmware !== undefined && (typeof firmware === 'string' || typeof firmware === 'number')) out.firmware = String(firmware);
-  return out;
+  const raw = point.tags.firmware ?? point.fields.firmware;
+  const firmware = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : d.firmware;
+  const model = point.tags.model || d.model;
+  const manufacturer = point.tags.mfr || d.manufacturer;
+  if (firmware === d.firmware && model === d.model && manufacturer === d.manufacturer) return d;
+  return { ...d, firmware, model, manufacturer };
 }
 
 /** `unit 1 channel 3` from the series tags of a point (empty for a device-level series). */

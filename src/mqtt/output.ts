@@ -22,6 +22,8 @@ import { MessageQueue, type OutMessage } from './queue.js';
 import { seriesPath, statePayload } from './series.js';
 
 const MAX_INFLIGHT = 64;
+/** Reports are turned into messages this long after the first one arrives: devices polled on the same tick share one socket write. */
+const BATCH_DELAY_MS = 50;
 const MAX_PENDING_REPORTS = 1000;
 const MAX_COMMANDS_IN_FLIGHT = 16;
 const MAX_COMMAND_BYTES = 256;
@@ -62,6 +64,8 @@ interface DeviceState {
   dev: MqttDevice;
   description: DeviceDescription;
   specs: readonly CommandSpec[];
+  /** Bumped when model or firmware changes: every config of the device is announced again. */
+  descriptionVersion: number;
   /** Switch targets seen (outlet numbers) → whether the config allows switching them. */
   targets: Map<string, boolean>;
   sharedTags: ReadonlySet<string>;
@@ -113,6 +117,7 @@ export class MqttOutput {
       this.devices.set(dev.name, {
         dev,
         description: { name: dev.name, driver: dev.driver.id },
+        descriptionVersion: 0,
         specs: commandSpecs(dev.driver.id),
         targets: new Map(),
         sharedTags: new Set(dev.sharedTags),
@@ -184,7 +189,7 @@ export class MqttOutput {
     this.pending.push(report);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.processPending());
+      setTimeout(() => this.processPending(), BATCH_DELAY_MS).unref();
     }
   }
 
@@ -291,8 +296,12 @@ export class MqttOutput {
       const series = seriesPath(point);
       const topic = `${this.prefix}/${device}/${series}`;
       if (this.cfg.discovery.enabled) {
-        state.description = describeFromPoint(state.description, point);
-        const key = `${JSON.stringify(state.description)}|${Object.keys(point.fields).join(',')}`;
+        const described = describeFromPoint(state.description, point);
+        if (described !== state.description) {
+          state.description = described;
+          state.descriptionVersion++;
+        }
+        const key = `${state.descriptionVersion}|${Object.keys(point.fields).join(',')}`;
         if (this.announcedSeries.get(topic) !== key) {
           this.announcedSeries.set(topic, key);
           for (const a of fieldAnnouncements(point, state.description, series, topic, this.ctx)) this.announce(device, a.topic, a.payload);

@@ -181,7 +181,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const result = (n: number, since: number) => sub.waitFor((m) => m.topic === `wattline/sw/outlet/${n}/result` && m.atMs >= since, `result for outlet ${n}`).then((m) => JSON.parse(m.payload));
+/** The result message of the command just sent: its verb, received no earlier than `since`. */
+const result = (n: number, since: number, verb = 'on') =>
+  sub.waitFor((m) => m.topic === `wattline/sw/outlet/${n}/result` && m.atMs >= since && JSON.parse(m.payload).verb === verb, `${verb} result for outlet ${n}`).then((m) => JSON.parse(m.payload));
 
 test('test-only switch device: allowed outlets become Home Assistant switches, the others do not', async () => {
   for (const n of [1, 2]) {
@@ -203,7 +205,7 @@ test('test-only switch device: ON/OFF over MQTT switch the outlet; a disallowed 
 
   t = Date.now();
   await sub.publish('wattline/sw/outlet/2/set', '0');
-  assert.equal((await result(2, t)).ok, true);
+  assert.equal((await result(2, t, 'off')).ok, true);
   assert.equal(sim.outlets[1], 0);
 
   t = Date.now();
