@@ -10,6 +10,7 @@
  * is announced only where the driver's `control.prepare` allows switching it.
  */
 import type { FieldValue } from '../core/point.js';
+import type { Driver } from '../devices/types.js';
 
 export interface SwitchSpec {
   component: 'switch';
@@ -122,4 +123,16 @@ export function parseCommand(prefix: string, topic: string, payload: string, spe
   const value = parseNumberPayload(payload);
   if (value === undefined) return { ok: false, reason: `payload ${JSON.stringify(payload.slice(0, 40))} is not a number` };
   return { ok: true, device, spec, verb: spec.verb, args: [value], base };
+}
+
+/** Whether a driver's pure `control.prepare` accepts a verb for a device's config (no I/O). */
+export function allows(driver: Driver, options: unknown, device: string, verb: string, args: readonly string[]): boolean {
+  const control = driver.control;
+  if (!control || !control.verbs.some((v) => v.name === verb)) return false;
+  try {
+    control.prepare(verb, args, options, device);
+    return true;
+  } catch {
+    return false;
+  }
 }

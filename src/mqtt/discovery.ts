@@ -6,6 +6,7 @@
  */
 import type { Point } from '../core/point.js';
 import { fieldLabel, fieldMeta } from './fields.js';
+import type { NumberSpec } from './commands.js';
 import { seriesTags } from './series.js';
 
 export interface DiscoveryContext {
@@ -101,4 +102,44 @@ export function fieldAnnouncements(point: Point, device: DeviceDescription, seri
     out.push({ topic: `${ctx.discoveryPrefix}/${meta.component}/${ctx.node}/${id}/config`, payload: JSON.stringify(config) });
   }
   return out;
+}
+
+/** A switch entity over `<base>/set` and `<base>/state` (an outlet). */
+export function switchAnnouncement(device: DeviceDescription, path: string, target: string, base: string, ctx: DiscoveryContext): Announcement {
+  const id = uniqueId(ctx, device.name, `${path}_${target}`, 'switch');
+  const config = {
+    name: `${path} ${target}`,
+    unique_id: id,
+    object_id: id,
+    command_topic: `${base}/set`,
+    state_topic: `${base}/state`,
+    payload_on: 'ON',
+    payload_off: 'OFF',
+    availability_topic: ctx.availabilityTopic,
+    device: deviceBlock(device, ctx),
+    origin: { name: 'wattline' },
+  };
+  return { topic: `${ctx.discoveryPrefix}/switch/${ctx.node}/${id}/config`, payload: JSON.stringify(config) };
+}
+
+/** A number entity over `<base>/set` and `<base>/state` (a set-point). */
+export function numberAnnouncement(device: DeviceDescription, spec: NumberSpec, base: string, ctx: DiscoveryContext): Announcement {
+  const id = uniqueId(ctx, device.name, spec.path, 'number');
+  const config: Record<string, unknown> = {
+    name: spec.path.replace(/-/g, ' '),
+    unique_id: id,
+    object_id: id,
+    command_topic: `${base}/set`,
+    state_topic: `${base}/state`,
+    min: spec.min,
+    max: spec.max,
+    step: spec.step,
+    mode: 'box',
+    availability_topic: ctx.availabilityTopic,
+    device: deviceBlock(device, ctx),
+    origin: { name: 'wattline' },
+  };
+  if (spec.unit) config.unit_of_measurement = spec.unit;
+  if (spec.deviceClass) config.device_class = spec.deviceClass;
+  return { topic: `${ctx.discoveryPrefix}/number/${ctx.node}/${id}/config`, payload: JSON.stringify(config) };
 }

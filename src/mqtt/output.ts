@@ -7,28 +7,25 @@
  *
  * The `mqtt` package (MQTT.js) is imported on start, only when the config has an mqtt section.
  */
-import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/mqtt.js';
-import { ConfigError, InputError, errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Point } from '../core/point.js';
-import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
+import type { Driver } from '../devices/types.js';
 import { AnnouncedTopics } from './announced.js';
-import { atsMessages, parseCompatCommand, pduMessages, type Alerts } from './compat-powerwalker.js';
-import { commandSpecs, parseCommand, type CommandSpec, type NumberSpec, type SwitchSpec } from './commands.js';
-import { describeFromPoint, deviceBlock, fieldAnnouncements, slug, uniqueId, type DeviceDescription, type DiscoveryContext } from './discovery.js';
+import { atsMessages, pduMessages, type Alerts } from './compat-powerwalker.js';
+import { closeClient, createClient, redactUrl } from './connection.js';
+import { allows, commandSpecs, type CommandSpec, type SwitchSpec } from './commands.js';
+import { describeFromPoint, fieldAnnouncements, numberAnnouncement, slug, switchAnnouncement, type DeviceDescription, type DiscoveryContext } from './discovery.js';
+import { CommandInbox, type ControlFn } from './inbox.js';
 import { MessageQueue, type OutMessage } from './queue.js';
 import { seriesPath, statePayload } from './series.js';
 
 const MAX_INFLIGHT = 64;
 /** Reports are turned into messages this long after the first one arrives: devices polled on the same tick share one socket write. */
-const BATCH_DELAY_MS = 50;
+const BATCH_DELAY_MS = 250;
 const MAX_PENDING_REPORTS = 1000;
-const MAX_COMMANDS_IN_FLIGHT = 16;
-const MAX_COMMAND_BYTES = 256;
-const COMMAND_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 1500;
 const DROP_LOG_INTERVAL_MS = 60_000;
 
 export interface MqttDevice {
@@ -39,7 +36,7 @@ export interface MqttDevice {
   sharedTags: readonly string[];
 }
 
-export type ControlFn = (device: string, verb: string, args: readonly string[], signal: AbortSignal) => Promise<{ request: ControlRequest; result: ControlResult }>;
+export type { ControlFn } from './inbox.js';
 
 /** What the output needs of the worker and the config (everything injected). */
 export interface MqttOutputOptions {
@@ -97,10 +94,10 @@ export class MqttOutput {
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelayMs: number;
-  private commandsInFlight = 0;
+  private readonly inbox: CommandInbox;
   private lastDropLogMs = 0;
   private lastError = '';
-  private readonly counters = { published: 0, publishErrors: 0, reportsDropped: 0, connects: 0, commands: 0, refused: 0, failed: 0, ignored: 0 };
+  private readonly counters = { published: 0, publishErrors: 0, reportsDropped: 0, connects: 0 };
 
   constructor(private readonly options: MqttOutputOptions) {
     const cfg = options.config;
@@ -126,6 +123,23 @@ export class MqttOutput {
     const compat = cfg.compatibility;
     this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, 'powerwalker-pdu', 'pdu') : undefined;
     this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, 'powerwalker-ats', 'ats') : undefined;
+    this.inbox = new CommandInbox({
+      prefix: this.prefix,
+      homeAssistantStatusTopic: cfg.discovery.enabled ? `${cfg.discovery.prefix}/status` : null,
+      compat: this.compatPdu ? { prefix: compat.prefix, pdu: this.compatPdu } : null,
+      specsOf: (device) => this.devices.get(device)?.specs,
+      control: options.control,
+      log: this.log,
+      send: (topic, payload, retain, device) => {
+        this.enqueue(topic, payload, retain);
+        if (device) this.announced.add(device, topic);
+      },
+      homeAssistantOnline: () => {
+        this.republish();
+        this.flush();
+      },
+      commandDone: () => this.flush(),
+    });
   }
 
   private compatDevice(named: string | undefined, driverId: string, key: string): string | undefined {
@@ -141,30 +155,7 @@ export class MqttOutput {
   async start(): Promise<void> {
     const problem = this.announced.load();
     if (problem) this.log.warn(problem);
-    const tls = this.cfg.tls;
-    const read = (what: string, path: string | undefined) => {
-      if (path === undefined) return undefined;
-      try {
-        return readFileSync(this.options.resolvePath(path));
-      } catch (err) {
-        throw new ConfigError(`mqtt.tls.${what}: cannot read ${path}: ${errorMessage(err)}`);
-      }
-    };
-    const tlsOptions = tls ? { ca: read('ca', tls.ca), cert: read('cert', tls.cert), key: read('key', tls.key), rejectUnauthorized: tls.rejectUnauthorized } : {};
-    const { connect } = await import('mqtt');
-    const client = connect(this.cfg.url, {
-      clientId: this.clientId,
-      username: this.cfg.username,
-      password: this.cfg.password,
-      clean: true,
-      keepalive: this.cfg.keepaliveS,
-      connectTimeout: 10_000,
-      // Reconnects are ours (backoff below); MQTT.js's own would retry at a fixed period.
-      reconnectPeriod: 0,
-      queueQoSZero: false,
-      will: { topic: this.availabilityTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
-      ...tlsOptions,
-    });
+    const client = await createClient(this.cfg, this.clientId, this.availabilityTopic, this.options.resolvePath);
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
@@ -175,7 +166,7 @@ export class MqttOutput {
       this.lastError = message;
       this.log.warn({ err: message }, 'mqtt client error');
     });
-    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
+    client.on('message', (topic, payload, packet) => this.inbox.handle(topic, payload, packet.retain));
     this.log.info({ url: redactUrl(this.cfg.url), clientId: this.clientId, prefix: this.prefix }, 'mqtt output started');
   }
 
@@ -196,6 +187,7 @@ export class MqttOutput {
   stats(): Record<string, number> {
     return {
       ...this.counters,
+      ...this.inbox.counters,
       queued: this.queue.size,
       inflight: this.inflight,
       dropped: this.queue.dropped,
@@ -220,13 +212,9 @@ export class MqttOutput {
       this.log.warn({ err: errorMessage(err) }, 'mqtt: cannot save the announced-topics file');
     }
     if (!client) return;
-    if (client.connected) {
-      // A clean disconnect sends no last will: say offline ourselves.
-      const last = [client.publishAsync(this.availabilityTopic, 'offline', { qos: 1, retain: true })];
-      if (this.cfg.compatibility.mode === 'powerwalker') last.push(client.publishAsync(`$CONNECTED/${this.clientId}`, '0', { qos: 0, retain: true }));
-      await withTimeout(Promise.all(last), STOP_TIMEOUT_MS).catch(() => undefined);
-    }
-    await withTimeout(client.endAsync(false), STOP_TIMEOUT_MS).catch(() => client.end(true));
+    const last: { topic: string; payload: string; qos: 0 | 1; retain: boolean }[] = [{ topic: this.availabilityTopic, payload: 'offline', qos: 1, retain: true }];
+    if (this.cfg.compatibility.mode === 'powerwalker') last.push({ topic: `$CONNECTED/${this.clientId}`, payload: '0', qos: 0, retain: true });
+    await closeClient(client, last);
   }
 
   // --- outgoing ---------------------------------------------------------------------------
@@ -261,7 +249,7 @@ export class MqttOutput {
             this.counters.published++;
             message.done?.();
           }
-          if (!this.flushing) setImmediate(() => this.flush());
+          if (!this.flushing && this.queue.size > 0) setImmediate(() => this.flush());
         });
       }
     } finally {
@@ -338,9 +326,13 @@ export class MqttOutput {
     let allowed = state.targets.get(target);
     const base = `${this.prefix}/${state.dev.name}/${spec.path}/${target}`;
     if (allowed === undefined) {
-      allowed = this.cfg.commands && this.allows(state.dev, spec.onVerb, [target]) && this.allows(state.dev, spec.offVerb, [target]);
+      const { driver, options, name } = state.dev;
+      allowed = this.cfg.commands && allows(driver, options, name, spec.onVerb, [target]) && allows(driver, options, name, spec.offVerb, [target]);
       state.targets.set(target, allowed);
-      if (allowed && this.cfg.discovery.enabled) this.announceSwitch(state, spec, target, base);
+      if (allowed && this.cfg.discovery.enabled) {
+        const a = switchAnnouncement(state.description, spec.path, target, base, this.ctx);
+        this.announce(state.dev.name, a.topic, a.payload);
+      }
     }
     const on = spec.state(point.fields);
     if (on !== undefined) {
@@ -349,64 +341,14 @@ export class MqttOutput {
     }
   }
 
-  private announceSwitch(state: DeviceState, spec: SwitchSpec, target: string, base: string): void {
-    const id = uniqueId(this.ctx, state.dev.name, `${spec.path}_${target}`, 'switch');
-    const config = {
-      name: `${spec.path} ${target}`,
-      unique_id: id,
-      object_id: id,
-      command_topic: `${base}/set`,
-      state_topic: `${base}/state`,
-      payload_on: 'ON',
-      payload_off: 'OFF',
-      availability_topic: this.availabilityTopic,
-      device: deviceBlock(state.description, this.ctx),
-      origin: { name: 'wattline' },
-    };
-    this.announce(state.dev.name, `${this.ctx.discoveryPrefix}/switch/${this.ctx.node}/${id}/config`, JSON.stringify(config));
-  }
-
   private announceNumbers(): void {
     if (!this.cfg.commands || !this.cfg.discovery.enabled) return;
     for (const state of this.devices.values()) {
       for (const spec of state.specs) {
-        if (spec.component !== 'number' || !this.allows(state.dev, spec.verb, ['0'])) continue;
-        this.announceNumber(state, spec);
+        if (spec.component !== 'number' || !allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, ['0'])) continue;
+        const a = numberAnnouncement(state.description, spec, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
+        this.announce(state.dev.name, a.topic, a.payload);
       }
-    }
-  }
-
-  private announceNumber(state: DeviceState, spec: NumberSpec): void {
-    const base = `${this.prefix}/${state.dev.name}/${spec.path}`;
-    const id = uniqueId(this.ctx, state.dev.name, spec.path, 'number');
-    const config: Record<string, unknown> = {
-      name: spec.path.replace(/-/g, ' '),
-      unique_id: id,
-      object_id: id,
-      command_topic: `${base}/set`,
-      state_topic: `${base}/state`,
-      min: spec.min,
-      max: spec.max,
-      step: spec.step,
-      mode: 'box',
-      availability_topic: this.availabilityTopic,
-      device: deviceBlock(state.description, this.ctx),
-      origin: { name: 'wattline' },
-    };
-    if (spec.unit) config.unit_of_measurement = spec.unit;
-    if (spec.deviceClass) config.device_class = spec.deviceClass;
-    this.announce(state.dev.name, `${this.ctx.discoveryPrefix}/number/${this.ctx.node}/${id}/config`, JSON.stringify(config));
-  }
-
-  /** Whether the driver's pure `control.prepare` accepts this verb for this device's config. */
-  private allows(dev: MqttDevice, verb: string, args: string[]): boolean {
-    const control = dev.driver.control;
-    if (!control || !control.verbs.some((v) => v.name === verb)) return false;
-    try {
-      control.prepare(verb, args, dev.options, dev.name);
-      return true;
-    } catch {
-      return false;
     }
   }
 
@@ -463,93 +405,4 @@ export class MqttOutput {
       if (!this.stopping) this.client?.reconnect();
     }, delay);
   }
-
-  // --- incoming ---------------------------------------------------------------------------
-
-  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
-    if (topic === `${this.cfg.discovery.prefix}/status`) {
-      if (payload.toString('utf8').trim() === 'online' && this.cfg.discovery.enabled && !retained) {
-        this.log.info('mqtt: Home Assistant came online; republishing discovery');
-        this.republish();
-        this.flush();
-      }
-      return;
-    }
-    if (retained) {
-      // A retained command would switch the outlet again on every reconnect.
-      this.ignore(topic, 'retained command (publish commands without the retain flag)');
-      return;
-    }
-    if (payload.length > MAX_COMMAND_BYTES) return this.ignore(topic, `payload of ${payload.length} bytes`);
-    const text = payload.toString('utf8');
-    if (this.compatPdu) {
-      const compat = parseCompatCommand(this.cfg.compatibility.prefix, topic, text);
-      if (compat && 'error' in compat) return this.ignore(topic, compat.error);
-      if (compat) return this.runCommand(this.compatPdu, compat.verb, [compat.outlet], `${this.prefix}/${this.compatPdu}/outlet/${compat.outlet}`, compat.verb === 'on' ? 'ON' : 'OFF');
-    }
-    const parsed = parseCommand(this.prefix, topic, text, (d) => this.devices.get(d)?.specs);
-    if (!parsed.ok) return this.ignore(topic, parsed.reason);
-    const spec = parsed.spec;
-    const stateValue = spec.component === 'switch' ? (parsed.verb === spec.onVerb ? 'ON' : 'OFF') : parsed.args[0]!;
-    this.runCommand(parsed.device, parsed.verb, parsed.args, parsed.base, stateValue);
-  }
-
-  private ignore(topic: string, reason: string): void {
-    this.counters.ignored++;
-    this.log.warn({ topic, reason }, 'mqtt: message ignored');
-  }
-
-  /** Carry out a command through the worker (port lock, config allowance); its outcome goes to `<base>/result`, the new state to `<base>/state`. */
-  private runCommand(device: string, verb: string, args: string[], base: string, stateValue: string): void {
-    if (this.commandsInFlight >= MAX_COMMANDS_IN_FLIGHT) return this.ignore(base, 'too many commands waiting');
-    this.counters.commands++;
-    this.commandsInFlight++;
-    const time = () => new Date().toISOString();
-    const done = (outcome: Record<string, unknown>) => this.enqueue(`${base}/result`, JSON.stringify({ ...outcome, verb, args, time: time() }), false);
-    this.options
-      .control(device, verb, args, AbortSignal.timeout(COMMAND_TIMEOUT_MS))
-      .then(({ request, result }) => {
-        done({ ok: true, summary: request.summary, message: result.message, ...(result.data ? { data: result.data } : {}) });
-        this.enqueue(`${base}/state`, stateValue, true);
-        this.announced.add(device, `${base}/state`);
-      })
-      .catch((err: unknown) => {
-        const refused = err instanceof ConfigError || err instanceof InputError;
-        if (refused) this.counters.refused++;
-        else this.counters.failed++;
-        this.log.warn({ device, verb, args, err: errorMessage(err) }, refused ? 'mqtt command refused' : 'mqtt command failed');
-        done({ ok: false, refused, error: errorMessage(err) });
-      })
-      .finally(() => {
-        this.commandsInFlight--;
-        this.flush();
-      });
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    timer.unref();
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { int, type Point } from '../../src/core/point.js';
 import { drivers } from '../../src/devices/index.js';
+import { ROOT } from '../helpers/paths.js';
 import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
 import { AnnouncedTopics } from '../../src/mqtt/announced.js';
 import { outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
@@ -232,4 +233,15 @@ test('config: bad mqtt settings are one line naming the key', () => {
   fails('mqtt:\n  url: mqtt://broker\n  topicPrefix: "a/#"\n', /mqtt\.topicPrefix/);
   fails('mqtt:\n  url: mqtt://broker\n  retian: true\n', /mqtt: unknown key "retian"/);
   fails('mqtt:\n  url: mqtt://broker\n  compatibility: { mode: on }\n', /mqtt\.compatibility\.mode/);
+});
+
+test('the commented mqtt block of wattline.example.yaml is valid once uncommented', () => {
+  const lines = readFileSync(join(ROOT, 'wattline.example.yaml'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('# mqtt:'));
+  assert.ok(start >= 0, 'the example has an mqtt block');
+  const block: string[] = [];
+  for (let i = start; i < lines.length && lines[i]!.startsWith('#'); i++) block.push(lines[i]!.slice(2));
+  const { config } = loadYaml(block.join('\n') + '\n', {});
+  assert.equal(config.mqtt?.url, 'mqtt://127.0.0.1:1883');
+  assert.equal(config.mqtt?.discovery.prefix, 'homeassistant');
 });
