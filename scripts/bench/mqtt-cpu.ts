@@ -2,7 +2,9 @@
  * CPU cost of the MQTT output (issue 8 target: at most +10% of the worker's CPU time):
  * `wattline run` with every simulated device polled every second, without an mqtt section
  * (the baseline) and publishing state and discovery to a real Mosquitto on loopback, both
- * running side by side over the same window, in several rounds. CPU is the on-CPU time of all the
+ * running side by side over the same window, in several rounds. Both outboxes use
+ * `synchronous: normal`: with `full`, the fsyncs' kernel time on a shared disk swings by more
+ * than the whole MQTT cost. CPU is the on-CPU time of all the
  * worker's threads (/proc/<pid>/task/<tid>/schedstat, ns, user and kernel), counted after a
  * warm-up (start-up and module loading left out); a real
  * subscriber counts what the broker delivered, so the run really published.
@@ -38,7 +40,8 @@ function cpuSeconds(pid: number): number {
 
 function config(mqttUrl: string | null): unknown {
   const devices = demoDevices().map((d) => ({ name: `sim-${d.driver}`, driver: d.driver, simulate: true, schedule: '* * * * * *', ...(d.options ? { options: d.options } : {}) }));
-  return { outbox: { path: 'outbox.sqlite' }, ...(mqttUrl ? { mqtt: { url: mqttUrl, clientId: 'wattline-bench' } } : {}), devices };
+  // synchronous: normal for both: fsync's kernel time on a shared disk varies by more than MQTT costs.
+  return { outbox: { path: 'outbox.sqlite', synchronous: 'normal' }, ...(mqttUrl ? { mqtt: { url: mqttUrl, clientId: 'wattline-bench' } } : {}), devices };
 }
 
 async function stop(child: ChildProcess): Promise<void> {

@@ -354,16 +354,16 @@ export class MqttOutput {
 
   /** Everything a fresh connection (or a restarted Home Assistant) needs: discovery, removals. */
   private republish(): void {
-    if (!this.cfg.discovery.enabled) return;
     for (const { device, topics } of this.announced.stale(new Set(this.devices.keys()))) {
       let left = topics.length;
-      this.log.info({ device, topics: left }, 'mqtt: device gone from the config; removing its Home Assistant entities');
+      this.log.info({ device, topics: left }, 'mqtt: device gone from the config; removing its retained topics and Home Assistant entities');
       const done = () => {
         if (--left === 0) this.announced.forget(device);
       };
       // An empty retained message deletes the retained one; for a config it removes the entity.
       for (const topic of topics) this.enqueue(topic, '', true, 1, done);
     }
+    if (!this.cfg.discovery.enabled) return;
     this.announceNumbers();
     for (const [topic, payload] of this.discovery) this.enqueue(topic, payload, true, 1);
   }

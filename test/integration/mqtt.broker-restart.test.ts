@@ -14,6 +14,7 @@ import { demoDevices } from '../../src/simulators/index.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { subscribe } from '../helpers/mqtt-subscriber.js';
+import { freePort } from '../helpers/ports.js';
 import { startWorker } from '../helpers/worker-run.js';
 
 let broker: Mosquitto;
@@ -139,5 +140,31 @@ test('broker frozen (SIGSTOP) with QoS 1: collection and influxd delivery go on,
     assert.deepEqual(failures, []);
   } finally {
     await run.stop();
+  }
+});
+
+test('no broker at all (nothing listens on the port): collection goes on, stop is prompt', async () => {
+  const port = await freePort(); // bound and released: nothing listens there
+  const run = await startWorker(
+    {
+      outbox: { path: 'nobroker.sqlite', synchronous: 'normal' },
+      mqtt: { url: `mqtt://127.0.0.1:${port}`, clientId: 'wattline-nobroker-test', reconnectMinMs: 100, reconnectMaxMs: 400 },
+      devices: [{ name: 'meter3', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }],
+    },
+    drivers,
+    dir,
+  );
+  const failures: string[] = [];
+  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  try {
+    await sleep(2500);
+    assert.ok(run.reports.length >= 2, `collections without a broker: ${run.reports.length}`);
+    assert.deepEqual(failures, []);
+    assert.equal(run.worker.mqtt!.connected, false);
+    assert.equal(run.logged(/mqtt client error/).length, 1, 'the refused connection is logged once, not at every retry');
+  } finally {
+    const t = Date.now();
+    await run.stop();
+    assert.ok(Date.now() - t < 3000, `stop took ${Date.now() - t} ms`);
   }
 });
