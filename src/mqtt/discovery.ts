@@ -87,7 +87,8 @@ export function fieldAnnouncements(point: Point, device: DeviceDescription, seri
     const config: Record<string, unknown> = {
       name: label ? `${label} ${fieldLabel(field)}` : fieldLabel(field),
       unique_id: id,
-      object_id: id,
+      // HA 2025.10 replaced object_id (ignored since 2026.4) by default_entity_id.
+      default_entity_id: `${meta.component}.${id}`,
       state_topic: stateTopic,
       value_template:
         meta.component === 'binary_sensor' ? `{{ 'ON' if value_json[${key}] | int(0) == 1 else 'OFF' }}` : `{{ value_json[${key}] }}`,
@@ -110,7 +111,7 @@ export function switchAnnouncement(device: DeviceDescription, path: string, targ
   const config = {
     name: `${path} ${target}`,
     unique_id: id,
-    object_id: id,
+    default_entity_id: `switch.${id}`,
     command_topic: `${base}/set`,
     state_topic: `${base}/state`,
     payload_on: 'ON',
@@ -128,7 +129,7 @@ export function numberAnnouncement(device: DeviceDescription, spec: NumberSpec, 
   const config: Record<string, unknown> = {
     name: spec.path.replace(/-/g, ' '),
     unique_id: id,
-    object_id: id,
+    default_entity_id: `number.${id}`,
     command_topic: `${base}/set`,
     state_topic: `${base}/state`,
     min: spec.min,

@@ -80,8 +80,8 @@ export class MqttOutput {
   private readonly announced: AnnouncedTopics;
   /** Every discovery config of this run, republished on reconnect and when Home Assistant comes online. */
   private readonly discovery = new Map<string, string>();
-  /** State topic → the field set (and device description) last announced for it. */
-  private readonly announcedSeries = new Map<string, string>();
+  /** State topic → the field set (and device description version) last announced for it. */
+  private readonly announcedSeries = new Map<string, { version: number; fields: string[] }>();
   private readonly alerts: Alerts = new Map();
   private readonly compatPdu: string | undefined;
   private readonly compatAts: string | undefined;
@@ -289,9 +289,8 @@ export class MqttOutput {
           state.description = described;
           state.descriptionVersion++;
         }
-        const key = `${state.descriptionVersion}|${Object.keys(point.fields).join(',')}`;
-        if (this.announcedSeries.get(topic) !== key) {
-          this.announcedSeries.set(topic, key);
+        if (!sameFields(this.announcedSeries.get(topic), state.descriptionVersion, point)) {
+          this.announcedSeries.set(topic, { version: state.descriptionVersion, fields: Object.keys(point.fields) });
           for (const a of fieldAnnouncements(point, state.description, series, topic, this.ctx)) this.announce(device, a.topic, a.payload);
         }
       }
@@ -405,4 +404,12 @@ export class MqttOutput {
       if (!this.stopping) this.client?.reconnect();
     }, delay);
   }
+}
+
+/** Whether a point has exactly the fields announced last time, in order (no allocation: this runs for every point). */
+function sameFields(last: { version: number; fields: string[] } | undefined, version: number, point: Point): boolean {
+  if (!last || last.version !== version) return false;
+  let i = 0;
+  for (const k in point.fields) if (last.fields[i++] !== k) return false;
+  return i === last.fields.length;
 }

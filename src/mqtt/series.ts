@@ -47,17 +47,17 @@ export function jsonValue(v: FieldValue): number | boolean | string {
   return v;
 }
 
-/** The state message of one point: `{"time": ISO, <field>: value, ..., "tags": {...}}`. */
+/** The state message of one point: `{"time": ISO, <field>: value, ..., "tags": {...}}`, written directly (no object in between). */
 export function statePayload(point: Point, baseTags: ReadonlySet<string>): string {
-  const out: Record<string, unknown> = { time: new Date(Number(point.time / 1_000_000n)).toISOString() };
-  for (const [k, v] of Object.entries(point.fields)) out[k] = jsonValue(v);
-  const tags: Record<string, string> = {};
-  let any = false;
-  for (const [k, v] of Object.entries(point.tags)) {
+  let out = `{"time":"${new Date(Number(point.time / 1_000_000n)).toISOString()}"`;
+  const fields = point.fields;
+  for (const k in fields) out += `,${JSON.stringify(k)}:${JSON.stringify(jsonValue(fields[k]!))}`;
+  let tags = '';
+  const t = point.tags;
+  for (const k in t) {
     if (k === 'device' || baseTags.has(k)) continue;
-    tags[k] = v;
-    any = true;
+    tags += `${tags ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(t[k])}`;
   }
-  if (any) out.tags = tags;
-  return JSON.stringify(out);
+  if (tags) out += `,"tags":{${tags}}`;
+  return out + '}';
 }

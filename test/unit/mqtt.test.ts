@@ -75,6 +75,8 @@ test('discovery: one config per field with a stable unique id, the series state 
   assert.equal(out[0]!.topic, 'homeassistant/sensor/wattline/wattline_meter_p1_energy_import_kwh/config');
   const c = JSON.parse(out[0]!.payload);
   assert.equal(c.unique_id, 'wattline_meter_p1_energy_import_kwh');
+  assert.equal(c.default_entity_id, 'sensor.wattline_meter_p1_energy_import_kwh');
+  assert.equal(c.object_id, undefined, 'object_id is gone from Home Assistant since 2026.4');
   assert.equal(c.state_topic, 'wattline/meter/p1');
   assert.equal(c.value_template, '{{ value_json["energy_import_kwh"] }}');
   assert.deepEqual([c.unit_of_measurement, c.device_class, c.state_class], ['kWh', 'energy', 'total_increasing']);
