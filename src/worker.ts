@@ -2,6 +2,7 @@
  * Wires the rooms together: config → transports + driver sessions → scheduler jobs
  * → line protocol → outbox → flusher → InfluxDB. Only this file and cli/ do wiring.
  */
+import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage } from './core/errors.js';
@@ -15,6 +16,7 @@ import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
+import { MqttOutput } from './mqtt/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
@@ -158,6 +160,8 @@ export class Worker {
   /** The latest successful collection per device (for `test` and `once`). */
   private readonly lastReports = new Map<string, JobReport>();
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
+  /** The MQTT output of `run` when the config has an `mqtt` section. */
+  mqtt: MqttOutput | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     const { loaded, log } = options;
@@ -216,9 +220,29 @@ export class Worker {
   /** Start stream sessions, the schedule and the flusher (the daemon). */
   async start(): Promise<void> {
     await this.startSessions();
+    await this.startMqtt();
     this.scheduler.start();
     this.flusher?.start();
     this.log.info({ devices: [...this.devices.keys()], influx: this.flusher ? 'on' : 'off (points stay in the outbox)' }, 'worker started');
+  }
+
+  /** MQTT beside the outbox: fed by onCollected, commands through control(); never awaited by collection. */
+  private async startMqtt(): Promise<void> {
+    const { loaded } = this.options;
+    const config = loaded.config;
+    if (!config.mqtt || !this.outbox) return;
+    this.mqtt = new MqttOutput({
+      config: config.mqtt,
+      devices: [...this.devices.values()].map((rt) => ({ name: rt.config.name, driver: rt.driver, options: rt.config.options, sharedTags: Object.keys(baseTags(loaded, rt.config)) })),
+      control: (device, verb, args, signal) => this.control(device, verb, args, signal),
+      log: this.log.child({ room: 'mqtt' }),
+      defaultClientId: `wattline-${config.site ?? hostname()}`,
+      announcedPath: `${resolveConfigPath(loaded, config.outbox.path)}.mqtt-announced.json`,
+      resolvePath: (path) => resolveConfigPath(loaded, path),
+    });
+    await this.mqtt.start();
+    const mqtt = this.mqtt;
+    this.onCollected((report) => mqtt.publishReport(report));
   }
 
   /** Open every session; a device that cannot start is that device's problem, not the worker's. */
@@ -351,6 +375,7 @@ export class Worker {
     if (this.stopping) return;
     this.stopping = true;
     await this.scheduler.stop();
+    await this.mqtt?.stop();
     await this.flusher?.stop();
     await Promise.all(
       [...this.devices.values()].map(async (rt) => {

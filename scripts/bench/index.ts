@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'itho-datalog': () => import('./itho-datalog.js'),
   'itho-convert': () => import('./itho-convert.js'),
   backfill: () => import('./backfill.js'),
+  'mqtt-cpu': () => import('./mqtt-cpu.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

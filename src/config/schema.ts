@@ -3,6 +3,7 @@ import type { Driver } from '../devices/types.js';
 import { influxSchema } from './influx.js';
 import { outboxSchema } from './outbox.js';
 import { captureSchema, deviceCaptureSchema } from './capture.js';
+import { mqttSchema } from './mqtt.js';
 
 export const serialPortSchema = z
   .strictObject({
@@ -89,6 +90,7 @@ export function buildConfigSchema(drivers: readonly Driver[]) {
       outbox: outboxSchema.default(outboxSchema.parse({})),
       capture: captureSchema.default(captureSchema.parse({})),
       influx: influxSchema.optional().describe('Where points go; without it they stay in the outbox'),
+      mqtt: mqttSchema.optional().describe('MQTT output and Home Assistant discovery; without it nothing is published'),
       echo: z.boolean().default(false).describe('Also print every committed line to stdout'),
       devices: z.array(device).default([]),
     })

@@ -1,0 +1,415 @@
+/**
+ * The MQTT output: live state per series, Home Assistant discovery, commands, and the
+ * PowerWalker compatibility topics. Best effort and separate from the InfluxDB path: a report
+ * is handed over synchronously and turned into messages on a later tick; messages wait in a
+ * bounded queue (latest per topic) and go out only while the broker is connected, at most
+ * MAX_INFLIGHT at a time. Nothing here is ever awaited by collection or by the flusher.
+ *
+ * The `mqtt` package (MQTT.js) is imported on start, only when the config has an mqtt section.
+ */
+import type { MqttClient } from 'mqtt';
+import type { MqttConfig } from '../config/mqtt.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Point } from '../core/point.js';
+import type { Driver } from '../devices/types.js';
+import { AnnouncedTopics } from './announced.js';
+import { atsMessages, pduMessages, type Alerts } from './compat-powerwalker.js';
+import { closeClient, createClient, redactUrl } from './connection.js';
+import { allows, commandSpecs, type CommandSpec, type SwitchSpec } from './commands.js';
+import { describeFromPoint, fieldAnnouncements, numberAnnouncement, slug, switchAnnouncement, type DeviceDescription, type DiscoveryContext } from './discovery.js';
+import { CommandInbox, type ControlFn } from './inbox.js';
+import { MessageQueue, type OutMessage } from './queue.js';
+import { seriesPath, statePayload } from './series.js';
+
+const MAX_INFLIGHT = 64;
+/** Reports are turned into messages this long after the first one arrives: devices polled on the same tick share one socket write. */
+const BATCH_DELAY_MS = 250;
+const MAX_PENDING_REPORTS = 1000;
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+export interface MqttDevice {
+  name: string;
+  driver: Driver;
+  options: unknown;
+  /** Tags every point of this device carries (site, host, the config's extra tags): left out of state messages. */
+  sharedTags: readonly string[];
+}
+
+export type { ControlFn } from './inbox.js';
+
+/** What the output needs of the worker and the config (everything injected). */
+export interface MqttOutputOptions {
+  config: MqttConfig;
+  devices: readonly MqttDevice[];
+  control: ControlFn;
+  log: Logger;
+  /** Used when the config names no client id. */
+  defaultClientId: string;
+  /** The announced-topics file; null keeps it in memory (tests, `--dry-run`). */
+  announcedPath: string | null;
+  /** Config-relative paths (TLS files) to absolute ones. */
+  resolvePath: (path: string) => string;
+}
+
+export interface JobReportLike {
+  device: string;
+  points: readonly Point[];
+}
+
+interface DeviceState {
+  dev: MqttDevice;
+  description: DeviceDescription;
+  specs: readonly CommandSpec[];
+  /** Bumped when model or firmware changes: every config of the device is announced again. */
+  descriptionVersion: number;
+  /** Switch targets seen (outlet numbers) → whether the config allows switching them. */
+  targets: Map<string, boolean>;
+  sharedTags: ReadonlySet<string>;
+}
+
+export class MqttOutput {
+  private readonly cfg: MqttConfig;
+  private readonly log: Logger;
+  private readonly prefix: string;
+  private readonly clientId: string;
+  private readonly availabilityTopic: string;
+  private readonly ctx: DiscoveryContext;
+  private readonly queue: MessageQueue;
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly announced: AnnouncedTopics;
+  /** Every discovery config of this run, republished on reconnect and when Home Assistant comes online. */
+  private readonly discovery = new Map<string, string>();
+  /** State topic → the field set (and device description version) last announced for it. */
+  private readonly announcedSeries = new Map<string, { version: number; fields: string[] }>();
+  private readonly alerts: Alerts = new Map();
+  private readonly compatPdu: string | undefined;
+  private readonly compatAts: string | undefined;
+  private client: MqttClient | null = null;
+  private pending: JobReportLike[] = [];
+  private scheduled = false;
+  private inflight = 0;
+  private generation = 0;
+  private flushing = false;
+  private stopping = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelayMs: number;
+  private readonly inbox: CommandInbox;
+  private lastDropLogMs = 0;
+  private lastError = '';
+  private readonly counters = { published: 0, publishErrors: 0, reportsDropped: 0, connects: 0 };
+
+  constructor(private readonly options: MqttOutputOptions) {
+    const cfg = options.config;
+    this.cfg = cfg;
+    this.log = options.log;
+    this.prefix = cfg.topicPrefix;
+    this.clientId = cfg.clientId ?? options.defaultClientId;
+    this.availabilityTopic = `${this.prefix}/status`;
+    this.ctx = { discoveryPrefix: cfg.discovery.prefix, node: slug(this.prefix), availabilityTopic: this.availabilityTopic };
+    this.queue = new MessageQueue(cfg.queueSize);
+    this.reconnectDelayMs = cfg.reconnectMinMs;
+    this.announced = new AnnouncedTopics(options.announcedPath);
+    for (const dev of options.devices) {
+      this.devices.set(dev.name, {
+        dev,
+        description: { name: dev.name, driver: dev.driver.id },
+        descriptionVersion: 0,
+        specs: commandSpecs(dev.driver.id),
+        targets: new Map(),
+        sharedTags: new Set(dev.sharedTags),
+      });
+    }
+    const compat = cfg.compatibility;
+    this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, 'powerwalker-pdu', 'pdu') : undefined;
+    this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, 'powerwalker-ats', 'ats') : undefined;
+    this.inbox = new CommandInbox({
+      prefix: this.prefix,
+      homeAssistantStatusTopic: cfg.discovery.enabled ? `${cfg.discovery.prefix}/status` : null,
+      compat: this.compatPdu ? { prefix: compat.prefix, pdu: this.compatPdu } : null,
+      specsOf: (device) => this.devices.get(device)?.specs,
+      control: options.control,
+      log: this.log,
+      send: (topic, payload, retain, device) => {
+        this.enqueue(topic, payload, retain);
+        if (device) this.announced.add(device, topic);
+      },
+      homeAssistantOnline: () => {
+        this.republish();
+        this.flush();
+      },
+      commandDone: () => this.flush(),
+    });
+  }
+
+  private compatDevice(named: string | undefined, driverId: string, key: string): string | undefined {
+    if (named !== undefined) {
+      if (!this.devices.has(named)) throw new ConfigError(`mqtt.compatibility.${key}: no enabled device named "${named}"`);
+      return named;
+    }
+    const matches = [...this.devices.values()].filter((d) => d.dev.driver.id === driverId);
+    return matches.length === 1 ? matches[0]!.dev.name : undefined;
+  }
+
+  /** Load the MQTT client and start connecting (not awaited: the broker may be down for days). */
+  async start(): Promise<void> {
+    const problem = this.announced.load();
+    if (problem) this.log.warn(problem);
+    const client = await createClient(this.cfg, this.clientId, this.availabilityTopic, this.options.resolvePath);
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      // Refused connections repeat every retry: say each distinct problem once.
+      const message = errorMessage(err);
+      if (message === this.lastError) return;
+      this.lastError = message;
+      this.log.warn({ err: message }, 'mqtt client error');
+    });
+    client.on('message', (topic, payload, packet) => this.inbox.handle(topic, payload, packet.retain));
+    this.log.info({ url: redactUrl(this.cfg.url), clientId: this.clientId, prefix: this.prefix }, 'mqtt output started');
+  }
+
+  /** The worker's onCollected listener: synchronous and cheap; the work happens on a later tick. */
+  publishReport(report: JobReportLike): void {
+    if (this.stopping) return;
+    if (this.pending.length >= MAX_PENDING_REPORTS) {
+      this.counters.reportsDropped++;
+      return;
+    }
+    this.pending.push(report);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.processPending(), BATCH_DELAY_MS).unref();
+    }
+  }
+
+  stats(): Record<string, number> {
+    return {
+      ...this.counters,
+      ...this.inbox.counters,
+      queued: this.queue.size,
+      inflight: this.inflight,
+      dropped: this.queue.dropped,
+      superseded: this.queue.superseded,
+      connected: this.client?.connected ? 1 : 0,
+    };
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const client = this.client;
+    try {
+      this.announced.save();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'mqtt: cannot save the announced-topics file');
+    }
+    if (!client) return;
+    const last: { topic: string; payload: string; qos: 0 | 1; retain: boolean }[] = [{ topic: this.availabilityTopic, payload: 'offline', qos: 1, retain: true }];
+    if (this.cfg.compatibility.mode === 'powerwalker') last.push({ topic: `$CONNECTED/${this.clientId}`, payload: '0', qos: 0, retain: true });
+    await closeClient(client, last);
+  }
+
+  // --- outgoing ---------------------------------------------------------------------------
+
+  private enqueue(topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2 = this.cfg.qos, done?: () => void): void {
+    const message: OutMessage & { done?: () => void } = { topic, payload, retain, qos };
+    if (done) message.done = done;
+    const dropped = this.queue.dropped;
+    this.queue.push(message);
+    if (this.queue.dropped !== dropped && Date.now() - this.lastDropLogMs > DROP_LOG_INTERVAL_MS) {
+      this.lastDropLogMs = Date.now();
+      this.log.warn({ dropped: this.queue.dropped, queueSize: this.cfg.queueSize }, 'mqtt queue full: dropping the oldest messages');
+    }
+  }
+
+  private flush(): void {
+    const client = this.client;
+    if (this.flushing || !client) return;
+    this.flushing = true;
+    try {
+      while (client.connected && this.inflight < MAX_INFLIGHT) {
+        const message = this.queue.shift() as (OutMessage & { done?: () => void }) | undefined;
+        if (!message) break;
+        this.inflight++;
+        const generation = this.generation;
+        client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (err) => {
+          // Callbacks of a connection that has closed meanwhile were already written off.
+          if (generation !== this.generation) return;
+          this.inflight--;
+          if (err) this.counters.publishErrors++;
+          else {
+            this.counters.published++;
+            message.done?.();
+          }
+          if (!this.flushing && this.queue.size > 0) setImmediate(() => this.flush());
+        });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private processPending(): void {
+    this.scheduled = false;
+    const reports = this.pending;
+    this.pending = [];
+    for (const report of reports) {
+      try {
+        this.handleReport(report);
+      } catch (err) {
+        this.log.warn({ device: report.device, err: errorMessage(err) }, 'mqtt: could not publish a report');
+      }
+    }
+    try {
+      this.announced.save();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'mqtt: cannot save the announced-topics file');
+    }
+    this.flush();
+  }
+
+  private handleReport(report: JobReportLike): void {
+    const state = this.devices.get(report.device);
+    if (!state) return;
+    const device = report.device;
+    for (const point of report.points) {
+      const series = seriesPath(point);
+      const topic = `${this.prefix}/${device}/${series}`;
+      if (this.cfg.discovery.enabled) {
+        const described = describeFromPoint(state.description, point);
+        if (described !== state.description) {
+          state.description = described;
+          state.descriptionVersion++;
+        }
+        if (!sameFields(this.announcedSeries.get(topic), state.descriptionVersion, point)) {
+          this.announcedSeries.set(topic, { version: state.descriptionVersion, fields: Object.keys(point.fields) });
+          for (const a of fieldAnnouncements(point, state.description, series, topic, this.ctx)) this.announce(device, a.topic, a.payload);
+        }
+      }
+      this.enqueue(topic, statePayload(point, state.sharedTags), this.cfg.retain);
+      if (this.cfg.retain) this.announced.add(device, topic);
+      for (const spec of state.specs) {
+        if (spec.component === 'switch' && point.measurement === spec.measurement) this.switchPoint(state, spec, point);
+        else if (spec.component === 'number' && spec.stateFrom?.measurement === point.measurement) {
+          const v = point.fields[spec.stateFrom.field];
+          if (v !== undefined) this.enqueue(`${this.prefix}/${device}/${spec.path}/state`, String(typeof v === 'object' ? v.value : v), true);
+        }
+      }
+    }
+    if (device === this.compatPdu) this.enqueueCompat(pduMessages(this.cfg.compatibility.prefix, report.points, this.alerts));
+    if (device === this.compatAts) this.enqueueCompat(atsMessages(this.cfg.compatibility.prefix, report.points, this.alerts));
+  }
+
+  private enqueueCompat(messages: { topic: string; payload: string }[]): void {
+    // As the original: QoS 0, not retained.
+    for (const m of messages) this.enqueue(m.topic, m.payload, false, 0);
+  }
+
+  private announce(device: string, topic: string, payload: string): void {
+    this.discovery.set(topic, payload);
+    this.announced.add(device, topic);
+    this.enqueue(topic, payload, true, 1);
+  }
+
+  private switchPoint(state: DeviceState, spec: SwitchSpec, point: Point): void {
+    const target = point.tags[spec.targetTag];
+    if (!target) return;
+    let allowed = state.targets.get(target);
+    const base = `${this.prefix}/${state.dev.name}/${spec.path}/${target}`;
+    if (allowed === undefined) {
+      const { driver, options, name } = state.dev;
+      allowed = this.cfg.commands && allows(driver, options, name, spec.onVerb, [target]) && allows(driver, options, name, spec.offVerb, [target]);
+      state.targets.set(target, allowed);
+      if (allowed && this.cfg.discovery.enabled) {
+        const a = switchAnnouncement(state.description, spec.path, target, base, this.ctx);
+        this.announce(state.dev.name, a.topic, a.payload);
+      }
+    }
+    const on = spec.state(point.fields);
+    if (on !== undefined) {
+      this.enqueue(`${base}/state`, on, true);
+      this.announced.add(state.dev.name, `${base}/state`);
+    }
+  }
+
+  private announceNumbers(): void {
+    if (!this.cfg.commands || !this.cfg.discovery.enabled) return;
+    for (const state of this.devices.values()) {
+      for (const spec of state.specs) {
+        if (spec.component !== 'number' || !allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, ['0'])) continue;
+        const a = numberAnnouncement(state.description, spec, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
+        this.announce(state.dev.name, a.topic, a.payload);
+      }
+    }
+  }
+
+  /** Everything a fresh connection (or a restarted Home Assistant) needs: discovery, removals. */
+  private republish(): void {
+    for (const { device, topics } of this.announced.stale(new Set(this.devices.keys()))) {
+      let left = topics.length;
+      this.log.info({ device, topics: left }, 'mqtt: device gone from the config; removing its retained topics and Home Assistant entities');
+      const done = () => {
+        if (--left === 0) this.announced.forget(device);
+      };
+      // An empty retained message deletes the retained one; for a config it removes the entity.
+      for (const topic of topics) this.enqueue(topic, '', true, 1, done);
+    }
+    if (!this.cfg.discovery.enabled) return;
+    this.announceNumbers();
+    for (const [topic, payload] of this.discovery) this.enqueue(topic, payload, true, 1);
+  }
+
+  // --- connection -------------------------------------------------------------------------
+
+  private onConnect(): void {
+    this.counters.connects++;
+    this.lastError = '';
+    this.reconnectDelayMs = this.cfg.reconnectMinMs;
+    this.log.info({ clientId: this.clientId }, this.counters.connects === 1 ? 'mqtt connected' : 'mqtt reconnected');
+    const client = this.client!;
+    const topics: string[] = [];
+    if (this.cfg.commands) topics.push(`${this.prefix}/+/+/set`, `${this.prefix}/+/+/+/set`);
+    if (this.cfg.commands && this.compatPdu) topics.push(`${this.cfg.compatibility.prefix}/pdu/outlet/+/set`);
+    if (this.cfg.discovery.enabled) topics.push(`${this.cfg.discovery.prefix}/status`);
+    if (topics.length > 0) {
+      client.subscribe(topics, { qos: 1 }, (err) => {
+        if (err) this.log.warn({ err: errorMessage(err) }, 'mqtt: subscribe failed');
+      });
+    }
+    // Availability first, so Home Assistant sees the entities as available when they arrive.
+    this.enqueue(this.availabilityTopic, 'online', true, 1);
+    if (this.cfg.compatibility.mode === 'powerwalker') this.enqueue(`$CONNECTED/${this.clientId}`, '1', true, 0);
+    this.republish();
+    this.flush();
+  }
+
+  private onClose(): void {
+    // Publishes in flight on the old connection are written off (their messages were state: the next poll brings newer).
+    this.generation++;
+    this.inflight = 0;
+    if (this.stopping || this.reconnectTimer) return;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.cfg.reconnectMaxMs);
+    this.log.warn({ retryInMs: delay }, 'mqtt broker not reachable; collection and InfluxDB go on');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopping) this.client?.reconnect();
+    }, delay);
+  }
+}
+
+/** Whether a point has exactly the fields announced last time, in order (no allocation: this runs for every point). */
+function sameFields(last: { version: number; fields: string[] } | undefined, version: number, point: Point): boolean {
+  if (!last || last.version !== version) return false;
+  let i = 0;
+  for (const k in point.fields) if (last.fields[i++] !== k) return false;
+  return i === last.fields.length;
+}

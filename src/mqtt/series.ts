@@ -1,0 +1,63 @@
+/**
+ * A series is what one MQTT state message carries: one point's measurement plus the tags that
+ * tell its series apart within the device (an outlet, a channel, a phase), never the tags
+ * every point of the device shares (device, site, host, the config's extra tags) nor the
+ * descriptive ones (circuit, unit_name, mfr, model). Topic: `<prefix>/<device>/<series>` with
+ * `<series>` = `<measurement>[/<tag>/<value>]...`, e.g. `wattline/board/hdhk/unit/1/channel/3`.
+ */
+import { IntField, UintField, type FieldValue, type Point } from '../core/point.js';
+
+/** Identifying tags per measurement, in topic order; measurements not listed use DEFAULT_SERIES_TAGS. */
+const SERIES_TAGS: Record<string, readonly string[]> = {
+  p1: [],
+  p1_mbus: ['channel'],
+  hdhk: ['unit', 'channel'],
+  hdhk_phase: ['phase'],
+  ups: [],
+};
+
+/** DESIGN "Measurements": `device`, `outlet`, `channel`, `phase`, `source` identify a series (`unit`: a bus address). */
+const DEFAULT_SERIES_TAGS: readonly string[] = ['unit', 'outlet', 'channel', 'phase', 'source'];
+
+export function seriesTags(measurement: string): readonly string[] {
+  return SERIES_TAGS[measurement] ?? DEFAULT_SERIES_TAGS;
+}
+
+/** One MQTT topic level from a tag value: no separators or wildcards. */
+export function topicLevel(value: string): string {
+  return value.replace(/[/#+\s\u0000]/g, '_') || '_';
+}
+
+/** `hdhk/unit/1/channel/3` for a point of `hdhk` with unit=1, channel=3. */
+export function seriesPath(point: Point): string {
+  let path = topicLevel(point.measurement);
+  for (const tag of seriesTags(point.measurement)) {
+    const v = point.tags[tag];
+    if (v !== undefined && v !== '') path += `/${tag}/${topicLevel(v)}`;
+  }
+  return path;
+}
+
+/** A field as JSON: integers as numbers (exact up to 2^53, beyond that as text). */
+export function jsonValue(v: FieldValue): number | boolean | string {
+  if (v instanceof IntField || v instanceof UintField) {
+    const n = Number(v.value);
+    return Number.isSafeInteger(n) ? n : v.value.toString();
+  }
+  return v;
+}
+
+/** The state message of one point: `{"time": ISO, <field>: value, ..., "tags": {...}}`, written directly (no object in between). */
+export function statePayload(point: Point, baseTags: ReadonlySet<string>): string {
+  let out = `{"time":"${new Date(Number(point.time / 1_000_000n)).toISOString()}"`;
+  const fields = point.fields;
+  for (const k in fields) out += `,${JSON.stringify(k)}:${JSON.stringify(jsonValue(fields[k]!))}`;
+  let tags = '';
+  const t = point.tags;
+  for (const k in t) {
+    if (k === 'device' || baseTags.has(k)) continue;
+    tags += `${tags ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(t[k])}`;
+  }
+  if (tags) out += `,"tags":{${tags}}`;
+  return out + '}';
+}

@@ -1,0 +1,96 @@
+/**
+ * A real Mosquitto broker (Debian `mosquitto`) for one test file: a temp folder with its config
+ * (one listener on a free loopback port, anonymous clients, no persistence) and log, started
+ * and stopped by PID; ready when its port accepts a TCP connection.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { killAndWait, spawnServer, tail, type ServerProcess } from './server-process.js';
+
+export interface Mosquitto {
+  /** `mqtt://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly logFile: string;
+  /** SIGTERM, wait for exit, remove the folder. Safe to call twice. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait; keeps the folder and port for restart(). Retained messages are gone (no persistence). */
+  stopHard(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** Debian installs the broker in /usr/sbin, which is not on a normal user's PATH. */
+export function mosquittoBinary(): string {
+  for (const path of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto']) if (existsSync(path)) return path;
+  return 'mosquitto';
+}
+
+export async function startMosquitto(): Promise<Mosquitto> {
+  const dir = await mkdtemp(join(tmpdir(), 'wattline-mosquitto-'));
+  const port = await freePort();
+  const configFile = join(dir, 'mosquitto.conf');
+  const logFile = join(dir, 'mosquitto.log');
+  await writeFile(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n`);
+  let proc: ServerProcess | null = null;
+  let removed = false;
+  const launch = async () => {
+    proc = spawnServer(mosquittoBinary(), ['-c', configFile], logFile, dir);
+    await waitPort(proc, port, logFile);
+  };
+  try {
+    await launch();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return proc?.pid ?? -1;
+    },
+    logFile,
+    async stop() {
+      if (proc) await killAndWait(proc, 3000);
+      proc = null;
+      if (!removed) {
+        removed = true;
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    async stopHard() {
+      if (proc) await killAndWait(proc, 0);
+      proc = null;
+    },
+    async restart() {
+      if (removed) throw new Error('mosquitto: restart after stop');
+      if (proc) await killAndWait(proc, 3000);
+      await launch();
+    },
+  };
+}
+
+async function waitPort(proc: ServerProcess, port: number, logFile: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void proc.exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`mosquitto exited before it was ready; log:\n${tail(logFile)}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await killAndWait(proc, 0);
+  throw new Error(`mosquitto not listening on ${port}; log:\n${tail(logFile)}`);
+}

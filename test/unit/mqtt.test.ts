@@ -1,0 +1,249 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { int, type Point } from '../../src/core/point.js';
+import { drivers } from '../../src/devices/index.js';
+import { ROOT } from '../helpers/paths.js';
+import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
+import { AnnouncedTopics } from '../../src/mqtt/announced.js';
+import { outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
+import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
+import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
+import { fieldMeta } from '../../src/mqtt/fields.js';
+import { MessageQueue } from '../../src/mqtt/queue.js';
+import { seriesPath, statePayload } from '../../src/mqtt/series.js';
+
+const T = 1_700_000_000_000n * 1_000_000n;
+const point = (measurement: string, tags: Record<string, string>, fields: Point['fields']): Point => ({ measurement, tags, fields, time: T });
+
+test('field metadata: unit, device class and state class from the name suffix', () => {
+  assert.deepEqual(fieldMeta('p1', 'energy_import_t1_kwh', 1.5, {}), { component: 'sensor', unit: 'kWh', deviceClass: 'energy', stateClass: 'total_increasing' });
+  assert.deepEqual(fieldMeta('hdhk', 'current_a', 1.5, {}), { component: 'sensor', unit: 'A', deviceClass: 'current', stateClass: 'measurement' });
+  assert.equal(fieldMeta('hdhk', 'apparent_power_va', 1, {}).unit, 'VA'); // _va, not _a
+  assert.equal(fieldMeta('p1', 'reactive_energy_import_kvarh', 1, {}).deviceClass, 'reactive_energy'); // _kvarh, not _var/_h
+  assert.equal(fieldMeta('p1', 'reactive_power_import_var', 1, {}).unit, 'var');
+  assert.equal(fieldMeta('x', 'frequency_hz', 50, {}).deviceClass, 'frequency');
+  assert.equal(fieldMeta('x', 'temperature_c', 20, {}).unit, '°C');
+  assert.deepEqual(fieldMeta('x', 'load_pct', 20, {}), { component: 'sensor', unit: '%', stateClass: 'measurement' });
+  // Ratings are diagnostics without a state class; strings are diagnostics; booleans binary sensors.
+  assert.deepEqual(fieldMeta('ups', 'input_voltage_nominal_v', 230, {}), { component: 'sensor', unit: 'V', deviceClass: 'voltage', stateClass: undefined, diagnostic: true });
+  assert.equal(fieldMeta('p1', 'equipment_id', 'E0001', {}).diagnostic, true);
+  assert.equal(fieldMeta('x', 'on', true, {}).component, 'binary_sensor');
+});
+
+test('field metadata: per-measurement corrections (battery, UPS flags, event counters, gas/water)', () => {
+  assert.equal(fieldMeta('ups', 'battery_charge_pct', 100, {}).deviceClass, 'battery');
+  assert.deepEqual(fieldMeta('ups', 'low_battery', int(0), {}), { component: 'binary_sensor', deviceClass: 'battery', stateClass: undefined, unit: undefined });
+  assert.equal(fieldMeta('p1', 'power_failures', int(3), {}).stateClass, 'total_increasing');
+  assert.equal(fieldMeta('p1_mbus', 'reading_m3', 1, { mbus_type: 'gas' }).deviceClass, 'gas');
+  assert.equal(fieldMeta('p1_mbus', 'reading_m3', 1, { mbus_type: 'water' }).deviceClass, 'water');
+  assert.equal(fieldMeta('p1_mbus', 'reading_m3', 1, { mbus_type: 'gas' }).stateClass, 'total_increasing');
+});
+
+test('every NUT status flag is a binary sensor, every NUT variable with a unit has that unit', () => {
+  for (const f of STATUS_FLAGS) assert.equal(fieldMeta('ups', f.field, int(1), {}).component, 'binary_sensor', f.field);
+  const units: Record<string, string> = { '%': '%', s: 's', V: 'V', A: 'A', Hz: 'Hz', W: 'W', VA: 'VA', '°C': '°C' };
+  for (const v of VARIABLES) {
+    if (v.type === 'string') continue;
+    assert.equal(fieldMeta('ups', v.field, 1, {}).unit, units[v.unit], v.field);
+  }
+});
+
+test('series path: measurement plus identifying tags; state payload: time, fields, non-shared tags', () => {
+  const p = point('hdhk', { site: 'home', device: 'board', unit: '1', channel: '3', circuit: 'oven', phase: 'L1' }, { current_a: 1.25, range_a: int(40) });
+  assert.equal(seriesPath(p), 'hdhk/unit/1/channel/3');
+  assert.equal(seriesPath(point('pdu_outlet', { device: 'pdu', outlet: '7' }, { on: true })), 'pdu_outlet/outlet/7');
+  assert.equal(seriesPath(point('p1', { device: 'm', phase: 'x' }, { a: 1 })), 'p1'); // p1 has no series tags
+  assert.equal(seriesPath(point('x', { device: 'd', channel: 'a/b#' }, { a: 1 })), 'x/channel/a_b_');
+  assert.deepEqual(JSON.parse(statePayload(p, new Set(['site']))), {
+    time: '2023-11-14T22:13:20.000Z',
+    current_a: 1.25,
+    range_a: 40,
+    tags: { unit: '1', channel: '3', circuit: 'oven', phase: 'L1' },
+  });
+});
+
+test('discovery: one config per field with a stable unique id, the series state topic and the device', () => {
+  const ctx = { discoveryPrefix: 'homeassistant', node: 'wattline', availabilityTopic: 'wattline/status' };
+  const p = point('p1', { device: 'meter' }, { energy_import_kwh: 10.5, power_import_w: 300 });
+  const out = fieldAnnouncements(p, { name: 'meter', driver: 'dsmr-p1', firmware: '50' }, 'p1', 'wattline/meter/p1', ctx);
+  assert.equal(out.length, 2);
+  assert.equal(out[0]!.topic, 'homeassistant/sensor/wattline/wattline_meter_p1_energy_import_kwh/config');
+  const c = JSON.parse(out[0]!.payload);
+  assert.equal(c.unique_id, 'wattline_meter_p1_energy_import_kwh');
+  assert.equal(c.default_entity_id, 'sensor.wattline_meter_p1_energy_import_kwh');
+  assert.equal(c.object_id, undefined, 'object_id is gone from Home Assistant since 2026.4');
+  assert.equal(c.state_topic, 'wattline/meter/p1');
+  assert.equal(c.value_template, '{{ value_json["energy_import_kwh"] }}');
+  assert.deepEqual([c.unit_of_measurement, c.device_class, c.state_class], ['kWh', 'energy', 'total_increasing']);
+  assert.deepEqual(c.device, { identifiers: ['wattline_meter'], name: 'meter', model: 'dsmr-p1', sw_version: '50' });
+  assert.equal(c.availability_topic, 'wattline/status');
+});
+
+const SPECS: Record<string, readonly CommandSpec[]> = {
+  pdu: [outletSwitch('pdu_outlet')],
+  inv: [{ component: 'number', path: 'ess-power', verb: 'ess-power', min: -100, max: 100, step: 1 }],
+  ups: [],
+};
+const specsOf = (d: string) => SPECS[d];
+
+test('commands: outlet switch and number topics become verbs; everything else says why not', () => {
+  const on = parseCommand('wl', 'wl/pdu/outlet/3/set', ' on ', specsOf);
+  assert.ok(on.ok);
+  assert.deepEqual([on.verb, on.args, on.base], ['on', ['3'], 'wl/pdu/outlet/3']);
+  const off = parseCommand('wl', 'wl/pdu/outlet/3/set', '0', specsOf);
+  assert.ok(off.ok && off.verb === 'off');
+  const n = parseCommand('wl', 'wl/inv/ess-power/set', '-500', specsOf);
+  assert.ok(n.ok);
+  assert.deepEqual([n.verb, n.args, n.base], ['ess-power', ['-500'], 'wl/inv/ess-power']);
+  const bad = (topic: string, payload: string) => {
+    const r = parseCommand('wl', topic, payload, specsOf);
+    assert.ok(!r.ok, topic);
+    return r.reason;
+  };
+  assert.match(bad('wl/pdu/outlet/3/set', 'MAYBE'), /not ON, OFF, 1 or 0/);
+  assert.match(bad('wl/pdu/outlet/3/set', '2'), /not ON, OFF, 1 or 0/);
+  assert.match(bad('wl/inv/ess-power/set', '5e3x'), /not a number/);
+  assert.match(bad('wl/nobody/outlet/3/set', 'ON'), /unknown device "nobody"/);
+  assert.match(bad('wl/ups/outlet/3/set', 'ON'), /takes no command/);
+  assert.match(bad('wl/pdu/relay/3/set', 'ON'), /takes no command/);
+  assert.match(bad('wl/pdu/outlet/set', 'ON'), /expected wl\/pdu\/outlet\/<outlet>\/set/);
+  assert.match(bad('wl/inv/ess-power/1/set', '5'), /expected wl\/inv\/ess-power\/set/);
+});
+
+test('queue: latest message per topic, bounded, oldest dropped and counted', () => {
+  const q = new MessageQueue(2);
+  const m = (topic: string, payload: string) => ({ topic, payload, retain: false, qos: 0 as const });
+  q.push(m('a', '1'));
+  q.push(m('a', '2'));
+  assert.equal(q.size, 1);
+  assert.equal(q.superseded, 1);
+  q.push(m('b', '1'));
+  q.push(m('c', '1'));
+  assert.equal(q.dropped, 1);
+  assert.deepEqual([q.shift()?.topic, q.shift()?.topic, q.shift()], ['b', 'c', undefined]);
+});
+
+test('announced topics survive a restart in their file; stale devices are listed until forgotten', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-announced-'));
+  try {
+    const path = join(dir, 'a.json');
+    const a = new AnnouncedTopics(path);
+    assert.equal(a.load(), undefined);
+    assert.equal(a.add('old', 'ha/sensor/x/config'), true);
+    assert.equal(a.add('old', 'ha/sensor/x/config'), false);
+    a.add('kept', 'ha/sensor/y/config');
+    a.save();
+    const b = new AnnouncedTopics(path);
+    b.load();
+    assert.deepEqual(b.stale(new Set(['kept'])), [{ device: 'old', topics: ['ha/sensor/x/config'] }]);
+    b.forget('old');
+    b.save();
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')).devices, { kept: ['ha/sensor/y/config'] });
+    writeFileSync(path, '{not json');
+    assert.match(new AnnouncedTopics(path).load()!, /not valid JSON/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// PowerWalker compatibility. Inputs: the PDU sample replies of protocols.md §1.7 (QGS, QPW,
+// QPVA); expected payloads written out by hand from the original mqtt.py's dicts as Python's
+// json.dumps prints them.
+test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () => {
+  const currents = [0.4, 0.5, 0.3, 0.1, 0.2, 0.2, 0.3, 0.0];
+  const w = [62, 108, 74, 37, 39, 33, 57, 0];
+  const va = [108, 123, 83, 47, 43, 65, 70, 0];
+  const points: Point[] = [
+    point('pdu', { device: 'pdu' }, { in_voltage_v: 225.5, in_frequency_hz: 49.8, in_current_a: 2.1, temperature_c: 36, in_power_w: int(441), in_power_va: int(478), low_in_voltage: int(0), high_in_voltage: int(1), low_in_current: int(0), high_in_current: int(0), pwr_fail_aux1: int(0), pwr_fail_aux2: int(0) }),
+    ...currents.map((a, i) =>
+      point('pdu_outlet', { device: 'pdu', outlet: String(i + 1) }, { current_a: a, power_w: int(w[i]!), power_va: int(va[i]!), status: int(i === 4 ? 5 : 1), shutdown_countdown_s: int(0), restore_countdown_s: int(i === 1 ? 60 : 0) }),
+    ),
+  ];
+  const alerts = new Map<string, number>();
+  const msgs = new Map(pduMessages('powerwalker', points, alerts).map((m) => [m.topic, m.payload]));
+  assert.equal(msgs.get('powerwalker/pdu/power/in'), '{"w": 441, "va": 478, "a": 2.1}');
+  assert.equal(msgs.get('powerwalker/pdu/power/out1'), '{"w": 62, "va": 108, "a": 0.4}');
+  assert.equal(msgs.get('powerwalker/pdu/power/out8'), '{"w": 0, "va": 0, "a": 0.0}');
+  assert.equal(msgs.get('powerwalker/pdu/outlet/out2'), '{"status": 1, "state": "On", "restore_sec": 60, "shutdown_sec": 0}');
+  assert.equal(msgs.get('powerwalker/pdu/outlet/out5'), '{"status": 5, "state": "Overload alarm", "restore_sec": 0, "shutdown_sec": 0}');
+  assert.equal(
+    msgs.get('powerwalker/pdu/status'),
+    '{"in_hz": 49.8, "in_v": 225.5, "temp_c": 36.0, "low_in_voltage": 0, "high_in_voltage": 1, "low_in_current": 0, "high_in_current": 0, "pwr_fail_aux1": 0, "pwr_fail_aux2": 0}',
+  );
+  const alert = JSON.parse(msgs.get('powerwalker/alert')!);
+  assert.equal(alert.pdu, 1);
+  assert.equal(alert.pdu_out5, 1);
+  assert.equal(alert.pdu_out1, 0);
+  assert.equal(msgs.size, 1 + 8 + 1 + 8 + 1);
+});
+
+test('compat: ATS supply and status topics (QATS/QAS sample of protocols.md §1.7: on source 1)', () => {
+  const ats = point('ats', { device: 'ats' }, {
+    src1_voltage_v: 227.3, src1_frequency_hz: 50, src2_voltage_v: 227.3, src2_frequency_hz: 50, load_pct: 14, out_current_a: 2.2, sync_angle_deg: 1, temperature_c: 35,
+    on_src1: int(1), on_src2: int(0), preferred_src2: int(0), src2_wave_bad: int(1), aux_pwr1_fail: int(0), aux_pwr2_fail: int(0), on_fault_mode: int(0), overload_alarm: int(0), overload_fault: int(0), short_fault: int(0), syncron_bad: int(0),
+  });
+  const msgs = new Map(atsMessages('pw', [ats], new Map()).map((m) => [m.topic, m.payload]));
+  assert.equal(msgs.get('pw/ats/supply/src1'), '{"v": 227.3, "hz": 50.0, "active": 1, "preferred": 1, "bad": 0}');
+  assert.equal(msgs.get('pw/ats/supply/src2'), '{"v": 227.3, "hz": 50.0, "active": 0, "preferred": 0, "bad": 1}');
+  assert.equal(
+    msgs.get('pw/ats/status'),
+    '{"temp_c": 35.0, "out_a": 2.2, "out_pct": 14.0, "sync_angle": 1.0, "aux_pwr1_fail": 0, "aux_pwr2_fail": 0, "on_fault_mode": 0, "overload_alarm": 0, "overload_fault": 0, "short_fault": 0, "syncron_bad": 0}',
+  );
+  assert.deepEqual(JSON.parse(msgs.get('pw/alert')!), { ats_src1: 0, ats_src2: 1, ats: 0 });
+});
+
+test("compat: the original's outlet command topic and payloads", () => {
+  assert.deepEqual(parseCompatCommand('pw', 'pw/pdu/outlet/out6/set', '1'), { verb: 'on', outlet: '6' });
+  assert.deepEqual(parseCompatCommand('pw', 'pw/pdu/outlet/out6/set', '0'), { verb: 'off', outlet: '6' });
+  assert.deepEqual(parseCompatCommand('pw', 'pw/pdu/outlet/out6/set', 'OFF'), { verb: 'off', outlet: '6' });
+  assert.match((parseCompatCommand('pw', 'pw/pdu/outlet/out9/set', '1') as { error: string }).error, /not 1–8/);
+  assert.match((parseCompatCommand('pw', 'pw/pdu/outlet/out6/set', 'yes') as { error: string }).error, /not an integer/);
+  assert.equal(parseCompatCommand('pw', 'pw/pdu/outlet/out6', '1'), undefined);
+});
+
+function loadYaml(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-mqtt-config-'));
+  try {
+    writeFileSync(join(dir, 'wattline.yaml'), yaml);
+    return loadConfig({ drivers, path: join(dir, 'wattline.yaml'), env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('config: the mqtt section with defaults and credentials from the environment', () => {
+  const { config } = loadYaml('mqtt:\n  url: mqtts://broker:8883\n  username: ${MQTT_USER}\n  password: ${MQTT_PASSWORD}\n  tls: { ca: ca.pem }\n', { MQTT_USER: 'wl', MQTT_PASSWORD: 's3cret' });
+  const m = config.mqtt!;
+  assert.deepEqual([m.username, m.password, m.topicPrefix, m.qos, m.retain, m.discovery.prefix, m.compatibility.mode, m.tls?.rejectUnauthorized], ['wl', 's3cret', 'wattline', 0, true, 'homeassistant', 'off', true]);
+});
+
+test('config: bad mqtt settings are one line naming the key', () => {
+  const fails = (yaml: string, re: RegExp) =>
+    assert.throws(
+      () => loadYaml(yaml),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message) && err.message.split('\n').length === 1,
+      yaml,
+    );
+  fails('mqtt:\n  url: http://broker:1883\n', /mqtt\.url/);
+  fails('mqtt:\n  url: mqtt://broker\n  tls: { ca: ca.pem }\n', /mqtt\.tls: tls settings need an mqtts:\/\/ url/);
+  fails('mqtt:\n  url: mqtt://broker\n  qos: 3\n', /mqtt\.qos/);
+  fails('mqtt:\n  url: mqtt://broker\n  topicPrefix: "a/#"\n', /mqtt\.topicPrefix/);
+  fails('mqtt:\n  url: mqtt://broker\n  retian: true\n', /mqtt: unknown key "retian"/);
+  fails('mqtt:\n  url: mqtt://broker\n  compatibility: { mode: on }\n', /mqtt\.compatibility\.mode/);
+});
+
+test('the commented mqtt block of wattline.example.yaml is valid once uncommented', () => {
+  const lines = readFileSync(join(ROOT, 'wattline.example.yaml'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('# mqtt:'));
+  assert.ok(start >= 0, 'the example has an mqtt block');
+  const block: string[] = [];
+  for (let i = start; i < lines.length && lines[i]!.startsWith('#'); i++) block.push(lines[i]!.slice(2));
+  const { config } = loadYaml(block.join('\n') + '\n', {});
+  assert.equal(config.mqtt?.url, 'mqtt://127.0.0.1:1883');
+  assert.equal(config.mqtt?.discovery.prefix, 'homeassistant');
+});
