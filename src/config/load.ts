@@ -56,7 +56,23 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const raw = parseYaml(text, explicit ?? DEFAULT_CONFIG_PATH);
   const resolved = resolveRefs(raw, env, explicit ?? DEFAULT_CONFIG_PATH, []);
   const config = validate(resolved, options.drivers, explicit ?? DEFAULT_CONFIG_PATH);
+  resolveDriverPaths(config, options.drivers, dir);
   return { config, path, dir, demo: false };
+}
+
+/** File paths inside driver options (Driver.pathOptions) are relative to the config file, like every other path in it. */
+function resolveDriverPaths(config: WattlineConfig, drivers: readonly Driver[], dir: string): void {
+  for (const device of config.devices as { driver: string; options: unknown }[]) {
+    const keys = drivers.find((d) => d.id === device.driver)?.pathOptions ?? [];
+    for (const key of keys) {
+      const parts = key.split('.');
+      let holder = device.options as Record<string, unknown> | undefined;
+      for (const part of parts.slice(0, -1)) holder = holder?.[part] as Record<string, unknown> | undefined;
+      const last = parts[parts.length - 1]!;
+      const value = holder?.[last];
+      if (holder && typeof value === 'string' && !isAbsolute(value)) holder[last] = resolve(dir, value);
+    }
+  }
 }
 
 function parseYaml(text: string, name: string): unknown {

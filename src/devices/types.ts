@@ -139,6 +139,11 @@ export interface Driver<Options = any> {
    * carry the timeMs of that poll's first capture record.
    */
   decodeCapture?(records: readonly CaptureRecord[], ctx: DecodeContext<Options>): DecodeResult;
+  /**
+   * Option keys (dotted: `tls.ca`) that hold file paths: a config file's relative paths are
+   * resolved against the config file's folder before the driver sees them.
+   */
+  pathOptions?: readonly string[];
   /** Control verbs (outlet switching, set-points); absent when the driver offers none. */
   control?: DriverControl<Options>;
 }

@@ -139,3 +139,19 @@ test('wattline.example.yaml is valid as shipped (with its ${VAR}s set)', () => {
     ['dsmr-p1', 'hdhk', 'nut-ups', 'powerwalker-pdu', 'victron-vebus', 'itho-wpu'],
   );
 });
+
+test('file paths in driver options are relative to the config file, absolute ones stay', () => {
+  withConfig(
+    `devices:
+  - { name: wpu, driver: itho-wpu, simulate: true, options: { parameterMap: maps/heatpump.sqlite, cacheDb: /var/lib/w/cache.sqlite } }
+  - { name: ups, driver: nut-ups, options: { ups: u, tls: { mode: starttls, ca: certs/ca.pem } } }
+`,
+    (path, dir) => {
+      const { config } = loadConfig({ drivers, path, env: {} });
+      const [wpu, ups] = config.devices as { options: any }[];
+      assert.equal(wpu!.options.parameterMap, join(dir, 'maps', 'heatpump.sqlite'));
+      assert.equal(wpu!.options.cacheDb, '/var/lib/w/cache.sqlite');
+      assert.equal(ups!.options.tls.ca, join(dir, 'certs', 'ca.pem'));
+    },
+  );
+});

@@ -22,6 +22,7 @@ export const ithoWpuDriver: Driver<IthoWpuOptions> = {
   options: ithoWpuOptionsSchema,
   link: 'network',
   networkAddress: (o) => ({ host: o.host, port: o.port }),
+  pathOptions: ['parameterMap', 'cacheDb'],
   createSession: (ctx) => new IthoWpuSession(ctx),
   decodeCapture: decodeIthoCapture,
   control: ithoControl,

@@ -21,6 +21,7 @@ export const nutUpsDriver: Driver<NutUpsOptions> = {
   options: nutUpsOptionsSchema,
   link: 'network',
   networkAddress: (o) => ({ host: o.host, port: o.port }),
+  pathOptions: ['tls.ca'],
   createSession: (ctx) => new NutUpsSession(ctx),
   decodeCapture: decodeNutUpsCapture,
 };
