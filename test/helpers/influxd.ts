@@ -3,11 +3,11 @@
  * folder (meta, data, wal, config, log), HTTP and RPC on free loopback ports, every
  * optional service off. Stopped by PID.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './ports.js';
-import { killAndWait, spawnServer, waitReady, type ServerProcess } from './server-process.js';
+import { manageServer, spawnServer, waitReady } from './server-process.js';
 
 export interface InfluxdOptions {
   /** `[http] max-body-size` in bytes (a small value gives real 413s). Default 25 MB, as shipped. */
@@ -42,45 +42,12 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
   await writeFile(configFile, configText(dir, port!, rpcPort!, options));
   const url = `http://127.0.0.1:${port}`;
 
-  let proc: ServerProcess | null = null;
-  let removed = false;
   const launch = async () => {
-    proc = spawnServer('influxd', ['-config', configFile], logFile, dir);
+    const proc = spawnServer('influxd', ['-config', configFile], logFile, dir);
     await waitReady(proc, `${url}/ping`, { status: 204, logFile, name: 'influxd' });
+    return proc;
   };
-  try {
-    await launch();
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  return {
-    url,
-    port: port!,
-    get pid() {
-      return proc?.pid ?? -1;
-    },
-    dir,
-    logFile,
-    async stop() {
-      if (proc) await killAndWait(proc, STOP_GRACE_MS);
-      proc = null;
-      if (!removed) {
-        removed = true;
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-    async stopHard() {
-      if (proc) await killAndWait(proc, 0);
-      proc = null;
-    },
-    async restart() {
-      if (removed) throw new Error('influxd: restart after stop (the folder is gone)');
-      if (proc) await killAndWait(proc, STOP_GRACE_MS);
-      await launch();
-    },
-  };
+  return manageServer('influxd', dir, STOP_GRACE_MS, launch, { url, port: port!, dir, logFile });
 }
 
 function configText(dir: string, port: number, rpcPort: number, options: InfluxdOptions): string {

@@ -4,12 +4,12 @@
  * and stopped by PID; ready when its port accepts a TCP connection.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { killAndWait, spawnServer, tail, type ServerProcess } from './server-process.js';
+import { killAndWait, manageServer, spawnServer, tail, type ServerProcess } from './server-process.js';
 
 export interface Mosquitto {
   /** `mqtt://127.0.0.1:<port>` */
@@ -36,43 +36,12 @@ export async function startMosquitto(): Promise<Mosquitto> {
   const configFile = join(dir, 'mosquitto.conf');
   const logFile = join(dir, 'mosquitto.log');
   await writeFile(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n`);
-  let proc: ServerProcess | null = null;
-  let removed = false;
   const launch = async () => {
-    proc = spawnServer(mosquittoBinary(), ['-c', configFile], logFile, dir);
+    const proc = spawnServer(mosquittoBinary(), ['-c', configFile], logFile, dir);
     await waitPort(proc, port, logFile);
+    return proc;
   };
-  try {
-    await launch();
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    get pid() {
-      return proc?.pid ?? -1;
-    },
-    logFile,
-    async stop() {
-      if (proc) await killAndWait(proc, 3000);
-      proc = null;
-      if (!removed) {
-        removed = true;
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-    async stopHard() {
-      if (proc) await killAndWait(proc, 0);
-      proc = null;
-    },
-    async restart() {
-      if (removed) throw new Error('mosquitto: restart after stop');
-      if (proc) await killAndWait(proc, 3000);
-      await launch();
-    },
-  };
+  return manageServer('mosquitto', dir, 3000, launch, { url: `mqtt://127.0.0.1:${port}`, port, logFile });
 }
 
 async function waitPort(proc: ServerProcess, port: number, logFile: string, timeoutMs = 15_000): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 
 const live = new Set<ChildProcess>();
 let netInstalled = false;
@@ -116,4 +117,53 @@ export function tail(file: string, lines = 30): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** The start/stop/restart life of one test server in its own temp folder (influxd, mosquitto, …). */
+export interface ManagedServer {
+  readonly pid: number;
+  /** SIGTERM (SIGKILL after the grace), wait for exit, remove the folder. Safe to call twice. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit; keeps the folder and port for `restart()`. */
+  stopHard(): Promise<void>;
+  /** Start again on the same port and folder. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Runs `launch` (spawn and wait until it answers) now and again on restart(); removes `dir`
+ * when the first launch fails or on stop().
+ */
+export async function manageServer<T extends object>(name: string, dir: string, graceMs: number, launch: () => Promise<ServerProcess>, extras: T): Promise<ManagedServer & T> {
+  let proc: ServerProcess | null = null;
+  let removed = false;
+  try {
+    proc = await launch();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ...extras,
+    get pid() {
+      return proc?.pid ?? -1;
+    },
+    async stop() {
+      if (proc) await killAndWait(proc, graceMs);
+      proc = null;
+      if (!removed) {
+        removed = true;
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    async stopHard() {
+      if (proc) await killAndWait(proc, 0);
+      proc = null;
+    },
+    async restart() {
+      if (removed) throw new Error(`${name}: restart after stop (the folder is gone)`);
+      if (proc) await killAndWait(proc, graceMs);
+      proc = await launch();
+    },
+  };
 }
