@@ -77,6 +77,26 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
   return { transport };
 }
 
+/** A device's link (or simulator) and a driver session on it, not yet started. */
+export function openDevice(
+  loaded: LoadedConfig,
+  device: DeviceConfig,
+  driver: Driver,
+  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture'] },
+): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
+  const { transport, simulator } = createTransport(device, driver);
+  const session = driver.createSession({
+    device: device.name,
+    options: device.options,
+    tags: baseTags(loaded, device),
+    transport,
+    clock: with_.clock,
+    log: with_.log.child({ device: device.name }),
+    ...(with_.capture ? { capture: with_.capture } : {}),
+  });
+  return { transport, ...(simulator ? { simulator } : {}), session };
+}
+
 /** driver.control.prepare with the errors a user needs when the driver or verb has none. */
 export function prepareControl(driver: Driver, config: DeviceConfig, verb: string, args: readonly string[]): ControlRequest {
   const control = driver.control;
@@ -203,16 +223,8 @@ export class Worker {
 
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
-      const { transport, simulator } = createTransport(device, driver);
-      const session = driver.createSession({
-        device: device.name,
-        options: device.options,
-        tags: baseTags(loaded, device),
-        transport,
-        clock: this.clock,
-        log: log.child({ device: device.name }),
-        ...(device.capture && this.captures ? { capture: this.captureHook(device.name, driver) } : {}),
-      });
+      const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
+      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture });
       this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
     }
   }

@@ -15,7 +15,7 @@ import { ConfigError, InputError, TimeoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { drivers } from '../devices/index.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
-import { baseTags, createTransport, prepareControl } from '../worker.js';
+import { openDevice, prepareControl } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
 interface ControlOpts {
@@ -92,15 +92,7 @@ function findDevice(loaded: LoadedConfig, name: string): DeviceConfig {
 
 /** No worker owns the port: open it, carry out the one request, close it again. */
 async function runDirect(loaded: LoadedConfig, config: DeviceConfig, driver: Driver, request: ControlRequest, timeoutMs: number, log: Logger): Promise<ControlResult> {
-  const { transport, simulator } = createTransport(config, driver);
-  const session = driver.createSession({
-    device: config.name,
-    options: config.options,
-    tags: baseTags(loaded, config),
-    transport,
-    clock: systemClock,
-    log: log.child({ device: config.name }),
-  });
+  const { simulator, session } = openDevice(loaded, config, driver, { clock: systemClock, log });
   if (!session.control) throw new ConfigError(`driver ${driver.id} has no control verbs`);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
