@@ -28,6 +28,12 @@ devices:
     options:
       control:
         essPower: { min: -1000, max: 1000 }
+  - driver: powerwalker-pdu
+    name: pdu
+    simulate: true
+    schedule: "* * * * * *"
+    options:
+      control: { allow: [on, off], outlets: [2] }
 `,
   );
 });
@@ -37,7 +43,7 @@ async function waitFor(what: () => boolean, ms: number): Promise<void> {
   for (let waited = 0; !what() && waited < ms; waited += 100) await new Promise((r) => setTimeout(r, 100));
 }
 
-describe('wattline control verbs (simulated Multiplus, no MK3 on this machine)', () => {
+describe('wattline control verbs (simulated Multiplus and PDU: no MK3 or PDU on this machine)', () => {
   it('go through the running worker, which then reads the new set-point back', async () => {
     const worker = startCli(['--config', config, 'run', '--log-level', 'warn']);
     try {
@@ -58,6 +64,21 @@ describe('wattline control verbs (simulated Multiplus, no MK3 on this machine)',
       const notAllowed = await runCli(['--config', config, 'vebus', 'mp2', 'sleep']);
       assert.equal(notAllowed.code, 2);
       assert.match(notAllowed.stderr, /sleep/);
+
+      // The PDU (simulated, no PDU here): outlet 2 off through the worker, seen by its next polls.
+      const off = await runCli(['--config', config, 'pdu', 'pdu', 'off', '2', '--format', 'json']);
+      assert.equal(off.code, 0, off.stderr);
+      assert.equal(JSON.parse(off.stdout).via, 'worker');
+      const mark2 = worker.output().stdout.length;
+      // status 3 (shutdown imminent) for the PDU's warning seconds, then 0 (off).
+      await waitFor(() => /pdu_outlet,device=pdu,outlet=2 [^\n]*status=[03]i/.test(worker.output().stdout.slice(mark2)), 5000);
+      assert.match(worker.output().stdout.slice(mark2), /pdu_outlet,device=pdu,outlet=2 [^\n]*status=[03]i/);
+      const refusedOutlet = await runCli(['--config', config, 'pdu', 'pdu', 'off', '3']);
+      assert.equal(refusedOutlet.code, 2);
+      assert.match(refusedOutlet.stderr, /outlet 3/);
+      const wrongDriver = await runCli(['--config', config, 'pdu', 'mp2', 'off', '2']);
+      assert.equal(wrongDriver.code, 2);
+      assert.match(wrongDriver.stderr, /mp2 is a victron-vebus device, not powerwalker-pdu/);
     } finally {
       worker.child.kill('SIGTERM');
       await Promise.race([worker.exited, new Promise((r) => setTimeout(r, 10_000))]);
@@ -77,7 +98,7 @@ describe('wattline control verbs (simulated Multiplus, no MK3 on this machine)',
   it('name the device, the verb and the alternatives when they are wrong', async () => {
     const unknownDevice = await runCli(['--config', config, 'control', 'nope', 'ess-power', '1']);
     assert.equal(unknownDevice.code, 2);
-    assert.match(unknownDevice.stderr, /no device named "nope" \(configured: mp2\)/);
+    assert.match(unknownDevice.stderr, /no device named "nope" \(configured: mp2, pdu\)/);
     const unknownVerb = await runCli(['--config', config, 'control', 'mp2', 'explode']);
     assert.equal(unknownVerb.code, 2);
     assert.match(unknownVerb.stderr, /unknown verb "explode".*ess-power, sleep, wakeup/);
