@@ -344,8 +344,13 @@ export class MqttOutput {
     if (!this.cfg.commands || !this.cfg.discovery.enabled) return;
     for (const state of this.devices.values()) {
       for (const spec of state.specs) {
-        if (spec.component !== 'number' || !allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, ['0'])) continue;
-        const a = numberAnnouncement(state.description, spec, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
+        if (spec.component !== 'number') continue;
+        // The entity's range is what the config allows; offered only when the driver takes a value in it.
+        const limits = spec.limits?.(state.dev.options);
+        const ranged = limits ? { ...spec, min: Math.max(spec.min, limits.min), max: Math.min(spec.max, limits.max) } : spec;
+        const probe = String(Math.min(Math.max(0, ranged.min), ranged.max));
+        if (!allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, [probe])) continue;
+        const a = numberAnnouncement(state.description, ranged, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
         this.announce(state.dev.name, a.topic, a.payload);
       }
     }

@@ -10,7 +10,7 @@ import { drivers } from '../../src/devices/index.js';
 import { ROOT } from '../helpers/paths.js';
 import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
 import { AnnouncedTopics } from '../../src/mqtt/announced.js';
-import { outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
+import { outletState, outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
 import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
@@ -90,6 +90,16 @@ const SPECS: Record<string, readonly CommandSpec[]> = {
   ups: [],
 };
 const specsOf = (d: string) => SPECS[d];
+
+test('outlet switch state: where the PI90 status digit says the outlet is heading', () => {
+  const st = (status: number, restore = 0) => outletState({ status: int(status), restore_countdown_s: int(restore) });
+  assert.deepEqual([0, 1, 4, 5].map((s) => st(s)), ['OFF', 'ON', 'ON', 'ON']);
+  // A pending shutdown: OFF (the driver's off), unless a restore follows (its on recipe for an off outlet).
+  assert.deepEqual([st(2), st(3), st(2, 60), st(3, 1)], ['OFF', 'OFF', 'ON', 'ON']);
+  assert.equal(st(6), undefined, 'locked says nothing');
+  assert.equal(outletState({ on: true }), 'ON');
+  assert.equal(outletState({ current_a: 0.4 }), undefined);
+});
 
 test('commands: outlet switch and number topics become verbs; everything else says why not', () => {
   const on = parseCommand('wl', 'wl/pdu/outlet/3/set', ' on ', specsOf);
