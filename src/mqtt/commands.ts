@@ -34,6 +34,8 @@ export interface NumberSpec {
   step: number;
   unit?: string;
   deviceClass?: string;
+  /** The range this device's config allows (narrower than min/max), when the driver's options say. */
+  limits?: (options: unknown) => { min: number; max: number } | undefined;
   /** A collected field that reports the current value, when the driver has one. */
   stateFrom?: { measurement: string; field: string };
 }
@@ -49,16 +51,20 @@ function num(v: FieldValue | undefined): number | undefined {
 }
 
 /**
- * PDU outlet state: a boolean/0-1 `on` field, or the PI90 status digit (protocols.md §1.5:
- * 0 Off, 1 On, 2 Shutdown active, 3 Shutdown imminent, 4 Restore active, 5 Overload alarm,
- * 6 Locked): powered while 1, 2, 3 or 5.
+ * PDU outlet state as a switch shows it: where the outlet is heading, so that the state
+ * published after a command and the next polls agree. From a boolean/0-1 `on` field, or the
+ * PI90 status digit (protocols.md §1.5: 0 Off, 1 On, 2 Shutdown active, 3 Shutdown imminent,
+ * 4 Restore active, 5 Overload alarm, 6 Locked): a pending shutdown (2, 3) is OFF unless a
+ * restore follows it (`restore_countdown_s` > 0: the driver's `on` recipe for an off outlet,
+ * or shutdown-restore), a running restore (4) is ON; locked says nothing.
  */
 export function outletState(fields: Record<string, FieldValue>): 'ON' | 'OFF' | undefined {
   const on = num(fields.on);
   if (on !== undefined) return on ? 'ON' : 'OFF';
   const status = num(fields.status);
   if (status === undefined || status === 6) return undefined;
-  return status === 1 || status === 2 || status === 3 || status === 5 ? 'ON' : 'OFF';
+  if (status === 2 || status === 3) return (num(fields.restore_countdown_s) ?? 0) > 0 ? 'ON' : 'OFF';
+  return status === 1 || status === 4 || status === 5 ? 'ON' : 'OFF';
 }
 
 /** An outlet switch over a driver's `on <outlet>` / `off <outlet>` verbs. */
@@ -68,8 +74,25 @@ export function outletSwitch(measurement: string): SwitchSpec {
 
 const TABLE = new Map<string, readonly CommandSpec[]>([
   ['powerwalker-pdu', [outletSwitch('pdu_outlet')]],
-  // VE.Bus ESS set-point (grid set-point, W; negative feeds in): int16 on the wire.
-  ['victron-vebus', [{ component: 'number', path: 'ess-power', verb: 'ess-power', min: -32768, max: 32767, step: 1, unit: 'W', deviceClass: 'power' }]],
+  // VE.Bus ESS set-point, W (+ charges from AC, − feeds): the range is options.control.essPower
+  // (the driver refuses anything outside it); min/max are the driver's schema bounds.
+  [
+    'victron-vebus',
+    [
+      {
+        component: 'number',
+        path: 'ess-power',
+        verb: 'ess-power',
+        min: -32767,
+        max: 32767,
+        step: 1,
+        unit: 'W',
+        deviceClass: 'power',
+        limits: (o) => (o as { control?: { essPower?: { min: number; max: number } } } | undefined)?.control?.essPower,
+        stateFrom: { measurement: 'vebus', field: 'ess_setpoint_w' },
+      },
+    ],
+  ],
 ]);
 
 export function commandSpecs(driverId: string): readonly CommandSpec[] {

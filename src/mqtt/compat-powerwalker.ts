@@ -9,8 +9,8 @@
  * shutdown_sec}; pdu/status; ats/supply/src{1,2} {v, hz, active, preferred, bad}; ats/status;
  * alert (1 where a part is in alarm). `$CONNECTED/<client id>` is 1 on connect, 0 on stop.
  *
- * The wattline field names each value is read from are listed in FIELDS (first name present
- * wins), so a driver's naming can be followed by editing one table.
+ * The wattline field each value is read from is listed in FIELDS (one table; a list of names
+ * means the first one present), checked against the drivers' points by the integration test.
  */
 import type { FieldValue, Point } from '../core/point.js';
 import { jsonValue } from './series.js';
@@ -20,27 +20,32 @@ type Source = { names: readonly string[]; kind: Kind };
 const f = (...names: string[]): Source => ({ names, kind: 'float' });
 const i = (...names: string[]): Source => ({ names, kind: 'int' });
 
-/** Output key → where its value comes from, per wattline measurement. */
+/**
+ * Output key → the wattline field its value comes from (the PDU and ATS drivers' README
+ * "Measurements"): `pdu` (input and alarm bits), `pdu_outlet` (tag outlet), `ats` (load,
+ * fault bits), `ats_source` (tag source 1/2).
+ */
 const FIELDS = {
-  pduInput: { w: i('in_power_w', 'power_w'), va: i('in_power_va', 'power_va'), a: f('in_current_a', 'current_a') },
-  outlet: { w: i('power_w'), va: i('power_va'), a: f('current_a') },
-  outletStatus: { status: i('status'), restore_sec: i('restore_countdown_s', 'restore_s'), shutdown_sec: i('shutdown_countdown_s', 'shutdown_s') },
+  pduInput: { w: i('input_w'), va: i('input_va'), a: f('input_a') },
+  outlet: { w: i('power_w'), va: i('apparent_power_va'), a: f('current_a') },
+  outletStatus: { status: i('status'), restore_sec: i('restore_countdown_s'), shutdown_sec: i('shutdown_countdown_s') },
   pduStatus: {
-    in_hz: f('in_frequency_hz', 'frequency_hz'),
-    in_v: f('in_voltage_v', 'voltage_v'),
-    temp_c: f('temperature_c', 'int_temp_c'),
-    low_in_voltage: i('low_in_voltage', 'a01_low_in_voltage'),
-    high_in_voltage: i('high_in_voltage', 'a02_high_in_voltage'),
-    low_in_current: i('low_in_current', 'f09_low_in_current'),
-    high_in_current: i('high_in_current', 'f10_high_in_current'),
-    pwr_fail_aux1: i('pwr_fail_aux1', 'f11_pwr_fail_aux1'),
-    pwr_fail_aux2: i('pwr_fail_aux2', 'f12_pwr_fail_aux2'),
+    in_hz: f('input_hz'),
+    in_v: f('input_v'),
+    temp_c: f('temperature_c'),
+    low_in_voltage: i('alarm_low_input_v'),
+    high_in_voltage: i('alarm_high_input_v'),
+    low_in_current: i('alarm_low_input_a'),
+    high_in_current: i('alarm_high_input_a'),
+    pwr_fail_aux1: i('alarm_aux1_power_fail'),
+    pwr_fail_aux2: i('alarm_aux2_power_fail'),
   },
+  atsSource: { v: f('voltage_v'), hz: f('frequency_hz'), active: i('active'), preferred: i('preferred') },
   atsStatus: {
-    temp_c: f('temperature_c', 'int_temp_c'),
-    out_a: f('out_current_a', 'output_current_a'),
-    out_pct: f('out_load_pct', 'load_pct'),
-    sync_angle: f('sync_angle_deg', 'sync_angle'),
+    temp_c: f('temperature_c'),
+    out_a: f('output_a'),
+    out_pct: f('load_pct'),
+    sync_angle: f('sync_angle_deg'),
     aux_pwr1_fail: i('aux_pwr1_fail'),
     aux_pwr2_fail: i('aux_pwr2_fail'),
     on_fault_mode: i('on_fault_mode'),
@@ -50,6 +55,9 @@ const FIELDS = {
     syncron_bad: i('syncron_bad'),
   },
 } as const;
+
+/** A source is bad when any of these `ats_source` bits is set. */
+const SOURCE_BAD = ['voltage_bad', 'freq_bad', 'wave_bad'];
 
 /** PI90 outlet status digits (protocols.md §1.5), as the original names them. */
 const OUTLET_STATES = ['Off', 'On', 'Shutdown active', 'Shutdown imminent', 'Restore active', 'Overload alarm', 'Locked'];
@@ -98,7 +106,7 @@ export interface CompatMessage {
   payload: string;
 }
 
-/** Messages for one collection of the PDU (points `pdu` and `pdu_outlet` with tag `outlet`). */
+/** Messages for one collection of the PDU (points `pdu` and `pdu_outlet` with tag `outlet`; `pdu_info` is not published). */
 export function pduMessages(prefix: string, points: readonly Point[], alerts: Alerts): CompatMessage[] {
   const out: CompatMessage[] = [];
   const outlets = points.filter((p) => p.measurement === 'pdu_outlet' && /^[1-8]$/.test(p.tags.outlet ?? '')).sort((a, b) => Number(a.tags.outlet) - Number(b.tags.outlet));
@@ -123,30 +131,23 @@ export function pduMessages(prefix: string, points: readonly Point[], alerts: Al
   return out;
 }
 
-/** Messages for one collection of the ATS (point `ats` with src1_/src2_ fields and the status bits). */
+/** Messages for one collection of the ATS (point `ats` with the fault bits, `ats_source` with tag source 1/2). */
 export function atsMessages(prefix: string, points: readonly Point[], alerts: Alerts): CompatMessage[] {
   const ats = points.find((p) => p.measurement === 'ats');
-  if (!ats) return [];
+  const sources = points.filter((p) => p.measurement === 'ats_source' && (p.tags.source === '1' || p.tags.source === '2'));
+  if (!ats && sources.length === 0) return [];
   const out: CompatMessage[] = [];
-  const flag = (name: string) => isOn(pick(ats.fields, i(name)));
-  const preferred = flag('preferred_src2') ? 'src2' : 'src1';
-  for (const key of ['src1', 'src2']) {
-    const bad = flag(`${key}_freq_bad`) || flag(`${key}_voltage_bad`) || flag(`${key}_wave_bad`) ? 1 : 0;
+  for (const p of sources.sort((a, b) => Number(a.tags.source) - Number(b.tags.source))) {
+    const key = `src${p.tags.source}`;
+    const bad = SOURCE_BAD.some((name) => isOn(pick(p.fields, i(name)))) ? 1 : 0;
     alerts.set(`ats_${key}`, bad);
-    out.push({
-      topic: `${prefix}/ats/supply/${key}`,
-      payload: pyJson([
-        ['v', pick(ats.fields, f(`${key}_voltage_v`))],
-        ['hz', pick(ats.fields, f(`${key}_frequency_hz`, `${key}_freq_hz`))],
-        ['active', pick(ats.fields, i(`on_${key}`))],
-        ['preferred', { v: preferred === key ? 1 : 0, kind: 'int' }],
-        ['bad', { v: bad, kind: 'int' }],
-      ]),
-    });
+    out.push({ topic: `${prefix}/ats/supply/${key}`, payload: pyJson([...dict(p.fields, FIELDS.atsSource), ['bad', { v: bad, kind: 'int' }]]) });
   }
-  const d = dict(ats.fields, FIELDS.atsStatus);
-  out.push({ topic: `${prefix}/ats/status`, payload: pyJson(d) });
-  alerts.set('ats', d.some(([k, v]) => ATS_FLAGS.includes(k) && isOn(v)) ? 1 : 0);
+  if (ats) {
+    const d = dict(ats.fields, FIELDS.atsStatus);
+    out.push({ topic: `${prefix}/ats/status`, payload: pyJson(d) });
+    alerts.set('ats', d.some(([k, v]) => ATS_FLAGS.includes(k) && isOn(v)) ? 1 : 0);
+  }
   out.push(alertMessage(prefix, alerts));
   return out;
 }

@@ -57,7 +57,8 @@ export function deviceBlock(d: DeviceDescription, ctx: DiscoveryContext): Record
 export function describeFromPoint(d: DeviceDescription, point: Point): DeviceDescription {
   const raw = point.tags.firmware ?? point.fields.firmware;
   const firmware = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : d.firmware;
-  const model = point.tags.model || d.model;
+  // The PDU reports its model as a field of pdu_info (padded with # on the left), others as a tag.
+  const model = point.tags.model || (typeof point.fields.model === 'string' && point.fields.model.replace(/^#+/, '').trim()) || d.model;
   const manufacturer = point.tags.mfr || d.manufacturer;
   if (firmware === d.firmware && model === d.model && manufacturer === d.manufacturer) return d;
   return { ...d, firmware, model, manufacturer };

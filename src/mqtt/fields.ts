@@ -73,9 +73,24 @@ const OVERRIDES: Record<string, [string | RegExp, Override][]> = {
     ['charging', flag('battery_charging')],
     [/^(on_battery|high_battery|discharging|bypass|calibrating|offline|trimming|boosting|testing)$/, flag()],
   ],
-  // PowerWalker PDU/ATS and Victron: outlet/source status bits are 0/1 integers.
-  pdu: [[/_(low|high)_in_(voltage|current)$|^(low|high)_in_|_fail(_aux\d)?$|^pwr_fail/, flag('problem')]],
-  ats: [[/_bad$|_fault$|_fail$|^overload_alarm$/, flag('problem')], [/^on_src\d$|^preferred_src\d$/, flag()]],
+  // PowerWalker PDU/ATS (their README's field lists): alarm and fault bits are 0/1 integers.
+  pdu: [
+    [/^alarm_(low|high)_input_[va]$|^alarm_aux\d_power_fail$/, flag('problem')],
+    ['alarm_bits', { ...diagnostic, unit: undefined }],
+  ],
+  pdu_outlet: [[/^status$/, { stateClass: undefined }]],
+  pdu_info: [[/./, diagnostic]],
+  ats: [
+    [/^(syncron_bad|aux_pwr\d_fail|short_fault|overload_fault|overload_alarm|on_fault_mode)$/, flag('problem')],
+    [/^(active|preferred)_source$/, { stateClass: undefined }],
+    ['status_bits', diagnostic],
+  ],
+  ats_source: [
+    [/^(voltage|freq|wave)_bad$/, flag('problem')],
+    ['active', flag('power')],
+    ['preferred', flag()],
+  ],
+  ats_info: [[/^rated_|^battery_v$/, diagnostic]],
 };
 
 /** Home Assistant metadata of one field of one measurement. */

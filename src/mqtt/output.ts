@@ -23,8 +23,13 @@ import { MessageQueue, type OutMessage } from './queue.js';
 import { seriesPath, statePayload } from './series.js';
 
 const MAX_INFLIGHT = 64;
-/** Reports are turned into messages this long after the first one arrives: devices polled on the same tick share one socket write. */
-const BATCH_DELAY_MS = 250;
+/**
+ * Reports are turned into messages this long after the first one arrives: devices polled on
+ * the same tick (finishing up to a few hundred ms apart) share one socket write, one of the
+ * larger costs per message. A device's second report within the window sends the batch at
+ * once, so no reading is ever superseded in the queue by the next one of the same series.
+ */
+const BATCH_DELAY_MS = 600;
 const MAX_PENDING_REPORTS = 1000;
 const DROP_LOG_INTERVAL_MS = 60_000;
 
@@ -87,6 +92,7 @@ export class MqttOutput {
   private readonly compatAts: string | undefined;
   private client: MqttClient | null = null;
   private pending: JobReportLike[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private inflight = 0;
   private generation = 0;
@@ -177,10 +183,14 @@ export class MqttOutput {
       this.counters.reportsDropped++;
       return;
     }
+    if (this.scheduled && this.pending.some((r) => r.device === report.device)) {
+      clearTimeout(this.batchTimer);
+      this.processPending();
+    }
     this.pending.push(report);
     if (!this.scheduled) {
       this.scheduled = true;
-      setTimeout(() => this.processPending(), BATCH_DELAY_MS).unref();
+      this.batchTimer = setTimeout(() => this.processPending(), BATCH_DELAY_MS).unref();
     }
   }
 
@@ -344,8 +354,13 @@ export class MqttOutput {
     if (!this.cfg.commands || !this.cfg.discovery.enabled) return;
     for (const state of this.devices.values()) {
       for (const spec of state.specs) {
-        if (spec.component !== 'number' || !allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, ['0'])) continue;
-        const a = numberAnnouncement(state.description, spec, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
+        if (spec.component !== 'number') continue;
+        // The entity's range is what the config allows; offered only when the driver takes a value in it.
+        const limits = spec.limits?.(state.dev.options);
+        const ranged = limits ? { ...spec, min: Math.max(spec.min, limits.min), max: Math.min(spec.max, limits.max) } : spec;
+        const probe = String(Math.min(Math.max(0, ranged.min), ranged.max));
+        if (!allows(state.dev.driver, state.dev.options, state.dev.name, spec.verb, [probe])) continue;
+        const a = numberAnnouncement(state.description, ranged, `${this.prefix}/${state.dev.name}/${spec.path}`, this.ctx);
         this.announce(state.dev.name, a.topic, a.payload);
       }
     }

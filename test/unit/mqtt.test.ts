@@ -10,7 +10,7 @@ import { drivers } from '../../src/devices/index.js';
 import { ROOT } from '../helpers/paths.js';
 import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
 import { AnnouncedTopics } from '../../src/mqtt/announced.js';
-import { outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
+import { outletState, outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
 import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
@@ -91,6 +91,16 @@ const SPECS: Record<string, readonly CommandSpec[]> = {
 };
 const specsOf = (d: string) => SPECS[d];
 
+test('outlet switch state: where the PI90 status digit says the outlet is heading', () => {
+  const st = (status: number, restore = 0) => outletState({ status: int(status), restore_countdown_s: int(restore) });
+  assert.deepEqual([0, 1, 4, 5].map((s) => st(s)), ['OFF', 'ON', 'ON', 'ON']);
+  // A pending shutdown: OFF (the driver's off), unless a restore follows (its on recipe for an off outlet).
+  assert.deepEqual([st(2), st(3), st(2, 60), st(3, 1)], ['OFF', 'OFF', 'ON', 'ON']);
+  assert.equal(st(6), undefined, 'locked says nothing');
+  assert.equal(outletState({ on: true }), 'ON');
+  assert.equal(outletState({ current_a: 0.4 }), undefined);
+});
+
 test('commands: outlet switch and number topics become verbs; everything else says why not', () => {
   const on = parseCommand('wl', 'wl/pdu/outlet/3/set', ' on ', specsOf);
   assert.ok(on.ok);
@@ -159,9 +169,9 @@ test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () 
   const w = [62, 108, 74, 37, 39, 33, 57, 0];
   const va = [108, 123, 83, 47, 43, 65, 70, 0];
   const points: Point[] = [
-    point('pdu', { device: 'pdu' }, { in_voltage_v: 225.5, in_frequency_hz: 49.8, in_current_a: 2.1, temperature_c: 36, in_power_w: int(441), in_power_va: int(478), low_in_voltage: int(0), high_in_voltage: int(1), low_in_current: int(0), high_in_current: int(0), pwr_fail_aux1: int(0), pwr_fail_aux2: int(0) }),
+    point('pdu', { device: 'pdu' }, { input_v: 225.5, input_hz: 49.8, input_a: 2.1, temperature_c: 36, input_w: int(441), input_va: int(478), alarm_low_input_v: int(0), alarm_high_input_v: int(1), alarm_low_input_a: int(0), alarm_high_input_a: int(0), alarm_aux1_power_fail: int(0), alarm_aux2_power_fail: int(0) }),
     ...currents.map((a, i) =>
-      point('pdu_outlet', { device: 'pdu', outlet: String(i + 1) }, { current_a: a, power_w: int(w[i]!), power_va: int(va[i]!), status: int(i === 4 ? 5 : 1), shutdown_countdown_s: int(0), restore_countdown_s: int(i === 1 ? 60 : 0) }),
+      point('pdu_outlet', { device: 'pdu', outlet: String(i + 1) }, { current_a: a, power_w: int(w[i]!), apparent_power_va: int(va[i]!), status: int(i === 4 ? 5 : 1), shutdown_countdown_s: int(0), restore_countdown_s: int(i === 1 ? 60 : 0) }),
     ),
   ];
   const alerts = new Map<string, number>();
@@ -184,10 +194,12 @@ test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () 
 
 test('compat: ATS supply and status topics (QATS/QAS sample of protocols.md §1.7: on source 1)', () => {
   const ats = point('ats', { device: 'ats' }, {
-    src1_voltage_v: 227.3, src1_frequency_hz: 50, src2_voltage_v: 227.3, src2_frequency_hz: 50, load_pct: 14, out_current_a: 2.2, sync_angle_deg: 1, temperature_c: 35,
-    on_src1: int(1), on_src2: int(0), preferred_src2: int(0), src2_wave_bad: int(1), aux_pwr1_fail: int(0), aux_pwr2_fail: int(0), on_fault_mode: int(0), overload_alarm: int(0), overload_fault: int(0), short_fault: int(0), syncron_bad: int(0),
+    load_pct: 14, output_a: 2.2, sync_angle_deg: 1, temperature_c: 35, active_source: int(1), preferred_source: int(1),
+    aux_pwr1_fail: int(0), aux_pwr2_fail: int(0), on_fault_mode: int(0), overload_alarm: int(0), overload_fault: int(0), short_fault: int(0), syncron_bad: int(0),
   });
-  const msgs = new Map(atsMessages('pw', [ats], new Map()).map((m) => [m.topic, m.payload]));
+  const src = (n: number, bits: Record<string, number>) =>
+    point('ats_source', { device: 'ats', source: String(n) }, { voltage_v: 227.3, frequency_hz: 50, voltage_bad: int(0), freq_bad: int(0), wave_bad: int(0), ...Object.fromEntries(Object.entries(bits).map(([k, v]) => [k, int(v)])) });
+  const msgs = new Map(atsMessages('pw', [ats, src(2, { active: 0, preferred: 0, wave_bad: 1 }), src(1, { active: 1, preferred: 1 })], new Map()).map((m) => [m.topic, m.payload]));
   assert.equal(msgs.get('pw/ats/supply/src1'), '{"v": 227.3, "hz": 50.0, "active": 1, "preferred": 1, "bad": 0}');
   assert.equal(msgs.get('pw/ats/supply/src2'), '{"v": 227.3, "hz": 50.0, "active": 0, "preferred": 0, "bad": 1}');
   assert.equal(
