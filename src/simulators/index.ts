@@ -58,8 +58,40 @@ export function demoDevices(): { driver: string; options?: unknown }[] {
 
 const loaded = new Map<string, SimulatorFactory>();
 
-/** Events the host side causes on the device end: kept while the simulator's module loads. */
-const HELD_EVENTS = ['data', 'connection'] as const;
+/**
+ * Until a simulator's module is loaded (a few ms, the first time only), the device end is held
+ * open and keeps what the host does, in order: bytes it sends, and new connections (pigpiod's
+ * second socket), whose own ends are held the same way. The simulator then gets it all.
+ */
+class Held {
+  private readonly events: { target: Transport; event: string; args: unknown[] }[] = [];
+  private readonly holders: { target: Transport; event: string; hold: (...args: unknown[]) => void }[] = [];
+
+  constructor(device: Transport) {
+    this.hold(device);
+  }
+
+  private hold(target: Transport): void {
+    for (const event of ['data', 'connection']) {
+      const hold = (...args: unknown[]) => {
+        this.events.push({ target, event, args });
+        if (event === 'connection') this.hold(args[0] as Transport);
+      };
+      target.on(event, hold);
+      this.holders.push({ target, event, hold });
+    }
+    if (!target.isOpen) target.open().catch(() => undefined);
+  }
+
+  release(): void {
+    for (const { target, event, hold } of this.holders) target.off(event, hold);
+    this.holders.length = 0;
+  }
+
+  replay(): void {
+    for (const { target, event, args } of this.events.splice(0)) target.emit(event, ...args);
+  }
+}
 
 export function startSimulator(driverId: string, device: Transport, driverOptions: unknown): RunningSimulator {
   const load = SIMULATORS[driverId];
@@ -67,30 +99,21 @@ export function startSimulator(driverId: string, device: Transport, driverOption
   const factory = loaded.get(driverId);
   if (factory) return factory(device, driverOptions);
 
-  // First of its kind: the device end opens now and keeps what the host sends (a poll, a new
-  // connection) in order; the simulator gets it all once its module is loaded, a few ms later.
-  const held: { event: string; args: unknown[] }[] = [];
-  const holders = HELD_EVENTS.map((event) => ({ event, hold: (...args: unknown[]) => void held.push({ event, args }) }));
-  for (const { event, hold } of holders) device.on(event, hold);
-  if (!device.isOpen) device.open().catch(() => undefined);
+  const held = new Held(device);
   let running: RunningSimulator | undefined;
   let stopped = false;
-  const release = () => {
-    for (const { event, hold } of holders) device.off(event, hold);
-  };
   load().then(
     (factory) => {
       loaded.set(driverId, factory);
-      release();
+      held.release();
       if (stopped) return;
       running = factory(device, driverOptions);
-      for (const { event, args } of held) device.emit(event, ...args);
-      held.length = 0;
+      held.replay();
     },
     () => {
       // A module of our own that does not load: the device end goes away and the driver
       // reports its usual timeout/link error for this device instead of the worker crashing.
-      release();
+      held.release();
       void device.close().catch(() => undefined);
     },
   );
