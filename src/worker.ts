@@ -264,6 +264,7 @@ export class Worker {
     await Promise.all(
       [...this.devices.values()].map(async (rt) => {
         try {
+          await rt.simulator?.ready;
           await rt.session.start();
         } catch (err) {
           this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');

@@ -9,6 +9,11 @@ import { HDHK_DEMO_OPTIONS, ITHO_WPU_DEMO_OPTIONS, NUT_UPS_DEMO_OPTIONS, VEBUS_D
 
 export interface RunningSimulator {
   stop(): void;
+  /**
+   * Settles once the simulator runs (its module is loaded the first time). Sessions start after
+   * it: a simulator may set up the device side first (the Itho demo writes its parameter map).
+   */
+  ready?: Promise<void>;
 }
 
 type SimulatorFactory = (device: Transport, driverOptions: unknown) => RunningSimulator;
@@ -102,7 +107,7 @@ export function startSimulator(driverId: string, device: Transport, driverOption
   const held = new Held(device);
   let running: RunningSimulator | undefined;
   let stopped = false;
-  load().then(
+  const ready = load().then(
     (factory) => {
       loaded.set(driverId, factory);
       held.release();
@@ -122,5 +127,6 @@ export function startSimulator(driverId: string, device: Transport, driverOption
       stopped = true;
       running?.stop();
     },
+    ready,
   };
 }
