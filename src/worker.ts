@@ -16,7 +16,7 @@ import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
-import { MqttOutput } from './mqtt/output.js';
+import type { MqttOutput } from './mqtt/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
@@ -243,6 +243,8 @@ export class Worker {
     const { loaded } = this.options;
     const config = loaded.config;
     if (!config.mqtt || !this.outbox) return;
+    // Loaded only when configured: a worker without MQTT does not carry its modules (README, run-memory).
+    const { MqttOutput } = await import('./mqtt/output.js');
     this.mqtt = new MqttOutput({
       config: config.mqtt,
       devices: [...this.devices.values()].map((rt) => ({ name: rt.config.name, driver: rt.driver, options: rt.config.options, sharedTags: Object.keys(baseTags(loaded, rt.config)) })),
@@ -262,6 +264,7 @@ export class Worker {
     await Promise.all(
       [...this.devices.values()].map(async (rt) => {
         try {
+          await rt.simulator?.ready;
           await rt.session.start();
         } catch (err) {
           this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');

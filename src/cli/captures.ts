@@ -1,10 +1,8 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { readInputFile } from '../backfill/input.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { ConfigError, InputError } from '../core/errors.js';
 import { findDriver } from '../devices/index.js';
-import { captureLines, formatCaptureLine } from '../outbox/capture-format.js';
 import type { NewCapture } from '../outbox/capture-store.js';
 import { openCaptures } from '../worker.js';
 import { action, EXIT, load } from './common.js';
@@ -72,6 +70,8 @@ export function registerCaptureVerbs(program: Command): void {
         const query = { device: opts.device, fromMs: parseTime(opts.from, '--from'), toMs: parseTime(opts.to, '--to') };
         const path = archivePath(loaded);
         if (!existsSync(path)) throw new InputError(`no capture archive at ${path}`);
+        // Capture-file code loads only for export/import, not with every verb (`run` included).
+        const { formatCaptureLine } = await import('../outbox/capture-format.js');
         const store = openCaptures(loaded);
         const out: NodeJS.WritableStream = opts.output ? createWriteStream(opts.output) : process.stdout;
         let n = 0;
@@ -105,6 +105,7 @@ export function registerCaptureVerbs(program: Command): void {
       action(async (file: string, opts: { device?: string; driver?: string }, cmd: Command) => {
         const loaded = load(cmd, true);
         if (opts.driver !== undefined && !findDriver(opts.driver)) throw new ConfigError(`--driver: unknown driver "${opts.driver}"`);
+        const [{ readInputFile }, { captureLines }] = await Promise.all([import('../backfill/input.js'), import('../outbox/capture-format.js')]);
         const data = readInputFile(file, 'captures import');
         const name = file === '-' ? 'stdin' : file;
         // Check the whole file first: nothing is imported from a file with a bad line.

@@ -96,6 +96,7 @@ async function runDirect(loaded: LoadedConfig, config: DeviceConfig, driver: Dri
   if (!session.control) throw new ConfigError(`driver ${driver.id} has no control verbs`);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
+    await simulator?.ready;
     await session.start();
     return await session.control(request, signal);
   } catch (err) {

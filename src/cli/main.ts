@@ -1,48 +1,9 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
-import { registerBufferVerbs } from './buffer.js';
-import { registerConfigVerbs } from './config.js';
-import { registerControlVerbs } from './control.js';
-import { registerDecodeVerb } from './decode.js';
-import { registerDeviceVerbs } from './devices.js';
-import { registerDriverVerbs } from './drivers.js';
-import { registerConvertPar } from './itho-convert-par.js';
-import { registerRunVerbs } from './run.js';
-import { registerUpsVerbs } from './ups.js';
-import { registerBackfillVerb } from './backfill.js';
-import { registerCaptureVerbs } from './captures.js';
+/**
+ * Entry point. Only young-generation.js is imported statically: it must take effect before
+ * the CLI's modules are loaded and compiled, which is where the young generation used to
+ * grow (README, run-memory). The CLI itself is program.ts.
+ */
+import './young-generation.js';
 
-const program = new Command()
-  .name('wattline')
-  .description('Durable ingest worker for energy equipment: devices on cron schedules → SQLite outbox → InfluxDB')
-  .version('0.1.0')
-  .option('-c, --config <file>', 'config file (default: $WATTLINE_CONFIG or ./wattline.yaml)')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-  .addOption(new Option('--log-format <format>', 'log format (default: pretty on a terminal, JSON otherwise)').choices(['pretty', 'json']))
-  .option('-q, --quiet', 'only warnings and errors')
-  .showHelpAfterError('(add --help for usage)')
-  .exitOverride((err) => {
-    // Bad command-line input is exit 2, like a bad config; --help and --version are 0.
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  })
-  .addHelpText(
-    'after',
-    `
-Exit codes: 0 ok, 1 a device or InfluxDB failed, 2 bad configuration or command line.
-Configuration: wattline.example.yaml; secrets as \${VAR} from the environment or .env.`,
-  );
-
-registerRunVerbs(program);
-registerConfigVerbs(program);
-registerDeviceVerbs(program);
-registerDriverVerbs(program);
-registerBufferVerbs(program);
-registerDecodeVerb(program);
-registerUpsVerbs(program);
-const controlCommands = registerControlVerbs(program);
-// `wattline itho convert-par` sits beside `wattline itho <device> <verb>` on the same command.
-registerConvertPar(controlCommands.get('itho') ?? program.command('itho').description('Itho WPU heat pump tools'));
-registerBackfillVerb(program);
-registerCaptureVerbs(program);
-
-await program.parseAsync(process.argv);
+await import('./program.js');

@@ -93,6 +93,7 @@ async function withLink<T>(d: DeviceConfig, fn: (transport: ReturnType<typeof cr
   const driver = drivers.find((x) => x.id === d.driver)!;
   const { transport, simulator } = createTransport(d, driver);
   try {
+    await simulator?.ready;
     return await fn(transport);
   } finally {
     simulator?.stop();

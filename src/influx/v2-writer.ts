@@ -10,10 +10,13 @@
  * buffer to switch off: it never exists. The client still does what it is good at: the
  * `Authorization: Token` header, gzip above a threshold, error bodies parsed into
  * `HttpError`, and http(s)/proxy/TLS options.
+ *
+ * The client is imported on the first write: a worker with InfluxDB 1.x or no InfluxDB at all
+ * never pays its ~1.4 MB resident (README, run-memory).
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
+import type { Transport } from '@influxdata/influxdb-client';
 import type { InfluxV2Config } from '../config/influx.js';
 import { ConfigError } from '../core/errors.js';
 import type { Precision } from '../core/point.js';
@@ -34,11 +37,16 @@ export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket
   password?: string;
 };
 
+type InfluxClientModule = typeof import('@influxdata/influxdb-client');
+let clientModule: Promise<InfluxClientModule> | undefined;
+
 export class InfluxV2Writer implements Writer {
   readonly describe: string;
-  private readonly transport: Transport;
+  private client?: { transport: Transport; HttpError: InfluxClientModule['HttpError'] };
   private readonly agent: HttpAgent;
   private readonly basePath: string;
+  private readonly headers: Record<string, string> | undefined;
+  private readonly base: string;
   private closed = false;
 
   constructor(private readonly config: InfluxV2WriterOptions) {
@@ -51,15 +59,8 @@ export class InfluxV2Writer implements Writer {
     const base = url.toString().replace(/\/+$/, '');
 
     this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    const influx = new InfluxDB({
-      url: base,
-      token: config.token || undefined,
-      // Socket inactivity timeout of node:http; the whole request is also bounded by an AbortSignal.
-      timeout: config.timeoutMs,
-      headers: basic ? { Authorization: 'Basic ' + Buffer.from(`${username}:${password ?? ''}`).toString('base64') } : undefined,
-      transportOptions: { agent: this.agent },
-    });
-    this.transport = influx.transport;
+    this.base = base;
+    this.headers = basic ? { Authorization: 'Basic ' + Buffer.from(`${username}:${password ?? ''}`).toString('base64') } : undefined;
 
     const query = new URLSearchParams();
     // An empty org is left out: InfluxDB 3, Cloud Serverless and VictoriaMetrics do not need it.
@@ -70,16 +71,33 @@ export class InfluxV2Writer implements Writer {
     this.describe = `influx v2 ${base} bucket=${config.bucket}${config.org ? ` org=${config.org}` : ''}${auth}${config.gzip ? ' gzip' : ''}`;
   }
 
-  write(lines: readonly string[], precision: Precision, signal?: AbortSignal): Promise<WriteOutcome> {
-    if (this.closed) return Promise.resolve({ kind: 'retry', status: null, message: 'writer closed' });
-    if (signal?.aborted) return Promise.resolve({ kind: 'retry', status: null, message: 'request aborted' });
+  private async loadClient(): Promise<NonNullable<InfluxV2Writer['client']>> {
+    if (this.client) return this.client;
+    const { InfluxDB, HttpError } = await (clientModule ??= import('@influxdata/influxdb-client'));
+    const influx = new InfluxDB({
+      url: this.base,
+      token: this.config.token || undefined,
+      // Socket inactivity timeout of node:http; the whole request is also bounded by an AbortSignal.
+      timeout: this.config.timeoutMs,
+      headers: this.headers,
+      transportOptions: { agent: this.agent },
+    });
+    this.client ??= { transport: influx.transport, HttpError };
+    return this.client;
+  }
+
+  async write(lines: readonly string[], precision: Precision, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (this.closed) return { kind: 'retry', status: null, message: 'writer closed' };
+    const { transport, HttpError } = this.client ?? (await this.loadClient());
+    if (this.closed) return { kind: 'retry', status: null, message: 'writer closed' };
+    if (signal?.aborted) return { kind: 'retry', status: null, message: 'request aborted' };
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const timeoutMs = this.config.timeoutMs;
 
     return new Promise<WriteOutcome>((resolve) => {
       let status: number | undefined;
-      this.transport.send(
+      transport.send(
         `${this.basePath}&precision=${precision}`,
         lines.join('\n'),
         {

@@ -178,26 +178,4 @@ export function startHdhkDemoSimulator(device: Transport, driverOptions: unknown
   return startHdhkSimulator(device, { units, vary: true });
 }
 
-/** `options:` for the demo's hdhk entry: two units on one bus, six circuits over three phases. */
-export const HDHK_DEMO_OPTIONS = {
-  units: [
-    {
-      id: 1,
-      name: 'board-a',
-      channels: {
-        '1': { circuit: 'oven', phase: 'L1', voltageV: 230 },
-        '2': { circuit: 'dishwasher', phase: 'L2', voltageV: 230 },
-        '3': { circuit: 'heat-pump', phase: 'L3', voltageV: 230 },
-      },
-    },
-    {
-      id: 2,
-      name: 'board-b',
-      channels: {
-        '1': { circuit: 'ev-charger', phase: 'L1', voltageV: 230 },
-        '2': { circuit: 'lighting', phase: 'L2', voltageV: 230 },
-        '16': { circuit: 'garage', phase: 'L3', voltageV: 230 },
-      },
-    },
-  ],
-};
+export { HDHK_DEMO_OPTIONS } from './demo-options.js';

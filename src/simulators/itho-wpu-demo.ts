@@ -6,11 +6,7 @@ import type { Transport } from '../transports/transport.js';
 import { ensureDemoParameterMap } from './itho-demo-map.js';
 import { startPigpiodSimulator, type PigpiodSimulator } from './pigpiod.js';
 
-/** Relative to the working directory, beside the demo outbox (data/demo-outbox.sqlite). */
-export const ITHO_WPU_DEMO_OPTIONS = {
-  parameterMap: 'data/demo-itho-map.sqlite',
-  cacheDb: 'data/demo-itho-cache.sqlite',
-};
+export { ITHO_WPU_DEMO_OPTIONS } from './demo-options.js';
 
 export function startIthoWpuDemoSimulator(device: Transport, driverOptions: unknown): PigpiodSimulator {
   const map = (driverOptions as { parameterMap?: unknown } | undefined)?.parameterMap;

@@ -232,5 +232,4 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
   };
 }
 
-/** Driver options the built-in demo gives a simulated nut-ups device. */
-export const NUT_UPS_DEMO_OPTIONS = { ups: 'demo' };
+export { NUT_UPS_DEMO_OPTIONS } from './demo-options.js';

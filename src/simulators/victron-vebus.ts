@@ -372,8 +372,7 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
   };
 }
 
-/** What the built-in demo's simulated Multiplus allows: ESS set-points of ±2000 W. */
-export const VEBUS_DEMO_OPTIONS = { control: { essPower: { min: -2000, max: 2000 } } };
+export { VEBUS_DEMO_OPTIONS } from './demo-options.js';
 
 export function startVebusDemoSimulator(device: Transport): VebusSimulator {
   return startVebusSimulator(device, { vary: true, snapshotMs: 0 });
