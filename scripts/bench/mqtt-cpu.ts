@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import { demoDevices } from '../../src/simulators/index.js';
+import { simulatedDeviceEntries } from '../../src/simulators/index.js';
+import { stopChild } from './child.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
 import { ROOT } from '../../test/helpers/paths.js';
@@ -39,18 +40,9 @@ function cpuSeconds(pid: number): number {
 }
 
 function config(mqttUrl: string | null): unknown {
-  const devices = demoDevices().map((d) => ({ name: `sim-${d.driver}`, driver: d.driver, simulate: true, schedule: '* * * * * *', ...(d.options ? { options: d.options } : {}) }));
+  const devices = simulatedDeviceEntries('sim', { schedule: '* * * * * *' });
   // synchronous: normal for both: fsync's kernel time on a shared disk varies by more than MQTT costs.
   return { outbox: { path: 'outbox.sqlite', synchronous: 'normal' }, ...(mqttUrl ? { mqtt: { url: mqttUrl, clientId: 'wattline-bench' } } : {}), devices };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A `wattline run` on a config written to a fresh temp folder. */
@@ -78,7 +70,7 @@ async function measurePair(mqttUrl: string, seconds: number): Promise<{ without:
     return { without: used[0]!, withMqtt: used[1]! };
   } finally {
     for (const { worker, dir } of runs) {
-      await stop(worker);
+      await stopChild(worker);
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import { demoDevices } from '../../src/simulators/index.js';
+import { simulatedDeviceEntries } from '../../src/simulators/index.js';
+import { stopChild } from './child.js';
 import { ROOT } from '../../test/helpers/paths.js';
 
 function rssMb(pid: number): number {
@@ -34,15 +35,6 @@ async function sample(child: ChildProcess, seconds: number): Promise<{ max: numb
   return { max, last };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function p1Only(): unknown {
   return { outbox: { path: 'outbox.sqlite' }, devices: [{ name: 'meter', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }] };
 }
@@ -50,7 +42,7 @@ function p1Only(): unknown {
 function everyDevice(): unknown {
   return {
     outbox: { path: 'outbox.sqlite' },
-    devices: demoDevices().map((d) => ({ name: `sim-${d.driver}`, driver: d.driver, simulate: true, schedule: '* * * * * *', ...(d.options ? { options: d.options } : {}) })),
+    devices: simulatedDeviceEntries('sim', { schedule: '* * * * * *' }),
   };
 }
 
@@ -71,7 +63,7 @@ async function measure(config: unknown, seconds: number): Promise<{ max: number;
     db.close();
     return { max: ours.max, last: ours.last, bare: bare.max, committed, cpuS };
   } finally {
-    await Promise.all([stop(worker), stop(baseline)]);
+    await Promise.all([stopChild(worker), stopChild(baseline)]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

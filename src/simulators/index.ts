@@ -61,6 +61,11 @@ export function demoDevices(): { driver: string; options?: unknown }[] {
   return Object.keys(SIMULATORS).map((driver) => (DEMO_OPTIONS[driver] ? { driver, options: DEMO_OPTIONS[driver] } : { driver }));
 }
 
+/** One `simulate: true` entry per driver with a simulator, with its demo options (benchmarks, tests). */
+export function simulatedDeviceEntries(namePrefix: string, extra: Record<string, unknown> = {}): Record<string, unknown>[] {
+  return demoDevices().map((d) => ({ name: `${namePrefix}-${d.driver}`, driver: d.driver, simulate: true, ...extra, ...(d.options ? { options: d.options } : {}) }));
+}
+
 const loaded = new Map<string, SimulatorFactory>();
 
 /**

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { drivers } from '../../src/devices/index.js';
-import { demoDevices } from '../../src/simulators/index.js';
+import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 
 let dir = '';
@@ -21,7 +21,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('every simulated driver: backfill --dry-run of the capture archive repeats the live lines', async () => {
-  const devices = demoDevices().map((d) => ({ name: `cap-${d.driver}`, driver: d.driver, simulate: true, capture: 'on', schedule: '* * * * * *', ...(d.options ? { options: d.options } : {}) }));
+  const devices = simulatedDeviceEntries('cap', { capture: 'on', schedule: '* * * * * *' }) as { name: string; driver: string }[];
   assert.ok(devices.length >= 7, `demo devices: ${devices.map((d) => d.driver).join(', ')}`);
   const config = join(dir, 'wattline.yaml');
   writeFileSync(config, stringify({ echo: true, log: { level: 'warn' }, outbox: { path: 'outbox.sqlite' }, devices }));

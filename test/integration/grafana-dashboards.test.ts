@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { demoDevices } from '../../src/simulators/index.js';
+import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { ROOT } from '../helpers/paths.js';
@@ -36,7 +36,7 @@ before(async () => {
   const config = {
     outbox: { path: 'outbox.sqlite' },
     influx: { version: 1, url: influxd.url, database: DB, precision: 'ms' },
-    devices: demoDevices().map((d) => ({ name: `dash-${d.driver}`, driver: d.driver, simulate: true, ...(d.options ? { options: d.options } : {}) })),
+    devices: simulatedDeviceEntries('dash'),
   };
   const path = join(dir, 'wattline.yaml');
   writeFileSync(path, stringify(config));
