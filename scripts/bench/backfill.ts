@@ -21,11 +21,8 @@ import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { CLI } from '../../test/helpers/cli.js';
 import { count, createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { p1Log } from '../../test/helpers/p1-log.js';
+import { median } from './common.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function config(folder: string, url: string, db: string): string {
   mkdirSync(folder, { recursive: true });

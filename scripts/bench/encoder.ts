@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Point as ClientPoint } from '@influxdata/influxdb-client';
 import { encodePoints } from '../../src/core/line-protocol.js';
 import { int, UintField, type FieldValue, type Point, type Precision } from '../../src/core/point.js';
+import { median } from './common.js';
 
 const BASELINE = '@influxdata/influxdb-client Point.toLineProtocol()';
 
@@ -108,11 +109,6 @@ export function toClientPoint(p: Point, precision: Precision): ClientPoint {
   return cp;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 export async function run(opts: { points?: number; rounds?: number } = {}): Promise<Record<string, unknown>> {
   const n = opts.points ?? 200_000;

@@ -14,7 +14,6 @@
  * Prints human lines, then one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { hdhkDriver } from '../../src/devices/hdhk/index.js';
@@ -22,6 +21,7 @@ import { Scheduler } from '../../src/scheduler/index.js';
 import { startHdhkSimulator, vendorExampleRegisters, type HdhkSimulator } from '../../src/simulators/hdhk.js';
 import { createPacedSimLink, type PacedLink } from '../../src/simulators/paced-link.js';
 import type { DeviceSession } from '../../src/devices/types.js';
+import { median, runIfMain } from './common.js';
 
 const UNITS = 8;
 const ROUNDS = 7;
@@ -66,10 +66,6 @@ export function wireTimeMs(link: Pick<PacedLink, 'charMs' | 'gapMs'>, units: num
   return frames + gapsBeforeReplies + gapsBeforeRequests;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -155,9 +151,4 @@ function round(ms: number): number {
   return Number(ms.toFixed(1));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

@@ -14,13 +14,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import MDBReader from 'mdb-reader';
 import { convertPar } from '../../src/itho-par/index.js';
 import { VERSIEBEHEER, VERSION_TABLES } from '../../src/itho-par/tables.js';
 import { generatedItho, rowCount } from '../../test/helpers/itho-par-fixture.js';
 import { writeJet4 } from '../../test/helpers/jet4-writer.js';
+import { runIfMain } from './common.js';
 
 const SIZE = { versions: 60, labels: 150, parameters: 100, handbed: 40, counters: 20 };
 
@@ -124,9 +124,4 @@ export async function run(): Promise<Record<string, number>> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

@@ -10,13 +10,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { checkReply } from '../../src/devices/itho-wpu/codec.js';
 import { ParameterMap } from '../../src/devices/itho-wpu/parameter-map.js';
 import { datalogPoint, makePlan } from '../../src/devices/itho-wpu/points.js';
 import { writeDemoParameterMap } from '../../src/simulators/itho-demo-map.js';
 import { DATATYPE_REPLY, NODEID_REPLY } from '../../src/simulators/itho-wpu-data.js';
 import { SimulatedWpu } from '../../src/simulators/itho-wpu.js';
+import { runIfMain } from './common.js';
 
 const FRAMES = 20_000;
 const DATALOG_REQUEST = Buffer.from([0x80, 0xa4, 0x01, 0x04, 0x00, 0x55]);
@@ -105,9 +105,4 @@ export async function run(): Promise<{ datalogs_per_s: number; baseline: number;
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

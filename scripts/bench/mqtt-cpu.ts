@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { simulatedDeviceEntries } from '../../src/simulators/index.js';
-import { stopChild } from './child.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
 import { ROOT } from '../../test/helpers/paths.js';
+import { stopChild } from './common.js';
 
 const WARMUP_S = 5;
 

@@ -7,12 +7,12 @@
  * - crc: CRC-16/ARC alone over the same bytes (the floor any checked framer pays).
  * Prints human lines, then one JSON line. Target: >= 20,000 telegrams/s.
  */
-import { pathToFileURL } from 'node:url';
 import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
 import { crc16arc } from '../../src/devices/dsmr-p1/crc.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import { P1_RECORDINGS } from '../../src/simulators/dsmr-p1-recordings.js';
+import { runIfMain } from './common.js';
 
 const TELEGRAMS = 30_000;
 const CHUNK = 1024;
@@ -99,9 +99,4 @@ export async function run(): Promise<{ telegrams_per_s: number; baseline: number
   return result;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

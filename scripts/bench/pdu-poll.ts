@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { powerwalkerPduDriver } from '../../src/devices/powerwalker-pdu/index.js';
 import { createPacedSimLink } from '../../src/simulators/paced-link.js';
 import { startPduSimulator } from '../../src/simulators/powerwalker-pdu.js';
+import { median } from './common.js';
 
 const ROUNDS = 7;
 const COMMANDS = 5;
@@ -24,10 +25,6 @@ const REPLY_DELAY_MS = 10;
 const ORIGINAL_MS_PER_COMMAND = 1000;
 const LINE = { baudRate: 2400, dataBits: 8 as const, parity: 'none' as const, stopBits: 1 as const, gapMs: 0 };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 export async function run(): Promise<Record<string, number | string>> {
   const link = createPacedSimLink('sim:pdu-bench', LINE);

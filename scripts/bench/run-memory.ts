@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { simulatedDeviceEntries } from '../../src/simulators/index.js';
-import { stopChild } from './child.js';
 import { ROOT } from '../../test/helpers/paths.js';
+import { stopChild } from './common.js';
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -12,21 +12,17 @@
  * warm-up poll. Prints human lines, then one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { victronVebusDriver } from '../../src/devices/victron-vebus/index.js';
 import { createPacedSimLink } from '../../src/simulators/paced-link.js';
 import { startVebusSimulator } from '../../src/simulators/victron-vebus.js';
+import { median, runIfMain } from './common.js';
 
 const ROUNDS = 9;
 const REPLY_DELAY_MS = 20;
 const LINE = { baudRate: 2400, dataBits: 8 as const, parity: 'none' as const, stopBits: 1 as const };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 export async function run(): Promise<Record<string, number>> {
   const link = createPacedSimLink('sim:bench-mp2', LINE);
@@ -78,9 +74,4 @@ function round(ms: number): number {
   return Number(ms.toFixed(1));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);
