@@ -23,9 +23,14 @@ export function seriesTags(measurement: string): readonly string[] {
   return SERIES_TAGS[measurement] ?? DEFAULT_SERIES_TAGS;
 }
 
+const NOT_IN_A_LEVEL = /[/#+\s\u0000]/;
+const NOT_IN_A_LEVEL_ALL = /[/#+\s\u0000]/g;
+
 /** One MQTT topic level from a tag value: no separators or wildcards. */
 export function topicLevel(value: string): string {
-  return value.replace(/[/#+\s\u0000]/g, '_') || '_';
+  // Runs for every tag of every point: most values need nothing replaced, and test() makes no string.
+  if (value === '') return '_';
+  return NOT_IN_A_LEVEL.test(value) ? value.replace(NOT_IN_A_LEVEL_ALL, '_') : value;
 }
 
 /** `hdhk/unit/1/channel/3` for a point of `hdhk` with unit=1, channel=3. */
@@ -47,11 +52,43 @@ export function jsonValue(v: FieldValue): number | boolean | string {
   return v;
 }
 
+/** `,"<key>":` per field name: the same few hundred names come back every poll. */
+const keyPrefixes = new Map<string, string>();
+const MAX_CACHED_KEYS = 10_000;
+
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `,${JSON.stringify(key)}:`;
+    if (keyPrefixes.size < MAX_CACHED_KEYS) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/** A field value as JSON text (what JSON.stringify(jsonValue(v)) gives, without its generic path for plain numbers). */
+function jsonText(v: FieldValue): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return JSON.stringify(jsonValue(v));
+}
+
+/** The points of one poll share their time: its ISO text is made once. */
+let lastTimeNs = -1n;
+let lastIso = '';
+
+function isoTime(ns: bigint): string {
+  if (ns !== lastTimeNs) {
+    lastIso = new Date(Number(ns / 1_000_000n)).toISOString();
+    lastTimeNs = ns;
+  }
+  return lastIso;
+}
+
 /** The state message of one point: `{"time": ISO, <field>: value, ..., "tags": {...}}`, written directly (no object in between). */
 export function statePayload(point: Point, baseTags: ReadonlySet<string>): string {
-  let out = `{"time":"${new Date(Number(point.time / 1_000_000n)).toISOString()}"`;
+  let out = `{"time":"${isoTime(point.time)}"`;
   const fields = point.fields;
-  for (const k in fields) out += `,${JSON.stringify(k)}:${JSON.stringify(jsonValue(fields[k]!))}`;
+  for (const k in fields) out += keyPrefix(k) + jsonText(fields[k]!);
   let tags = '';
   const t = point.tags;
   for (const k in t) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { msToNs, type Point } from '../../src/core/point.js';
 import { drivers } from '../../src/devices/index.js';
 import { demoDevices } from '../../src/simulators/index.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
@@ -134,6 +135,50 @@ test('broker frozen (SIGSTOP) with QoS 1: collection and influxd delivery go on,
       resumed = true;
       const publishedAtResume = s.published;
       await until('publishing to resume', () => run.worker.mqtt!.stats().published > publishedAtResume + 20);
+    } finally {
+      if (!resumed) process.kill(broker.pid, 'SIGCONT');
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    await run.stop();
+  }
+});
+
+test('broker frozen (SIGSTOP) with QoS 0: once the socket is full, writing waits for drain; the queue stays bounded; all flows again', async () => {
+  const run = await startWorker(
+    {
+      outbox: { path: 'frozen0.sqlite', synchronous: 'normal' },
+      mqtt: { url: broker.url, clientId: 'wattline-frozen0-test', topicPrefix: 'frozen0', qos: 0, queueSize: 50, discovery: { enabled: false } },
+      devices: [{ name: 'meter3', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }],
+    },
+    drivers,
+    dir,
+  );
+  const failures: string[] = [];
+  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  // 60 kB state messages, each its own series: ~24 MB is more than loopback's socket buffers hold.
+  // Discovery is off: its QoS 1 configs would fill the in-flight window first (the QoS 1 test's case).
+  const big = (i: number): Point => ({ measurement: 'bulk', tags: { device: 'meter3', outlet: String(i) }, fields: { text: 'x'.repeat(60_000) }, time: msToNs(Date.now()) });
+  try {
+    await until('the first MQTT publishes', () => run.worker.mqtt!.stats().published > 5);
+    process.kill(broker.pid, 'SIGSTOP');
+    let resumed = false;
+    try {
+      for (let i = 0; i < 400; i++) {
+        run.worker.mqtt!.publishReport({ device: 'meter3', points: [big(i)] });
+        if (i % 20 === 0) await sleep(10);
+      }
+      await until('the socket to fill', () => run.worker.mqtt!.stats().waitingForDrain === 1, 10_000);
+      const before = run.reports.length;
+      const published = run.worker.mqtt!.stats().published;
+      await sleep(2500);
+      const s = run.worker.mqtt!.stats();
+      assert.ok(run.reports.length - before >= 2, `collections while the socket was full: ${run.reports.length - before}`);
+      assert.equal(s.published, published, 'nothing more written while waiting for drain');
+      assert.ok(s.queued <= 50, `queue bounded: ${s.queued}`);
+      process.kill(broker.pid, 'SIGCONT');
+      resumed = true;
+      await until('the socket to drain and publishing to resume', () => run.worker.mqtt!.stats().waitingForDrain === 0 && run.worker.mqtt!.stats().published > published + 10, 20_000);
     } finally {
       if (!resumed) process.kill(broker.pid, 'SIGCONT');
     }

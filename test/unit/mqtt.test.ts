@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { outletState, outletSwitch, parseCommand, type CommandSpec } from '../..
 import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
+import { encodePublishes } from '../../src/mqtt/packets.js';
 import { MessageQueue } from '../../src/mqtt/queue.js';
 import { seriesPath, statePayload } from '../../src/mqtt/series.js';
 
@@ -65,6 +67,28 @@ test('series path: measurement plus identifying tags; state payload: time, field
     range_a: 40,
     tags: { unit: '1', channel: '3', circuit: 'oven', phase: 'L1' },
   });
+});
+
+test('state payload: the same text as JSON.stringify of the plain object, for any fields and tags (property)', () => {
+  const fieldValue = fc.oneof(
+    fc.double(),
+    fc.constantFrom(-0, Number.NaN, Infinity, -Infinity, 1e21, 5e-324),
+    fc.boolean(),
+    fc.string({ unit: 'grapheme' }),
+    fc.bigInt({ min: -(1n << 64n), max: (1n << 64n) - 1n }).map((b) => int(b)),
+  );
+  // Not the payload's own keys, nor what a plain object treats specially.
+  const name = fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }).filter((n) => !['time', 'tags', '__proto__'].includes(n));
+  fc.assert(
+    fc.property(fc.dictionary(name, fieldValue, { minKeys: 1 }), fc.dictionary(name, fc.string()), fc.bigInt({ min: 0n, max: 4_000_000_000_000_000_000n }), (fields, tags, time) => {
+      const p: Point = { measurement: 'm', tags: { device: 'd', ...tags }, fields, time };
+      const plainFields = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? (Number.isSafeInteger(Number(v.value)) ? Number(v.value) : v.value.toString()) : v]));
+      const plainTags = Object.fromEntries(Object.entries(p.tags).filter(([k]) => k !== 'device'));
+      const expected = JSON.stringify({ time: new Date(Number(time / 1_000_000n)).toISOString(), ...plainFields, ...(Object.keys(plainTags).length ? { tags: plainTags } : {}) });
+      assert.equal(statePayload(p, new Set()), expected);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('discovery: one config per field with a stable unique id, the series state topic and the device', () => {
@@ -123,6 +147,32 @@ test('commands: outlet switch and number topics become verbs; everything else sa
   assert.match(bad('wl/pdu/relay/3/set', 'ON'), /takes no command/);
   assert.match(bad('wl/pdu/outlet/set', 'ON'), /expected wl\/pdu\/outlet\/<outlet>\/set/);
   assert.match(bad('wl/inv/ess-power/1/set', '5'), /expected wl\/inv\/ess-power\/set/);
+});
+
+test('QoS 0 PUBLISH packets, back to back, as MQTT 3.1.1 §3.3 lays them out (retain bit, remaining length, topic, payload)', () => {
+  const long = 'é'.repeat(100); // 200 bytes of UTF-8: a two-byte remaining length
+  const bytes = encodePublishes([
+    { topic: 'a/b', payload: '{"x":1}', retain: true, qos: 0 },
+    { topic: 't', payload: long, retain: false, qos: 0 },
+  ]);
+  const first = [0x31, 2 + 3 + 7, 0x00, 0x03, ...Buffer.from('a/b'), ...Buffer.from('{"x":1}')];
+  const remaining = 2 + 1 + 200; // 203 = 0xcb: low 7 bits 0x4b with the continuation bit, then 1
+  const second = [0x30, 0xcb, 0x01, 0x00, 0x01, ...Buffer.from('t'), ...Buffer.from(long)];
+  assert.equal(remaining, 0x4b + 128);
+  assert.deepEqual([...bytes], [...first, ...second]);
+  assert.deepEqual([...encodePublishes([{ topic: 'z', payload: '', retain: true, qos: 0 }])], [0x31, 3, 0, 1, 0x7a]);
+  // What MQTT cannot carry is left out and said, the rest still goes.
+  const why: string[] = [];
+  const kept = encodePublishes(
+    [
+      { topic: '', payload: 'x', retain: false, qos: 0 },
+      { topic: 'ok', payload: 'y', retain: false, qos: 0 },
+      { topic: 'x'.repeat(70_000), payload: '', retain: false, qos: 0 },
+    ],
+    (m, w) => why.push(`${m.topic.length}: ${w}`),
+  );
+  assert.deepEqual([...kept], [0x30, 5, 0, 2, ...Buffer.from('ok'), ...Buffer.from('y')]);
+  assert.deepEqual(why, ['0: a topic of 0 bytes (MQTT allows 1 to 65535)', '70000: a topic of 70000 bytes (MQTT allows 1 to 65535)']);
 });
 
 test('queue: latest message per topic, bounded, oldest dropped and counted', () => {
