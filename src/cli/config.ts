@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { resolveConfigPath } from '../config/load.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
 import { drivers } from '../devices/index.js';
 import { action, EXIT, load } from './common.js';
@@ -22,6 +24,12 @@ export function registerConfigVerbs(program: Command): void {
         for (const d of c.devices as DeviceConfig[]) {
           const link = d.simulate ? 'simulated' : d.port?.path;
           out.push(`device ${d.name}: ${d.driver} on ${link}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
+        }
+        if (c.mqtt) {
+          // Offline: reads the TLS files, asks the drivers' pure control.prepare; never the broker or the mqtt package.
+          const { mqttSummary } = await import('../mqtt/summary.js');
+          const enabled = (c.devices as DeviceConfig[]).filter((d) => d.enabled).map((d) => ({ name: d.name, driver: drivers.find((x) => x.id === d.driver)!, options: d.options }));
+          out.push(...mqttSummary(c.mqtt, enabled, `wattline-${c.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p)));
         }
         process.stdout.write(out.join('\n') + '\n');
         return EXIT.ok;

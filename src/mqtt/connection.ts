@@ -23,7 +23,7 @@ export async function createClient(cfg: MqttConfig, clientId: string, willTopic:
   };
   const tlsOptions = tls ? { ca: read('ca', tls.ca), cert: read('cert', tls.cert), key: read('key', tls.key), rejectUnauthorized: tls.rejectUnauthorized } : {};
   const { connect } = await import('mqtt');
-  return connect(cfg.url, {
+  const client = connect(cfg.url, {
     clientId,
     // ${VAR:-} leaves an empty string: that means no credentials, not an empty user name.
     username: cfg.username || undefined,
@@ -41,6 +41,31 @@ export async function createClient(cfg: MqttConfig, clientId: string, willTopic:
     will: { topic: willTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     ...tlsOptions,
   });
+  // First in line, so every listener (the output's log) sees what a TLS failure means, not OpenSSL's code dump.
+  client.prependListener('error', (err) => {
+    // The same error object can come round again: rewrite it once.
+    const clear = err.message.startsWith('TLS: ') ? undefined : tlsProblem(err, cfg);
+    if (clear) err.message = clear;
+  });
+  return client;
+}
+
+const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/** A TLS failure in words naming the config option to look at; undefined for other errors. */
+export function tlsProblem(err: Error & { code?: unknown }, cfg: Pick<MqttConfig, 'tls'>): string | undefined {
+  const code = typeof err.code === 'string' ? err.code : '';
+  const text = err.message.split('\n')[0]!.trim();
+  if (UNTRUSTED.has(code)) {
+    const fix = cfg.tls?.ca ? `check mqtt.tls.ca (${cfg.tls.ca}) is the CA that signed the broker's certificate` : 'set mqtt.tls.ca to the CA that signed it';
+    return `TLS: the broker's certificate is not trusted: ${text} (${code}); ${fix}`;
+  }
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || /alert certificate required/.test(text)) {
+    return cfg.tls?.cert ? 'TLS: the broker asks for a client certificate and did not take mqtt.tls.cert' : 'TLS: the broker requires a client certificate: set mqtt.tls.cert and mqtt.tls.key';
+  }
+  const alert = /(?:sslv3|tlsv1\d?) alert (bad certificate|unknown ca|certificate (?:unknown|expired|revoked)|unsupported certificate)/.exec(text);
+  if (alert) return `TLS: the broker refused the client certificate (${alert[1]}): check mqtt.tls.cert and mqtt.tls.key`;
+  return undefined;
 }
 
 /** Publish the last words (a clean disconnect sends no will), then disconnect; bounded in time. */

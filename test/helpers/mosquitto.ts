@@ -1,18 +1,33 @@
 /**
  * A real Mosquitto broker (Debian `mosquitto`) for one test file: a temp folder with its config
  * (one listener on a free loopback port, anonymous clients, no persistence) and log, started
- * and stopped by PID; ready when its port accepts a TCP connection.
+ * and stopped by PID; ready when its port accepts a TCP connection. With `tls`, the one
+ * listener speaks TLS (mqtts://) with the given PEM files, optionally requiring a client
+ * certificate signed by `cafile` (its CN becomes the user name).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { killAndWait, manageServer, spawnServer, tail, type ServerProcess } from './server-process.js';
 
+export interface MosquittoTls {
+  /** CA that client certificates must chain to (mosquitto's `cafile`). */
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+  /** `require_certificate true` + `use_identity_as_username true`. */
+  requireCertificate?: boolean;
+}
+
+export interface MosquittoOptions {
+  tls?: MosquittoTls;
+}
+
 export interface Mosquitto {
-  /** `mqtt://127.0.0.1:<port>` */
+  /** `mqtt://127.0.0.1:<port>`, or `mqtts://127.0.0.1:<port>` with a TLS listener */
   readonly url: string;
   readonly port: number;
   readonly pid: number;
@@ -30,18 +45,24 @@ export function mosquittoBinary(): string {
   return 'mosquitto';
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'wattline-mosquitto-'));
   const port = await freePort();
   const configFile = join(dir, 'mosquitto.conf');
   const logFile = join(dir, 'mosquitto.log');
-  await writeFile(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n`);
+  const tls = options.tls;
+  // Started as root, mosquitto drops to the `mosquitto` user before it reads the PEM files, which
+  // then cannot open the test's private folder: stay the user that started it.
+  const tlsLines = tls
+    ? `user ${userInfo().username}\ncafile ${tls.cafile}\ncertfile ${tls.certfile}\nkeyfile ${tls.keyfile}\n` + (tls.requireCertificate ? 'require_certificate true\nuse_identity_as_username true\n' : '')
+    : '';
+  await writeFile(configFile, `listener ${port} 127.0.0.1\n${tlsLines}allow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n`);
   const launch = async () => {
     const proc = spawnServer(mosquittoBinary(), ['-c', configFile], logFile, dir);
     await waitPort(proc, port, logFile);
     return proc;
   };
-  return manageServer('mosquitto', dir, 3000, launch, { url: `mqtt://127.0.0.1:${port}`, port, logFile });
+  return manageServer('mosquitto', dir, 3000, launch, { url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, port, logFile });
 }
 
 async function waitPort(proc: ServerProcess, port: number, logFile: string, timeoutMs = 15_000): Promise<void> {

@@ -22,8 +22,16 @@ export interface Subscriber {
   close(): Promise<void>;
 }
 
-export async function subscribe(url: string, topics: string[]): Promise<Subscriber> {
-  const client = mqtt.connect(url, { clientId: `test-sub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 200, connectTimeout: 5000 });
+/** TLS for mqtts:// brokers: PEM contents (not paths), as MQTT.js / tls.connect take them. */
+export interface SubscriberTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  rejectUnauthorized?: boolean;
+}
+
+export async function subscribe(url: string, topics: string[], tls: SubscriberTls = {}): Promise<Subscriber> {
+  const client = mqtt.connect(url, { clientId: `test-sub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 200, connectTimeout: 5000, ...tls });
   const messages: Received[] = [];
   const waiters = new Set<() => void>();
   client.on('message', (topic, payload, packet) => {
@@ -34,7 +42,11 @@ export async function subscribe(url: string, topics: string[]): Promise<Subscrib
   client.on('connect', () => client.subscribe(topics, { qos: 1 }));
   client.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`test subscriber: no connection to ${url}`)), 10_000);
+    const timer = setTimeout(() => {
+      // Stop retrying, or the client keeps the test process alive.
+      client.end(true);
+      reject(new Error(`test subscriber: no connection to ${url}`));
+    }, 10_000);
     client.once('connect', () => {
       clearTimeout(timer);
       client.subscribe(topics, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
