@@ -25,10 +25,12 @@ import { seriesPath, statePayload } from './series.js';
 
 const MAX_INFLIGHT = 64;
 /**
- * Reports are turned into messages this long after the first one arrives: devices polled on
- * the same tick (finishing up to a few hundred ms apart) share one socket write, one of the
- * larger costs per message. A device's second report within the window sends the batch at
- * once, so no reading is ever superseded in the queue by the next one of the same series.
+ * A report becomes messages on the next turn of the event loop (its points are still fresh in
+ * the CPU's caches and die young), but the messages are written this long after the first
+ * report of a batch: devices polled on the same tick (finishing up to a few hundred ms apart)
+ * share one socket write, one of the larger costs per message. A device's second report within
+ * the window sends the batch first, so no reading is superseded in the queue by the next one
+ * of the same series.
  */
 const BATCH_DELAY_MS = 600;
 const MAX_PENDING_REPORTS = 1000;
@@ -93,8 +95,10 @@ export class MqttOutput {
   private readonly compatAts: string | undefined;
   private client: MqttClient | null = null;
   private pending: JobReportLike[] = [];
+  private processScheduled = false;
+  /** The write of the current batch, and the devices whose messages it holds. */
   private batchTimer: NodeJS.Timeout | undefined;
-  private scheduled = false;
+  private readonly batchDevices = new Set<string>();
   private inflight = 0;
   private generation = 0;
   private flushing = false;
@@ -186,14 +190,10 @@ export class MqttOutput {
       this.counters.reportsDropped++;
       return;
     }
-    if (this.scheduled && this.pending.some((r) => r.device === report.device)) {
-      clearTimeout(this.batchTimer);
-      this.processPending();
-    }
     this.pending.push(report);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.batchTimer = setTimeout(() => this.processPending(), BATCH_DELAY_MS).unref();
+    if (!this.processScheduled) {
+      this.processScheduled = true;
+      setImmediate(() => this.processPending());
     }
   }
 
@@ -219,6 +219,7 @@ export class MqttOutput {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    clearTimeout(this.batchTimer);
     const client = this.client;
     try {
       this.announced.save();
@@ -309,10 +310,12 @@ export class MqttOutput {
   }
 
   private processPending(): void {
-    this.scheduled = false;
+    this.processScheduled = false;
     const reports = this.pending;
     this.pending = [];
     for (const report of reports) {
+      if (this.batchDevices.has(report.device)) this.sendBatch();
+      this.batchDevices.add(report.device);
       try {
         this.handleReport(report);
       } catch (err) {
@@ -324,6 +327,13 @@ export class MqttOutput {
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'mqtt: cannot save the announced-topics file');
     }
+    this.batchTimer ??= setTimeout(() => this.sendBatch(), BATCH_DELAY_MS).unref();
+  }
+
+  private sendBatch(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.batchDevices.clear();
     this.flush();
   }
 
