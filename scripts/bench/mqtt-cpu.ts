@@ -8,7 +8,9 @@
  * them alike): the MQTT one and two baselines, whose ratio to each other is the noise floor
  * of the measurement, reported beside the result. A worker runs for months, so what counts is
  * its steady state: each set of processes gets a warm-up (start-up, module loading and the
- * JIT's first compilations left out), then several windows are measured; then the processes
+ * JIT's first compilations left out: code that runs once a second is still being optimized a
+ * minute after start, `perf` shows TurboFan at a quarter of an idle worker's CPU at 20-80 s),
+ * then several windows are measured; then the processes
  * are replaced (BENCH_SETS times) so one process's luck does not decide.
  * Both outboxes use `synchronous: normal`: with `full`, the fsyncs' kernel time on a shared
  * disk swings by more than the whole MQTT cost. CPU is the on-CPU time of all the worker's
@@ -16,7 +18,7 @@
  * what the broker delivered, so the run really published.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/mqtt-cpu.js
- *   BENCH_SETS=2 BENCH_WINDOWS=4 BENCH_SECONDS=30 BENCH_WARMUP=20 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
+ *   BENCH_SETS=2 BENCH_WINDOWS=4 BENCH_SECONDS=30 BENCH_WARMUP=60 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,7 +117,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const sets = env('BENCH_SETS', 2);
   const windows = env('BENCH_WINDOWS', 4);
   const seconds = env('BENCH_SECONDS', 30);
-  const warmupS = env('BENCH_WARMUP', 20);
+  const warmupS = env('BENCH_WARMUP', 60);
   // BENCH_INFLUX=0: no InfluxDB, points stay in the outbox (the worker's lightest possible load).
   const withInflux = process.env.BENCH_INFLUX !== '0';
   const influxd = withInflux ? await startInfluxd() : null;
