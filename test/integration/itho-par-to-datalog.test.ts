@@ -50,7 +50,8 @@ devices:
   );
   const datalog = await runCli(['--config', config, 'itho', 'wpu', 'datalog', '--log-level', 'warn'], { cwd: dir });
   assert.equal(datalog.code, 0, datalog.stderr);
-  assert.match(datalog.stdout, /^PAR Buitentemperatuur \(°C\) \(t_out\): -?\d+\.\d+$/im);
+  // The simulated temperatures wander by hundredths; one on a whole degree prints without decimals (-10).
+  assert.match(datalog.stdout, /^PAR Buitentemperatuur \(°C\) \(t_out\): -?\d+(\.\d+)?$/im);
   assert.equal(datalog.stdout.trim().split('\n').length, DEMO_LABELS.length);
 
   const lines = await runCli(['--config', config, 'test', '--log-level', 'warn'], { cwd: dir });
