@@ -1,21 +1,23 @@
 /**
- * CPU cost of the MQTT output (issue 8 target: at most +10% of the worker's CPU time):
- * `wattline run` with every simulated device polled every second and delivering to a real
- * influxd (as a worker does: MQTT is its second output), publishing state and discovery to a
- * real Mosquitto on loopback, against the baseline: the same run without an mqtt section.
- * BENCH_INFLUX=0 measures the same without InfluxDB (points stay in the outbox), the worker's
- * lightest load and so MQTT's largest share. Three workers run side by side over the same windows (the machine's noise hits
- * them alike): the MQTT one and two baselines, whose ratio to each other is the noise floor
- * of the measurement, reported beside the result. A worker runs for months, so what counts is
- * its steady state: each set of processes gets a warm-up (start-up, module loading and the
- * JIT's first compilations left out: code that runs once a second is still being optimized a
- * minute after start, `perf` shows TurboFan at a quarter of an idle worker's CPU at 20-80 s),
- * then several windows are measured; then the processes
- * are replaced (BENCH_SETS times) so one process's luck does not decide.
- * Both outboxes use `synchronous: normal`: with `full`, the fsyncs' kernel time on a shared
- * disk swings by more than the whole MQTT cost. CPU is the on-CPU time of all the worker's
- * threads (/proc/<pid>/task/<tid>/schedstat, ns, user and kernel); a real subscriber counts
- * what the broker delivered, so the run really published.
+ * CPU cost of the MQTT output (issue 8 target: at most +10% of the worker's CPU time).
+ *
+ * `wattline run` with every simulated device polled every second, delivering to a real influxd
+ * (as a deployed worker does: MQTT is its second output) and publishing state and discovery
+ * to a real Mosquitto on loopback, against the baseline: the same run without an mqtt section.
+ * BENCH_INFLUX=0 measures the same without InfluxDB (points stay in the outbox): the worker's
+ * lightest load, so MQTT's largest share.
+ *
+ * Three workers run side by side over the same windows (the machine's noise hits them alike):
+ * the MQTT one and two baselines, whose ratio to each other is the noise floor, printed beside
+ * the result. What counts is the steady state of a worker that runs for months: each set of
+ * processes gets a warm-up (start-up, module loading and the JIT's first compilations left
+ * out: code that runs once a second is still being optimized a minute after start; `perf`
+ * showed TurboFan at a quarter of an idle worker's CPU 20-80 s in), then several windows are
+ * measured; then the processes are replaced (BENCH_SETS times) so one process's luck does not
+ * decide. All outboxes use `synchronous: normal`: with `full`, the fsyncs' kernel time on a
+ * shared disk swings by more than the whole MQTT cost. CPU is the on-CPU time of all the
+ * worker's threads (/proc/<pid>/task/<tid>/schedstat, ns, user and kernel); a real subscriber
+ * counts what the broker delivered, so the run really published.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/mqtt-cpu.js
  *   BENCH_SETS=2 BENCH_WINDOWS=4 BENCH_SECONDS=30 BENCH_WARMUP=60 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
@@ -101,7 +103,7 @@ async function measureSet(mqttUrl: string, influxUrl: string | null, warmupS: nu
       const [base, base2, mqtt] = now.map((v, j) => v - last[j]!) as [number, number, number];
       last = now;
       out.push({ base, base2, mqtt });
-      console.log(`  window ${out.length}: baseline ${base.toFixed(3)} s, second baseline ${base2.toFixed(3)} s, with MQTT ${mqtt.toFixed(3)} s, x${(mqtt / base).toFixed(3)} (noise floor x${(base2 / base).toFixed(3)})`);
+      console.log(`  window ${out.length}: baseline ${base.toFixed(3)} s, second baseline ${base2.toFixed(3)} s, with MQTT ${mqtt.toFixed(3)} s, x${(mqtt / ((base + base2) / 2)).toFixed(3)} (noise floor x${(base2 / base).toFixed(3)})`);
     }
     return out;
   } finally {

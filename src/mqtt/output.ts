@@ -282,10 +282,9 @@ export class MqttOutput {
 
   /**
    * QoS 0 messages (state, results, compatibility topics: all of them but discovery and
-   * availability) as one socket write: MQTT.js's own encoder, without its per-publish path
-   * (store checks, a cork and uncork and five stream writes per message), which was half the
-   * MQTT output's CPU time (README, mqtt-cpu). QoS 0 has no acknowledgement to track, so
-   * nothing of MQTT.js's state is bypassed. A full socket buffer pauses flushing until drain.
+   * availability) as one socket write of packets encoded in packets.ts (why: there). A
+   * message MQTT cannot carry is counted as a publish error and logged; the rest go. A full
+   * socket buffer pauses flushing until drain.
    */
   private writePlain(client: MqttClient, messages: OutMessage[]): void {
     if (messages.length === 0) return;

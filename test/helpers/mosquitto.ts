@@ -7,11 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { killAndWait, manageServer, spawnServer, tail, type ServerProcess } from './server-process.js';
+import { manageServer, spawnServer, waitListening } from './server-process.js';
 
 export interface MosquittoTls {
   /** CA that client certificates must chain to (mosquitto's `cafile`). */
@@ -59,28 +58,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   await writeFile(configFile, `listener ${port} 127.0.0.1\n${tlsLines}allow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n`);
   const launch = async () => {
     const proc = spawnServer(mosquittoBinary(), ['-c', configFile], logFile, dir);
-    await waitPort(proc, port, logFile);
+    await waitListening(proc, port, { logFile, name: 'mosquitto' });
     return proc;
   };
   return manageServer('mosquitto', dir, 3000, launch, { url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, port, logFile });
-}
-
-async function waitPort(proc: ServerProcess, port: number, logFile: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let dead = false;
-  void proc.exited.then(() => (dead = true));
-  while (Date.now() < deadline) {
-    if (dead) throw new Error(`mosquitto exited before it was ready; log:\n${tail(logFile)}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await killAndWait(proc, 0);
-  throw new Error(`mosquitto not listening on ${port}; log:\n${tail(logFile)}`);
 }

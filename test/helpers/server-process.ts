@@ -3,6 +3,7 @@
  * by polling an HTTP endpoint (bounded), SIGTERM then SIGKILL, and a safety net that kills
  * every child still alive when the test process exits or is interrupted.
  */
+import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -88,6 +89,27 @@ export async function waitReady(
   }
   await killAndWait(proc, 0);
   throw new Error(`${options.name} not ready at ${url} (${last}); log:\n${tail(options.logFile)}`);
+}
+
+/** Until 127.0.0.1:`port` accepts a TCP connection (servers that speak no HTTP), the process dies, or `timeoutMs` passes. */
+export async function waitListening(proc: ServerProcess, port: number, options: { timeoutMs?: number; logFile: string; name: string }): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let dead = false;
+  void proc.exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${options.name} exited before it was ready; log:\n${tail(options.logFile)}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await killAndWait(proc, 0);
+  throw new Error(`${options.name} not listening on ${port}; log:\n${tail(options.logFile)}`);
 }
 
 /** SIGTERM (unless graceMs is 0), then SIGKILL after graceMs; resolves when the process has exited. */

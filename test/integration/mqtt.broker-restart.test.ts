@@ -16,7 +16,7 @@ import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/in
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { subscribe } from '../helpers/mqtt-subscriber.js';
 import { freePort } from '../helpers/ports.js';
-import { startWorker } from '../helpers/worker-run.js';
+import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
 
 let broker: Mosquitto;
 let influxd: Influxd;
@@ -40,6 +40,24 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/** The broker stopped (SIGSTOP: its sockets stay open, nothing is read) while `body` runs, and resumed after it, whatever happens. */
+async function whileFrozen<T>(body: () => Promise<T>): Promise<T> {
+  process.kill(broker.pid, 'SIGSTOP');
+  try {
+    return await body();
+  } finally {
+    process.kill(broker.pid, 'SIGCONT');
+  }
+}
+
+/** Collections that failed or were skipped, as `device: outcome` lines. */
+function failuresOf(run: RunningWorker): string[] {
+  const failures: string[] = [];
+  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  run.worker.scheduler.on('jobSkipped', (r) => failures.push(`${r.name}: skipped`));
+  return failures;
 }
 
 test('broker killed mid-run and restarted: collection and influxd delivery go on, MQTT reconnects and republishes', async () => {
@@ -115,14 +133,10 @@ test('broker frozen (SIGSTOP) with QoS 1: collection and influxd delivery go on,
     drivers,
     dir,
   );
-  const failures: string[] = [];
-  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
-  run.worker.scheduler.on('jobSkipped', (r) => failures.push(`${r.name}: skipped`));
+  const failures = failuresOf(run);
   try {
     await until('the first MQTT publishes', () => run.worker.mqtt!.stats().published > 10);
-    process.kill(broker.pid, 'SIGSTOP');
-    let resumed = false;
-    try {
+    const publishedAtResume = await whileFrozen(async () => {
       const before = run.reports.length;
       const upsBefore = await count(influxd.url, 'wl', 'ups', 'battery_charge_pct');
       await sleep(3500);
@@ -131,13 +145,9 @@ test('broker frozen (SIGSTOP) with QoS 1: collection and influxd delivery go on,
       const s = run.worker.mqtt!.stats();
       assert.ok(s.queued <= 50, `queue bounded: ${s.queued}`);
       assert.ok(s.inflight > 0, 'QoS 1 messages wait for the frozen broker PUBACK, collection does not');
-      process.kill(broker.pid, 'SIGCONT');
-      resumed = true;
-      const publishedAtResume = s.published;
-      await until('publishing to resume', () => run.worker.mqtt!.stats().published > publishedAtResume + 20);
-    } finally {
-      if (!resumed) process.kill(broker.pid, 'SIGCONT');
-    }
+      return s.published;
+    });
+    await until('publishing to resume', () => run.worker.mqtt!.stats().published > publishedAtResume + 20);
     assert.deepEqual(failures, []);
   } finally {
     await run.stop();
@@ -154,34 +164,28 @@ test('broker frozen (SIGSTOP) with QoS 0: once the socket is full, writing waits
     drivers,
     dir,
   );
-  const failures: string[] = [];
-  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  const failures = failuresOf(run);
   // 60 kB state messages, each its own series: ~24 MB is more than loopback's socket buffers hold.
   // Discovery is off: its QoS 1 configs would fill the in-flight window first (the QoS 1 test's case).
   const big = (i: number): Point => ({ measurement: 'bulk', tags: { device: 'meter3', outlet: String(i) }, fields: { text: 'x'.repeat(60_000) }, time: msToNs(Date.now()) });
   try {
     await until('the first MQTT publishes', () => run.worker.mqtt!.stats().published > 5);
-    process.kill(broker.pid, 'SIGSTOP');
-    let resumed = false;
-    try {
+    const published = await whileFrozen(async () => {
       for (let i = 0; i < 400; i++) {
         run.worker.mqtt!.publishReport({ device: 'meter3', points: [big(i)] });
         if (i % 20 === 0) await sleep(10);
       }
       await until('the socket to fill', () => run.worker.mqtt!.stats().waitingForDrain === 1, 10_000);
       const before = run.reports.length;
-      const published = run.worker.mqtt!.stats().published;
+      const atFull = run.worker.mqtt!.stats().published;
       await sleep(2500);
       const s = run.worker.mqtt!.stats();
       assert.ok(run.reports.length - before >= 2, `collections while the socket was full: ${run.reports.length - before}`);
-      assert.equal(s.published, published, 'nothing more written while waiting for drain');
+      assert.equal(s.published, atFull, 'nothing more written while waiting for drain');
       assert.ok(s.queued <= 50, `queue bounded: ${s.queued}`);
-      process.kill(broker.pid, 'SIGCONT');
-      resumed = true;
-      await until('the socket to drain and publishing to resume', () => run.worker.mqtt!.stats().waitingForDrain === 0 && run.worker.mqtt!.stats().published > published + 10, 20_000);
-    } finally {
-      if (!resumed) process.kill(broker.pid, 'SIGCONT');
-    }
+      return atFull;
+    });
+    await until('the socket to drain and publishing to resume', () => run.worker.mqtt!.stats().waitingForDrain === 0 && run.worker.mqtt!.stats().published > published + 10, 20_000);
     assert.deepEqual(failures, []);
   } finally {
     await run.stop();
@@ -199,8 +203,7 @@ test('no broker at all (nothing listens on the port): collection goes on, stop i
     drivers,
     dir,
   );
-  const failures: string[] = [];
-  run.worker.scheduler.on('jobEnd', (r) => !r.ok && failures.push(`${r.name}: ${r.outcome}`));
+  const failures = failuresOf(run);
   try {
     await sleep(2500);
     assert.ok(run.reports.length >= 2, `collections without a broker: ${run.reports.length}`);

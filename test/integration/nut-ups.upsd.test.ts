@@ -15,7 +15,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import { systemClock } from '../../src/core/clock.js';
 import { TransportError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -25,7 +24,7 @@ import { TcpTransport } from '../../src/transports/tcp.js';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';
-import { killAndWait, spawnServer, tail, type ServerProcess } from '../helpers/server-process.js';
+import { killAndWait, spawnServer, tail, waitListening, type ServerProcess } from '../helpers/server-process.js';
 
 function find(name: string, dirs: string[]): string {
   const found = dirs.map((d) => join(d, name)).find((p) => existsSync(p));
@@ -70,23 +69,6 @@ function startUpsd(): ServerProcess {
   return spawnServer(UPSD, ['-u', 'root', '-D'], join(dir, 'upsd.log'), dir);
 }
 
-async function waitPort(proc: ServerProcess, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (proc.child.exitCode !== null) throw new Error(`upsd exited; log:\n${tail(join(dir, 'upsd.log'))}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`upsd not listening on ${port}; log:\n${tail(join(dir, 'upsd.log'))}`);
-}
-
 function session(ups: string): NutUpsSession {
   const options = nutUpsDriver.options.parse({ port, ups, timeoutMs: 2000 });
   const s = nutUpsDriver.createSession({ device: 'ups1', options, tags: {}, transport: new TcpTransport(nutUpsDriver.networkAddress!(options)), clock: systemClock, log: silentLogger() }) as NutUpsSession;
@@ -113,7 +95,7 @@ before(async () => {
     await sleep(25);
   }
   upsd = startUpsd();
-  await waitPort(upsd, 10_000);
+  await waitListening(upsd, port, { timeoutMs: 10_000, logFile: join(dir, 'upsd.log'), name: 'upsd' });
 });
 
 after(async () => {
@@ -286,7 +268,7 @@ test('real upsd stopped and started again: errors for those polls, recovery afte
   await assert.rejects(s.collect(AbortSignal.timeout(5000)), (e: unknown) => e instanceof TransportError && e.retryable);
   await assert.rejects(s.collect(AbortSignal.timeout(5000)), (e: unknown) => e instanceof TransportError && e.retryable);
   upsd = startUpsd();
-  await waitPort(upsd, 10_000);
+  await waitListening(upsd, port, { timeoutMs: 10_000, logFile: join(dir, 'upsd.log'), name: 'upsd' });
   let points: Point[] = [];
   const end = Date.now() + 15_000;
   while (points.length === 0 && Date.now() < end) {
