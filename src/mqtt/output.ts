@@ -1,9 +1,11 @@
 /**
  * The MQTT output: live state per series, Home Assistant discovery, commands, and the
  * PowerWalker compatibility topics. Best effort and separate from the InfluxDB path: a report
- * is handed over synchronously and turned into messages on a later tick; messages wait in a
- * bounded queue (latest per topic) and go out only while the broker is connected, at most
- * MAX_INFLIGHT at a time. Nothing here is ever awaited by collection or by the flusher.
+ * is handed over synchronously and turned into messages on a later tick. While the broker is
+ * connected and keeps up, QoS 0 messages are written as packets straight into the batch for
+ * the next socket write; otherwise they wait in a bounded queue (latest per topic) and go out
+ * once the broker is back, QoS 1 at most MAX_INFLIGHT at a time. Nothing here is ever awaited
+ * by collection or by the flusher.
  *
  * The `mqtt` package (MQTT.js) is imported on start, only when the config has an mqtt section.
  */
@@ -19,9 +21,9 @@ import { closeClient, createClient, redactUrl } from './connection.js';
 import { allows, commandSpecs, type CommandSpec, type SwitchSpec } from './commands.js';
 import { describeFromPoint, fieldAnnouncements, numberAnnouncement, slug, switchAnnouncement, type DeviceDescription, type DiscoveryContext } from './discovery.js';
 import { CommandInbox, type ControlFn } from './inbox.js';
-import { encodePublishes } from './packets.js';
+import { PublishBatch } from './packets.js';
 import { MessageQueue, type OutMessage } from './queue.js';
-import { seriesPath, statePayload } from './series.js';
+import { seriesPath, statePayload, writeStatePayload } from './series.js';
 
 const MAX_INFLIGHT = 64;
 /**
@@ -96,6 +98,12 @@ export class MqttOutput {
   private client: MqttClient | null = null;
   private pending: JobReportLike[] = [];
   private processScheduled = false;
+  /**
+   * QoS 0 packets waiting for the batch's socket write. While the broker is connected, the
+   * socket takes more and nothing is queued, state goes here directly, written in place
+   * (packets.ts); otherwise through the queue (latest per topic, bounded).
+   */
+  private readonly batch = new PublishBatch();
   /** The write of the current batch, and the devices whose messages it holds. */
   private batchTimer: NodeJS.Timeout | undefined;
   private readonly batchDevices = new Set<string>();
@@ -144,7 +152,7 @@ export class MqttOutput {
       control: options.control,
       log: this.log,
       send: (topic, payload, retain, device) => {
-        this.enqueue(topic, payload, retain);
+        this.send(topic, payload, retain);
         if (device) this.announced.add(device, topic);
       },
       homeAssistantOnline: () => {
@@ -202,6 +210,7 @@ export class MqttOutput {
       ...this.counters,
       ...this.inbox.counters,
       queued: this.queue.size,
+      batched: this.batch.count,
       inflight: this.inflight,
       dropped: this.queue.dropped,
       superseded: this.queue.superseded,
@@ -227,6 +236,8 @@ export class MqttOutput {
       this.log.warn({ err: errorMessage(err) }, 'mqtt: cannot save the announced-topics file');
     }
     if (!client) return;
+    // The last readings built go out before the goodbye.
+    if (client.connected && this.writable) this.writeBatch(client);
     const last: { topic: string; payload: string; qos: 0 | 1; retain: boolean }[] = [{ topic: this.availabilityTopic, payload: 'offline', qos: 1, retain: true }];
     if (this.cfg.compatibility.mode === 'powerwalker') last.push({ topic: `$CONNECTED/${this.clientId}`, payload: '0', qos: 0, retain: true });
     await closeClient(client, last);
@@ -245,21 +256,26 @@ export class MqttOutput {
     }
   }
 
+  /** A message: at QoS 0 into the batch when it may go directly, else through the queue. */
+  private send(topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2 = this.cfg.qos): void {
+    if (qos === 0 && this.direct()) this.appendPlain(topic, payload, retain);
+    else this.enqueue(topic, payload, retain, qos);
+  }
+
   private flush(): void {
     const client = this.client;
     if (this.flushing || !client) return;
     this.flushing = true;
-    const plain: OutMessage[] = [];
     try {
       while (client.connected && this.writable && this.inflight < MAX_INFLIGHT) {
         const message = this.queue.shift() as (OutMessage & { done?: () => void }) | undefined;
         if (!message) break;
         if (message.qos === 0 && !message.done) {
-          plain.push(message);
+          this.appendPlain(message.topic, message.payload, message.retain);
           continue;
         }
         // Written before this one, so the broker sees everything in queue order.
-        this.writePlain(client, plain);
+        this.writeBatch(client);
         this.inflight++;
         const generation = this.generation;
         client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (err) => {
@@ -275,30 +291,41 @@ export class MqttOutput {
         });
       }
     } finally {
-      this.writePlain(client, plain);
+      if (client.connected && this.writable) this.writeBatch(client);
       this.flushing = false;
     }
   }
 
+  /** Whether a QoS 0 message may go straight into the batch: connected, the socket takes more, nothing queued before it. */
+  private direct(): boolean {
+    return this.writable && this.queue.size === 0 && this.client !== null && this.client.connected;
+  }
+
+  /** A QoS 0 message into the batch (its packet written in place). */
+  private appendPlain(topic: string, payload: string, retain: boolean): void {
+    this.batch.begin(topic, retain);
+    this.batch.text(payload);
+    this.ended(topic);
+  }
+
+  /** After a packet's end(): a message MQTT cannot carry is counted as a publish error and logged; the rest go. */
+  private ended(topic: string): void {
+    const why = this.batch.end();
+    if (why === undefined) return;
+    this.counters.publishErrors++;
+    this.log.warn({ topic: topic.slice(0, 200) }, `mqtt: message not sent: ${why}`);
+  }
+
   /**
-   * QoS 0 messages (state, results, compatibility topics: all of them but discovery and
-   * availability) as one socket write of packets encoded in packets.ts (why: there). A
-   * message MQTT cannot carry is counted as a publish error and logged; the rest go. A full
-   * socket buffer pauses flushing until drain.
+   * The batch's QoS 0 packets (state, results, compatibility topics: all messages but
+   * discovery and availability) as one socket write (why: packets.ts). A full socket buffer
+   * pauses flushing and the direct path until drain.
    */
-  private writePlain(client: MqttClient, messages: OutMessage[]): void {
-    if (messages.length === 0) return;
-    let rejected = 0;
-    const packet = encodePublishes(messages, (m, why) => {
-      rejected++;
-      this.counters.publishErrors++;
-      this.log.warn({ topic: m.topic.slice(0, 200) }, `mqtt: message not sent: ${why}`);
-    });
-    this.counters.published += messages.length - rejected;
-    messages.length = 0;
-    if (packet.length === 0) return;
+  private writeBatch(client: MqttClient): void {
+    if (this.batch.count === 0) return;
+    this.counters.published += this.batch.count;
     const stream = client.stream;
-    if (stream.write(packet)) return;
+    if (stream.write(this.batch.take())) return;
     this.writable = false;
     const generation = this.generation;
     stream.once('drain', () => {
@@ -354,13 +381,17 @@ export class MqttOutput {
           for (const a of fieldAnnouncements(point, state.description, series, topic, this.ctx)) this.announce(device, a.topic, a.payload);
         }
       }
-      this.enqueue(topic, statePayload(point, state.sharedTags), this.cfg.retain);
+      if (this.cfg.qos === 0 && this.direct()) {
+        this.batch.begin(topic, this.cfg.retain);
+        writeStatePayload(this.batch, point, state.sharedTags);
+        this.ended(topic);
+      } else this.enqueue(topic, statePayload(point, state.sharedTags), this.cfg.retain);
       if (this.cfg.retain) this.announced.add(device, topic);
       for (const spec of state.specs) {
         if (spec.component === 'switch' && point.measurement === spec.measurement) this.switchPoint(state, spec, point);
         else if (spec.component === 'number' && spec.stateFrom?.measurement === point.measurement) {
           const v = point.fields[spec.stateFrom.field];
-          if (v !== undefined) this.enqueue(`${this.prefix}/${device}/${spec.path}/state`, String(typeof v === 'object' ? v.value : v), true);
+          if (v !== undefined) this.send(`${this.prefix}/${device}/${spec.path}/state`, String(typeof v === 'object' ? v.value : v), true);
         }
       }
     }
@@ -370,7 +401,7 @@ export class MqttOutput {
 
   private enqueueCompat(messages: { topic: string; payload: string }[]): void {
     // As the original: QoS 0, not retained.
-    for (const m of messages) this.enqueue(m.topic, m.payload, false, 0);
+    for (const m of messages) this.send(m.topic, m.payload, false, 0);
   }
 
   private announce(device: string, topic: string, payload: string): void {
@@ -395,7 +426,7 @@ export class MqttOutput {
     }
     const on = spec.state(point.fields);
     if (on !== undefined) {
-      this.enqueue(`${base}/state`, on, true);
+      this.send(`${base}/state`, on, true);
       this.announced.add(state.dev.name, `${base}/state`);
     }
   }

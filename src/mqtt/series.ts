@@ -6,6 +6,7 @@
  * `<series>` = `<measurement>[/<tag>/<value>]...`, e.g. `wattline/board/hdhk/unit/1/channel/3`.
  */
 import { IntField, UintField, type FieldValue, type Point } from '../core/point.js';
+import type { TextSink } from './packets.js';
 
 /** Identifying tags per measurement, in topic order; measurements not listed use DEFAULT_SERIES_TAGS. */
 const SERIES_TAGS: Record<string, readonly string[]> = {
@@ -84,17 +85,58 @@ function isoTime(ns: bigint): string {
   return lastIso;
 }
 
-/** The state message of one point: `{"time": ISO, <field>: value, ..., "tags": {...}}`, written directly (no object in between). */
-export function statePayload(point: Point, baseTags: ReadonlySet<string>): string {
-  let out = `{"time":"${isoTime(point.time)}"`;
+/** `"<tag>":"<value>"` per tag and value: a series' tags come back every poll. */
+const tagTexts = new Map<string, Map<string, string>>();
+let tagTextCount = 0;
+
+function tagText(key: string, value: string): string {
+  const text = tagTexts.get(key)?.get(value);
+  if (text !== undefined) return text;
+  const made = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  // Bounded: a tag whose value changes every poll must not grow this without end.
+  if (tagTextCount < MAX_CACHED_KEYS) {
+    let values = tagTexts.get(key);
+    if (values === undefined) tagTexts.set(key, (values = new Map()));
+    values.set(value, made);
+    tagTextCount++;
+  }
+  return made;
+}
+
+/**
+ * The state message of one point, `{"time": ISO, <field>: value, ..., "tags": {...}}`, written
+ * piece by piece into `out` (no object nor whole string in between: see packets.ts).
+ */
+export function writeStatePayload(out: TextSink, point: Point, baseTags: ReadonlySet<string>): void {
+  out.text('{"time":"');
+  out.text(isoTime(point.time));
+  out.text('"');
   const fields = point.fields;
-  for (const k in fields) out += keyPrefix(k) + jsonText(fields[k]!);
-  let tags = '';
+  for (const k in fields) {
+    out.text(keyPrefix(k));
+    out.text(jsonText(fields[k]!));
+  }
+  let first = true;
   const t = point.tags;
   for (const k in t) {
     if (k === 'device' || baseTags.has(k)) continue;
-    tags += `${tags ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(t[k])}`;
+    out.text(first ? ',"tags":{' : ',');
+    out.text(tagText(k, t[k]!));
+    first = false;
   }
-  if (tags) out += `,"tags":{${tags}}`;
-  return out + '}';
+  out.text(first ? '}' : '}}');
+}
+
+class StringSink implements TextSink {
+  s = '';
+  text(s: string): void {
+    this.s += s;
+  }
+}
+
+/** The state message of one point as a string (for the queue, while the broker is away). */
+export function statePayload(point: Point, baseTags: ReadonlySet<string>): string {
+  const sink = new StringSink();
+  writeStatePayload(sink, point, baseTags);
+  return sink.s;
 }

@@ -15,9 +15,9 @@ import { outletState, outletSwitch, parseCommand, type CommandSpec } from '../..
 import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
-import { encodePublishes } from '../../src/mqtt/packets.js';
+import { PublishBatch } from '../../src/mqtt/packets.js';
 import { MessageQueue } from '../../src/mqtt/queue.js';
-import { seriesPath, statePayload } from '../../src/mqtt/series.js';
+import { seriesPath, statePayload, writeStatePayload } from '../../src/mqtt/series.js';
 
 const T = 1_700_000_000_000n * 1_000_000n;
 const point = (measurement: string, tags: Record<string, string>, fields: Point['fields']): Point => ({ measurement, tags, fields, time: T });
@@ -150,29 +150,50 @@ test('commands: outlet switch and number topics become verbs; everything else sa
 });
 
 test('QoS 0 PUBLISH packets, back to back, as MQTT 3.1.1 §3.3 lays them out (retain bit, remaining length, topic, payload)', () => {
+  const batch = new PublishBatch();
+  const put = (topic: string, retain: boolean, ...pieces: string[]) => {
+    batch.begin(topic, retain);
+    for (const p of pieces) batch.text(p);
+    return batch.end();
+  };
   const long = 'é'.repeat(100); // 200 bytes of UTF-8: a two-byte remaining length
-  const bytes = encodePublishes([
-    { topic: 'a/b', payload: '{"x":1}', retain: true, qos: 0 },
-    { topic: 't', payload: long, retain: false, qos: 0 },
-  ]);
+  assert.equal(put('a/b', true, '{"x":', '1}'), undefined);
+  assert.equal(put('t', false, long), undefined);
+  assert.equal(put('z', true), undefined);
+  const huge = 'x'.repeat(20_000); // a three-byte remaining length: the body moves by one
+  assert.equal(put('h', false, huge), undefined);
+  assert.equal(put('ü/€', false, 'ß'), undefined); // UTF-8 topic: its length in bytes
+  assert.equal(batch.count, 5);
   const first = [0x31, 2 + 3 + 7, 0x00, 0x03, ...Buffer.from('a/b'), ...Buffer.from('{"x":1}')];
   const remaining = 2 + 1 + 200; // 203 = 0xcb: low 7 bits 0x4b with the continuation bit, then 1
   const second = [0x30, 0xcb, 0x01, 0x00, 0x01, ...Buffer.from('t'), ...Buffer.from(long)];
   assert.equal(remaining, 0x4b + 128);
-  assert.deepEqual([...bytes], [...first, ...second]);
-  assert.deepEqual([...encodePublishes([{ topic: 'z', payload: '', retain: true, qos: 0 }])], [0x31, 3, 0, 1, 0x7a]);
-  // What MQTT cannot carry is left out and said, the rest still goes.
-  const why: string[] = [];
-  const kept = encodePublishes(
-    [
-      { topic: '', payload: 'x', retain: false, qos: 0 },
-      { topic: 'ok', payload: 'y', retain: false, qos: 0 },
-      { topic: 'x'.repeat(70_000), payload: '', retain: false, qos: 0 },
-    ],
-    (m, w) => why.push(`${m.topic.length}: ${w}`),
-  );
-  assert.deepEqual([...kept], [0x30, 5, 0, 2, ...Buffer.from('ok'), ...Buffer.from('y')]);
-  assert.deepEqual(why, ['0: a topic of 0 bytes (MQTT allows 1 to 65535)', '70000: a topic of 70000 bytes (MQTT allows 1 to 65535)']);
+  const third = [0x31, 3, 0, 1, 0x7a];
+  const r = 2 + 1 + 20_000; // 20003 = 0x4e23: 0xa3, 0x9c, 0x01
+  const fourth = [0x30, (r & 0x7f) | 0x80, ((r >> 7) & 0x7f) | 0x80, r >> 14, 0x00, 0x01, 0x68, ...Buffer.from(huge)];
+  const fifth = [0x30, 2 + 6 + 2, 0x00, 0x06, ...Buffer.from('ü/€'), ...Buffer.from('ß')];
+  const bytes = batch.take();
+  assert.deepEqual([...bytes], [...first, ...second, ...third, ...fourth, ...fifth]);
+  assert.equal(batch.count, 0);
+  assert.equal(batch.take().length, 0);
+  // What MQTT cannot carry is taken out again and said; the rest still goes.
+  assert.equal(put('', false, 'x'), 'a topic of 0 bytes (MQTT allows 1 to 65535)');
+  assert.equal(put('ok', false, 'y'), undefined);
+  assert.equal(put('x'.repeat(70_000), false), 'a topic of 70000 bytes (MQTT allows 1 to 65535)');
+  assert.equal(batch.count, 1);
+  assert.deepEqual([...batch.take()], [0x30, 5, 0, 2, ...Buffer.from('ok'), ...Buffer.from('y')]);
+});
+
+test('state payload written into a PUBLISH packet: the same bytes as the payload string, encoded', () => {
+  const p = point('hdhk', { site: 'home', device: 'board', unit: '1', channel: '3', circuit: 'четыре €', phase: 'L1' }, { current_a: 1.25, range_a: int(40), note: 'naïve "q"' });
+  const batch = new PublishBatch();
+  batch.begin('wl/board/hdhk', false);
+  writeStatePayload(batch, p, new Set(['site']));
+  assert.equal(batch.end(), undefined);
+  const text = statePayload(p, new Set(['site']));
+  const payloadBytes = Buffer.from(text);
+  assert.deepEqual(batch.take().subarray(-payloadBytes.length), payloadBytes);
+  assert.equal(JSON.parse(text).tags.circuit, 'четыре €');
 });
 
 test('queue: latest message per topic, bounded, oldest dropped and counted', () => {
