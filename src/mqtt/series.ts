@@ -66,22 +66,35 @@ function keyPrefix(key: string): string {
   return prefix;
 }
 
-/** A field value as JSON text (what JSON.stringify(jsonValue(v)) gives, without its generic path for plain numbers). */
+/** A field value as JSON text: what JSON.stringify(jsonValue(v)) gives, without its generic path (it runs for every field). */
 function jsonText(v: FieldValue): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return JSON.stringify(jsonValue(v));
+  if (typeof v === 'string') return JSON.stringify(v);
+  const n = Number(v.value);
+  return Number.isSafeInteger(n) ? String(n) : `"${v.value}"`;
 }
 
-/** The points of one poll share their time: its ISO text is made once. */
+/**
+ * A point's time as ISO 8601 text. The points of one poll share their time, and polls within
+ * one second share everything but the milliseconds: the date part is made once a second.
+ */
 let lastTimeNs = -1n;
 let lastIso = '';
+let lastSecond = Number.NaN;
+let lastSecondIso = '';
 
 function isoTime(ns: bigint): string {
-  if (ns !== lastTimeNs) {
-    lastIso = new Date(Number(ns / 1_000_000n)).toISOString();
-    lastTimeNs = ns;
+  if (ns === lastTimeNs) return lastIso;
+  const ms = Number(ns / 1_000_000n);
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecondIso = new Date(second * 1000).toISOString().slice(0, -4); // through "SS." (years past 9999 are longer)
+    lastSecond = second;
   }
+  const frac = ms - second * 1000;
+  lastIso = `${lastSecondIso}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+  lastTimeNs = ns;
   return lastIso;
 }
 

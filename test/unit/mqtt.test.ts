@@ -69,7 +69,7 @@ test('series path: measurement plus identifying tags; state payload: time, field
   });
 });
 
-test('state payload: the same text as JSON.stringify of the plain object, for any fields and tags (property)', () => {
+test('state payload: the same text as JSON.stringify of the plain object, for any fields, tags and time (property); in a packet, its UTF-8 bytes', () => {
   const fieldValue = fc.oneof(
     fc.double(),
     fc.constantFrom(-0, Number.NaN, Infinity, -Infinity, 1e21, 5e-324),
@@ -80,12 +80,18 @@ test('state payload: the same text as JSON.stringify of the plain object, for an
   // Not the payload's own keys, nor what a plain object treats specially.
   const name = fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }).filter((n) => !['time', 'tags', '__proto__'].includes(n));
   fc.assert(
-    fc.property(fc.dictionary(name, fieldValue, { minKeys: 1 }), fc.dictionary(name, fc.string()), fc.bigInt({ min: 0n, max: 4_000_000_000_000_000_000n }), (fields, tags, time) => {
+    fc.property(fc.dictionary(name, fieldValue, { minKeys: 1 }), fc.dictionary(name, fc.string()), fc.bigInt({ min: -8_640_000_000_000_000_000_000n, max: 8_640_000_000_000_000_000_000n }), (fields, tags, time) => {
       const p: Point = { measurement: 'm', tags: { device: 'd', ...tags }, fields, time };
       const plainFields = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' ? (Number.isSafeInteger(Number(v.value)) ? Number(v.value) : v.value.toString()) : v]));
       const plainTags = Object.fromEntries(Object.entries(p.tags).filter(([k]) => k !== 'device'));
       const expected = JSON.stringify({ time: new Date(Number(time / 1_000_000n)).toISOString(), ...plainFields, ...(Object.keys(plainTags).length ? { tags: plainTags } : {}) });
       assert.equal(statePayload(p, new Set()), expected);
+      // Written into a packet: its UTF-8 bytes.
+      const batch = new PublishBatch();
+      batch.begin('t', false);
+      writeStatePayload(batch, p, new Set());
+      assert.equal(batch.end(), undefined);
+      assert.ok(batch.take().subarray(-Buffer.byteLength(expected)).equals(Buffer.from(expected)));
     }),
     { numRuns: 300 },
   );
