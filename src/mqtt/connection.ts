@@ -10,8 +10,15 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 
 const STOP_TIMEOUT_MS = 1500;
 
+/** What the broker publishes (retained) when the connection dies without a goodbye. */
+export interface LastWill {
+  topic: string;
+  payload: string;
+  qos: 0 | 1;
+}
+
 /** A client connecting in the background; reconnects are the caller's (reconnectPeriod 0). */
-export async function createClient(cfg: MqttConfig, clientId: string, willTopic: string, resolvePath: (p: string) => string): Promise<MqttClient> {
+export async function createClient(cfg: MqttConfig, clientId: string, will: LastWill, resolvePath: (p: string) => string): Promise<MqttClient> {
   const tls = cfg.tls;
   const read = (what: string, path: string | undefined) => {
     if (path === undefined) return undefined;
@@ -38,7 +45,7 @@ export async function createClient(cfg: MqttConfig, clientId: string, willTopic:
     // live heap that every full GC marks again (most of the MQTT output's CPU cost when a
     // worker is otherwise idle). Writing the few numbers a packet has costs nothing.
     writeCache: false,
-    will: { topic: willTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos, retain: true },
     ...tlsOptions,
   });
   // First in line, so every listener (the output's log) sees what a TLS failure means, not OpenSSL's code dump.

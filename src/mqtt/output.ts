@@ -97,6 +97,9 @@ export class MqttOutput {
   private readonly compatPdu: string | undefined;
   private readonly compatAts: string | undefined;
   private client: MqttClient | null = null;
+  /** Compatibility mode only: the connection that carries `$CONNECTED/<id>` and its last will. */
+  private compatClient: MqttClient | null = null;
+  private compatTimer: NodeJS.Timeout | undefined;
   private pending: JobReportLike[] = [];
   /**
    * QoS 0 packets waiting for the batch's socket write. While the broker is connected, the
@@ -176,7 +179,7 @@ export class MqttOutput {
   async start(): Promise<void> {
     const problem = this.announced.load();
     if (problem) this.log.warn(problem);
-    const client = await createClient(this.cfg, this.clientId, this.availabilityTopic, this.options.resolvePath);
+    const client = await createClient(this.cfg, this.clientId, { topic: this.availabilityTopic, payload: 'offline', qos: 1 }, this.options.resolvePath);
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
@@ -188,7 +191,34 @@ export class MqttOutput {
       this.log.warn({ err: message }, 'mqtt client error');
     });
     client.on('message', (topic, payload, packet) => this.inbox.handle(topic, payload, packet.retain));
+    if (this.cfg.compatibility.mode === 'powerwalker') await this.startCompatConnection();
     this.log.info({ url: redactUrl(this.cfg.url), clientId: this.clientId, prefix: this.prefix }, 'mqtt output started');
+  }
+
+  /**
+   * The original script's `$CONNECTED/<client id>`: 1 while connected, 0 once it stops or
+   * dies. MQTT has one last will per connection (the main one's is `<prefix>/status` =
+   * offline), so this one rides on a second, otherwise idle connection whose will is 0.
+   */
+  private async startCompatConnection(): Promise<void> {
+    const topic = `$CONNECTED/${this.clientId}`;
+    const client = await createClient(this.cfg, `${this.clientId}-compat`, { topic, payload: '0', qos: 0 }, this.options.resolvePath);
+    this.compatClient = client;
+    let delay = this.cfg.reconnectMinMs;
+    client.on('connect', () => {
+      delay = this.cfg.reconnectMinMs;
+      client.publish(topic, '1', { qos: 0, retain: true });
+    });
+    // Same broker and credentials: the main connection reports the problems.
+    client.on('error', () => undefined);
+    client.on('close', () => {
+      if (this.stopping || this.compatTimer) return;
+      this.compatTimer = setTimeout(() => {
+        this.compatTimer = undefined;
+        if (!this.stopping && !client.connected) client.reconnect();
+      }, delay);
+      delay = Math.min(delay * 2, this.cfg.reconnectMaxMs);
+    });
   }
 
   /** The worker's onCollected listener: synchronous and cheap; the work happens on a later tick. */
@@ -226,6 +256,7 @@ export class MqttOutput {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     clearTimeout(this.batchTimer);
+    clearTimeout(this.compatTimer);
     const client = this.client;
     try {
       this.announced.save();
@@ -236,9 +267,10 @@ export class MqttOutput {
     // The last readings go out before the goodbye.
     this.processPending();
     if (client.connected && this.writable) this.writeBatch(client);
-    const last: { topic: string; payload: string; qos: 0 | 1; retain: boolean }[] = [{ topic: this.availabilityTopic, payload: 'offline', qos: 1, retain: true }];
-    if (this.cfg.compatibility.mode === 'powerwalker') last.push({ topic: `$CONNECTED/${this.clientId}`, payload: '0', qos: 0, retain: true });
-    await closeClient(client, last);
+    await Promise.all([
+      closeClient(client, [{ topic: this.availabilityTopic, payload: 'offline', qos: 1, retain: true }]),
+      this.compatClient && closeClient(this.compatClient, [{ topic: `$CONNECTED/${this.clientId}`, payload: '0', qos: 0, retain: true }]),
+    ]);
   }
 
   // --- outgoing ---------------------------------------------------------------------------
@@ -483,7 +515,6 @@ export class MqttOutput {
     }
     // Availability first, so Home Assistant sees the entities as available when they arrive.
     this.enqueue(this.availabilityTopic, 'online', true, 1);
-    if (this.cfg.compatibility.mode === 'powerwalker') this.enqueue(`$CONNECTED/${this.clientId}`, '1', true, 0);
     this.republish();
     this.flush();
   }
