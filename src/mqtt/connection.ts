@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 const STOP_TIMEOUT_MS = 1500;
 
@@ -73,6 +74,40 @@ export function tlsProblem(err: Error & { code?: unknown }, cfg: Pick<MqttConfig
   const alert = /(?:sslv3|tlsv1\d?) alert (bad certificate|unknown ca|certificate (?:unknown|expired|revoked)|unsupported certificate)/.exec(text);
   if (alert) return `TLS: the broker refused the client certificate (${alert[1]}): check mqtt.tls.cert and mqtt.tls.key`;
   return undefined;
+}
+
+/** Reconnect delays: from `min`, doubling up to `max`; back to `min` after a good connection. */
+export class Backoff {
+  private delay: number;
+
+  constructor(
+    private readonly min: number,
+    private readonly max: number,
+  ) {
+    this.delay = min;
+  }
+
+  next(): number {
+    const d = this.delay;
+    this.delay = Math.min(d * 2, this.max);
+    return d;
+  }
+
+  reset(): void {
+    this.delay = this.min;
+  }
+}
+
+/** An 'error' listener that logs each distinct problem once (refused connections repeat every retry); reset() on connect. */
+export function errorLogger(log: Logger, msg: string): ((err: Error) => void) & { reset(): void } {
+  let last = '';
+  const handler = (err: Error) => {
+    const message = errorMessage(err);
+    if (message === last) return;
+    last = message;
+    log.warn({ err: message }, msg);
+  };
+  return Object.assign(handler, { reset: () => void (last = '') });
 }
 
 /** Publish the last words (a clean disconnect sends no will), then disconnect; bounded in time. */

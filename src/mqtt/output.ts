@@ -17,7 +17,7 @@ import type { Point } from '../core/point.js';
 import type { Driver } from '../devices/types.js';
 import { AnnouncedTopics } from './announced.js';
 import { atsMessages, pduMessages, type Alerts } from './compat-powerwalker.js';
-import { closeClient, createClient, redactUrl } from './connection.js';
+import { Backoff, closeClient, createClient, errorLogger, redactUrl } from './connection.js';
 import { allows, commandSpecs, type CommandSpec, type SwitchSpec } from './commands.js';
 import { describeFromPoint, fieldAnnouncements, numberAnnouncement, slug, switchAnnouncement, type DeviceDescription, type DiscoveryContext } from './discovery.js';
 import { CommandInbox, type ControlFn } from './inbox.js';
@@ -117,10 +117,10 @@ export class MqttOutput {
   private writable = true;
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private reconnectDelayMs: number;
+  private readonly backoff: Backoff;
   private readonly inbox: CommandInbox;
   private lastDropLogMs = 0;
-  private lastError = '';
+  private readonly clientError: ReturnType<typeof errorLogger>;
   private readonly counters = { published: 0, publishErrors: 0, reportsDropped: 0, connects: 0 };
 
   constructor(private readonly options: MqttOutputOptions) {
@@ -132,7 +132,8 @@ export class MqttOutput {
     this.availabilityTopic = `${this.prefix}/status`;
     this.ctx = { discoveryPrefix: cfg.discovery.prefix, node: slug(this.prefix), availabilityTopic: this.availabilityTopic };
     this.queue = new MessageQueue(cfg.queueSize);
-    this.reconnectDelayMs = cfg.reconnectMinMs;
+    this.backoff = new Backoff(cfg.reconnectMinMs, cfg.reconnectMaxMs);
+    this.clientError = errorLogger(this.log, 'mqtt client error');
     this.announced = new AnnouncedTopics(options.announcedPath);
     for (const dev of options.devices) {
       this.devices.set(dev.name, {
@@ -183,13 +184,7 @@ export class MqttOutput {
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
-    client.on('error', (err) => {
-      // Refused connections repeat every retry: say each distinct problem once.
-      const message = errorMessage(err);
-      if (message === this.lastError) return;
-      this.lastError = message;
-      this.log.warn({ err: message }, 'mqtt client error');
-    });
+    client.on('error', this.clientError);
     client.on('message', (topic, payload, packet) => this.inbox.handle(topic, payload, packet.retain));
     if (this.cfg.compatibility.mode === 'powerwalker') await this.startCompatConnection();
     this.log.info({ url: redactUrl(this.cfg.url), clientId: this.clientId, prefix: this.prefix }, 'mqtt output started');
@@ -204,20 +199,21 @@ export class MqttOutput {
     const topic = `$CONNECTED/${this.clientId}`;
     const client = await createClient(this.cfg, `${this.clientId}-compat`, { topic, payload: '0', qos: 0 }, this.options.resolvePath);
     this.compatClient = client;
-    let delay = this.cfg.reconnectMinMs;
+    const backoff = new Backoff(this.cfg.reconnectMinMs, this.cfg.reconnectMaxMs);
+    // Its own words: a broker may refuse this client id or topic while taking the main connection.
+    const onError = errorLogger(this.log, 'mqtt compatibility connection ($CONNECTED) error');
     client.on('connect', () => {
-      delay = this.cfg.reconnectMinMs;
+      backoff.reset();
+      onError.reset();
       client.publish(topic, '1', { qos: 0, retain: true });
     });
-    // Same broker and credentials: the main connection reports the problems.
-    client.on('error', () => undefined);
+    client.on('error', onError);
     client.on('close', () => {
       if (this.stopping || this.compatTimer) return;
       this.compatTimer = setTimeout(() => {
         this.compatTimer = undefined;
         if (!this.stopping && !client.connected) client.reconnect();
-      }, delay);
-      delay = Math.min(delay * 2, this.cfg.reconnectMaxMs);
+      }, backoff.next());
     });
   }
 
@@ -290,6 +286,15 @@ export class MqttOutput {
   private send(topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2 = this.cfg.qos): void {
     if (qos === 0 && this.direct()) this.appendPlain(topic, payload, retain);
     else this.enqueue(topic, payload, retain, qos);
+  }
+
+  /** A point's state message, like send(): written into the batch piece by piece when it may go directly. */
+  private sendState(topic: string, point: Point, sharedTags: ReadonlySet<string>): void {
+    if (this.cfg.qos === 0 && this.direct()) {
+      this.batch.begin(topic, this.cfg.retain);
+      writeStatePayload(this.batch, point, sharedTags);
+      this.ended(topic);
+    } else this.enqueue(topic, statePayload(point, sharedTags), this.cfg.retain);
   }
 
   private flush(): void {
@@ -414,11 +419,7 @@ export class MqttOutput {
           for (const a of fieldAnnouncements(point, state.description, series, topic, this.ctx)) this.announce(device, a.topic, a.payload);
         }
       }
-      if (this.cfg.qos === 0 && this.direct()) {
-        this.batch.begin(topic, this.cfg.retain);
-        writeStatePayload(this.batch, point, state.sharedTags);
-        this.ended(topic);
-      } else this.enqueue(topic, statePayload(point, state.sharedTags), this.cfg.retain);
+      this.sendState(topic, point, state.sharedTags);
       if (this.cfg.retain) this.announced.add(device, topic);
       for (const spec of state.specs) {
         if (spec.component === 'switch' && point.measurement === spec.measurement) this.switchPoint(state, spec, point);
@@ -500,8 +501,8 @@ export class MqttOutput {
 
   private onConnect(): void {
     this.counters.connects++;
-    this.lastError = '';
-    this.reconnectDelayMs = this.cfg.reconnectMinMs;
+    this.clientError.reset();
+    this.backoff.reset();
     this.log.info({ clientId: this.clientId }, this.counters.connects === 1 ? 'mqtt connected' : 'mqtt reconnected');
     const client = this.client!;
     const topics: string[] = [];
@@ -525,8 +526,7 @@ export class MqttOutput {
     this.inflight = 0;
     this.writable = true;
     if (this.stopping || this.reconnectTimer) return;
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.cfg.reconnectMaxMs);
+    const delay = this.backoff.next();
     this.log.warn({ retryInMs: delay }, 'mqtt broker not reachable; collection and InfluxDB go on');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -71,8 +71,8 @@ function jsonText(v: FieldValue): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'string') return JSON.stringify(v);
-  const n = Number(v.value);
-  return Number.isSafeInteger(n) ? String(n) : `"${v.value}"`;
+  const j = jsonValue(v); // an integer: a number, or its digits as text beyond 2^53
+  return typeof j === 'number' ? String(j) : `"${j}"`;
 }
 
 /**

@@ -16,6 +16,8 @@ import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/com
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
 import { PublishBatch } from '../../src/mqtt/packets.js';
+import { Backoff, errorLogger } from '../../src/mqtt/connection.js';
+import { pino } from 'pino';
 import { MessageQueue } from '../../src/mqtt/queue.js';
 import { seriesPath, statePayload, writeStatePayload } from '../../src/mqtt/series.js';
 
@@ -338,4 +340,31 @@ test('the commented mqtt block of wattline.example.yaml is valid once uncommente
   const { config } = loadYaml(block.join('\n') + '\n', {});
   assert.equal(config.mqtt?.url, 'mqtt://127.0.0.1:1883');
   assert.equal(config.mqtt?.discovery.prefix, 'homeassistant');
+});
+
+test('reconnect backoff: from the minimum, doubling to the maximum, back to the minimum after a connection', () => {
+  const b = new Backoff(500, 3000);
+  assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next()], [500, 1000, 2000, 3000, 3000]);
+  b.reset();
+  assert.equal(b.next(), 500);
+});
+
+test('client error log: each distinct problem once while it repeats, again after a connection', () => {
+  const lines: { msg: string; err: string }[] = [];
+  const log = pino({ base: undefined }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const onError = errorLogger(log, 'mqtt client error');
+  onError(new Error('connect ECONNREFUSED 127.0.0.1:1'));
+  onError(new Error('connect ECONNREFUSED 127.0.0.1:1'));
+  onError(new Error('Connection refused: Not authorized'));
+  onError(new Error('Connection refused: Not authorized'));
+  onError.reset();
+  onError(new Error('Connection refused: Not authorized'));
+  assert.deepEqual(
+    lines.map((l) => [l.msg, l.err]),
+    [
+      ['mqtt client error', 'connect ECONNREFUSED 127.0.0.1:1'],
+      ['mqtt client error', 'Connection refused: Not authorized'],
+      ['mqtt client error', 'Connection refused: Not authorized'],
+    ],
+  );
 });
