@@ -347,13 +347,20 @@ function emptyStats(): Stats {
   };
 }
 
+/**
+ * The reason a timer is cancelled with. abort() without one builds a DOMException (with its
+ * stack trace) on every call, even on an already aborted signal: three times per job, ~6% of
+ * an idle worker's CPU in a profile. Nobody reads it: the cancelled sleep's rejection is dropped.
+ */
+const TIMER_CANCELLED = new Error('timer cancelled');
+
 /** A cancellable delay on the injected clock; `fired` stays pending once cancelled. */
 function timer(clock: Clock, ms: number): { fired: Promise<void>; cancel: () => void } {
   const ctl = new AbortController();
   const fired = new Promise<void>((resolve) => {
     clock.sleep(ms, ctl.signal).then(resolve, () => undefined);
   });
-  return { fired, cancel: () => ctl.abort() };
+  return { fired, cancel: () => ctl.abort(TIMER_CANCELLED) };
 }
 
 function toError(err: unknown): Error {
