@@ -5,22 +5,23 @@
  * (as a deployed worker does: MQTT is its second output) and publishing state and discovery
  * to a real Mosquitto on loopback, against the baseline: the same run without an mqtt section.
  * BENCH_INFLUX=0 measures the same without InfluxDB (points stay in the outbox): the worker's
- * lightest load, so MQTT's largest share.
+ * lightest load, so MQTT's largest share. A third kind of worker publishes with
+ * `batchWindowMs: 600` (the window before the 2 s default), to show what the window buys.
  *
- * Three workers run side by side over the same windows (the machine's noise hits them alike):
- * the MQTT one and two baselines, whose ratio to each other is the noise floor, printed beside
- * the result. What counts is the steady state of a worker that runs for months: each set of
- * processes gets a warm-up (start-up, module loading and the JIT's first compilations left
- * out: code that runs once a second is still being optimized a minute after start; `perf`
- * showed TurboFan at a quarter of an idle worker's CPU 20-80 s in), then several windows are
- * measured; then the processes are replaced (BENCH_SETS times) so one process's luck does not
- * decide. All outboxes use `synchronous: normal`: with `full`, the fsyncs' kernel time on a
+ * Several workers of each kind run side by side over the same time (the machine's noise hits
+ * them alike; BENCH_WORKERS of each): a single process carries luck of its own that lasts (two
+ * identical workers measured in 30 s windows differed by ±15%, and by ~5% over six minutes),
+ * so each kind's figure is the mean of its workers, and the spread among the baseline workers
+ * is printed as the noise floor. What counts is the steady state of a worker that runs for
+ * months: a warm-up first (start-up, module loading and the JIT's first compilations left out:
+ * code that runs once a second is still being optimized a minute after start), then one long
+ * window. All outboxes use `synchronous: normal`: with `full`, the fsyncs' kernel time on a
  * shared disk swings by more than the whole MQTT cost. CPU is the on-CPU time of all the
  * worker's threads (/proc/<pid>/task/<tid>/schedstat, ns, user and kernel); a real subscriber
- * counts what the broker delivered, so the run really published.
+ * (as Home Assistant would be) counts what the broker delivered, so the run really published.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/mqtt-cpu.js
- *   BENCH_SETS=2 BENCH_WINDOWS=4 BENCH_SECONDS=30 BENCH_WARMUP=60 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
+ *   BENCH_WORKERS=3 BENCH_SECONDS=300 BENCH_WARMUP=60 BENCH_SETS=1 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ import { createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
 import { ROOT } from '../../test/helpers/paths.js';
-import { median, runIfMain, stopChild } from './common.js';
+import { runIfMain, stopChild } from './common.js';
 
 /** CPU time of every thread of a process, in s: /proc/<pid>/task/<tid>/schedstat (ns on a CPU, user and kernel). */
 function cpuSeconds(pid: number): number {
@@ -47,64 +48,71 @@ function cpuSeconds(pid: number): number {
   return ns / 1e9;
 }
 
-/** Where the workers deliver: a real influxd (a database each), or nowhere (points stay in the outbox). */
+/** Where a worker delivers: a real influxd (a database each), or nowhere (points stay in the outbox). */
 type Delivery = { influxUrl: string; database: string } | null;
+type Mqtt = { url: string; clientId: string; batchWindowMs?: number } | null;
 
-function config(mqttUrl: string | null, delivery: Delivery): unknown {
+interface Kind {
+  name: string;
+  /** The mqtt section of its workers, given the broker and a worker number. */
+  mqtt: (url: string, n: number) => Mqtt;
+}
+
+const KINDS: readonly Kind[] = [
+  { name: 'baseline', mqtt: () => null },
+  { name: 'mqtt', mqtt: (url, n) => ({ url, clientId: `wattline-bench-${n}` }) },
+  { name: 'mqtt-600ms', mqtt: (url, n) => ({ url, clientId: `wattline-bench-600-${n}`, batchWindowMs: 600 }) },
+];
+
+function config(mqtt: Mqtt, delivery: Delivery): unknown {
   const devices = simulatedDeviceEntries('sim', { schedule: '* * * * * *' });
   return {
     // synchronous: normal for all: fsync's kernel time on a shared disk varies by more than MQTT costs.
     outbox: { path: 'outbox.sqlite', synchronous: 'normal' },
     ...(delivery ? { influx: { version: 1, url: delivery.influxUrl, database: delivery.database } } : {}),
-    ...(mqttUrl ? { mqtt: { url: mqttUrl, clientId: 'wattline-bench' } } : {}),
+    ...(mqtt ? { mqtt } : {}),
     devices,
   };
 }
 
 /** A `wattline run` on a config written to a fresh temp folder. */
-function startRun(mqttUrl: string | null, delivery: Delivery): { worker: ChildProcess; dir: string } {
+function startRun(mqtt: Mqtt, delivery: Delivery): { worker: ChildProcess; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-mqtt-'));
   const path = join(dir, 'wattline.yaml');
-  writeFileSync(path, stringify(config(mqttUrl, delivery)));
-  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'warn', 'run'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  writeFileSync(path, stringify(config(mqtt, delivery)));
+  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'error', 'run'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { worker, dir };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-interface Window {
-  /** CPU seconds of the baseline, the second baseline (noise floor) and the MQTT worker. */
-  base: number;
-  base2: number;
-  mqtt: number;
-}
-
-/** One set of three fresh workers: warm-up, then `windows` windows of `seconds` each. */
-async function measureSet(mqttUrl: string, influxUrl: string | null, warmupS: number, windows: number, seconds: number): Promise<Window[]> {
-  const delivery = async (name: string): Promise<Delivery> => {
-    if (!influxUrl) return null;
-    await createDatabase(influxUrl, name);
-    return { influxUrl, database: name };
-  };
-  const runs = [startRun(null, await delivery('base')), startRun(null, await delivery('base2')), startRun(mqttUrl, await delivery('mqtt'))];
+/** One set: `perKind` fresh workers of each kind, interleaved; warm-up, then one window. CPU seconds per kind, per worker. */
+async function measureSet(mqttUrl: string, influxUrl: string | null, perKind: number, warmupS: number, seconds: number): Promise<Map<string, number[]>> {
+  const runs: { kind: string; worker: ChildProcess; dir: string }[] = [];
   const alive = () => {
     for (const { worker } of runs) if (worker.exitCode !== null) throw new Error(`wattline run exited with ${worker.exitCode}`);
   };
   try {
+    for (let n = 1; n <= perKind; n++) {
+      for (const kind of KINDS) {
+        let delivery: Delivery = null;
+        if (influxUrl) {
+          const database = `${kind.name.replace(/\W/g, '_')}_${n}`;
+          await createDatabase(influxUrl, database);
+          delivery = { influxUrl, database };
+        }
+        runs.push({ kind: kind.name, ...startRun(kind.mqtt(mqttUrl, n), delivery) });
+      }
+    }
     await sleep(warmupS * 1000);
     alive();
-    let last = runs.map(({ worker }) => cpuSeconds(worker.pid!));
-    const out: Window[] = [];
-    for (let i = 0; i < windows; i++) {
-      await sleep(seconds * 1000);
-      alive();
-      const now = runs.map(({ worker }) => cpuSeconds(worker.pid!));
-      const [base, base2, mqtt] = now.map((v, j) => v - last[j]!) as [number, number, number];
-      last = now;
-      out.push({ base, base2, mqtt });
-      console.log(`  window ${out.length}: baseline ${base.toFixed(3)} s, second baseline ${base2.toFixed(3)} s, with MQTT ${mqtt.toFixed(3)} s, x${(mqtt / ((base + base2) / 2)).toFixed(3)} (noise floor x${(base2 / base).toFixed(3)})`);
-    }
+    const before = runs.map(({ worker }) => cpuSeconds(worker.pid!));
+    await sleep(seconds * 1000);
+    alive();
+    const out = new Map<string, number[]>(KINDS.map((k) => [k.name, []]));
+    runs.forEach(({ kind, worker }, i) => out.get(kind)!.push(cpuSeconds(worker.pid!) - before[i]!));
     return out;
   } finally {
     for (const { worker, dir } of runs) {
@@ -116,56 +124,60 @@ async function measureSet(mqttUrl: string, influxUrl: string | null, warmupS: nu
 
 export async function run(): Promise<Record<string, unknown>> {
   const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-  const sets = env('BENCH_SETS', 2);
-  const windows = env('BENCH_WINDOWS', 4);
-  const seconds = env('BENCH_SECONDS', 30);
+  const perKind = env('BENCH_WORKERS', 3);
+  const sets = env('BENCH_SETS', 1);
+  const seconds = env('BENCH_SECONDS', 300);
   const warmupS = env('BENCH_WARMUP', 60);
   // BENCH_INFLUX=0: no InfluxDB, points stay in the outbox (the worker's lightest possible load).
   const withInflux = process.env.BENCH_INFLUX !== '0';
   const influxd = withInflux ? await startInfluxd() : null;
   const broker = await startMosquitto();
   const sub = await subscribe(broker.url, ['wattline/#', 'homeassistant/#']);
+  // Counted, not kept: a few hundred thousand messages would otherwise sit in the subscriber.
+  let received = 0;
+  const counter = setInterval(() => {
+    received += sub.messages.length;
+    sub.messages.length = 0;
+  }, 1000);
   try {
-    const all: Window[] = [];
-    let received = 0;
-    for (let p = 0; p < sets; p++) {
-      console.log(`set ${p + 1} of ${sets}: three fresh workers, ${warmupS} s warm-up`);
-      const before = sub.messages.length;
-      all.push(...(await measureSet(broker.url, influxd?.url ?? null, warmupS, windows, seconds)));
-      received += sub.messages.length - before;
-      sub.messages.length = 0;
+    const cpu = new Map<string, number[]>(KINDS.map((k) => [k.name, []]));
+    for (let s = 0; s < sets; s++) {
+      console.log(`set ${s + 1} of ${sets}: ${perKind} fresh workers of each kind (${KINDS.map((k) => k.name).join(', ')}), ${warmupS} s warm-up, then ${seconds} s`);
+      for (const [kind, values] of await measureSet(broker.url, influxd?.url ?? null, perKind, warmupS, seconds)) {
+        cpu.get(kind)!.push(...values);
+        console.log(`  ${kind.padEnd(10)} ${values.map((v) => `${((v / seconds) * 1000).toFixed(2)}`).join(', ')} ms of CPU a second`);
+      }
     }
-    // The baseline is the mean of the two baselines; each alone against the other is the noise floor.
-    const sum = (k: keyof Window) => all.reduce((a, w) => a + w[k], 0);
-    const base = (sum('base') + sum('base2')) / 2;
-    const ratio = sum('mqtt') / base;
-    const perWindow = all.map((w) => round3(w.mqtt / ((w.base + w.base2) / 2)));
-    const noise = all.map((w) => round3(w.base2 / w.base));
-    const total = seconds * all.length;
+    received += sub.messages.length;
+    const total = seconds * sets;
+    const base = mean(cpu.get('baseline')!) * sets;
+    const withMqtt = mean(cpu.get('mqtt')!) * sets;
+    const with600 = mean(cpu.get('mqtt-600ms')!) * sets;
+    const baselines = cpu.get('baseline')!;
+    const noise = Math.max(...baselines) / Math.min(...baselines);
     console.log(
-      `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${all.length} windows of ${seconds} s after a ${warmupS} s warm-up: ` +
-        `CPU without MQTT ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}% of a core), with MQTT ${sum('mqtt').toFixed(3)} s (${((sum('mqtt') / total) * 100).toFixed(2)}%), ` +
-        `x${ratio.toFixed(3)} (windows ${Math.min(...perWindow)}–${Math.max(...perWindow)}, median ${median(perWindow).toFixed(3)}); ` +
-        `noise floor, baseline against baseline: x${(sum('base2') / sum('base')).toFixed(3)} (windows ${Math.min(...noise)}–${Math.max(...noise)}); ${received} messages delivered to a subscriber`,
+      `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
+        `CPU per worker without MQTT ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}% of a core), with MQTT ${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}%), x${(withMqtt / base).toFixed(3)}; ` +
+        `with batchWindowMs 600 x${(with600 / base).toFixed(3)}; noise floor, largest against smallest baseline worker: x${noise.toFixed(3)}; ${received} messages delivered to a subscriber`,
     );
     return {
       bench: 'mqtt-cpu',
       delivery: withInflux ? 'influxd 1.x' : 'outbox only',
       sets,
-      windows_per_set: windows,
-      seconds_per_window: seconds,
+      workers_per_kind: perKind,
+      seconds,
       warmup_s: warmupS,
       cpu_without_mqtt_s: round3(base),
-      cpu_with_mqtt_s: round3(sum('mqtt')),
-      ratio: round3(ratio),
-      ratio_per_window: perWindow,
-      ratio_median: round3(median(perWindow)),
-      noise_floor: round3(sum('base2') / sum('base')),
-      noise_floor_per_window: noise,
+      cpu_with_mqtt_s: round3(withMqtt),
+      ratio: round3(withMqtt / base),
+      ratio_batch_window_600ms: round3(with600 / base),
+      cpu_per_worker_s: Object.fromEntries([...cpu].map(([k, v]) => [k, v.map(round3)])),
+      noise_floor: round3(noise),
       messages_delivered: received,
-      baseline: 'the same wattline run without an mqtt section (mean of two such workers)',
+      baseline: 'the same wattline run without an mqtt section (mean of its workers, side by side with the MQTT ones)',
     };
   } finally {
+    clearInterval(counter);
     await sub.close();
     await broker.stop();
     await influxd?.stop();
