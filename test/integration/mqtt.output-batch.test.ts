@@ -11,7 +11,7 @@ import { mqttSchema } from '../../src/config/mqtt.js';
 import { int, type Point } from '../../src/core/point.js';
 import { silentLogger } from '../../src/core/log.js';
 import { findDriver } from '../../src/devices/index.js';
-import { MqttOutput } from '../../src/mqtt/output.js';
+import { MqttOutput, type ControlFn, type MqttDevice } from '../../src/mqtt/output.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { subscribe, type Subscriber } from '../helpers/mqtt-subscriber.js';
 
@@ -28,13 +28,17 @@ after(async () => {
   await broker?.stop();
 });
 
-function output(qos: 0 | 1): MqttOutput {
+const board: MqttDevice = { name: 'board', driver: findDriver('hdhk')!, options: {}, sharedTags: ['site'] };
+const noCommands: ControlFn = async () => {
+  throw new Error('no commands here');
+};
+
+/** An output on the test broker: `config` is the mqtt section beside the url. */
+function output(config: Record<string, unknown>, device = board, control = noCommands): MqttOutput {
   return new MqttOutput({
-    config: mqttSchema.parse({ url: broker.url, topicPrefix: `wl/q${qos}`, clientId: `batch-test-${qos}`, qos, discovery: { enabled: false } }),
-    devices: [{ name: 'board', driver: findDriver('hdhk')!, options: {}, sharedTags: ['site'] }],
-    control: async () => {
-      throw new Error('no commands here');
-    },
+    config: mqttSchema.parse({ url: broker.url, ...config }),
+    devices: [device],
+    control,
     log: silentLogger(),
     defaultClientId: 'batch-test',
     announcedPath: null,
@@ -60,7 +64,7 @@ async function connected(out: MqttOutput): Promise<void> {
 // QoS 0: state is written straight into the batch; QoS 1: it waits in the queue (latest per topic), where a second reading would replace the first.
 for (const qos of [0, 1] as const) {
   test(`QoS ${qos}: two reports of one device within the batch window both reach a real subscriber, in order, none superseded`, async () => {
-    const out = output(qos);
+    const out = output({ topicPrefix: `wl/q${qos}`, clientId: `batch-test-${qos}`, qos, discovery: { enabled: false } });
     await out.start();
     try {
       await connected(out);
@@ -90,17 +94,7 @@ for (const qos of [0, 1] as const) {
 }
 
 test('a first batch with more discovery configs than may be in flight: both reports of one device in it still reach the subscriber', async () => {
-  const out = new MqttOutput({
-    config: mqttSchema.parse({ url: broker.url, topicPrefix: 'wl/disc', clientId: 'batch-test-disc', discovery: { prefix: 'wl/ha' } }),
-    devices: [{ name: 'board', driver: findDriver('hdhk')!, options: {}, sharedTags: ['site'] }],
-    control: async () => {
-      throw new Error('no commands here');
-    },
-    log: silentLogger(),
-    defaultClientId: 'batch-test',
-    announcedPath: null,
-    resolvePath: (p) => p,
-  });
+  const out = output({ topicPrefix: 'wl/disc', clientId: 'batch-test-disc', discovery: { prefix: 'wl/ha' } });
   await out.start();
   try {
     await connected(out);
@@ -125,17 +119,10 @@ test('a first batch with more discovery configs than may be in flight: both repo
 
 test('a long batch window: a reading waits for it, but a command is answered at once, after the readings collected before it', async () => {
   let commands = 0;
-  const out = new MqttOutput({
-    config: mqttSchema.parse({ url: broker.url, topicPrefix: 'wl/cmd', clientId: 'batch-test-cmd', batchWindowMs: 60_000, discovery: { enabled: false } }),
-    devices: [{ name: 'pdu', driver: findDriver('powerwalker-pdu')!, options: { control: { allow: ['on', 'off'], outlets: [2] } }, sharedTags: [] }],
-    control: async (_device, verb, args) => {
-      commands++;
-      return { request: { verb, params: args, summary: `${verb} outlet ${args[0]}` }, result: { message: 'done' } };
-    },
-    log: silentLogger(),
-    defaultClientId: 'batch-test',
-    announcedPath: null,
-    resolvePath: (p) => p,
+  const pdu: MqttDevice = { name: 'pdu', driver: findDriver('powerwalker-pdu')!, options: { control: { allow: ['on', 'off'], outlets: [2] } }, sharedTags: [] };
+  const out = output({ topicPrefix: 'wl/cmd', clientId: 'batch-test-cmd', batchWindowMs: 60_000, discovery: { enabled: false } }, pdu, async (_device, verb, args) => {
+    commands++;
+    return { request: { verb, params: args, summary: `${verb} outlet ${args[0]}` }, result: { message: 'done' } };
   });
   await out.start();
   try {
