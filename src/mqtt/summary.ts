@@ -30,7 +30,7 @@ export function mqttSummary(cfg: MqttConfig, devices: readonly MqttSummaryDevice
   const out: string[] = [];
   const clientId = cfg.clientId ?? `${defaultClientId} (default)`;
   const auth = cfg.username ? `, user ${cfg.username}${cfg.password ? ' with a password' : ''}` : '';
-  out.push(`mqtt: ${redactUrl(cfg.url)} client id ${clientId}${auth}, topic prefix ${cfg.topicPrefix}, qos ${cfg.qos}, retain ${cfg.retain ? 'on' : 'off'}`);
+  out.push(`mqtt: ${redactUrl(cfg.url)} client id ${clientId}${auth}, topic prefix ${cfg.topicPrefix}, qos ${cfg.qos}, retain ${cfg.retain ? 'on' : 'off'}, batch window ${cfg.batchWindowMs} ms`);
   if (cfg.tls) out.push(`mqtt tls: ${tlsSummary(cfg.tls, resolvePath)}`);
   out.push(`mqtt discovery: ${cfg.discovery.enabled ? `on, prefix ${cfg.discovery.prefix}` : 'off'}`);
   if (!cfg.commands) out.push('mqtt commands: off');

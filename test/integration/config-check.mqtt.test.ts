@@ -65,7 +65,7 @@ test('the mqtt summary: password redacted, default client id, TLS files, the com
   const r = await runCli(['--config', path, 'config', 'check'], { cwd: tmpdir(), env: { MQTT_URL_PASSWORD: 'url-secret-1', MQTT_PASSWORD: 'field-secret-2', NODE_OPTIONS: denyMqtt } });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.ok(lines.includes(`mqtt: mqtts://bob:***@127.0.0.1:${port} client id wattline-home (default), user bob with a password, topic prefix wattline, qos 0, retain on`), r.stdout);
+  assert.ok(lines.includes(`mqtt: mqtts://bob:***@127.0.0.1:${port} client id wattline-home (default), user bob with a password, topic prefix wattline, qos 0, retain on, batch window 2000 ms`), r.stdout);
   assert.match(r.stdout, /^mqtt tls: ca certs\/ca\.pem \(CN=localhost, valid until \d{4}-\d\d-\d\d\); client certificate certs\/client\.pem \(CN=localhost, valid until [\d-]+\), key certs\/client\.key; broker certificate verified$/m);
   assert.ok(lines.includes('mqtt discovery: on, prefix homeassistant'));
   assert.ok(lines.includes('mqtt commands: on'));
@@ -86,11 +86,11 @@ test('the deny-mqtt hook itself: a process that does import the mqtt package fai
 });
 
 test('explicit settings: client id, qos/retain, discovery and commands off, no TLS; no mqtt lines without an mqtt section', async () => {
-  const path = writeConfig('plain.yaml', { url: `mqtt://127.0.0.1:${port}`, clientId: 'fusebox', topicPrefix: 'home/power', qos: 1, retain: false, discovery: { enabled: false }, commands: false }, [pdu]);
+  const path = writeConfig('plain.yaml', { url: `mqtt://127.0.0.1:${port}`, clientId: 'fusebox', topicPrefix: 'home/power', qos: 1, retain: false, batchWindowMs: 0, discovery: { enabled: false }, commands: false }, [pdu]);
   const r = await runCli(['--config', path, 'config', 'check']);
   assert.equal(r.code, 0, r.stderr);
   const mqttLines = r.stdout.split('\n').filter((l) => l.startsWith('mqtt') || l.startsWith('  '));
-  assert.deepEqual(mqttLines, [`mqtt: mqtt://127.0.0.1:${port} client id fusebox, topic prefix home/power, qos 1, retain off`, 'mqtt discovery: off', 'mqtt commands: off', 'mqtt compatibility: off']);
+  assert.deepEqual(mqttLines, [`mqtt: mqtt://127.0.0.1:${port} client id fusebox, topic prefix home/power, qos 1, retain off, batch window 0 ms`, 'mqtt discovery: off', 'mqtt commands: off', 'mqtt compatibility: off']);
 
   const none = join(dir, 'none.yaml');
   writeFileSync(none, JSON.stringify({ outbox: { path: 'o.sqlite' }, devices: [meter] }));
