@@ -76,28 +76,6 @@ export function tlsProblem(err: Error & { code?: unknown }, cfg: Pick<MqttConfig
   return undefined;
 }
 
-/** Reconnect delays: from `min`, doubling up to `max`; back to `min` after a good connection. */
-export class Backoff {
-  private delay: number;
-
-  constructor(
-    private readonly min: number,
-    private readonly max: number,
-  ) {
-    this.delay = min;
-  }
-
-  next(): number {
-    const d = this.delay;
-    this.delay = Math.min(d * 2, this.max);
-    return d;
-  }
-
-  reset(): void {
-    this.delay = this.min;
-  }
-}
-
 /** An 'error' listener that logs each distinct problem once (refused connections repeat every retry); reset() on connect. */
 export function errorLogger(log: Logger, msg: string): ((err: Error) => void) & { reset(): void } {
   let last = '';

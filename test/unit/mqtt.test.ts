@@ -16,7 +16,8 @@ import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/com
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
 import { fieldMeta } from '../../src/mqtt/fields.js';
 import { PublishBatch } from '../../src/mqtt/packets.js';
-import { Backoff, errorLogger } from '../../src/mqtt/connection.js';
+import { Backoff } from '../../src/core/backoff.js';
+import { errorLogger } from '../../src/mqtt/connection.js';
 import { pino } from 'pino';
 import { MessageQueue } from '../../src/mqtt/queue.js';
 import { seriesPath, statePayload, writeStatePayload } from '../../src/mqtt/series.js';

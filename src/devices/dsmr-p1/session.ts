@@ -9,6 +9,7 @@
  * collection that has nothing to hand over says why with a typed error.
  */
 import type { Point } from '../../core/point.js';
+import { Backoff } from '../../core/backoff.js';
 import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
 import { decodeTelegram, type Telegram } from './codec.js';
@@ -225,7 +226,8 @@ export class P1Session implements DeviceSession {
 
   private async reopenLoop(): Promise<void> {
     const t = this.ctx.transport;
-    let delay = this.options.reopenMinMs;
+    const backoff = new Backoff(this.options.reopenMinMs, this.options.reopenMaxMs);
+    let delay = backoff.next();
     while (!this.closed && !t.isOpen) {
       try {
         await this.ctx.clock.sleep(delay, this.abort.signal);
@@ -242,8 +244,8 @@ export class P1Session implements DeviceSession {
       } catch (err) {
         this.counts.reopenFailures++;
         this.lastLinkError = errorMessage(err);
-        this.ctx.log.debug({ err: this.lastLinkError, retryInMs: delay * 2 }, 'P1 port reopen failed');
-        delay = Math.min(delay * 2, this.options.reopenMaxMs);
+        delay = backoff.next();
+        this.ctx.log.debug({ err: this.lastLinkError, retryInMs: delay }, 'P1 port reopen failed');
       }
     }
   }
