@@ -4,7 +4,7 @@
  * control endpoint. Without one the verbs open the ports themselves; when a port is held by
  * some other process, the error names it (instead of a bare `Cannot lock port`).
  */
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { askRunningWorker } from '../control/client.js';
@@ -64,14 +64,24 @@ export function explainHeldPorts(loaded: LoadedConfig, reports: JobReport[]): vo
   }
 }
 
-/** The process that has `path` open (Linux /proc), if this user may look. */
+/**
+ * Who holds `path`: the process with a flock on it (serialport locks its tty that way; Linux
+ * /proc/locks), else the first process with it open (/proc/<pid>/fd), if this user may look.
+ */
 export function portHolder(path: string): { pid: number; command: string } | null {
   let target: string;
+  let id: string;
   try {
     target = realpathSync(path);
+    const st = statSync(target, { bigint: true });
+    const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
+    const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & 0xfff00n);
+    id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
   } catch {
     return null;
   }
+  const locker = lockHolder(id);
+  if (locker !== null) return { pid: locker, command: commandLine(locker) };
   for (const entry of safeList('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
@@ -84,6 +94,23 @@ export function portHolder(path: string): { pid: number; command: string } | nul
       }
       if (link === target) return { pid, command: commandLine(pid) };
     }
+  }
+  return null;
+}
+
+/** The pid of a FLOCK on the file `maj:min:inode` (as /proc/locks writes it). */
+function lockHolder(id: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // "1: FLOCK  ADVISORY  WRITE 30555 00:1a:10 0 EOF" (blocked waiters carry a "->" first)
+    const at = f[1] === '->' ? 2 : 1;
+    if (f[at] === 'FLOCK' && f[at + 4] === id) return Number(f[at + 3]);
   }
   return null;
 }
