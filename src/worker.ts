@@ -478,8 +478,12 @@ export class Worker {
       throw err;
     }
 
-    // From here on nothing refuses: the new config is applied whole.
+    // From here on nothing refuses: the new config is applied whole (unless the worker stops meanwhile).
     await Promise.all([...plan.removed, ...plan.changed.map((d) => d.name)].map((name) => this.retire(name)));
+    if (this.stopping) {
+      await Promise.all(runtimes.map((rt) => closeRuntime(rt)));
+      throw new ConfigError('the worker is stopping');
+    }
     this.loaded = next;
     this.precision = next.config.influx?.precision ?? 'ms';
     for (const device of plan.unchanged) this.devices.get(device.name)!.config = device;
@@ -490,11 +494,11 @@ export class Worker {
       // The old flusher finishes (or keeps in the outbox) its batch in flight before the new one starts.
       await this.flusher?.stop();
       this.flusher = flusher;
-      if (this.started) flusher?.start();
+      if (this.started && !this.stopping) flusher?.start();
     }
     if (logLevel) this.log.level = logLevel;
     this.mqtt?.setDevices(this.mqttDevices());
-    if (this.started) await this.startSessions(runtimes);
+    if (this.started && !this.stopping) await this.startSessions(runtimes);
     const names = (list: { name: string }[]) => list.map((d) => d.name);
     this.log.info({ added: names(plan.added), removed: plan.removed, changed: names(plan.changed), influx: plan.influxChanged, limits: plan.limitsChanged }, 'config reloaded');
     return plan;
@@ -513,6 +517,8 @@ export class Worker {
     if (this.stopping) return;
     this.stopping = true;
     await this.scheduler.stop();
+    // A reload under way sees `stopping` once its jobs let go, and ends without opening anything.
+    await this.reloads;
     await this.mqtt?.stop();
     await this.flusher?.stop();
     await Promise.all([...this.devices.values()].map((rt) => closeRuntime(rt)));

@@ -23,7 +23,8 @@ export function registerRunVerbs(program: Command): void {
 Without a config file (./wattline.yaml, WATTLINE_CONFIG or --config) it runs the built-in
 demo: every driver's simulator, points printed to stdout and kept in data/demo-outbox.sqlite,
 sent to InfluxDB when INFLUX_URL is set (see .env.example). SIGTERM or Ctrl-C stops it:
-polling ends, the batch in flight finishes or stays in the outbox.`,
+polling ends, the batch in flight finishes or stays in the outbox. SIGHUP (or wattline reload)
+re-reads the config and applies all of it, or none if it is invalid (logged).`,
     )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
@@ -31,11 +32,13 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const log = logger(cmd, loaded);
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
-        await worker.start();
         // SIGHUP (systemd's ExecReload) and `wattline reload`: re-read the config; refusals are logged.
+        // Caught from the start (its default kills the process), applied once the worker runs.
+        const started = worker.start();
         const reload = configReloader(cmd, worker, log);
-        const onHup = () => void reload().catch(() => undefined);
+        const onHup = () => void started.then(reload).catch(() => undefined);
         process.on('SIGHUP', onHup);
+        await started;
         // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
         let control: ControlServer | null = null;
         try {
