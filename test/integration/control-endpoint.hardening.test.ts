@@ -17,20 +17,13 @@ import { pino } from 'pino';
 import { sendToRunningWorker } from '../../src/control/client.js';
 import { controlPaths, startControlServer, type ControlServerOptions } from '../../src/control/server.js';
 import { CLI, runCli } from '../helpers/cli.js';
+import { sleep, until } from '../helpers/until.js';
 
 let dir = '';
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'wl-ctl-hard-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => boolean, ms: number, label: string): Promise<void> {
-  for (let waited = 0; !what(); waited += 50) {
-    if (waited > ms) throw new Error(`timed out waiting for ${label}`);
-    await sleep(50);
-  }
-}
 
 /** A worker stand-in that records the verbs it carried out. */
 function fakeWorker(): { ran: string[]; worker: ControlServerOptions['worker'] } {

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startPtyPair } from '../helpers/pty.js';
+import { sleep, until } from '../helpers/until.js';
 
 let dir = '';
 let config = '';
@@ -20,14 +21,6 @@ before(() => {
   config = join(dir, 'wattline.yaml');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => boolean, ms: number, label: string): Promise<void> {
-  for (let waited = 0; !what(); waited += 100) {
-    if (waited > ms) throw new Error(`timed out waiting for ${label}`);
-    await sleep(100);
-  }
-}
 
 // The PDU's schedule never fires during the test: whatever reaches the outbox came from `once`.
 const PDU = `  - driver: powerwalker-pdu
@@ -131,8 +124,7 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
     const pty = await startPtyPair(dir);
     const holder = spawn('flock', [pty.b, 'sleep', '60'], { stdio: 'ignore' });
     try {
-      await until(() => existsSync(`/proc/${holder.pid}`), 5000, 'flock');
-      await sleep(300); // flock has taken the lock
+      await until(() => new RegExp(`FLOCK\\s+ADVISORY\\s+WRITE\\s+${holder.pid}\\s`).test(readFileSync('/proc/locks', 'utf8')), 5000, 'flock to take the lock');
       write(`  - driver: powerwalker-pdu\n    name: pdu\n    schedule: "* * * * *"\n    timeoutMs: 2000\n    port: { path: ${pty.b} }\n`);
       const r = await runCli(['--config', config, 'test', 'pdu']);
       assert.equal(r.code, 1);

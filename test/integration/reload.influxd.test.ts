@@ -16,6 +16,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { drivers } from '../../src/devices/index.js';
 import { createDatabase, query, quoteIdent, startInfluxd, timeNs, type Influxd } from '../helpers/influxd.js';
 import { startWorker } from '../helpers/worker-run.js';
+import { until } from '../helpers/until.js';
 
 const DB = 'reload';
 let influxd: Influxd;
@@ -30,15 +31,6 @@ after(async () => {
   await influxd?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: () => boolean, ms: number, label: string): Promise<void> {
-  for (let waited = 0; !what(); waited += 100) {
-    if (waited > ms) throw new Error(`timed out waiting for ${label}`);
-    await sleep(100);
-  }
-}
 
 interface Shape {
   pduSchedule?: string;

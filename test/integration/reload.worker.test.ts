@@ -12,20 +12,13 @@ import { validate, type LoadedConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { drivers } from '../../src/devices/index.js';
 import { startWorker } from '../helpers/worker-run.js';
+import { until } from '../helpers/until.js';
 
 let dir = '';
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'wattline-reload-worker-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => boolean, ms: number, label: string): Promise<void> {
-  for (let waited = 0; !what(); waited += 100) {
-    if (waited > ms) throw new Error(`timed out waiting for ${label}`);
-    await sleep(100);
-  }
-}
 
 const raw = (outbox: Record<string, unknown> = {}) => ({
   outbox: { path: 'w.sqlite', synchronous: 'normal', ...outbox },
