@@ -504,13 +504,19 @@ export class Worker {
     return plan;
   }
 
-  /** Stop a device's job (its run in flight finishes) and close its port. */
+  /**
+   * Stop a device's job (its run in flight finishes) and close its port, under the port's
+   * lock so a control command or a `test` collection on it ends first.
+   */
   private async retire(name: string): Promise<void> {
     await this.scheduler.remove(name);
     const rt = this.devices.get(name);
-    this.devices.delete(name);
     this.lastReports.delete(name);
-    if (rt) await closeRuntime(rt);
+    if (!rt) return;
+    await this.scheduler.locks.run(linkKey(rt.config, rt.driver), async () => {
+      this.devices.delete(name);
+      await closeRuntime(rt);
+    });
   }
 
   async stop(): Promise<void> {
