@@ -54,14 +54,18 @@ export async function collectThroughWorker(loaded: LoadedConfig, names: readonly
 /** Reports whose serial port another process holds get an error that says which process. */
 export function explainHeldPorts(loaded: LoadedConfig, reports: JobReport[]): void {
   for (const r of reports) {
-    if (r.ok || !r.error || !/cannot lock port/i.test(r.error)) continue;
     const path = (loaded.config.devices as DeviceConfig[]).find((d) => d.name === r.device)?.port?.path;
-    if (!path) continue;
-    const holder = portHolder(path);
-    r.error = holder
-      ? `${path} is held by process ${holder.pid} (${holder.command}); ${holder.command.includes('wattline') ? "that worker uses another outbox than this config's, so it cannot collect for us" : 'stop it, or give this device another port'}`
-      : `${path} is held by another process (not one this user can see: try as root, or fuser ${path}); ${r.error}`;
+    if (!r.ok && r.error && path) r.error = heldPortMessage(path, r.error) ?? r.error;
   }
+}
+
+/** For serialport's "Cannot lock port": who holds `path` and what to do; null for any other error. */
+export function heldPortMessage(path: string, error: string): string | null {
+  if (!/cannot lock port/i.test(error)) return null;
+  const holder = portHolder(path);
+  if (!holder) return `${path} is held by another process (not one this user can see: try as root, or fuser ${path}); ${error}`;
+  const advice = holder.command.includes('wattline') ? "that worker uses another outbox than this config's, so it cannot do this for us" : 'stop it, or give this device another port';
+  return `${path} is held by process ${holder.pid} (${holder.command}); ${advice}`;
 }
 
 /**

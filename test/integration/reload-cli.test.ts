@@ -76,6 +76,11 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
       const viaWorker = await runCli(['--config', config, 'test', 'ats']);
       assert.equal(viaWorker.code, 0, viaWorker.stderr);
       assert.match(viaWorker.stdout, /^ats,device=ats /m);
+      const json = await runCli(['--config', config, 'test', 'ats', '--format', 'json']);
+      assert.equal(json.code, 0, json.stderr);
+      const device = (JSON.parse(json.stdout) as { devices: { device: string; ok: boolean; points: { measurement: string; tags: Record<string, string> }[] }[] }).devices[0]!;
+      assert.deepEqual([device.device, device.ok, Object.keys(device).sort()], ['ats', true, ['device', 'ok', 'points']]);
+      assert.ok(device.points.some((p) => p.measurement === 'ats' && p.tags.device === 'ats'));
 
       // A broken edit: `wattline reload` exits 2 with the message `config check` gives, the worker logs it once.
       write(PDU.replace('simulate: true', 'simulate: true\n    bogus: 1') + ATS);
@@ -125,10 +130,14 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
     const holder = spawn('flock', [pty.b, 'sleep', '60'], { stdio: 'ignore' });
     try {
       await until(() => new RegExp(`FLOCK\\s+ADVISORY\\s+WRITE\\s+${holder.pid}\\s`).test(readFileSync('/proc/locks', 'utf8')), 5000, 'flock to take the lock');
-      write(`  - driver: powerwalker-pdu\n    name: pdu\n    schedule: "* * * * *"\n    timeoutMs: 2000\n    port: { path: ${pty.b} }\n`);
+      write(`  - driver: powerwalker-pdu\n    name: pdu\n    schedule: "* * * * *"\n    timeoutMs: 2000\n    port: { path: ${pty.b} }\n    options:\n      control: { allow: [on, off], outlets: [2] }\n`);
+      const held = new RegExp(`wattline: pdu: ${pty.b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by process ${holder.pid} \\(flock `);
       const r = await runCli(['--config', config, 'test', 'pdu']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`wattline: pdu: ${pty.b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by process ${holder.pid} \\(flock `));
+      assert.match(r.stderr, held);
+      const control = await runCli(['--config', config, 'pdu', 'pdu', 'off', '2']);
+      assert.equal(control.code, 1);
+      assert.match(control.stderr, held);
     } finally {
       holder.kill('SIGKILL');
       await pty.stop();
