@@ -90,11 +90,13 @@ test('five reloads while collecting and flushing into influxd: no committed poin
     // 1. Add a device: it collects; the others keep their sessions (open ports) and jobs.
     const pduSession = sessionOf('pdu');
     const atsSession = sessionOf('ats');
+    const flusher = worker.flusher;
     let plan = await worker.reload(loaded({ mp2: true }));
     assert.deepEqual(plan.added.map((d) => d.name), ['mp2']);
     assert.deepEqual([plan.removed, plan.changed.map((d) => d.name)], [[], []]);
     assert.equal(sessionOf('pdu'), pduSession);
     assert.equal(sessionOf('ats'), atsSession);
+    assert.equal(worker.flusher, flusher, 'influx unchanged: the flusher and its batch in flight are left alone');
     let mark = run.reports.length;
     await until(() => reportsOf('mp2', mark).length >= 2, 15_000, 'the added device');
 
@@ -102,6 +104,8 @@ test('five reloads while collecting and flushing into influxd: no committed poin
     plan = await worker.reload(loaded({ mp2: true, pduSchedule: '* * * * * *', batchSize: 11 }));
     assert.deepEqual(plan.changed.map((d) => d.name), ['pdu']);
     assert.equal(plan.influxChanged, true);
+    assert.notEqual(worker.flusher, flusher);
+    assert.equal(worker.flusher?.status().running, true);
     assert.notEqual(sessionOf('pdu'), pduSession, 'a changed device gets a new session');
     assert.equal(sessionOf('ats'), atsSession);
     assert.equal(worker.scheduler.status().find((s) => s.name === 'pdu')?.cron, '* * * * * *');
