@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage } from './core/errors.js';
 import { encodePoints } from './core/line-protocol.js';
-import type { Logger } from './core/log.js';
+import type { Logger, LogLevel } from './core/log.js';
 import type { Point, Precision } from './core/point.js';
 import { resolveConfigPath, type LoadedConfig } from './config/load.js';
 import type { DeviceConfig } from './config/schema.js';
@@ -16,13 +16,14 @@ import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
-import type { MqttOutput } from './mqtt/output.js';
+import type { MqttDevice, MqttOutput } from './mqtt/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
 import { backfillOutboxPath, PriorityOutbox } from './outbox/priority-outbox.js';
 import type { Outbox } from './outbox/types.js';
-import { Scheduler } from './scheduler/index.js';
+import { Scheduler, type JobSpec } from './scheduler/index.js';
+import { planReload, runnableDevices, type ReloadPlan } from './worker-reload.js';
 import { startSimulator, type RunningSimulator } from './simulators/index.js';
 import { createSimLink } from './transports/sim.js';
 import { SerialTransport } from './transports/serial.js';
@@ -166,17 +167,23 @@ export class Worker {
   readonly scheduler: Scheduler;
   readonly outbox: Outbox | null;
   private readonly status: DeviceStatusStore | null;
-  readonly flusher: Flusher | null;
+  /** Replaced by a reload that changes the influx section. */
+  flusher: Flusher | null;
   /** The capture archive, open when a device has `capture: on` (not for `test`). */
-  readonly captures: CaptureStore | null;
+  captures: CaptureStore | null;
   private captureFailures = 0;
   /** What the flusher sends: the outbox, then the backfill file beside it. */
   private readonly sendQueue: Outbox | null;
-  readonly precision: Precision;
+  precision: Precision;
   private readonly clock: Clock;
   private readonly log: Logger;
   private stopping = false;
+  private started = false;
   private waitForStreams = false;
+  /** The config running now (replaced by a reload). */
+  private loaded: LoadedConfig;
+  /** Reloads run one after another. */
+  private reloads: Promise<unknown> = Promise.resolve();
   /** The latest successful collection per device (for `test` and `once`). */
   private readonly lastReports = new Map<string, JobReport>();
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
@@ -186,6 +193,7 @@ export class Worker {
   constructor(private readonly options: WorkerOptions) {
     const { loaded, log } = options;
     const config = loaded.config;
+    this.loaded = loaded;
     this.log = log;
     this.clock = options.clock ?? systemClock;
     this.precision = config.influx?.precision ?? 'ms';
@@ -193,18 +201,8 @@ export class Worker {
 
     // Jobs first: a bad cron expression is a ConfigError before any port, simulator or
     // outbox file is opened ("nothing written").
-    const devices = (config.devices as DeviceConfig[]).filter((d) => d.enabled && (!options.only || options.only.includes(d.name)));
-    for (const device of devices) {
-      this.scheduler.add({
-        name: device.name,
-        cron: device.schedule,
-        portKey: linkKey(device, options.drivers.find((d) => d.id === device.driver)!),
-        timeoutMs: device.timeoutMs,
-        run: async (signal) => {
-          await this.collect(device.name, signal);
-        },
-      });
-    }
+    const devices = runnableDevices(config, options.only);
+    for (const device of devices) this.scheduler.add(this.jobSpec(loaded, device));
 
     const outboxPath = resolveConfigPath(loaded, config.outbox.path);
     this.outbox = options.dryRun ? null : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous });
@@ -221,12 +219,34 @@ export class Worker {
     this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
     this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
-    for (const device of devices) {
-      const driver = options.drivers.find((d) => d.id === device.driver)!;
-      const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
-      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture });
-      this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
-    }
+    for (const device of devices) this.devices.set(device.name, this.runtime(loaded, device));
+  }
+
+  private driverOf(device: DeviceConfig): Driver {
+    return this.options.drivers.find((d) => d.id === device.driver)!;
+  }
+
+  /** The cron job of one device (the zone is set on every job, so a reload can change it). */
+  private jobSpec(loaded: LoadedConfig, device: DeviceConfig): JobSpec {
+    const timezone = loaded.config.timezone;
+    return {
+      name: device.name,
+      cron: device.schedule,
+      portKey: linkKey(device, this.driverOf(device)),
+      timeoutMs: device.timeoutMs,
+      ...(timezone ? { timezone } : {}),
+      run: async (signal) => {
+        await this.collect(device.name, signal);
+      },
+    };
+  }
+
+  /** A device's link and session, not yet started. */
+  private runtime(loaded: LoadedConfig, device: DeviceConfig): DeviceRuntime {
+    const driver = this.driverOf(device);
+    const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
+    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: this.log, capture });
+    return { config: device, driver, transport, session, simulator, cycle: null };
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
@@ -235,19 +255,20 @@ export class Worker {
     await this.startMqtt();
     this.scheduler.start();
     this.flusher?.start();
+    this.started = true;
     this.log.info({ devices: [...this.devices.keys()], influx: this.flusher ? 'on' : 'off (points stay in the outbox)' }, 'worker started');
   }
 
   /** MQTT beside the outbox: fed by onCollected, commands through control(); never awaited by collection. */
   private async startMqtt(): Promise<void> {
-    const { loaded } = this.options;
+    const { loaded } = this;
     const config = loaded.config;
     if (!config.mqtt || !this.outbox) return;
     // Loaded only when configured: a worker without MQTT does not carry its modules (README, run-memory).
     const { MqttOutput } = await import('./mqtt/output.js');
     this.mqtt = new MqttOutput({
       config: config.mqtt,
-      devices: [...this.devices.values()].map((rt) => ({ name: rt.config.name, driver: rt.driver, options: rt.config.options, sharedTags: Object.keys(baseTags(loaded, rt.config)) })),
+      devices: this.mqttDevices(),
       control: (device, verb, args, signal) => this.control(device, verb, args, signal),
       log: this.log.child({ room: 'mqtt' }),
       defaultClientId: `wattline-${config.site ?? hostname()}`,
@@ -259,10 +280,15 @@ export class Worker {
     this.onCollected((report) => mqtt.publishReport(report));
   }
 
+  /** The devices MQTT publishes and announces. */
+  private mqttDevices(): MqttDevice[] {
+    return [...this.devices.values()].map((rt) => ({ name: rt.config.name, driver: rt.driver, options: rt.config.options, sharedTags: Object.keys(baseTags(this.loaded, rt.config)) }));
+  }
+
   /** Open every session; a device that cannot start is that device's problem, not the worker's. */
-  async startSessions(): Promise<void> {
+  async startSessions(runtimes: Iterable<DeviceRuntime> = this.devices.values()): Promise<void> {
     await Promise.all(
-      [...this.devices.values()].map(async (rt) => {
+      [...runtimes].map(async (rt) => {
         try {
           await rt.simulator?.ready;
           await rt.session.start();
@@ -273,9 +299,13 @@ export class Worker {
     );
   }
 
-  /** One collection of one device: points → line protocol → one outbox transaction. */
-  async collect(name: string, signal: AbortSignal): Promise<JobReport> {
+  /**
+   * One collection of one device: points → line protocol → one outbox transaction.
+   * `dryRun` (`wattline test` through the running worker): the report only, nothing committed or published.
+   */
+  async collect(name: string, signal: AbortSignal, mode: { dryRun?: boolean } = {}): Promise<JobReport> {
     const rt = this.devices.get(name)!;
+    const waitForStream = this.waitForStreams || mode.dryRun === true;
     // Poll drivers: the records of one collect() share a cycle id (decodeCapture gets them together).
     if (this.captures && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = this.safely(() => this.captures!.nextCycle()) ?? null;
     let result: Awaited<ReturnType<DeviceSession['collect']>>;
@@ -285,7 +315,7 @@ export class Worker {
       if (this.captures && rt.config.capture) this.safely(() => this.captures!.flush());
     }
     // once/test on a stream device: wait for its first telegram rather than report nothing.
-    while (this.waitForStreams && rt.driver.kind === 'stream' && result.points.length === 0) {
+    while (waitForStream && rt.driver.kind === 'stream' && result.points.length === 0) {
       await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
       result = await rt.session.collect(signal);
     }
@@ -298,11 +328,12 @@ export class Worker {
       if (points > 0) drops.push({ reason: 'unencodable point', count: points });
       if (points < dropped.length) drops.push({ reason: 'unencodable tag or field', count: dropped.length - points });
     }
+    if (mode.dryRun) return { device: name, ok: true, points: result.points, lines, dropped: drops };
     if (this.outbox && lines.length > 0) {
       const { dropped: evicted } = this.outbox.append(lines, this.precision);
       if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
     }
-    if (this.options.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
+    if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
     const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops };
     this.lastReports.set(name, report);
     for (const listener of this.collectedListeners) {
@@ -386,22 +417,130 @@ export class Worker {
     return reports;
   }
 
+  /**
+   * `wattline test`/`once` beside this worker (control endpoint): collect the named devices (or
+   * all) at their next free moment under their port locks. `commit`: a manual run of the job
+   * (outbox, MQTT, status as a scheduled one); otherwise the lines only, nothing kept.
+   */
+  async collectNow(names: readonly string[], commit: boolean, signal: AbortSignal): Promise<JobReport[]> {
+    const wanted = names.length > 0 ? names : [...this.devices.keys()];
+    const unknown = wanted.filter((n) => !this.devices.has(n));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `the running worker has no enabled device named ${unknown.map((n) => `"${n}"`).join(', ')} (its devices: ${[...this.devices.keys()].join(', ') || 'none'}); after editing the config, run wattline reload`,
+      );
+    }
+    if (commit) {
+      const results = await this.scheduler.runOnce(wanted);
+      return results.map((r) => (r.ok && this.lastReports.get(r.name)) || failedReport(r.name, r.error ?? 'no result'));
+    }
+    return Promise.all(
+      wanted.map(async (name) => {
+        const rt = this.devices.get(name)!;
+        const bounded = AbortSignal.any([signal, AbortSignal.timeout(rt.config.timeoutMs)]);
+        try {
+          return await this.scheduler.locks.run(linkKey(rt.config, rt.driver), () => this.collect(name, bounded, { dryRun: true }), { signal });
+        } catch (err) {
+          return failedReport(name, errorMessage(err));
+        }
+      }),
+    );
+  }
+
+  /**
+   * Apply a new, validated config (SIGHUP, `wattline reload`): all of it or none. Everything
+   * that can refuse (a restart-only change, a bad cron, a device that cannot be built) is
+   * checked before anything changes; then removed and changed devices' jobs stop (a collection
+   * under way finishes and commits) and their ports close, new ones open, and the outbox
+   * limits, InfluxDB target and log level follow. Unchanged devices keep their jobs and open
+   * ports; the outbox, the batch in flight (unless the influx section changed) and the MQTT
+   * connection are untouched. Throws ConfigError when refused: the old config keeps running.
+   */
+  reload(next: LoadedConfig, logLevel?: LogLevel): Promise<ReloadPlan> {
+    const run = this.reloads.then(() => this.applyReload(next, logLevel));
+    this.reloads = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: LoadedConfig, logLevel: LogLevel | undefined): Promise<ReloadPlan> {
+    if (this.stopping) throw new ConfigError('the worker is stopping');
+    const plan = planReload(this.loaded, next, this.options.only);
+    const fresh = [...plan.added, ...plan.changed];
+    const specs = fresh.map((d) => this.jobSpec(next, d));
+    for (const spec of specs) this.scheduler.check(spec);
+    const flusher = plan.influxChanged && this.sendQueue && next.config.influx ? createFlusher(this.sendQueue, next.config.influx, this.clock, this.log.child({ room: 'flusher' })) : null;
+    if (!this.captures && !this.options.dryRun && fresh.some((d) => d.capture)) this.captures = this.safely(() => openCaptures(next)) ?? null;
+    const runtimes: DeviceRuntime[] = [];
+    try {
+      for (const device of fresh) runtimes.push(this.runtime(next, device));
+    } catch (err) {
+      await Promise.all(runtimes.map((rt) => closeRuntime(rt)));
+      throw err;
+    }
+
+    // From here on nothing refuses: the new config is applied whole (unless the worker stops meanwhile).
+    await Promise.all([...plan.removed, ...plan.changed.map((d) => d.name)].map((name) => this.retire(name)));
+    if (this.stopping) {
+      await Promise.all(runtimes.map((rt) => closeRuntime(rt)));
+      throw new ConfigError('the worker is stopping');
+    }
+    this.loaded = next;
+    this.precision = next.config.influx?.precision ?? 'ms';
+    for (const device of plan.unchanged) this.devices.get(device.name)!.config = device;
+    for (const rt of runtimes) this.devices.set(rt.config.name, rt);
+    for (const spec of specs) this.scheduler.add(spec);
+    if (plan.limitsChanged) this.outbox?.setLimits?.({ maxRows: next.config.outbox.maxRows, maxBytes: next.config.outbox.maxBytes });
+    if (plan.influxChanged) {
+      // The old flusher finishes (or keeps in the outbox) its batch in flight before the new one starts.
+      await this.flusher?.stop();
+      this.flusher = flusher;
+      if (this.started && !this.stopping) flusher?.start();
+    }
+    if (logLevel) this.log.level = logLevel;
+    this.mqtt?.setDevices(this.mqttDevices());
+    if (this.started && !this.stopping) await this.startSessions(runtimes);
+    const names = (list: { name: string }[]) => list.map((d) => d.name);
+    this.log.info({ added: names(plan.added), removed: plan.removed, changed: names(plan.changed), influx: plan.influxChanged, limits: plan.limitsChanged }, 'config reloaded');
+    return plan;
+  }
+
+  /**
+   * Stop a device's job (its run in flight finishes) and close its port, under the port's
+   * lock so a control command or a `test` collection on it ends first.
+   */
+  private async retire(name: string): Promise<void> {
+    await this.scheduler.remove(name);
+    const rt = this.devices.get(name);
+    this.lastReports.delete(name);
+    if (!rt) return;
+    await this.scheduler.locks.run(linkKey(rt.config, rt.driver), async () => {
+      this.devices.delete(name);
+      await closeRuntime(rt);
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     await this.scheduler.stop();
+    // A reload under way sees `stopping` once its jobs let go, and ends without opening anything.
+    await this.reloads;
     await this.mqtt?.stop();
     await this.flusher?.stop();
-    await Promise.all(
-      [...this.devices.values()].map(async (rt) => {
-        await rt.session.close().catch(() => undefined);
-        rt.simulator?.stop();
-      }),
-    );
+    await Promise.all([...this.devices.values()].map((rt) => closeRuntime(rt)));
     this.status?.close();
     (this.sendQueue ?? this.outbox)?.close();
     this.safely(() => this.captures?.close());
   }
+}
+
+async function closeRuntime(rt: DeviceRuntime): Promise<void> {
+  await rt.session.close().catch(() => undefined);
+  rt.simulator?.stop();
+}
+
+function failedReport(device: string, error: string): JobReport {
+  return { device, ok: false, points: [], lines: [], error, dropped: [] };
 }
 
 /** The live outbox with the backfill file beside it (sent only when nothing live is pending). */

@@ -26,7 +26,13 @@ export function logger(cmd: Command, loaded?: LoadedConfig, defaultLevel?: LogLe
   const g = globals(cmd);
   const cfg = loaded?.config.log;
   const format = g.logFormat ?? (cfg?.format === 'auto' || !cfg ? undefined : cfg.format);
-  return createLogger({ level: g.quiet ? 'warn' : (g.logLevel ?? defaultLevel ?? cfg?.level ?? 'info'), format });
+  return createLogger({ level: logLevel(cmd, loaded, defaultLevel), format });
+}
+
+/** The command line's level wins over the config's (also after a reload). */
+export function logLevel(cmd: Command, loaded?: LoadedConfig, defaultLevel?: LogLevel): LogLevel {
+  const g = globals(cmd);
+  return g.quiet ? 'warn' : (g.logLevel ?? defaultLevel ?? loaded?.config.log?.level ?? 'info');
 }
 
 /** Exit codes: 0 ok, 1 something failed at run time, 2 bad configuration or input. */

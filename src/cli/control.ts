@@ -11,12 +11,13 @@ import { resolveConfigPath } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { sendToRunningWorker } from '../control/client.js';
 import { systemClock } from '../core/clock.js';
-import { ConfigError, InputError, TimeoutError } from '../core/errors.js';
+import { ConfigError, errorMessage, InputError, TimeoutError, TransportError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { drivers } from '../devices/index.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
 import { openDevice, prepareControl } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
+import { heldPortMessage } from './via-worker.js';
 
 interface ControlOpts {
   yes?: boolean;
@@ -101,6 +102,8 @@ async function runDirect(loaded: LoadedConfig, config: DeviceConfig, driver: Dri
     return await session.control(request, signal);
   } catch (err) {
     if (signal.aborted && !(err instanceof TimeoutError)) throw new TimeoutError(`${config.name} ${request.verb}: no result within ${timeoutMs} ms`);
+    const held = config.port ? heldPortMessage(config.port.path, errorMessage(err)) : null;
+    if (held) throw new TransportError(`${config.name}: ${held}`, false);
     throw err;
   } finally {
     await session.close().catch(() => undefined);

@@ -9,6 +9,7 @@ import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
 import { registerConvertPar } from './itho-convert-par.js';
 import { registerRunVerbs } from './run.js';
+import { registerReloadVerb } from './reload.js';
 import { registerUpsVerbs } from './ups.js';
 import { registerBackfillVerb } from './backfill.js';
 import { registerCaptureVerbs } from './captures.js';
@@ -39,6 +40,7 @@ program.hook('preAction', (_program, verb) => {
 });
 
 registerRunVerbs(program);
+registerReloadVerb(program);
 registerConfigVerbs(program);
 registerDeviceVerbs(program);
 registerDriverVerbs(program);

@@ -7,7 +7,9 @@ import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
 import { Worker, type JobReport } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
-import { linesToJson } from './json-output.js';
+import type { Logger } from '../core/log.js';
+import { configReloader } from './reload.js';
+import { collectHandler, collectThroughWorker, explainHeldPorts, toWire } from './via-worker.js';
 
 const STOP_GRACE_MS = 5000;
 
@@ -21,7 +23,8 @@ export function registerRunVerbs(program: Command): void {
 Without a config file (./wattline.yaml, WATTLINE_CONFIG or --config) it runs the built-in
 demo: every driver's simulator, points printed to stdout and kept in data/demo-outbox.sqlite,
 sent to InfluxDB when INFLUX_URL is set (see .env.example). SIGTERM or Ctrl-C stops it:
-polling ends, the batch in flight finishes or stays in the outbox.`,
+polling ends, the batch in flight finishes or stays in the outbox. SIGHUP (or wattline reload)
+re-reads the config and applies all of it, or none if it is invalid (logged).`,
     )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
@@ -29,11 +32,23 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const log = logger(cmd, loaded);
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
-        await worker.start();
+        // SIGHUP (systemd's ExecReload) and `wattline reload`: re-read the config; refusals are logged.
+        // Caught from the start (its default kills the process), applied once the worker runs.
+        const started = worker.start();
+        const reload = configReloader(cmd, worker, log);
+        const onHup = () => void started.then(reload).catch(() => undefined);
+        process.on('SIGHUP', onHup);
+        await started;
         // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
         let control: ControlServer | null = null;
         try {
-          control = await startControlServer({ worker, outboxPath: resolveConfigPath(loaded, loaded.config.outbox.path), log: log.child({ room: 'control' }) });
+          control = await startControlServer({
+            worker,
+            outboxPath: resolveConfigPath(loaded, loaded.config.outbox.path),
+            log: log.child({ room: 'control' }),
+            reload,
+            collect: collectHandler(worker),
+          });
         } catch (err) {
           log.warn({ err: errorMessage(err) }, 'control endpoint not started; control verbs will open ports themselves');
         }
@@ -50,6 +65,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
           process.once('SIGTERM', () => stop('SIGTERM'));
           process.once('SIGINT', () => stop('SIGINT'));
         });
+        process.off('SIGHUP', onHup);
         log.info('stopped');
         return EXIT.ok;
       }),
@@ -64,17 +80,15 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
+        // A running worker owns the ports: it collects and commits into its outbox, and its flusher sends.
+        const remote = await collectThroughWorker(loaded, names, true);
+        if (remote) return logReports(log, remote) ? EXIT.ok : EXIT.failed;
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout, only: names.length ? names : undefined });
         let failed = false;
         try {
           const reports = await worker.runOnce();
-          for (const r of reports) {
-            if (r.ok) log.info({ device: r.device, points: r.lines.length }, 'collected');
-            else {
-              failed = true;
-              log.error({ device: r.device, err: r.error }, 'collection failed');
-            }
-          }
+          explainHeldPorts(loaded, reports);
+          failed = !logReports(log, reports);
           if (worker.flusher) {
             const result = await worker.flusher.drain();
             if (!result.complete) {
@@ -103,20 +117,35 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
-        const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
-        let reports: JobReport[];
-        try {
-          reports = await worker.runOnce();
-        } finally {
-          await worker.stop();
-        }
+        const reports = (await collectThroughWorker(loaded, names, false)) ?? toWire(await testHere(loaded, log, names));
         const lines = reports.flatMap((r) => r.lines);
-        if (opts.format === 'json') process.stdout.write(JSON.stringify(linesToJson(reports), null, 2) + '\n');
+        if (opts.format === 'json') process.stdout.write(JSON.stringify({ devices: reports.map(({ lines: _, ...r }) => r) }, null, 2) + '\n');
         else if (lines.length) process.stdout.write(lines.join('\n') + '\n');
         for (const r of reports) if (!r.ok) process.stderr.write(`wattline: ${r.device}: ${r.error}\n`);
         return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
       }),
     );
+}
+
+/** `test` without a running worker: open the ports here, collect once, keep nothing. */
+async function testHere(loaded: LoadedConfig, log: Logger, names: readonly string[]): Promise<JobReport[]> {
+  const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
+  try {
+    const reports = await worker.runOnce();
+    explainHeldPorts(loaded, reports);
+    return reports;
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Log each device's outcome as `once` does; false when one failed. */
+function logReports(log: Logger, reports: readonly { device: string; ok: boolean; lines: string[]; error?: string }[]): boolean {
+  for (const r of reports) {
+    if (r.ok) log.info({ device: r.device, points: r.lines.length }, 'collected');
+    else log.error({ device: r.device, err: r.error }, 'collection failed');
+  }
+  return reports.every((r) => r.ok);
 }
 
 /** Device names on the command line must be enabled devices of the config: exit 2 before anything opens. */

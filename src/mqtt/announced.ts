@@ -54,6 +54,11 @@ export class AnnouncedTopics {
     return [...this.devices].filter(([device]) => !configured.has(device)).map(([device, topics]) => ({ device, topics: [...topics] }));
   }
 
+  /** The retained topics remembered for a device. */
+  topics(device: string): string[] {
+    return [...(this.devices.get(device) ?? [])];
+  }
+
   /** After the broker took the empty retained messages of a removed device. */
   forget(device: string): void {
     if (this.devices.delete(device)) this.dirty = true;

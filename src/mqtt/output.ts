@@ -9,6 +9,7 @@
  *
  * The `mqtt` package (MQTT.js) is imported on start, only when the config has an mqtt section.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -142,16 +143,7 @@ export class MqttOutput {
     this.backoff = new Backoff(cfg.reconnectMinMs, cfg.reconnectMaxMs);
     this.clientError = errorLogger(this.log, 'mqtt client error');
     this.announced = new AnnouncedTopics(options.announcedPath);
-    for (const dev of options.devices) {
-      this.devices.set(dev.name, {
-        dev,
-        description: { name: dev.name, driver: dev.driver.id },
-        descriptionVersion: 0,
-        specs: commandSpecs(dev.driver.id),
-        targets: new Map(),
-        sharedTags: new Set(dev.sharedTags),
-      });
-    }
+    for (const dev of options.devices) this.devices.set(dev.name, this.deviceState(dev));
     const compat = cfg.compatibility;
     this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, 'powerwalker-pdu', 'pdu') : undefined;
     this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, 'powerwalker-ats', 'ats') : undefined;
@@ -224,6 +216,31 @@ export class MqttOutput {
         if (!this.stopping && !client.connected) client.reconnect();
       }, backoff.next());
     });
+  }
+
+  /**
+   * A config reload: follow the new device list on the same connection. A removed device's
+   * retained topics and Home Assistant entities are cleared (as at start); a changed one is
+   * announced afresh from its next report, a new one from its first.
+   */
+  setDevices(devices: readonly MqttDevice[]): void {
+    const next = new Map(devices.map((d) => [d.name, d]));
+    for (const [name, state] of this.devices) {
+      const dev = next.get(name);
+      if (dev && dev.driver === state.dev.driver && isDeepStrictEqual(dev.options, state.dev.options) && isDeepStrictEqual(dev.sharedTags, state.dev.sharedTags)) continue;
+      this.devices.delete(name);
+      for (const topic of this.announced.topics(name)) this.discovery.delete(topic);
+      for (const topic of this.announcedSeries.keys()) if (topic.startsWith(`${this.prefix}/${name}/`)) this.announcedSeries.delete(topic);
+    }
+    for (const dev of devices) if (!this.devices.has(dev.name)) this.devices.set(dev.name, this.deviceState(dev));
+    if (this.client?.connected) {
+      this.republish();
+      this.flush();
+    }
+  }
+
+  private deviceState(dev: MqttDevice): DeviceState {
+    return { dev, description: { name: dev.name, driver: dev.driver.id }, descriptionVersion: 0, specs: commandSpecs(dev.driver.id), targets: new Map(), sharedTags: new Set(dev.sharedTags) };
   }
 
   /** The worker's onCollected listener: synchronous and cheap; the work happens on a later tick. */

@@ -56,7 +56,7 @@ const IN_IDS = 'id IN (SELECT value FROM json_each(?))';
 export class SqliteOutbox implements Outbox {
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly limits: OutboxLimits;
+  private limits: OutboxLimits;
   private readonly now: () => number;
   private readonly sql: Statements;
   // Transaction wrappers made once: db.transaction() builds new functions on every call.
@@ -126,6 +126,12 @@ export class SqliteOutbox implements Outbox {
     checkPrecision(precision);
     if (lines.length === 0) return { dropped: 0 };
     return { dropped: this.tx.append(lines, precision) };
+  }
+
+  /** New limits (a config reload); they apply from the next append on. */
+  setLimits(limits: OutboxLimits): void {
+    checkLimits(limits);
+    this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
   }
 
   peek(maxRows: number, maxBytes: number, afterId = 0): OutboxBatch | null {

@@ -59,6 +59,8 @@ export interface Outbox {
   /** Move refused rows to the dead-letter table with the server's answer. */
   deadLetter(ids: readonly number[], status: number, message: string): void;
   stats(): OutboxStats;
+  /** Change maxRows/maxBytes while open (a config reload); from the next append on. */
+  setLimits?(limits: OutboxLimits): void;
   listDeadLetters(limit?: number): DeadLetter[];
   /** Put dead letters back into the queue (all, or these ids). Returns how many. */
   retryDeadLetters(ids?: readonly number[]): number;

@@ -134,18 +134,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Validate and register a job; throws ConfigError naming the job. Scheduled at once if started. */
   add(spec: JobSpec): void {
+    if (this.#entries.has(spec.name)) throw new ConfigError(`job ${spec.name}: duplicate job name`);
+    const entry = this.#prepare(spec);
+    this.#entries.set(spec.name, entry);
+    if (this.#started) this.#schedule(entry);
+  }
+
+  /**
+   * Throw the ConfigError `add` would throw for this spec, registering nothing: a config
+   * reload checks every new job before it changes any (all or nothing). A name already
+   * registered is fine here (the reload removes it first).
+   */
+  check(spec: JobSpec): void {
+    this.#prepare(spec);
+  }
+
+  /**
+   * Unregister a job: no more ticks at once; resolves when its run in flight (if any) has let
+   * go of its port. The run is not aborted: a collection under way commits its points.
+   */
+  async remove(name: string): Promise<void> {
+    const entry = this.#entry(name);
+    entry.cron?.stop();
+    entry.cron = null;
+    this.#entries.delete(name);
+    await entry.current?.done;
+  }
+
+  #prepare(spec: JobSpec): Entry {
     const where = `job ${spec.name}`;
     if (!spec.name) throw new ConfigError('a job needs a name');
-    if (this.#entries.has(spec.name)) throw new ConfigError(`${where}: duplicate job name`);
     checkMs(spec.timeoutMs, `${where}: timeoutMs`);
     if (spec.lockWaitMs !== undefined) checkMs(spec.lockWaitMs, `${where}: lockWaitMs`);
     const timezone = checkTimezone(spec.timezone, where) ?? this.#timezone;
     const next = nextTwo(spec.cron, timezone, where);
     const intervalMs = next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs;
     const lockWaitMs = spec.lockWaitMs ?? Math.min(MAX_TIMER_MS, Math.max(spec.timeoutMs, intervalMs));
-    const entry: Entry = { spec, timezone, lockWaitMs, cron: null, current: null, stats: emptyStats() };
-    this.#entries.set(spec.name, entry);
-    if (this.#started) this.#schedule(entry);
+    return { spec, timezone, lockWaitMs, cron: null, current: null, stats: emptyStats() };
   }
 
   start(): void {
