@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers } from '../../src/devices/index.js';
+import { count, createDatabase, startInfluxd } from '../helpers/influxd.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { subscribe, type Subscriber } from '../helpers/mqtt-subscriber.js';
 import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
@@ -94,4 +95,49 @@ test('simulated P1 meter: every telegram becomes one VSCP event per reading it c
     assert.ok(vscp.getNodeId(ev.vscpGuid) >= 1 && vscp.getNodeId(ev.vscpGuid) <= 26);
     assert.equal(m.retain, false);
   });
+});
+
+test('the broker killed mid-run and started again: every P1 point still reaches a real influxd, and VSCP events flow again', async () => {
+  const influxd = await startInfluxd();
+  const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  let second: RunningWorker | undefined;
+  try {
+    await createDatabase(influxd.url, 'wl');
+    second = await startWorker(
+      {
+        outbox: { path: 'kill.sqlite', synchronous: 'normal' },
+        influx: { version: 1, url: influxd.url, database: 'wl', flushIntervalMs: 200 },
+        mqtt: { url: broker.url, clientId: 'wattline-vscp-kill', batchWindowMs: 200, reconnectMinMs: 200, reconnectMaxMs: 1000, discovery: { enabled: false }, vscp: { guid: 'FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:02:00:00' } },
+        devices: [{ name: 'meter2', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }],
+      },
+      drivers,
+      dir,
+    );
+    const w = second;
+    const p1Points = () => w.reports.reduce((n, r) => n + r.points.filter((p) => p.measurement === 'p1').length, 0);
+    await sub.waitFor((m) => m.topic.startsWith('vscp/FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:02:'), 'a VSCP event of the second worker');
+    await broker.stopHard();
+    await until('the worker to see the broker gone', () => !w.worker.mqtt!.connected);
+    const before = p1Points();
+    await until('three more collections without a broker', () => p1Points() >= before + 3);
+    await broker.restart();
+    const sub2 = await subscribe(broker.url, ['vscp/#']);
+    try {
+      await sub2.waitFor((m) => m.topic.startsWith('vscp/FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:02:'), 'VSCP events after the restart');
+    } finally {
+      await sub2.close();
+    }
+    const wanted = p1Points();
+    // Every P1 point collected, before, during and after the outage, reaches influxd.
+    await until(`influxd to hold ${wanted} p1 points`, async () => (await count(influxd.url, 'wl', 'p1', 'voltage_l1_v')) >= wanted);
+  } finally {
+    await second?.stop();
+    await influxd.stop();
+  }
 });
