@@ -34,14 +34,6 @@ export function withNodeId(guid: readonly number[], id: number): number[] {
   return [...guid.slice(0, 14), (id >> 8) & 0xff, id & 0xff];
 }
 
-/** Class 1040 data: [sensor index, zone, subzone, unit, …ASCII value…, 0] (§3.1). */
-export function measurementStrData(sensorIndex: number, zone: number, subzone: number, unit: number, value: string): number[] {
-  const data = [sensorIndex & 0xff, zone & 0xff, subzone & 0xff, unit & 0xff];
-  for (let i = 0; i < value.length; i++) data.push(value.charCodeAt(i));
-  data.push(0);
-  return data;
-}
-
 /** The placeholders a topic template may use (§3.6). */
 export const TOPIC_PLACEHOLDERS = ['xguid', 'xclass', 'xtype'] as const;
 
@@ -74,28 +66,47 @@ export function pythonString(s: string): string {
   return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export interface EventFields {
-  dateTime: string;
-  timeStamp: number;
+/** What stays the same for every event of one reading: everything but the time fields, the value text and its number. */
+export interface ReadingEvent {
   type: number;
   guid: string;
-  data: readonly number[];
   note: string;
-  value: number;
-  unit: number;
+  /** Data bytes 0-3 and measurement.unit. */
   sensorIndex: number;
   zone: number;
   subzone: number;
+  unit: number;
+  measurementUnit: number;
 }
 
-/** The payload, key order and separators of `json.dumps(j)` in the original (§3.5). */
-export function eventJson(e: EventFields): string {
-  return (
-    `{"vscpHead": ${HEAD}, "vscpObId": 0, "vscpDateTime": ${pythonString(e.dateTime)}, "vscpTimeStamp": ${e.timeStamp}, ` +
-    `"vscpClass": ${CLASS_MEASUREMENT_STR}, "vscpType": ${e.type}, "vscpGuid": ${pythonString(e.guid)}, ` +
-    `"vscpData": [${e.data.join(', ')}], "vscpNote": ${pythonString(e.note)}, ` +
-    `"measurement": {"value": ${pythonFloat(e.value)}, "unit": ${e.unit}, "sensorindex": ${e.sensorIndex}, "zone": ${e.zone}, "subzone": ${e.subzone}}}`
-  );
+/**
+ * The payload of `json.dumps(j)` in the original (§3.5: key order, `, ` and `: `), built from
+ * parts made once per reading; per event only the time fields and the value are written.
+ */
+export class EventTemplate {
+  private readonly middle: string;
+  private readonly dataHead: string;
+  private readonly noteAndValue: string;
+  private readonly tail: string;
+
+  constructor(r: ReadingEvent) {
+    this.middle = `, "vscpClass": ${CLASS_MEASUREMENT_STR}, "vscpType": ${r.type}, "vscpGuid": ${pythonString(r.guid)}, "vscpData": [`;
+    this.dataHead = `${r.sensorIndex & 0xff}, ${r.zone & 0xff}, ${r.subzone & 0xff}, ${r.unit & 0xff}`;
+    this.noteAndValue = `], "vscpNote": ${pythonString(r.note)}, "measurement": {"value": `;
+    this.tail = `, "unit": ${r.measurementUnit}, "sensorindex": ${r.sensorIndex}, "zone": ${r.zone}, "subzone": ${r.subzone}}}`;
+  }
+
+  /** `head`: timeHead()'s text for the telegram; `text`: the ASCII value (data bytes 4…). */
+  payload(head: string, text: string, value: number): string {
+    let data = this.dataHead;
+    for (let i = 0; i < text.length; i++) data += `, ${text.charCodeAt(i)}`;
+    return `${head}${this.middle}${data}, 0${this.noteAndValue}${pythonFloat(value)}${this.tail}`;
+  }
+}
+
+/** The start of every event of one telegram: head, obid and the two time fields. */
+export function timeHead(dateTime: string, timeStamp: number): string {
+  return `{"vscpHead": ${HEAD}, "vscpObId": 0, "vscpDateTime": ${pythonString(dateTime)}, "vscpTimeStamp": ${timeStamp}`;
 }
 
 /** `2023-06-14T20:05:48Z`: UTC, whole seconds (pyvscp 0.3.12's vscpDateTime). */

@@ -7,26 +7,26 @@ import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import type { VscpConfig } from './config.js';
 import { guidFromMac, parseGuid } from './event.js';
-import { meterValues, planReadings, vscpMessages, type ReadingPlan, type VscpMessage } from './p1.js';
+import { meterValues, VscpEncoder, type VscpMessage } from './p1.js';
 
 /** The driver whose telegrams VSCP publishes (the original read a DSMR P1 port). */
 export const VSCP_DRIVER = 'dsmr-p1';
 
 export class VscpOutput {
-  private readonly plans: Map<string, ReadingPlan>;
+  private readonly encoder: VscpEncoder;
 
   constructor(
-    private readonly config: VscpConfig,
+    config: VscpConfig,
     /** The enabled device whose raw telegrams are published. */
     readonly device: string,
-    private readonly guid: readonly number[],
+    guid: readonly number[],
   ) {
-    this.plans = planReadings(config);
+    this.encoder = new VscpEncoder(config, guid);
   }
 
   /** One telegram as the P1 session received it (CRC checked) → its messages. */
   messages(telegram: string, readingMs: number, nowMs: number): VscpMessage[] {
-    return vscpMessages(meterValues(telegram), this.config, this.plans, this.guid, { readingMs, nowMs });
+    return this.encoder.messages(meterValues(telegram), { readingMs, nowMs });
   }
 }
 

@@ -15,7 +15,7 @@ import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { vscpSchema, type VscpConfig } from '../../src/vscp/config.js';
 import { guidFromMac, parseGuid, pythonFloat, shiftDecimal } from '../../src/vscp/event.js';
-import { meterValues, planReadings, vscpMessages, type VscpMessage } from '../../src/vscp/p1.js';
+import { meterValues, planReadings, VscpEncoder, type VscpMessage } from '../../src/vscp/p1.js';
 import { ROOT } from '../helpers/paths.js';
 
 const require = createRequire(import.meta.url);
@@ -48,8 +48,7 @@ function framedTelegram(): string {
 }
 
 function publish(config: Partial<VscpConfig>): VscpMessage[] {
-  const c = vscpSchema.parse(config);
-  return vscpMessages(meterValues(framedTelegram()), c, planReadings(c), GUID, TIMES);
+  return new VscpEncoder(vscpSchema.parse(config), GUID).messages(meterValues(framedTelegram()), TIMES);
 }
 
 test('compat: every reading of the 6437 telegram is the event vscp.md §3.10 lists, in telegram order', () => {
@@ -169,14 +168,14 @@ test('plain (the original no_vscp): the note is the topic, the meter value text 
 test('a configured GUID and topic template: the last two bytes become each reading\'s id', () => {
   const c = vscpSchema.parse({ guid: '01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:FF:FF', topic: 'home/{xclass}/{xtype}/{xguid}', readings: { voltage_l1: { id: 0x1234 } } });
   const guid = parseGuid(c.guid!) as number[];
-  const messages = vscpMessages(meterValues(framedTelegram()), c, planReadings(c), guid, TIMES);
+  const messages = new VscpEncoder(c, guid).messages(meterValues(framedTelegram()), TIMES);
   assert.ok(messages.some((m) => m.topic === 'home/1040/16/01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:12:34'));
 });
 
 test('a telegram without the readings, or with values that are not numbers, publishes only what it can read', () => {
   const c = vscpSchema.parse({ profile: 'compat' });
   const text = '/XMX5\r\n\r\n1-0:1.8.0(*kWh)\r\n1-0:32.7.0(abc*V)\r\n1-0:31.7.0(001.5*A)\r\n!0000\r\n';
-  const messages = vscpMessages(meterValues(text), c, planReadings(c), GUID, TIMES);
+  const messages = new VscpEncoder(c, GUID).messages(meterValues(text), TIMES);
   assert.deepEqual(messages.map((m) => m.topic.split('/').pop()), ['5']);
 });
 
