@@ -17,6 +17,7 @@ import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
 import type { MqttDevice, MqttOutput } from './mqtt/output.js';
+import { VSCP_DRIVER } from './vscp/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
@@ -44,7 +45,17 @@ export interface DeviceRuntime {
   simulator?: RunningSimulator;
   /** Capture archive: the cycle id of the collect() running now (poll drivers), null otherwise. */
   cycle?: number | null;
+  /** Telegrams received since the last collect(), kept only for a raw consumer (mqtt.vscp). */
+  raw?: RawTelegram[];
 }
+
+export interface RawTelegram {
+  text: string;
+  timeMs: number;
+}
+
+/** Raw telegrams kept between two collections at most (a stalled schedule must not grow memory). */
+const MAX_RAW_PER_COLLECT = 64;
 
 export interface JobReport {
   device: string;
@@ -53,6 +64,8 @@ export interface JobReport {
   lines: string[];
   error?: string;
   dropped: { reason: string; count: number }[];
+  /** The telegrams behind these points, for mqtt.vscp (only for its driver, only when configured). */
+  raw?: RawTelegram[];
 }
 
 /** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
@@ -244,9 +257,17 @@ export class Worker {
   /** A device's link and session, not yet started. */
   private runtime(loaded: LoadedConfig, device: DeviceConfig): DeviceRuntime {
     const driver = this.driverOf(device);
-    const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
+    const archive = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
+    // mqtt.vscp publishes the P1 meter's own digits, so it needs the telegrams, not just the points.
+    const raw: RawTelegram[] | undefined = loaded.config.mqtt?.vscp && driver.id === VSCP_DRIVER && !this.options.dryRun ? [] : undefined;
+    const capture: DriverContext<unknown>['capture'] = raw
+      ? (direction, data, timeMs) => {
+          archive?.(direction, data, timeMs);
+          if (direction === 'rx' && raw.length < MAX_RAW_PER_COLLECT) raw.push({ text: typeof data === 'string' ? data : data.toString('latin1'), timeMs });
+        }
+      : archive;
     const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: this.log, capture });
-    return { config: device, driver, transport, session, simulator, cycle: null };
+    return { config: device, driver, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
@@ -334,7 +355,7 @@ export class Worker {
       if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
     }
     if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
-    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops };
+    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops, ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
     this.lastReports.set(name, report);
     for (const listener of this.collectedListeners) {
       try {

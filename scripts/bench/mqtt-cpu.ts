@@ -20,8 +20,12 @@
  * worker's threads (/proc/<pid>/task/<tid>/schedstat, ns, user and kernel); a real subscriber
  * (as Home Assistant would be) counts what the broker delivered, so the run really published.
  *
+ * BENCH_MODE=vscp measures the VSCP part instead (target: at most +5%): a worker with the simulated
+ * P1 meter only (a telegram every second), MQTT on, against the same with `mqtt.vscp` on.
+ *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/mqtt-cpu.js
  *   BENCH_WORKERS=3 BENCH_SECONDS=300 BENCH_WARMUP=60 BENCH_SETS=1 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
+ *   BENCH_MODE=vscp node dist/scripts/bench/mqtt-cpu.js
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,7 +54,7 @@ function cpuSeconds(pid: number): number {
 
 /** Where a worker delivers: a real influxd (a database each), or nowhere (points stay in the outbox). */
 type Delivery = { influxUrl: string; database: string } | null;
-type Mqtt = { url: string; clientId: string; batchWindowMs?: number } | null;
+type Mqtt = { url: string; clientId: string; batchWindowMs?: number; vscp?: Record<string, unknown> } | null;
 
 interface Kind {
   name: string;
@@ -58,14 +62,21 @@ interface Kind {
   mqtt: (url: string, n: number) => Mqtt;
 }
 
-const KINDS: readonly Kind[] = [
-  { name: 'baseline', mqtt: () => null },
-  { name: 'mqtt', mqtt: (url, n) => ({ url, clientId: `wattline-bench-${n}` }) },
-  { name: 'mqtt-600ms', mqtt: (url, n) => ({ url, clientId: `wattline-bench-600-${n}`, batchWindowMs: 600 }) },
-];
+const VSCP = process.env.BENCH_MODE === 'vscp';
+const KINDS: readonly Kind[] = VSCP
+  ? [
+      { name: 'baseline', mqtt: (url, n) => ({ url, clientId: `wattline-bench-${n}` }) },
+      { name: 'mqtt', mqtt: (url, n) => ({ url, clientId: `wattline-bench-vscp-${n}`, vscp: { guid: `FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:${String(n).padStart(2, '0')}:00:00` } }) },
+    ]
+  : [
+      { name: 'baseline', mqtt: () => null },
+      { name: 'mqtt', mqtt: (url, n) => ({ url, clientId: `wattline-bench-${n}` }) },
+      { name: 'mqtt-600ms', mqtt: (url, n) => ({ url, clientId: `wattline-bench-600-${n}`, batchWindowMs: 600 }) },
+    ];
 
 function config(mqtt: Mqtt, delivery: Delivery): unknown {
-  const devices = simulatedDeviceEntries('sim', { schedule: '* * * * * *' });
+  const all = simulatedDeviceEntries('sim', { schedule: '* * * * * *' });
+  const devices = VSCP ? all.filter((d) => d.driver === 'dsmr-p1') : all;
   return {
     // synchronous: normal for all: fsync's kernel time on a shared disk varies by more than MQTT costs.
     outbox: { path: 'outbox.sqlite', synchronous: 'normal' },
@@ -132,7 +143,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const withInflux = process.env.BENCH_INFLUX !== '0';
   const influxd = withInflux ? await startInfluxd() : null;
   const broker = await startMosquitto();
-  const sub = await subscribe(broker.url, ['wattline/#', 'homeassistant/#']);
+  const sub = await subscribe(broker.url, ['wattline/#', 'homeassistant/#', 'vscp/#']);
   // Counted, not kept: a few hundred thousand messages would otherwise sit in the subscriber.
   let received = 0;
   const counter = setInterval(() => {
@@ -152,9 +163,16 @@ export async function run(): Promise<Record<string, unknown>> {
     const total = seconds * sets;
     const base = mean(cpu.get('baseline')!) * sets;
     const withMqtt = mean(cpu.get('mqtt')!) * sets;
-    const with600 = mean(cpu.get('mqtt-600ms')!) * sets;
+    const with600 = VSCP ? NaN : mean(cpu.get('mqtt-600ms')!) * sets;
     const baselines = cpu.get('baseline')!;
     const noise = Math.max(...baselines) / Math.min(...baselines);
+    if (VSCP) {
+      console.log(
+        `wattline run, the simulated P1 meter (a telegram a second), MQTT on, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
+          `CPU per worker without VSCP ${base.toFixed(3)} s, with mqtt.vscp ${withMqtt.toFixed(3)} s, x${(withMqtt / base).toFixed(3)}; noise floor x${noise.toFixed(3)}; ${received} messages delivered to a subscriber`,
+      );
+      return { bench: 'vscp-cpu', delivery: withInflux ? 'influxd 1.x' : 'outbox only', sets, workers_per_kind: perKind, seconds, warmup_s: warmupS, cpu_without_vscp_s: round3(base), cpu_with_vscp_s: round3(withMqtt), ratio: round3(withMqtt / base), noise_floor: round3(noise), messages_delivered: received, baseline: 'the same wattline run with MQTT on and no vscp section' };
+    }
     console.log(
       `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
         `CPU per worker without MQTT ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}% of a core), with MQTT ${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}%), x${(withMqtt / base).toFixed(3)}; ` +

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { vscpSchema } from '../vscp/config.js';
 
 /** One MQTT topic level (no wildcards, no separators): prefixes and client ids are built from these. */
 const TOPIC_PATH = /^[^#+\s]+$/;
@@ -49,6 +50,7 @@ export const mqttSchema = z
       .default({ enabled: true, prefix: 'homeassistant' }),
     tls: mqttTlsSchema.optional(),
     compatibility: mqttCompatibilitySchema,
+    vscp: vscpSchema.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.tls && !m.url.startsWith('mqtts:')) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls settings need an mqtts:// url' });

@@ -26,6 +26,7 @@ import { CommandInbox, type ControlFn } from './inbox.js';
 import { PublishBatch } from './packets.js';
 import { MessageQueue, type OutMessage } from './queue.js';
 import { seriesPath, statePayload, writeStatePayload } from './series.js';
+import { createVscpOutput, type VscpOutput } from '../vscp/output.js';
 
 const MAX_INFLIGHT = 64;
 /*
@@ -72,6 +73,8 @@ export interface MqttOutputOptions {
 export interface JobReportLike {
   device: string;
   points: readonly Point[];
+  /** The telegrams behind the points (only for mqtt.vscp's device). */
+  raw?: readonly { text: string; timeMs: number }[];
 }
 
 interface DeviceState {
@@ -102,6 +105,8 @@ export class MqttOutput {
   private readonly alerts: Alerts = new Map();
   private readonly compatPdu: string | undefined;
   private readonly compatAts: string | undefined;
+  /** mqtt.vscp: the P1 meter's readings as VSCP events (src/vscp). */
+  private vscp: VscpOutput | undefined;
   private client: MqttClient | null = null;
   /** Compatibility mode only: the connection that carries `$CONNECTED/<id>` and its last will. */
   private compatClient: MqttClient | null = null;
@@ -144,6 +149,7 @@ export class MqttOutput {
     this.clientError = errorLogger(this.log, 'mqtt client error');
     this.announced = new AnnouncedTopics(options.announcedPath);
     for (const dev of options.devices) this.devices.set(dev.name, this.deviceState(dev));
+    this.vscp = cfg.vscp ? createVscpOutput(cfg.vscp, options.devices.map((d) => ({ name: d.name, driver: d.driver.id }))) : undefined;
     const compat = cfg.compatibility;
     this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, 'powerwalker-pdu', 'pdu') : undefined;
     this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, 'powerwalker-ats', 'ats') : undefined;
@@ -233,6 +239,15 @@ export class MqttOutput {
       for (const topic of this.announcedSeries.keys()) if (topic.startsWith(`${this.prefix}/${name}/`)) this.announcedSeries.delete(topic);
     }
     for (const dev of devices) if (!this.devices.has(dev.name)) this.devices.set(dev.name, this.deviceState(dev));
+    if (this.options.config.vscp) {
+      // The P1 device VSCP publishes may have been renamed or removed.
+      try {
+        this.vscp = createVscpOutput(this.options.config.vscp, devices.map((d) => ({ name: d.name, driver: d.driver.id })));
+      } catch (err) {
+        this.vscp = undefined;
+        this.log.warn({ err: errorMessage(err) }, 'mqtt.vscp: no VSCP events until the config names its device again');
+      }
+    }
     if (this.client?.connected) {
       this.republish();
       this.flush();
@@ -472,6 +487,11 @@ export class MqttOutput {
     }
     if (device === this.compatPdu) this.enqueueCompat(pduMessages(this.cfg.compatibility.prefix, report.points, this.alerts));
     if (device === this.compatAts) this.enqueueCompat(atsMessages(this.cfg.compatibility.prefix, report.points, this.alerts));
+    if (device === this.vscp?.device && report.raw) {
+      // The original's time fields took the host clock at publish time (the compat profile keeps that).
+      const now = Date.now();
+      for (const telegram of report.raw) for (const m of this.vscp.messages(telegram.text, telegram.timeMs, now)) this.send(m.topic, m.payload, m.retain, m.qos);
+    }
   }
 
   private enqueueCompat(messages: { topic: string; payload: string }[]): void {
