@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { resolveConfigPath } from '../config/load.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
+import { maskUrl } from '../config/secrets.js';
 import { drivers } from '../devices/index.js';
 import { action, EXIT, load } from './common.js';
 
@@ -19,10 +20,10 @@ export function registerConfigVerbs(program: Command): void {
         out.push(`outbox: ${c.outbox.path} (max ${c.outbox.maxRows} points, ${c.outbox.maxBytes} bytes)`);
         if (c.influx) {
           const target = c.influx.version === 1 ? `database ${c.influx.database}` : `bucket ${c.influx.bucket}${c.influx.org ? ` org ${c.influx.org}` : ''}`;
-          out.push(`influx: v${c.influx.version} ${c.influx.url} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
+          out.push(`influx: v${c.influx.version} ${maskUrl(c.influx.url)} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
-          const link = d.simulate ? 'simulated' : d.port?.path;
+          const link = d.simulate ? 'simulated' : maskUrl(d.port?.path ?? d.hid?.path ?? 'usb hid');
           out.push(`device ${d.name}: ${d.driver} on ${link}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
         }
         if (c.mqtt) {

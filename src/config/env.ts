@@ -22,15 +22,28 @@ export function environmentWithDotenv(dotenvPaths: readonly string[], env: NodeJ
 const REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replace `${VAR}` and `${VAR:-default}` in a string; `$$` is a literal `$`.
- * Throws with the variable's name when it is unset and has no default.
+ * Replace `${VAR}` and `${VAR:-default}` in a string; `$$` is a literal `$`. Variables that
+ * are unset and have no default are returned by name (the caller reports them all at once).
  */
-export function interpolate(text: string, env: Record<string, string | undefined>, where: string): string {
-  return text.replace(REF, (match, name: string | undefined, fallback: string | undefined) => {
+export function interpolate(text: string, env: Record<string, string | undefined>): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const out = text.replace(REF, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$$') return '$';
     const value = env[name!];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    throw new ConfigError(`${where}: \${${name}} is not set (set it in the environment or in .env)`);
+    missing.push(name!);
+    return '';
   });
+  return { text: out, missing };
+}
+
+/** The one line for an unset variable. */
+export function missingVariable(where: string, name: string): string {
+  return `${where}: \${${name}} is not set (set it in the environment or in .env)`;
+}
+
+/** A whole value that is only `${VAR}` (or `${VAR:-default}`): its text may be read as a number or boolean where the schema wants one. */
+export function isWholeReference(text: string): boolean {
+  return /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/.test(text);
 }

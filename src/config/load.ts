@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument, parse as parseYamlScalar } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import type { z } from 'zod';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
-import { environmentWithDotenv, interpolate } from './env.js';
+import { environmentWithDotenv, interpolate, isWholeReference, missingVariable } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
 import { buildConfigSchema, type WattlineConfig } from './schema.js';
 
@@ -17,6 +18,8 @@ export interface LoadedConfig {
   /** What the output paths are relative to. */
   dir: string;
   demo: boolean;
+  /** How messages name the config (the path as given, or the demo). */
+  name?: string;
 }
 
 export interface LoadOptions {
@@ -42,7 +45,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     }
     const env = environmentWithDotenv([resolve(cwd, '.env')], options.env);
     const raw = demoConfig(env, options.demoDevices ?? options.drivers.map((d) => ({ driver: d.id })));
-    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true };
+    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true, name: 'built-in demo config' };
   }
 
   const dir = dirname(path);
@@ -53,11 +56,13 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
   }
-  const raw = parseYaml(text, explicit ?? DEFAULT_CONFIG_PATH);
-  const resolved = resolveRefs(raw, env, explicit ?? DEFAULT_CONFIG_PATH, []);
-  const config = validate(resolved, options.drivers, explicit ?? DEFAULT_CONFIG_PATH);
+  const name = explicit ?? DEFAULT_CONFIG_PATH;
+  const raw = parseYaml(text, name);
+  const refs: References = { typable: new Set(), missing: [] };
+  const resolved = resolveRefs(raw, env, refs);
+  const config = validate(resolved, options.drivers, name, { refs });
   resolveDriverPaths(config, options.drivers, dir);
-  return { config, path, dir, demo: false };
+  return { config, path, dir, demo: false, name };
 }
 
 /** File paths inside driver options (Driver.pathOptions) are relative to the config file, like every other path in it. */
@@ -82,50 +87,103 @@ function parseYaml(text: string, name: string): unknown {
     const where = e.linePos ? `${name}:${e.linePos[0].line}:${e.linePos[0].col}` : name;
     throw new ConfigError(`${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const value = doc.toJS();
+  let value: unknown;
+  try {
+    // yaml's maxAliasCount (100) stops a "billion laughs" file before it takes the memory.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new ConfigError(`${name}: not valid YAML: ${errorMessage(err)} (more than ${MAX_ALIAS_COUNT} alias expansions)`);
+  }
   return value ?? {};
 }
 
-/** `${VAR}` in every string; a value that is only `${VAR}` takes the type its text has (8086 → number). */
-function resolveRefs(value: unknown, env: Record<string, string | undefined>, file: string, path: PropertyKey[]): unknown {
+const MAX_ALIAS_COUNT = 100;
+
+interface References {
+  /** Paths (JSON of the path) whose whole value was one `${VAR}`: typed from their text where the schema wants a number or boolean. */
+  typable: Set<string>;
+  missing: { path: PropertyKey[]; name: string }[];
+}
+
+/** `${VAR}` in every string, always as text (a digits-only password stays a string); see `retype` for the other types. */
+function resolveRefs(value: unknown, env: Record<string, string | undefined>, refs: References, path: PropertyKey[] = []): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
-    const out = interpolate(value, env, `${file}: ${formatPath(path)}`);
-    if (/^\$\{[^}]+\}$/.test(value)) {
-      try {
-        const typed = parseYamlScalar(out);
-        if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
-      } catch {
-        /* keep the text */
-      }
-    }
-    return out;
+    const { text, missing } = interpolate(value, env);
+    for (const name of missing) refs.missing.push({ path, name });
+    if (isWholeReference(value) && missing.length === 0) refs.typable.add(JSON.stringify(path));
+    return text;
   }
-  if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, env, file, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, env, refs, [...path, i]));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, env, file, [...path, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, env, refs, [...path, k])]));
   }
   return value;
 }
 
-/** Validate a parsed config; every problem becomes one line `file: path: what`. */
-export function validate(raw: unknown, drivers: readonly Driver[], name: string): WattlineConfig {
+/**
+ * Where the schema refused the text of a whole `${VAR}` because it wants another type
+ * (`port: ${PORT}`, `version: ${V}`, `enabled: ${ON}`), read that text as YAML reads a plain
+ * scalar (8086, 0x1F, true). Returns the same object when nothing changed.
+ */
+function retype(doc: unknown, issues: readonly z.core.$ZodIssue[], typable: ReadonlySet<string>): unknown {
+  let out = doc;
+  for (const issue of issues) {
+    const wantsOther = (issue.code === 'invalid_type' && issue.expected !== 'string') || issue.code === 'invalid_value' || issue.code === 'invalid_union';
+    if (!wantsOther || !typable.has(JSON.stringify(issue.path))) continue;
+    const holder = issue.path.slice(0, -1).reduce<any>((o, k) => o?.[k], out);
+    const key = issue.path.at(-1)!;
+    if (typeof holder?.[key] !== 'string') continue;
+    let typed: unknown;
+    try {
+      typed = parseYamlScalar(holder[key]);
+    } catch {
+      continue;
+    }
+    if (typeof typed !== 'number' && typeof typed !== 'boolean') continue;
+    if (out === doc) out = structuredClone(doc);
+    issue.path.slice(0, -1).reduce<any>((o, k) => o[k], out)[key] = typed;
+  }
+  return out;
+}
+
+export interface ValidateOptions {
+  /** From resolveRefs: whole-`${VAR}` paths that may be typed, and unset variables (each one line, all at once). */
+  refs?: References;
+}
+
+/** Validate a parsed config; every problem becomes one line `file: path: what`, all of them at once. */
+export function validate(raw: unknown, drivers: readonly Driver[], name: string, options: ValidateOptions = {}): WattlineConfig {
   const known = new Set(drivers.map((d) => d.id));
-  const problems: string[] = [];
+  const missing = options.refs?.missing ?? [];
+  const problems = missing.map((m) => missingVariable(`${name}: ${formatPath(m.path, raw)}`, m.name));
+  // Issues under these paths follow from a problem already said (an unset variable, an unknown driver).
+  const said: PropertyKey[][] = missing.map((m) => m.path);
   if (raw !== null && typeof raw === 'object' && Array.isArray((raw as { devices?: unknown }).devices)) {
     (raw as { devices: unknown[] }).devices.forEach((d, i) => {
       const id = d !== null && typeof d === 'object' ? (d as { driver?: unknown }).driver : undefined;
-      if (id === undefined) problems.push(`${name}: devices[${i}].driver: required (one of ${[...known].join(', ')})`);
-      else if (typeof id !== 'string' || !known.has(id)) {
-        problems.push(`${name}: devices[${i}].driver: unknown driver ${JSON.stringify(id)} (known: ${[...known].join(', ')})`);
-      }
+      const where = `${name}: ${formatPath(['devices', i, 'driver'], raw)}`;
+      if (id === undefined) problems.push(`${where}: required (one of ${[...known].join(', ')})`);
+      else if (typeof id !== 'string' || !known.has(id)) problems.push(`${where}: unknown driver ${JSON.stringify(id)} (known: ${[...known].join(', ')})`);
+      else return;
+      said.push(['devices', i]);
     });
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
-  const result = buildConfigSchema(drivers).safeParse(raw, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues).map((line) => `${name}: ${line}`).join('\n'));
+  const schema = buildConfigSchema(drivers);
+  let doc = raw;
+  let result = schema.safeParse(doc, { reportInput: true });
+  // Each round can reveal the next typed value (a union picks its branch only once its discriminator is typed).
+  for (let round = 0; !result.success && options.refs && round < 8; round++) {
+    const next = retype(doc, result.error.issues, options.refs.typable);
+    if (next === doc) break;
+    doc = next;
+    result = schema.safeParse(doc, { reportInput: true });
   }
+  if (!result.success) {
+    const fresh = result.error.issues.filter((issue) => !said.some((p) => p.every((k, i) => issue.path[i] === k)));
+    problems.push(...formatIssues(fresh, [], raw).map((line) => `${name}: ${line}`));
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems.join('\n'));
   return result.data;
 }
 
