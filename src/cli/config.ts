@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { resolveConfigPath } from '../config/load.js';
+import { checkConfig } from '../config/check.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
 import { maskUrl } from '../config/secrets.js';
+import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
 import { action, EXIT, load } from './common.js';
 
@@ -15,6 +15,9 @@ export function registerConfigVerbs(program: Command): void {
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = load(cmd, false);
+        // The same check run makes before it starts: what passes here, run accepts.
+        const check = await checkConfig(loaded, drivers, { writes: true, mqtt: true });
+        if (check.problems.length > 0) throw new ConfigError(check.problems.join('\n'));
         const c = loaded.config;
         const out: string[] = [`${loaded.path}: ok`];
         out.push(`outbox: ${c.outbox.path} (max ${c.outbox.maxRows} points, ${c.outbox.maxBytes} bytes)`);
@@ -23,16 +26,11 @@ export function registerConfigVerbs(program: Command): void {
           out.push(`influx: v${c.influx.version} ${maskUrl(c.influx.url)} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
-          const link = d.simulate ? 'simulated' : maskUrl(d.port?.path ?? d.hid?.path ?? 'usb hid');
-          out.push(`device ${d.name}: ${d.driver} on ${link}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
+          out.push(`device ${d.name}: ${d.driver} on ${linkOf(d)}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
         }
-        if (c.mqtt) {
-          // Offline: reads the TLS files, asks the drivers' pure control.prepare; never the broker or the mqtt package.
-          const { mqttSummary } = await import('../mqtt/summary.js');
-          const enabled = (c.devices as DeviceConfig[]).filter((d) => d.enabled).map((d) => ({ name: d.name, driver: drivers.find((x) => x.id === d.driver)!, options: d.options }));
-          out.push(...mqttSummary(c.mqtt, enabled, `wattline-${c.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p)));
-        }
+        out.push(...check.mqtt);
         process.stdout.write(out.join('\n') + '\n');
+        for (const line of check.warnings) process.stderr.write(`wattline: warning: ${line}\n`);
         return EXIT.ok;
       }),
     );
@@ -45,4 +43,15 @@ export function registerConfigVerbs(program: Command): void {
         process.stdout.write(JSON.stringify(configJsonSchema(drivers), null, 2) + '\n');
       }),
     );
+}
+
+/** Where a device is reached, credentials masked (a tcp:// or rfc2217:// URL may carry some). */
+function linkOf(d: DeviceConfig): string {
+  if (d.simulate) return 'simulated';
+  const driver = drivers.find((x) => x.id === d.driver);
+  if (driver?.link === 'network' && driver.networkAddress) {
+    const { host, port } = driver.networkAddress(d.options);
+    return `${host}:${port}`;
+  }
+  return maskUrl(d.port?.path ?? d.hid?.path ?? `usb ${d.hid?.vendorId}:${d.hid?.productId}`);
 }

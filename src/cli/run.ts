@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertStartable } from '../config/check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { errorMessage } from '../core/errors.js';
@@ -27,6 +28,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
       action(async (_opts: unknown, cmd: Command) => {
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
+        await assertStartable(loaded, drivers, { writes: true, mqtt: true }, (line) => log.warn(line));
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
         await worker.start();
@@ -64,6 +66,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
+        await assertStartable(loaded, drivers, { writes: true, mqtt: false }, (line) => log.warn(line));
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout, only: names.length ? names : undefined });
         let failed = false;
         try {
@@ -103,6 +106,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         const loaded = load(cmd, true);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
+        await assertStartable(loaded, drivers, { writes: false, mqtt: false }, (line) => log.warn(line));
         const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
         let reports: JobReport[];
         try {

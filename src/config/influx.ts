@@ -25,6 +25,14 @@ export const influxV1Schema = z
   .superRefine((c, ctx) => checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs'))
   .describe('InfluxDB 1.x /write API');
 
+function urlUser(url: string): string {
+  try {
+    return new URL(url).username;
+  } catch {
+    return '';
+  }
+}
+
 export const influxV2Schema = z
   .strictObject({
     version: z.literal(2),
@@ -38,7 +46,7 @@ export const influxV2Schema = z
   .superRefine((c, ctx) => {
     checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs');
     // The writer would refuse this at start; said here so config check says it too.
-    if (c.token && c.username) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either a token or a username/password (basic auth), not both' });
+    if (c.token && (c.username || urlUser(c.url))) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either a token or a username/password (basic auth), not both' });
   })
   .describe('InfluxDB 2.x/3.x/Cloud /api/v2/write API, also VictoriaMetrics');
 
