@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkConfig } from '../config/check.js';
+import { describeLink } from '../config/link.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
 import { maskUrl } from '../config/secrets.js';
 import { ConfigError } from '../core/errors.js';
@@ -26,7 +27,7 @@ export function registerConfigVerbs(program: Command): void {
           out.push(`influx: v${c.influx.version} ${maskUrl(c.influx.url)} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
-          out.push(`device ${d.name}: ${d.driver} on ${linkOf(d)}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
+          out.push(`device ${d.name}: ${d.driver} on ${describeLink(d, drivers.find((x) => x.id === d.driver))}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
         }
         out.push(...check.mqtt);
         process.stdout.write(out.join('\n') + '\n');
@@ -43,15 +44,4 @@ export function registerConfigVerbs(program: Command): void {
         process.stdout.write(JSON.stringify(configJsonSchema(drivers), null, 2) + '\n');
       }),
     );
-}
-
-/** Where a device is reached, credentials masked (a tcp:// or rfc2217:// URL may carry some). */
-function linkOf(d: DeviceConfig): string {
-  if (d.simulate) return 'simulated';
-  const driver = drivers.find((x) => x.id === d.driver);
-  if (driver?.link === 'network' && driver.networkAddress) {
-    const { host, port } = driver.networkAddress(d.options);
-    return `${host}:${port}`;
-  }
-  return maskUrl(d.port?.path ?? d.hid?.path ?? `usb ${d.hid?.vendorId}:${d.hid?.productId}`);
 }
