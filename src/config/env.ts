@@ -22,20 +22,22 @@ export function environmentWithDotenv(dotenvPaths: readonly string[], env: NodeJ
 const REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replace `${VAR}` and `${VAR:-default}` in a string; `$$` is a literal `$`. Variables that
- * are unset and have no default are returned by name (the caller reports them all at once).
+ * Replace `${VAR}` and `${VAR:-default}` in a string; `$$` is a literal `$`. Returns the
+ * variables used, and those unset without a default (the caller reports them all at once).
  */
-export function interpolate(text: string, env: Record<string, string | undefined>): { text: string; missing: string[] } {
+export function interpolate(text: string, env: Record<string, string | undefined>): { text: string; missing: string[]; names: string[] } {
   const missing: string[] = [];
+  const names: string[] = [];
   const out = text.replace(REF, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$$') return '$';
+    names.push(name!);
     const value = env[name!];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
     missing.push(name!);
     return '';
   });
-  return { text: out, missing };
+  return { text: out, missing, names };
 }
 
 /** The one line for an unset variable. */

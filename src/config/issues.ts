@@ -26,13 +26,13 @@ function deviceName(doc: unknown, index: number): string | undefined {
   return typeof name === 'string' && name !== '' ? (name.length > 40 ? name.slice(0, 40) + '…' : name) : undefined;
 }
 
-/** What a value was, for a message; a secret's only by its type (its text is never printed). */
-function describeInput(input: unknown, secret = false): string {
+/** What a value was, for a message: its text, unless `concealed` says what to show instead. */
+function describeInput(input: unknown, concealed?: string): string {
   if (input === undefined) return 'nothing';
   if (input === null) return 'null';
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
-  if (secret) return `${typeof input === 'string' ? 'a text' : `a ${typeof input}`} (not shown: a secret${typeof input === 'string' ? '' : '; quote it in the YAML'})`;
+  if (concealed) return concealed;
   if (typeof input === 'string') {
     const shown = maskUrl(input);
     return `the text ${JSON.stringify(shown.length > 40 ? shown.slice(0, 40) + '…' : shown)}`;
@@ -40,11 +40,22 @@ function describeInput(input: unknown, secret = false): string {
   return `${typeof input} ${String(input)}`;
 }
 
+/**
+ * A secret key's value, or any value from the environment (where secrets live, whatever key
+ * they are put under), is never printed: the message says what it is and where it came from.
+ */
+function concealment(issue: z.core.$ZodIssue, from: readonly string[] | undefined): string | undefined {
+  if (from && from.length > 0) return `the value of ${from.map((n) => `\${${n}}`).join(', ')} (not shown: it may be a secret)`;
+  if (!isSecretKey(issue.path.at(-1))) return undefined;
+  const text = typeof issue.input === 'string';
+  return `${text ? 'a text' : `a ${typeof issue.input}`} (not shown: a secret${text ? '' : '; quote it in the YAML'})`;
+}
+
 const ARTICLE: Record<string, string> = { int: 'an integer', object: 'a mapping', array: 'a list', record: 'a mapping', undefined: 'nothing' };
 
-/** One issue → one short sentence, without the path. */
-export function issueMessage(issue: z.core.$ZodIssue): string {
-  const secret = isSecretKey(issue.path.at(-1));
+/** One issue → one short sentence, without the path; `from`: the variables its value came from. */
+export function issueMessage(issue: z.core.$ZodIssue, from?: readonly string[]): string {
+  const secret = concealment(issue, from);
   switch (issue.code) {
     case 'invalid_type': {
       if (issue.input === undefined) return 'required';
@@ -81,7 +92,15 @@ function literalChoices(errors: readonly (readonly z.core.$ZodIssue[])[]): unkno
   return values.length > 0 ? values : undefined;
 }
 
-/** Every issue as `path: message`, one per line, in document order; `doc` (the parsed file) names the devices. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = [], doc?: unknown): string[] {
-  return issues.map((issue) => `${formatPath([...prefix, ...issue.path], doc)}: ${issueMessage(issue)}`);
+/**
+ * Every issue as `path: message`, one per line, in document order; `doc` (the parsed file)
+ * names the devices; `from` tells which variables a value came from (those values are not shown).
+ */
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+  doc?: unknown,
+  from?: (path: readonly PropertyKey[]) => readonly string[] | undefined,
+): string[] {
+  return issues.map((issue) => `${formatPath([...prefix, ...issue.path], doc)}: ${issueMessage(issue, from?.(issue.path))}`);
 }

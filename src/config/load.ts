@@ -58,7 +58,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
   const name = explicit ?? DEFAULT_CONFIG_PATH;
   const raw = parseYaml(text, name);
-  const refs: References = { typable: new Set(), missing: [] };
+  const refs: References = { typable: new Set(), missing: [], from: new Map() };
   const resolved = resolveRefs(raw, env, refs);
   const config = validate(resolved, options.drivers, name, { refs });
   resolveDriverPaths(config, options.drivers, dir);
@@ -103,14 +103,17 @@ interface References {
   /** Paths (JSON of the path) whose whole value was one `${VAR}`: typed from their text where the schema wants a number or boolean. */
   typable: Set<string>;
   missing: { path: PropertyKey[]; name: string }[];
+  /** Paths (JSON) of values with substitutions, and the variables in them: such values are never shown in a message. */
+  from: Map<string, string[]>;
 }
 
 /** `${VAR}` in every string, always as text (a digits-only password stays a string); see `retype` for the other types. */
 function resolveRefs(value: unknown, env: Record<string, string | undefined>, refs: References, path: PropertyKey[] = []): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
-    const { text, missing } = interpolate(value, env);
+    const { text, missing, names } = interpolate(value, env);
     for (const name of missing) refs.missing.push({ path, name });
+    if (names.length > 0) refs.from.set(JSON.stringify(path), names);
     if (isWholeReference(value) && missing.length === 0) refs.typable.add(JSON.stringify(path));
     return text;
   }
@@ -181,7 +184,8 @@ export function validate(raw: unknown, drivers: readonly Driver[], name: string,
   }
   if (!result.success) {
     const fresh = result.error.issues.filter((issue) => !said.some((p) => p.every((k, i) => issue.path[i] === k)));
-    problems.push(...formatIssues(fresh, [], raw).map((line) => `${name}: ${line}`));
+    const from = (path: readonly PropertyKey[]) => options.refs?.from.get(JSON.stringify(path));
+    problems.push(...formatIssues(fresh, [], raw, from).map((line) => `${name}: ${line}`));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems.join('\n'));
   return result.data;

@@ -116,7 +116,7 @@ test('every read-only verb, on good and on broken configs: no secret in what it 
   const v2 = writeConfig('v2.yaml', ['outbox: { path: good.sqlite }', `influx: { version: 2, url: "http://vm:\${URL_PASSWORD}@127.0.0.1:${refused}", bucket: b }`, 'devices: []']);
   const broken = [
     // A secret where the schema wants something else, or a secret in a place with another problem.
-    writeConfig('bad-type.yaml', ['influx: { version: 1, url: "http://127.0.0.1:1", database: d, password: [ "${INFLUX_PASSWORD}" ], username: "${INFLUX_PASSWORD}x", batchSize: "${INFLUX_PASSWORD}" }']),
+    writeConfig('bad-type.yaml', ['influx: { version: 1, url: "http://127.0.0.1:1", database: d, password: [ "${INFLUX_PASSWORD}" ], username: "${INFLUX_PASSWORD}x", batchSize: "${INFLUX_PASSWORD}", gzip: "x${INFLUX_PASSWORD}", precision: "${INFLUX_PASSWORD}" }']),
     writeConfig('bad-url.yaml', [`influx: { version: 1, url: "ftp://admin:\${URL_PASSWORD}@127.0.0.1:1", database: d }`, `mqtt: { url: "http://bob:\${MQTT_URL_PASSWORD}@h", password: 4711081547110815 }`]),
     writeConfig('bad-both.yaml', [`influx: { version: 2, url: "http://vm:\${URL_PASSWORD}@127.0.0.1:1", bucket: b, token: "\${INFLUX_TOKEN}" }`]),
     writeConfig('bad-key.yaml', [`influx: { version: 1, url: "http://127.0.0.1:1", database: d, token: "\${INFLUX_TOKEN}", retentionPolicy: "\${NUT_PASSWORD}", timeoutMs: "\${INFLUX_PASSWORD}" }`]),

@@ -187,6 +187,12 @@ test('a secret is never echoed in a message: its type is said instead', () => {
   const viaEnv = configError(`influx: { version: "\${V}", url: "http://127.0.0.1:8086", database: d, token: "\${T}" }\n` + P1, { V: '1', T: 'tok-123' });
   assert.match(viaEnv, /influx: unknown key "token"/);
   assert.doesNotMatch(viaEnv, /tok-123/);
+  // A value from the environment is not shown in a message whatever its key: secrets live there.
+  const fromEnv = problems(`log: { level: "\${LEVEL}" }\n` + P1.replace('/dev/ttyUSB0 }', '/dev/ttyUSB0, baudRate: "x\${PIN}" }'), { LEVEL: 'pin-9911', PIN: '9911' });
+  assert.deepEqual(fromEnv, [
+    'log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got the value of ${LEVEL} (not shown: it may be a secret)',
+    'devices[0] (meter).port.baudRate: expected a number, got the value of ${PIN} (not shown: it may be a secret)',
+  ]);
   const url = configError(`devices:\n  - { name: m, driver: dsmr-p1, port: { path: /dev/x, baudRate: "http://u:pw-456@h/" } }\n`);
   assert.match(url, /got the text "http:\/\/u:\*\*\*@h\/"/);
 });
