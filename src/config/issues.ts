@@ -53,8 +53,11 @@ function concealment(issue: z.core.$ZodIssue, from: readonly string[] | undefine
 
 const ARTICLE: Record<string, string> = { int: 'an integer', object: 'a mapping', array: 'a list', record: 'a mapping', undefined: 'nothing' };
 
-/** One issue → one short sentence, without the path; `from`: the variables its value came from. */
-export function issueMessage(issue: z.core.$ZodIssue, from?: readonly string[]): string {
+/**
+ * One issue → one short sentence, without the path; `from`: the variables its value came from;
+ * `known`: the keys allowed where an unknown key was found (to suggest the one meant).
+ */
+export function issueMessage(issue: z.core.$ZodIssue, from?: readonly string[], known?: readonly string[]): string {
   const secret = concealment(issue, from);
   switch (issue.code) {
     case 'invalid_type': {
@@ -62,8 +65,13 @@ export function issueMessage(issue: z.core.$ZodIssue, from?: readonly string[]):
       const expected = ARTICLE[issue.expected] ?? `a ${issue.expected}`;
       return `expected ${expected}, got ${describeInput(issue.input, secret)}`;
     }
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'unrecognized_keys': {
+      const meant = issue.keys.flatMap((k) => {
+        const m = known && closest(k, known);
+        return m ? [issue.keys.length > 1 ? `"${m}" for "${k}"` : `"${m}"`] : [];
+      });
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${meant.length ? ` (did you mean ${meant.join(', ')}?)` : ''}`;
+    }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeInput(issue.input, secret)}`;
     case 'too_small':
@@ -92,15 +100,66 @@ function literalChoices(errors: readonly (readonly z.core.$ZodIssue[])[]): unkno
   return values.length > 0 ? values : undefined;
 }
 
+/** The key meant by a misspelt one: the same but for case, or at most two edits away (timeZone → timezone, shedule → schedule). */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = k.toLowerCase() === lower ? 0 : distance(lower, k.toLowerCase());
+    if (d <= Math.min(2, Math.floor(k.length / 3)) && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The keys an object schema allows at `path` of `doc` (through defaults, optionals, lists and the union a discriminator picks). */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[], doc: unknown): string[] | undefined {
+  let s: any = unwrap(schema, doc);
+  let d: any = doc;
+  for (const key of path) {
+    if (s?.def?.type === 'object') s = s.shape[key as string];
+    else if (s?.def?.type === 'array') s = s.element;
+    else return undefined;
+    d = d?.[key];
+    s = unwrap(s, d);
+  }
+  return s?.def?.type === 'object' ? Object.keys(s.shape) : undefined;
+}
+
+function unwrap(schema: any, doc: any): any {
+  let s = schema;
+  for (;;) {
+    const def = s?.def;
+    if (['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch'].includes(def?.type)) s = def.innerType;
+    else if (def?.type === 'pipe') s = def.in;
+    else if (def?.type === 'union' && def.discriminator) s = def.options.find((o: any) => o.shape?.[def.discriminator]?.def?.values?.includes(doc?.[def.discriminator]));
+    else return s;
+  }
+}
+
 /**
  * Every issue as `path: message`, one per line, in document order; `doc` (the parsed file)
- * names the devices; `from` tells which variables a value came from (those values are not shown).
+ * names the devices; `from` tells which variables a value came from (those values are not shown);
+ * with the schema, a misspelt key gets the one meant.
  */
 export function formatIssues(
   issues: readonly z.core.$ZodIssue[],
   prefix: readonly PropertyKey[] = [],
   doc?: unknown,
   from?: (path: readonly PropertyKey[]) => readonly string[] | undefined,
+  schema?: z.ZodType,
 ): string[] {
-  return issues.map((issue) => `${formatPath([...prefix, ...issue.path], doc)}: ${issueMessage(issue, from?.(issue.path))}`);
+  return issues.map((issue) => {
+    const known = issue.code === 'unrecognized_keys' && schema ? keysAt(schema, issue.path, doc) : undefined;
+    return `${formatPath([...prefix, ...issue.path], doc)}: ${issueMessage(issue, from?.(issue.path), known)}`;
+  });
 }

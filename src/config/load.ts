@@ -185,7 +185,7 @@ export function validate(raw: unknown, drivers: readonly Driver[], name: string,
   if (!result.success) {
     const fresh = result.error.issues.filter((issue) => !said.some((p) => p.every((k, i) => issue.path[i] === k)));
     const from = (path: readonly PropertyKey[]) => options.refs?.from.get(JSON.stringify(path));
-    problems.push(...formatIssues(fresh, [], raw, from).map((line) => `${name}: ${line}`));
+    problems.push(...formatIssues(fresh, [], doc, from, schema).map((line) => `${name}: ${line}`));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems.join('\n'));
   return result.data;

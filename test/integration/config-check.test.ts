@@ -42,7 +42,7 @@ const CASES: Case[] = [
   {
     what: 'a misspelt top-level key',
     yaml: `timeZone: Europe/Amsterdam\ndevices:\n  - { name: a, driver: dsmr-p1, ${SIM} }\n`,
-    lines: ['(top level): unknown key "timeZone"'],
+    lines: ['(top level): unknown key "timeZone" (did you mean "timezone"?)'],
   },
   {
     what: 'a misspelt time zone, top level and per device',

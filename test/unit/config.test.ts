@@ -65,9 +65,14 @@ test('a wrong type names the path and the device: devices[1] (meter2).port.baudR
   assert.equal(msg.split('\n').length, 1);
 });
 
-test('unknown keys are errors, named with their path', () => {
+test('unknown keys are errors, named with their path; a misspelt one gets the key meant', () => {
   const msg = configError(P1 + `    colour: blue\n`);
-  assert.match(msg, /devices\[0\] \(meter\): unknown key "colour"/);
+  assert.match(msg, /devices\[0\] \(meter\): unknown key "colour"$/);
+  assert.deepEqual(problems(`outbox: { pth: x, maxrows: 5 }\n` + P1 + `    shedule: "* * * * *"\n    options: { timezon: UTC }\n`), [
+    'outbox: unknown keys "pth", "maxrows" (did you mean "path" for "pth", "maxRows" for "maxrows"?)',
+    'devices[0] (meter).options: unknown key "timezon" (did you mean "timezone"?)',
+    'devices[0] (meter): unknown key "shedule" (did you mean "schedule"?)',
+  ]);
 });
 
 test('an unknown driver lists the known ones', () => {
@@ -235,7 +240,7 @@ test('cron expressions and time zones are checked when the config is read', () =
     "devices[1] (b).schedule: invalid cron expression '0 0 30 2 *': it never fires",
     'devices[1] (b).options.timezone: not an IANA time zone (e.g. Europe/Amsterdam, Europe/Brussels, Europe/Stockholm)',
   ]);
-  assert.deepEqual(problems(`timeZone: UTC\n` + P1), ['(top level): unknown key "timeZone"']);
+  assert.deepEqual(problems(`timeZone: UTC\n` + P1), ['(top level): unknown key "timeZone" (did you mean "timezone"?)']);
 });
 
 test('a YAML alias bomb is one line naming the file', () => {
