@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { checkConfig } from '../config/check.js';
+import { loadChecked } from '../config/check.js';
 import { describeLink } from '../config/link.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
 import { maskUrl } from '../config/secrets.js';
-import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
 import { action, EXIT, load } from './common.js';
 
@@ -15,10 +14,8 @@ export function registerConfigVerbs(program: Command): void {
     .description('Validate the config file (exit 2 with one line per problem); print a summary without secrets')
     .action(
       action(async (_opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, false);
         // The same check run makes before it starts: what passes here, run accepts.
-        const check = await checkConfig(loaded, drivers, { writes: true, mqtt: true });
-        if (check.problems.length > 0) throw new ConfigError(check.problems.join('\n'));
+        const { loaded, check } = await loadChecked(() => load(cmd, false), drivers, { writes: true, mqtt: true });
         const c = loaded.config;
         const out: string[] = [`${loaded.path}: ok`];
         out.push(`outbox: ${c.outbox.path} (max ${c.outbox.maxRows} points, ${c.outbox.maxBytes} bytes)`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assertStartable } from '../config/check.js';
+import { loadChecked } from '../config/check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { errorMessage } from '../core/errors.js';
@@ -26,9 +26,9 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
     )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: true, mqtt: true });
         const log = logger(cmd, loaded);
-        await assertStartable(loaded, drivers, { writes: true, mqtt: true }, (line) => log.warn(line));
+        for (const line of check.warnings) log.warn(line);
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
         await worker.start();
@@ -63,10 +63,10 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
     .argument('[device...]', 'only these devices')
     .action(
       action(async (names: string[], _opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: true, mqtt: false });
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
-        await assertStartable(loaded, drivers, { writes: true, mqtt: false }, (line) => log.warn(line));
+        for (const line of check.warnings) log.warn(line);
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout, only: names.length ? names : undefined });
         let failed = false;
         try {
@@ -103,10 +103,10 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
           process.stderr.write(`wattline: --format: expected lp or json, got ${JSON.stringify(opts.format)}\n`);
           return EXIT.usage;
         }
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: false, mqtt: false });
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
-        await assertStartable(loaded, drivers, { writes: false, mqtt: false }, (line) => log.warn(line));
+        for (const line of check.warnings) log.warn(line);
         const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
         let reports: JobReport[];
         try {

@@ -11,8 +11,7 @@ import { dirname } from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
 import { formatPath } from './issues.js';
-import { resolveConfigPath, type LoadedConfig } from './load.js';
-import type { DeviceConfig } from './schema.js';
+import { ConfigProblems, resolveConfigPath, type LoadedConfig, type SalvagedConfig } from './load.js';
 
 export interface CheckOptions {
   /** The verb writes: outbox, capture archive and driver files must be creatable (run, once; not test). */
@@ -30,26 +29,53 @@ export interface ConfigCheck {
   mqtt: string[];
 }
 
-/** The one check `config check` and every verb that starts devices run after loading the config. */
-export async function checkConfig(loaded: LoadedConfig, drivers: readonly Driver[], options: CheckOptions): Promise<ConfigCheck> {
+/**
+ * Load the config (`load`: loadConfig with the verb's options) and check it as `run` does before
+ * it starts: the one function `config check`, `run`, `once` and `test` use. Refused: one
+ * ConfigError with every problem, the schema's and (for the parts that passed it) the files'.
+ */
+export async function loadChecked(load: () => LoadedConfig, drivers: readonly Driver[], options: CheckOptions): Promise<{ loaded: LoadedConfig; check: ConfigCheck }> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = load();
+  } catch (err) {
+    if (err instanceof ConfigProblems && err.partial) {
+      const more = await checkConfig(err.partial, drivers, options);
+      if (more.problems.length > 0) throw new ConfigError([err.message, ...more.problems].join('\n'));
+    }
+    throw err;
+  }
+  const check = await checkConfig(loaded, drivers, options);
+  if (check.problems.length > 0) throw new ConfigError(check.problems.join('\n'));
+  return { loaded, check };
+}
+
+/** A loaded config, or the parts of a refused one that passed the schema. */
+type Checked = Pick<LoadedConfig, 'path' | 'dir' | 'name'> & { config: SalvagedConfig };
+
+/** The checks beyond the schema, on a loaded config or on what passed of a refused one. */
+export async function checkConfig(loaded: Checked | LoadedConfig, drivers: readonly Driver[], options: CheckOptions): Promise<ConfigCheck> {
   const name = loaded.name ?? loaded.path ?? 'config';
   const result: ConfigCheck = { problems: [], warnings: [], mqtt: [] };
   const problem = (where: string, what: string | null) => {
     if (what) result.problems.push(`${name}: ${where}: ${what}`);
   };
-  const config = loaded.config;
-  const devices = (config.devices as DeviceConfig[]).map((device, index) => ({ device, index })).filter(({ device }) => device.enabled);
+  const config = loaded.config as SalvagedConfig;
+  const complete = config.devices.every((d) => d !== undefined);
+  const devices = config.devices.flatMap((device, index) => (device?.enabled ? [{ device, index }] : []));
 
   if (options.writes) {
-    problem('outbox.path', writableProblem(resolveConfigPath(loaded, config.outbox.path)));
-    if (devices.some(({ device }) => device.capture)) problem('capture.path', writableProblem(resolveConfigPath(loaded, config.capture.path)));
+    if (config.outbox) problem('outbox.path', writableProblem(resolveConfigPath(loaded, config.outbox.path)));
+    if (config.capture && devices.some(({ device }) => device.capture)) problem('capture.path', writableProblem(resolveConfigPath(loaded, config.capture.path)));
   }
   if (options.mqtt && config.mqtt) {
     // Loaded only when configured (a worker without MQTT does not carry its modules); offline, no broker.
     const { mqttSummary } = await import('../mqtt/summary.js');
     const enabled = devices.map(({ device }) => ({ name: device.name, driver: drivers.find((x) => x.id === device.driver)!, options: device.options }));
     try {
-      result.mqtt = mqttSummary(config.mqtt, enabled, `wattline-${config.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p));
+      // Which devices the compatibility topics name is known only when every device entry passed.
+      const mqtt = complete ? config.mqtt : { ...config.mqtt, compatibility: { ...config.mqtt.compatibility, mode: 'off' as const } };
+      result.mqtt = mqttSummary(mqtt, enabled, `wattline-${config.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       result.problems.push(`${name}: ${err.message}`);
@@ -58,7 +84,7 @@ export async function checkConfig(loaded: LoadedConfig, drivers: readonly Driver
   for (const { device, index } of devices) {
     const driver = drivers.find((d) => d.id === device.driver);
     if (!driver) continue;
-    const place = (...rest: PropertyKey[]) => formatPath(['devices', index, ...rest], config);
+    const place = (...rest: PropertyKey[]) => formatPath(['devices', index, ...rest], { devices: config.devices });
     const inputs = new Set(driver.inputFiles ?? []);
     for (const key of driver.pathOptions ?? []) {
       const file = optionAt(device.options, key);
@@ -74,13 +100,6 @@ export async function checkConfig(loaded: LoadedConfig, drivers: readonly Driver
     }
   }
   return result;
-}
-
-/** checkConfig for a verb about to start: problems refuse it (ConfigError, exit 2), warnings go to `warn`. */
-export async function assertStartable(loaded: LoadedConfig, drivers: readonly Driver[], options: CheckOptions, warn: (line: string) => void): Promise<void> {
-  const { problems, warnings } = await checkConfig(loaded, drivers, options);
-  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
-  for (const line of warnings) warn(line);
 }
 
 function optionAt(options: unknown, dotted: string): unknown {

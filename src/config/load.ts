@@ -7,7 +7,7 @@ import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
 import { environmentWithDotenv, interpolate, isWholeReference, missingVariable } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
-import { buildConfigSchema, type WattlineConfig } from './schema.js';
+import { buildConfigSchema, deviceSchemaFor, type DeviceConfig, type WattlineConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'wattline.yaml';
 
@@ -60,14 +60,23 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const raw = parseYaml(text, name);
   const refs: References = { typable: new Set(), missing: [], from: new Map() };
   const resolved = resolveRefs(raw, env, refs);
-  const config = validate(resolved, options.drivers, name, { refs });
-  resolveDriverPaths(config, options.drivers, dir);
+  let config: WattlineConfig;
+  try {
+    config = validate(resolved, options.drivers, name, { refs });
+  } catch (err) {
+    if (err instanceof ConfigProblems && err.salvaged) {
+      resolveDriverPaths(err.salvaged.devices.filter((d) => d !== undefined), options.drivers, dir);
+      err.partial = { config: err.salvaged, path, dir, name };
+    }
+    throw err;
+  }
+  resolveDriverPaths(config.devices as DeviceConfig[], options.drivers, dir);
   return { config, path, dir, demo: false, name };
 }
 
 /** File paths inside driver options (Driver.pathOptions) are relative to the config file, like every other path in it. */
-function resolveDriverPaths(config: WattlineConfig, drivers: readonly Driver[], dir: string): void {
-  for (const device of config.devices as { driver: string; options: unknown }[]) {
+function resolveDriverPaths(devices: readonly DeviceConfig[], drivers: readonly Driver[], dir: string): void {
+  for (const device of devices) {
     const keys = drivers.find((d) => d.id === device.driver)?.pathOptions ?? [];
     for (const key of keys) {
       const parts = key.split('.');
@@ -187,11 +196,52 @@ export function validate(raw: unknown, drivers: readonly Driver[], name: string,
     const from = (path: readonly PropertyKey[]) => options.refs?.from.get(JSON.stringify(path));
     problems.push(...formatIssues(fresh, [], doc, from, schema).map((line) => `${name}: ${line}`));
   }
-  if (problems.length > 0 || !result.success) throw new ConfigError(problems.join('\n'));
+  if (problems.length > 0 || !result.success) {
+    const bad = [...said, ...(result.success ? [] : result.error.issues.map((issue) => issue.path))];
+    throw new ConfigProblems(problems.join('\n'), salvage(doc, bad, drivers, schema));
+  }
   return result.data;
 }
 
+/** A config's sections and devices that passed, the others left out (SalvagedConfig). */
+export type SalvagedConfig = Partial<Omit<WattlineConfig, 'devices'>> & { devices: (DeviceConfig | undefined)[] };
+
+/**
+ * The config was refused; `partial` holds what passed the schema, so the checks of the files
+ * can still run on it and every problem is said at once (check.ts: loadChecked).
+ */
+export class ConfigProblems extends ConfigError {
+  partial?: Pick<LoadedConfig, 'path' | 'dir' | 'name'> & { config: SalvagedConfig };
+  constructor(
+    message: string,
+    readonly salvaged: SalvagedConfig | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The sections (outbox, capture, mqtt, site) and devices without a problem, parsed on their own. */
+function salvage(doc: unknown, bad: readonly (readonly PropertyKey[])[], drivers: readonly Driver[], schema: ReturnType<typeof buildConfigSchema>): SalvagedConfig | undefined {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  // A problem inside the place, or at a place holding it.
+  const clean = (place: PropertyKey[]) => !bad.some((b) => place.every((k, i) => i >= b.length || b[i] === k) && (b.length > 0 || place.length === 0));
+  const d = doc as Record<string, unknown>;
+  const out: SalvagedConfig = { devices: [] };
+  for (const key of ['site', 'outbox', 'capture', 'mqtt'] as const) {
+    if (!clean([key])) continue;
+    const r = schema.shape[key].safeParse(d[key]);
+    if (r.success) (out as Record<string, unknown>)[key] = r.data;
+  }
+  if (Array.isArray(d.devices)) {
+    out.devices = d.devices.map((entry, i) => {
+      const driver = drivers.find((x) => x.id === (entry as { driver?: unknown } | null)?.driver);
+      return driver && clean(['devices', i]) ? (deviceSchemaFor(driver).safeParse(entry).data as DeviceConfig | undefined) : undefined;
+    });
+  }
+  return out;
+}
+
 /** Paths in the config are relative to the config file's folder. */
-export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
+export function resolveConfigPath(loaded: Pick<LoadedConfig, 'dir'>, path: string): string {
   return isAbsolute(path) ? path : resolve(loaded.dir, path);
 }

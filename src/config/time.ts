@@ -6,9 +6,13 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 
+/** croner's nicknames that fire on a clock (@reboot is an event, not a schedule). */
+const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
 /** Why a schedule cannot be used, or null: 5 fields (minute first) or 6 (second first), parsable, and it fires. */
 export function cronProblem(pattern: string): string | null {
   const fields = pattern.trim().split(/\s+/).filter(Boolean);
+  if (pattern.trim().startsWith('@') && !NICKNAMES.includes(pattern.trim())) return `unknown nickname (known: ${NICKNAMES.join(', ')})`;
   // croner would take a string with ':' as a one-shot ISO date, not a pattern.
   if (pattern.includes(':') || (!pattern.trim().startsWith('@') && fields.length !== 5 && fields.length !== 6)) {
     return `expected 5 fields (minute first) or 6 fields (second first), got ${fields.length}`;

@@ -105,12 +105,27 @@ const CASES: Case[] = [
     lines: ['influx.token: give either a token or a username/password (basic auth), not both'],
   },
   {
-    what: 'every problem at once: schema, schedule, files',
-    yaml: `outbox: { path: /dev/null }\nlog: { level: loud }\ndevices:\n  - { name: meter, driver: dsmr-p1, ${SIM}, schedule: "61 * * * *" }\n  - { name: heat-pump, driver: itho-wpu, options: { parameterMap: none.sqlite } }\n`,
-    // The files are checked once the schema is satisfied: one fix at a time would hide them otherwise, but they need a valid config to be found.
+    what: 'every problem at once: driver, schema, schedule, files',
+    yaml: [
+      'outbox: { path: /dev/null }',
+      'log: { level: loud }',
+      'mqtt: { url: "mqtts://127.0.0.1:1", tls: { ca: certs/ca.pem } }',
+      'devices:',
+      `  - { name: meter, driver: dsmr-p1, ${SIM}, schedule: "61 * * * *" }`,
+      '  - { name: heat-pump, driver: itho-wpu, options: { parameterMap: none.sqlite } }',
+      '  - { name: toaster, driver: toaster }',
+      // A device with a problem is not checked further: its files would only add noise.
+      '  - { name: heat-pump-2, driver: itho-wpu, schedule: "@never", options: { parameterMap: none-2.sqlite } }',
+      '',
+    ].join('\n'),
     lines: [
+      `devices[2] (toaster).driver: unknown driver "toaster" (known: dsmr-p1, hdhk, nut-ups, victron-vebus, itho-wpu, powerwalker-pdu, powerwalker-ats)`,
       'log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got the text "loud"',
       "devices[0] (meter).schedule: invalid cron expression '61 * * * *': Invalid value for minute: 61",
+      "devices[3] (heat-pump-2).schedule: invalid cron expression '@never': unknown nickname (known: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)",
+      'outbox.path: /dev/null is not a regular file',
+      "mqtt.tls.ca: cannot read certs/ca.pem: ENOENT: no such file or directory, open '<dir>/certs/ca.pem'",
+      'devices[1] (heat-pump).options.parameterMap: <dir>/none.sqlite not found',
     ],
   },
 ];
