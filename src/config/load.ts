@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument, parse as parseYamlScalar } from 'yaml';
-import type { z } from 'zod';
+import { parseDocument } from 'yaml';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
-import { environmentWithDotenv, interpolate, isWholeReference, missingVariable } from './env.js';
+import { environmentWithDotenv, missingVariable, resolveRefs, retype, type References } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
 import { buildConfigSchema, deviceSchemaFor, type DeviceConfig, type WattlineConfig } from './schema.js';
 
@@ -107,57 +106,6 @@ function parseYaml(text: string, name: string): unknown {
 }
 
 const MAX_ALIAS_COUNT = 100;
-
-interface References {
-  /** Paths (JSON of the path) whose whole value was one `${VAR}`: typed from their text where the schema wants a number or boolean. */
-  typable: Set<string>;
-  missing: { path: PropertyKey[]; name: string }[];
-  /** Paths (JSON) of values with substitutions, and the variables in them: such values are never shown in a message. */
-  from: Map<string, string[]>;
-}
-
-/** `${VAR}` in every string, always as text (a digits-only password stays a string); see `retype` for the other types. */
-function resolveRefs(value: unknown, env: Record<string, string | undefined>, refs: References, path: PropertyKey[] = []): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('$')) return value;
-    const { text, missing, names } = interpolate(value, env);
-    for (const name of missing) refs.missing.push({ path, name });
-    if (names.length > 0) refs.from.set(JSON.stringify(path), names);
-    if (isWholeReference(value) && missing.length === 0) refs.typable.add(JSON.stringify(path));
-    return text;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, env, refs, [...path, i]));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, env, refs, [...path, k])]));
-  }
-  return value;
-}
-
-/**
- * Where the schema refused the text of a whole `${VAR}` because it wants another type
- * (`port: ${PORT}`, `version: ${V}`, `enabled: ${ON}`), read that text as YAML reads a plain
- * scalar (8086, 0x1F, true). Returns the same object when nothing changed.
- */
-function retype(doc: unknown, issues: readonly z.core.$ZodIssue[], typable: ReadonlySet<string>): unknown {
-  let out = doc;
-  for (const issue of issues) {
-    const wantsOther = (issue.code === 'invalid_type' && issue.expected !== 'string') || issue.code === 'invalid_value' || issue.code === 'invalid_union';
-    if (!wantsOther || !typable.has(JSON.stringify(issue.path))) continue;
-    const holder = issue.path.slice(0, -1).reduce<any>((o, k) => o?.[k], out);
-    const key = issue.path.at(-1)!;
-    if (typeof holder?.[key] !== 'string') continue;
-    let typed: unknown;
-    try {
-      typed = parseYamlScalar(holder[key]);
-    } catch {
-      continue;
-    }
-    if (typeof typed !== 'number' && typeof typed !== 'boolean') continue;
-    if (out === doc) out = structuredClone(doc);
-    issue.path.slice(0, -1).reduce<any>((o, k) => o[k], out)[key] = typed;
-  }
-  return out;
-}
 
 export interface ValidateOptions {
   /** From resolveRefs: whole-`${VAR}` paths that may be typed, and unset variables (each one line, all at once). */
