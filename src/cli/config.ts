@@ -1,7 +1,8 @@
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { resolveConfigPath } from '../config/load.js';
+import { loadChecked } from '../config/check.js';
+import { describeLink } from '../config/link.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
+import { maskUrl } from '../config/secrets.js';
 import { drivers } from '../devices/index.js';
 import { action, EXIT, load } from './common.js';
 
@@ -13,25 +14,21 @@ export function registerConfigVerbs(program: Command): void {
     .description('Validate the config file (exit 2 with one line per problem); print a summary without secrets')
     .action(
       action(async (_opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, false);
+        // The same check run makes before it starts: what passes here, run accepts.
+        const { loaded, check } = await loadChecked(() => load(cmd, false), drivers, { writes: true, mqtt: true });
         const c = loaded.config;
         const out: string[] = [`${loaded.path}: ok`];
         out.push(`outbox: ${c.outbox.path} (max ${c.outbox.maxRows} points, ${c.outbox.maxBytes} bytes)`);
         if (c.influx) {
           const target = c.influx.version === 1 ? `database ${c.influx.database}` : `bucket ${c.influx.bucket}${c.influx.org ? ` org ${c.influx.org}` : ''}`;
-          out.push(`influx: v${c.influx.version} ${c.influx.url} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
+          out.push(`influx: v${c.influx.version} ${maskUrl(c.influx.url)} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
-          const link = d.simulate ? 'simulated' : d.port?.path;
-          out.push(`device ${d.name}: ${d.driver} on ${link}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
+          out.push(`device ${d.name}: ${d.driver} on ${describeLink(d, drivers.find((x) => x.id === d.driver))}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
         }
-        if (c.mqtt) {
-          // Offline: reads the TLS files, asks the drivers' pure control.prepare; never the broker or the mqtt package.
-          const { mqttSummary } = await import('../mqtt/summary.js');
-          const enabled = (c.devices as DeviceConfig[]).filter((d) => d.enabled).map((d) => ({ name: d.name, driver: drivers.find((x) => x.id === d.driver)!, options: d.options }));
-          out.push(...mqttSummary(c.mqtt, enabled, `wattline-${c.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p)));
-        }
+        out.push(...check.mqtt);
         process.stdout.write(out.join('\n') + '\n');
+        for (const line of check.warnings) process.stderr.write(`wattline: warning: ${line}\n`);
         return EXIT.ok;
       }),
     );

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { resolveConfigPath } from '../config/load.js';
+import { describeLink } from '../config/link.js';
 import type { DeviceConfig } from '../config/schema.js';
+import { drivers } from '../devices/index.js';
 import { openDeviceStatus } from '../outbox/device-status.js';
 import { action, load } from './common.js';
 
@@ -37,5 +39,5 @@ export function registerDeviceVerbs(program: Command): void {
 }
 
 function summary(d: DeviceConfig) {
-  return { name: d.name, driver: d.driver, link: d.simulate ? 'simulated' : (d.port?.path ?? '-'), schedule: d.schedule, enabled: d.enabled };
+  return { name: d.name, driver: d.driver, link: describeLink(d, drivers.find((x) => x.id === d.driver)), schedule: d.schedule, enabled: d.enabled };
 }

@@ -3,7 +3,9 @@
  * the worker's side of it (SIGHUP and the endpoint's `reload` op both call `configReloader`).
  */
 import type { Command } from 'commander';
+import { loadChecked } from '../config/check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import { drivers } from '../devices/index.js';
 import { askRunningWorker } from '../control/client.js';
 import type { ControlReply } from '../control/protocol.js';
 import { errorMessage, WattlineError } from '../core/errors.js';
@@ -15,11 +17,11 @@ import { action, EXIT, load, logLevel } from './common.js';
 const RELOAD_TIMEOUT_MS = 60_000;
 
 /**
- * Read and check the config the way `run` does at start. config-truth's single validation
- * function slots in here once it exists; the worker then checks what only it can (cron, devices).
+ * Read and check the config the way `run` does at start (loadChecked: the checks `config check`
+ * runs); the worker then checks what only it can (which changes need a restart).
  */
-export function readConfigForReload(cmd: Command): LoadedConfig {
-  return load(cmd, true);
+export async function readConfigForReload(cmd: Command): Promise<LoadedConfig> {
+  return (await loadChecked(() => load(cmd, true), drivers, { writes: true, mqtt: true })).loaded;
 }
 
 /**
@@ -29,7 +31,7 @@ export function readConfigForReload(cmd: Command): LoadedConfig {
 export function configReloader(cmd: Command, worker: Pick<Worker, 'reload'>, log: Logger): () => Promise<ControlReply> {
   return async () => {
     try {
-      const next = readConfigForReload(cmd);
+      const next = await readConfigForReload(cmd);
       const plan = await worker.reload(next, logLevel(cmd, next));
       return { summary: 'reload', message: describePlan(plan), data: { added: names(plan.added), removed: plan.removed, changed: names(plan.changed) } };
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadChecked } from '../config/check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { errorMessage } from '../core/errors.js';
@@ -28,8 +29,9 @@ re-reads the config and applies all of it, or none if it is invalid (logged).`,
     )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: true, mqtt: true });
         const log = logger(cmd, loaded);
+        for (const line of check.warnings) log.warn(line);
         if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
         // SIGHUP (systemd's ExecReload) and `wattline reload`: re-read the config; refusals are logged.
@@ -77,9 +79,10 @@ re-reads the config and applies all of it, or none if it is invalid (logged).`,
     .argument('[device...]', 'only these devices')
     .action(
       action(async (names: string[], _opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: true, mqtt: false });
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
+        for (const line of check.warnings) log.warn(line);
         // A running worker owns the ports: it collects and commits into its outbox, and its flusher sends.
         const remote = await collectThroughWorker(loaded, names, true);
         if (remote) return logReports(log, remote) ? EXIT.ok : EXIT.failed;
@@ -114,9 +117,10 @@ re-reads the config and applies all of it, or none if it is invalid (logged).`,
           process.stderr.write(`wattline: --format: expected lp or json, got ${JSON.stringify(opts.format)}\n`);
           return EXIT.usage;
         }
-        const loaded = load(cmd, true);
+        const { loaded, check } = await loadChecked(() => load(cmd, true), drivers, { writes: false, mqtt: false });
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
+        for (const line of check.warnings) log.warn(line);
         const reports = (await collectThroughWorker(loaded, names, false)) ?? toWire(await testHere(loaded, log, names));
         const lines = reports.flatMap((r) => r.lines);
         if (opts.format === 'json') process.stdout.write(JSON.stringify({ devices: reports.map(({ lines: _, ...r }) => r) }, null, 2) + '\n');

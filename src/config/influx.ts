@@ -1,15 +1,16 @@
 import { z } from 'zod';
+import { checkOrder, DAY_MS, durationMs } from './bounds.js';
 
 const common = {
   url: z.url({ protocol: /^https?$/ }).describe('Base URL of the server, e.g. http://127.0.0.1:8086'),
   precision: z.enum(['s', 'ms', 'us', 'ns']).default('ms').describe('Timestamp precision of written lines'),
   batchSize: z.int().min(1).max(100_000).default(5000).describe('Most lines per write request'),
-  batchBytes: z.int().min(1024).default(4 * 1024 * 1024).describe('Most bytes per write request'),
-  flushIntervalMs: z.int().min(10).default(1000).describe('How often the outbox is flushed, in ms'),
-  timeoutMs: z.int().min(100).default(10_000).describe('Per-request timeout, in ms'),
+  batchBytes: z.int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024).describe('Most bytes per write request'),
+  flushIntervalMs: durationMs(10, DAY_MS).default(1000).describe('How often the outbox is flushed, in ms'),
+  timeoutMs: durationMs(100, 600_000).default(10_000).describe('Per-request timeout, in ms'),
   gzip: z.boolean().default(true).describe('Compress request bodies'),
-  minRetryDelayMs: z.int().min(1).default(1000).describe('First back-off after a failed write, in ms'),
-  maxRetryDelayMs: z.int().min(1).default(60_000).describe('Longest back-off between failed writes, in ms'),
+  minRetryDelayMs: durationMs(1, DAY_MS).default(1000).describe('First back-off after a failed write, in ms'),
+  maxRetryDelayMs: durationMs(1, DAY_MS).default(60_000).describe('Longest back-off between failed writes, in ms'),
 };
 
 export const influxV1Schema = z
@@ -21,7 +22,16 @@ export const influxV1Schema = z
     username: z.string().optional().describe('Use ${VAR} from the environment'),
     password: z.string().optional().describe('Use ${VAR} from the environment'),
   })
+  .superRefine((c, ctx) => checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs'))
   .describe('InfluxDB 1.x /write API');
+
+function urlUser(url: string): string {
+  try {
+    return new URL(url).username;
+  } catch {
+    return '';
+  }
+}
 
 export const influxV2Schema = z
   .strictObject({
@@ -32,6 +42,11 @@ export const influxV2Schema = z
     token: z.string().default('').describe('API token; use ${VAR} from the environment'),
     username: z.string().optional().describe('HTTP basic auth instead of a token (VictoriaMetrics -httpAuth.*); use ${VAR}'),
     password: z.string().optional().describe('HTTP basic auth password; use ${VAR} from the environment'),
+  })
+  .superRefine((c, ctx) => {
+    checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs');
+    // The writer would refuse this at start; said here so config check says it too.
+    if (c.token && (c.username || urlUser(c.url))) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either a token or a username/password (basic auth), not both' });
   })
   .describe('InfluxDB 2.x/3.x/Cloud /api/v2/write API, also VictoriaMetrics');
 

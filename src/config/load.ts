@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument, parse as parseYamlScalar } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import { parseDocument } from 'yaml';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
-import { environmentWithDotenv, interpolate } from './env.js';
+import { environmentWithDotenv, missingVariable, resolveRefs, retype, type References } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
-import { buildConfigSchema, type WattlineConfig } from './schema.js';
+import { buildConfigSchema, deviceSchemaFor, type DeviceConfig, type WattlineConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'wattline.yaml';
 
@@ -17,6 +17,8 @@ export interface LoadedConfig {
   /** What the output paths are relative to. */
   dir: string;
   demo: boolean;
+  /** How messages name the config (the path as given, or the demo). */
+  name?: string;
 }
 
 export interface LoadOptions {
@@ -42,7 +44,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     }
     const env = environmentWithDotenv([resolve(cwd, '.env')], options.env);
     const raw = demoConfig(env, options.demoDevices ?? options.drivers.map((d) => ({ driver: d.id })));
-    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true };
+    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true, name: 'built-in demo config' };
   }
 
   const dir = dirname(path);
@@ -53,16 +55,27 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
   }
-  const raw = parseYaml(text, explicit ?? DEFAULT_CONFIG_PATH);
-  const resolved = resolveRefs(raw, env, explicit ?? DEFAULT_CONFIG_PATH, []);
-  const config = validate(resolved, options.drivers, explicit ?? DEFAULT_CONFIG_PATH);
-  resolveDriverPaths(config, options.drivers, dir);
-  return { config, path, dir, demo: false };
+  const name = explicit ?? DEFAULT_CONFIG_PATH;
+  const raw = parseYaml(text, name);
+  const refs: References = { typable: new Set(), missing: [], from: new Map() };
+  const resolved = resolveRefs(raw, env, refs);
+  let config: WattlineConfig;
+  try {
+    config = validate(resolved, options.drivers, name, { refs });
+  } catch (err) {
+    if (err instanceof ConfigProblems && err.salvaged) {
+      resolveDriverPaths(err.salvaged.devices.filter((d) => d !== undefined), options.drivers, dir);
+      err.partial = { config: err.salvaged, path, dir, name };
+    }
+    throw err;
+  }
+  resolveDriverPaths(config.devices as DeviceConfig[], options.drivers, dir);
+  return { config, path, dir, demo: false, name };
 }
 
 /** File paths inside driver options (Driver.pathOptions) are relative to the config file, like every other path in it. */
-function resolveDriverPaths(config: WattlineConfig, drivers: readonly Driver[], dir: string): void {
-  for (const device of config.devices as { driver: string; options: unknown }[]) {
+function resolveDriverPaths(devices: readonly DeviceConfig[], drivers: readonly Driver[], dir: string): void {
+  for (const device of devices) {
     const keys = drivers.find((d) => d.id === device.driver)?.pathOptions ?? [];
     for (const key of keys) {
       const parts = key.split('.');
@@ -82,54 +95,101 @@ function parseYaml(text: string, name: string): unknown {
     const where = e.linePos ? `${name}:${e.linePos[0].line}:${e.linePos[0].col}` : name;
     throw new ConfigError(`${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const value = doc.toJS();
+  let value: unknown;
+  try {
+    // yaml's maxAliasCount (100) stops a "billion laughs" file before it takes the memory.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new ConfigError(`${name}: not valid YAML: ${errorMessage(err)} (more than ${MAX_ALIAS_COUNT} alias expansions)`);
+  }
   return value ?? {};
 }
 
-/** `${VAR}` in every string; a value that is only `${VAR}` takes the type its text has (8086 → number). */
-function resolveRefs(value: unknown, env: Record<string, string | undefined>, file: string, path: PropertyKey[]): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('$')) return value;
-    const out = interpolate(value, env, `${file}: ${formatPath(path)}`);
-    if (/^\$\{[^}]+\}$/.test(value)) {
-      try {
-        const typed = parseYamlScalar(out);
-        if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
-      } catch {
-        /* keep the text */
-      }
-    }
-    return out;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => resolveRefs(v, env, file, [...path, i]));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, env, file, [...path, k])]));
-  }
-  return value;
+const MAX_ALIAS_COUNT = 100;
+
+export interface ValidateOptions {
+  /** From resolveRefs: whole-`${VAR}` paths that may be typed, and unset variables (each one line, all at once). */
+  refs?: References;
 }
 
-/** Validate a parsed config; every problem becomes one line `file: path: what`. */
-export function validate(raw: unknown, drivers: readonly Driver[], name: string): WattlineConfig {
+/** Validate a parsed config; every problem becomes one line `file: path: what`, all of them at once. */
+export function validate(raw: unknown, drivers: readonly Driver[], name: string, options: ValidateOptions = {}): WattlineConfig {
   const known = new Set(drivers.map((d) => d.id));
-  const problems: string[] = [];
+  const missing = options.refs?.missing ?? [];
+  const problems = missing.map((m) => missingVariable(`${name}: ${formatPath(m.path, raw)}`, m.name));
+  // Issues under these paths follow from a problem already said (an unset variable, an unknown driver).
+  const said: PropertyKey[][] = missing.map((m) => m.path);
   if (raw !== null && typeof raw === 'object' && Array.isArray((raw as { devices?: unknown }).devices)) {
     (raw as { devices: unknown[] }).devices.forEach((d, i) => {
       const id = d !== null && typeof d === 'object' ? (d as { driver?: unknown }).driver : undefined;
-      if (id === undefined) problems.push(`${name}: devices[${i}].driver: required (one of ${[...known].join(', ')})`);
-      else if (typeof id !== 'string' || !known.has(id)) {
-        problems.push(`${name}: devices[${i}].driver: unknown driver ${JSON.stringify(id)} (known: ${[...known].join(', ')})`);
-      }
+      const where = `${name}: ${formatPath(['devices', i, 'driver'], raw)}`;
+      if (id === undefined) problems.push(`${where}: required (one of ${[...known].join(', ')})`);
+      else if (typeof id !== 'string' || !known.has(id)) problems.push(`${where}: unknown driver ${JSON.stringify(id)} (known: ${[...known].join(', ')})`);
+      else return;
+      said.push(['devices', i]);
     });
   }
-  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
-  const result = buildConfigSchema(drivers).safeParse(raw, { reportInput: true });
+  const schema = buildConfigSchema(drivers);
+  let doc = raw;
+  let result = schema.safeParse(doc, { reportInput: true });
+  // Each round can reveal the next typed value (a union picks its branch only once its discriminator is typed).
+  for (let round = 0; !result.success && options.refs && round < 8; round++) {
+    const next = retype(doc, result.error.issues, options.refs.typable);
+    if (next === doc) break;
+    doc = next;
+    result = schema.safeParse(doc, { reportInput: true });
+  }
   if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues).map((line) => `${name}: ${line}`).join('\n'));
+    const fresh = result.error.issues.filter((issue) => !said.some((p) => p.every((k, i) => issue.path[i] === k)));
+    const from = (path: readonly PropertyKey[]) => options.refs?.from.get(JSON.stringify(path));
+    problems.push(...formatIssues(fresh, [], doc, from, schema).map((line) => `${name}: ${line}`));
+  }
+  if (problems.length > 0 || !result.success) {
+    const bad = [...said, ...(result.success ? [] : result.error.issues.map((issue) => issue.path))];
+    throw new ConfigProblems(problems.join('\n'), salvage(doc, bad, drivers, schema));
   }
   return result.data;
 }
 
+/** A config's sections and devices that passed, the others left out (SalvagedConfig). */
+export type SalvagedConfig = Partial<Omit<WattlineConfig, 'devices'>> & { devices: (DeviceConfig | undefined)[] };
+
+/**
+ * The config was refused; `partial` holds what passed the schema, so the checks of the files
+ * can still run on it and every problem is said at once (check.ts: loadChecked).
+ */
+export class ConfigProblems extends ConfigError {
+  partial?: Pick<LoadedConfig, 'path' | 'dir' | 'name'> & { config: SalvagedConfig };
+  constructor(
+    message: string,
+    readonly salvaged: SalvagedConfig | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The sections (outbox, capture, mqtt, site) and devices without a problem, parsed on their own. */
+function salvage(doc: unknown, bad: readonly (readonly PropertyKey[])[], drivers: readonly Driver[], schema: ReturnType<typeof buildConfigSchema>): SalvagedConfig | undefined {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  // A problem inside the place, or at a place holding it.
+  const clean = (place: PropertyKey[]) => !bad.some((b) => place.every((k, i) => i >= b.length || b[i] === k) && (b.length > 0 || place.length === 0));
+  const d = doc as Record<string, unknown>;
+  const out: SalvagedConfig = { devices: [] };
+  for (const key of ['site', 'outbox', 'capture', 'mqtt'] as const) {
+    if (!clean([key])) continue;
+    const r = schema.shape[key].safeParse(d[key]);
+    if (r.success) (out as Record<string, unknown>)[key] = r.data;
+  }
+  if (Array.isArray(d.devices)) {
+    out.devices = d.devices.map((entry, i) => {
+      const driver = drivers.find((x) => x.id === (entry as { driver?: unknown } | null)?.driver);
+      return driver && clean(['devices', i]) ? (deviceSchemaFor(driver).safeParse(entry).data as DeviceConfig | undefined) : undefined;
+    });
+  }
+  return out;
+}
+
 /** Paths in the config are relative to the config file's folder. */
-export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
+export function resolveConfigPath(loaded: Pick<LoadedConfig, 'dir'>, path: string): string {
   return isAbsolute(path) ? path : resolve(loaded.dir, path);
 }

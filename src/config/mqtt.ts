@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { vscpSchema } from '../vscp/config.js';
+import { checkOrder, DAY_MS, durationMs } from './bounds.js';
 
 /** One MQTT topic level (no wildcards, no separators): prefixes and client ids are built from these. */
 const TOPIC_PATH = /^[^#+\s]+$/;
@@ -32,8 +33,8 @@ export const mqttSchema = z
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('QoS of published messages (commands are subscribed with QoS 1)'),
     retain: z.boolean().default(true).describe('Retain state messages, so a subscriber sees the last value at once'),
     keepaliveS: z.int().min(5).max(65_535).default(60).describe('MQTT keepalive, in s'),
-    reconnectMinMs: z.int().min(100).default(1000).describe('First wait before reconnecting, in ms (doubles up to reconnectMaxMs)'),
-    reconnectMaxMs: z.int().min(100).default(60_000).describe('Longest wait between reconnects, in ms'),
+    reconnectMinMs: durationMs(100, DAY_MS).default(1000).describe('First wait before reconnecting, in ms (doubles up to reconnectMaxMs)'),
+    reconnectMaxMs: durationMs(100, DAY_MS).default(60_000).describe('Longest wait between reconnects, in ms'),
     batchWindowMs: z
       .int()
       .min(0)
@@ -54,7 +55,7 @@ export const mqttSchema = z
   })
   .superRefine((m, ctx) => {
     if (m.tls && !m.url.startsWith('mqtts:')) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls settings need an mqtts:// url' });
-    if (m.reconnectMaxMs < m.reconnectMinMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: 'must be at least reconnectMinMs' });
+    checkOrder(m, ctx, 'reconnectMinMs', 'reconnectMaxMs');
   })
   .describe('MQTT output (live state, Home Assistant discovery, commands); best effort beside InfluxDB');
 

@@ -4,11 +4,13 @@ import { influxSchema } from './influx.js';
 import { outboxSchema } from './outbox.js';
 import { captureSchema, deviceCaptureSchema } from './capture.js';
 import { mqttSchema } from './mqtt.js';
+import { durationMs, HOUR_MS } from './bounds.js';
+import { cronSchema, timeZoneSchema } from './time.js';
 
 export const serialPortSchema = z
   .strictObject({
     path: z.string().min(1).describe('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
-    baudRate: z.int().positive().optional().describe("Default: the driver's"),
+    baudRate: z.int().positive().max(4_000_000).optional().describe("Default: the driver's"),
     dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
     parity: z.enum(['none', 'even', 'odd']).optional(),
     stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
@@ -37,8 +39,8 @@ function deviceBase() {
   return {
     name: z.string().regex(DEVICE_NAME, 'letters, digits, _ . - (it becomes the device tag)').describe('Unique name; the `device` tag'),
     enabled: z.boolean().default(true),
-    schedule: z.string().min(1).default('*/10 * * * * *').describe('Cron expression, seconds allowed (6 fields)'),
-    timeoutMs: z.int().min(10).default(5000).describe('Longest one collection may take, in ms'),
+    schedule: cronSchema.default('*/10 * * * * *').describe('Cron expression, seconds allowed (6 fields)'),
+    timeoutMs: durationMs(10, HOUR_MS).default(5000).describe('Longest one collection may take, in ms'),
     port: serialPortSchema.optional(),
     hid: hidDeviceSchema.optional(),
     simulate: z.boolean().default(false).describe('Use the built-in simulator instead of a port'),
@@ -85,7 +87,7 @@ export function buildConfigSchema(drivers: readonly Driver[]) {
     .strictObject({
       site: z.string().min(1).optional().describe('Tag `site` on every point'),
       host: z.string().min(1).optional().describe('Tag `host` on every point'),
-      timezone: z.string().optional().describe('Time zone for cron schedules (default: the system zone)'),
+      timezone: timeZoneSchema.optional().describe('Time zone for cron schedules (default: the system zone)'),
       log: logSchema,
       outbox: outboxSchema.default(outboxSchema.parse({})),
       capture: captureSchema.default(captureSchema.parse({})),

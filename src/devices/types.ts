@@ -144,6 +144,11 @@ export interface Driver<Options = any> {
    * resolved against the config file's folder before the driver sees them.
    */
   pathOptions?: readonly string[];
+  /**
+   * Of pathOptions, the files read and never written (a parameter map, a CA): they must exist
+   * before the worker starts. The others are written, so their folder must be writable.
+   */
+  inputFiles?: readonly string[];
   /** Control verbs (outlet switching, set-points); absent when the driver offers none. */
   control?: DriverControl<Options>;
 }

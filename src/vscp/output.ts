@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import type { VscpConfig } from './config.js';
-import { guidFromMac, parseGuid } from './event.js';
+import { guidFromMac, guidText, parseGuid } from './event.js';
 import { meterValues, VscpEncoder, type VscpMessage } from './p1.js';
 
 /** The driver whose telegrams VSCP publishes (the original read a DSMR P1 port). */
@@ -14,6 +14,8 @@ export const VSCP_DRIVER = 'dsmr-p1';
 
 export class VscpOutput {
   private readonly encoder: VscpEncoder;
+  /** The base GUID as text (its last two bytes become each reading's id). */
+  readonly guid: string;
 
   constructor(
     config: VscpConfig,
@@ -22,6 +24,7 @@ export class VscpOutput {
     guid: readonly number[],
   ) {
     this.encoder = new VscpEncoder(config, guid);
+    this.guid = guidText(guid);
   }
 
   /** One telegram as the P1 session received it (CRC checked) → its messages. */

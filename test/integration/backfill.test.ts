@@ -317,9 +317,10 @@ test('an archive that cannot be written never stops collection', async () => {
   const folder = join(dir, 'nocapture');
   mkdirSync(folder, { recursive: true });
   const config = join(folder, 'wattline.yaml');
-  // A file where the archive's folder should be: the archive cannot open.
-  writeFileSync(join(folder, 'blocked'), 'not a folder');
-  writeFileSync(config, ['echo: true', 'log: { level: warn, format: json }', 'outbox: { path: outbox.sqlite }', 'capture: { path: blocked/capture.sqlite }', 'devices:', '  - { name: meter, driver: dsmr-p1, simulate: true, capture: on }', ''].join('\n'));
+  // A file that is not SQLite where the archive should be: it cannot open. (A folder that cannot
+  // take the archive is refused at start, as a config error: config-check.test.ts.)
+  writeFileSync(join(folder, 'capture.sqlite'), 'not a database, but long enough to have a header: '.repeat(4));
+  writeFileSync(config, ['echo: true', 'log: { level: warn, format: json }', 'outbox: { path: outbox.sqlite }', 'capture: { path: capture.sqlite }', 'devices:', '  - { name: meter, driver: dsmr-p1, simulate: true, capture: on }', ''].join('\n'));
   const r = await runCli(['--config', config, 'once']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /capture archive failed; collection goes on without it/);

@@ -32,7 +32,7 @@ describe('bad input: one line per problem, exit 2, nothing written', () => {
     const r = await runCli(['--config', path, 'config', 'check']);
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    assert.match(r.stderr, /devices\[0\]\.port\.baudRate: expected a number/);
+    assert.match(r.stderr, /devices\[0\] \(p1\)\.port\.baudRate: expected a number/);
     assert.equal(existsSync(join(dir, 'bad.sqlite')), false);
   });
 
@@ -40,7 +40,7 @@ describe('bad input: one line per problem, exit 2, nothing written', () => {
     const path = writeConfig('bad-driver.yaml', 'outbox: { path: never.sqlite }\ndevices:\n  - name: x\n    driver: toaster\n    simulate: true\n');
     const r = await runCli(['--config', path, 'run']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /devices\[0\]\.driver: unknown driver "toaster"/);
+    assert.match(r.stderr, /devices\[0\] \(x\)\.driver: unknown driver "toaster"/);
     assert.equal(existsSync(join(dir, 'never.sqlite')), false);
   });
 
@@ -168,7 +168,7 @@ test('an invalid cron expression is exit 2 before anything is opened or written'
   const path = writeConfig('bad-cron.yaml', 'outbox: { path: cron.sqlite }\ndevices:\n  - { name: m, driver: dsmr-p1, simulate: true, schedule: "61 * * * *" }\n');
   const r = await runCli(['--config', path, 'once']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /job m: invalid cron expression '61 \* \* \* \*'/);
+  assert.match(r.stderr, /devices\[0\] \(m\)\.schedule: invalid cron expression '61 \* \* \* \*'/);
   assert.equal(existsSync(join(dir, 'cron.sqlite')), false);
 });
 

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,13 +100,13 @@ test('explicit settings: client id, qos/retain, discovery and commands off, no T
   assert.equal(connections, 0);
 });
 
-test('TLS files that cannot be used: one line naming the option and the path, exit 2', async () => {
+test('TLS files that cannot be used: one line naming the option and the path, exit 2, the same from run, which writes nothing', async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ ca: 'certs/missing-ca.pem' }, /^wattline: mqtt\.tls\.ca: cannot read certs\/missing-ca\.pem: ENOENT/],
-    [{ ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/nope.key' }, /^wattline: mqtt\.tls\.key: cannot read certs\/nope\.key: ENOENT/],
-    [{ ca: 'certs/garbage.pem' }, /^wattline: mqtt\.tls\.ca: certs\/garbage\.pem is not a PEM certificate/],
-    [{ cert: 'certs/client.pem' }, /^wattline: mqtt\.tls: cert is set but key is not/],
-    [{ ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/ca.pem' }, /^wattline: mqtt\.tls\.key: certs\/ca\.pem is not a PEM private key/],
+    [{ ca: 'certs/missing-ca.pem' }, /^wattline: \S+-bad\.yaml: mqtt\.tls\.ca: cannot read certs\/missing-ca\.pem: ENOENT/],
+    [{ ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/nope.key' }, /^wattline: \S+-bad\.yaml: mqtt\.tls\.key: cannot read certs\/nope\.key: ENOENT/],
+    [{ ca: 'certs/garbage.pem' }, /^wattline: \S+-bad\.yaml: mqtt\.tls\.ca: certs\/garbage\.pem is not a PEM certificate/],
+    [{ cert: 'certs/client.pem' }, /^wattline: \S+-bad\.yaml: mqtt\.tls: cert is set but key is not/],
+    [{ ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/ca.pem' }, /^wattline: \S+-bad\.yaml: mqtt\.tls\.key: certs\/ca\.pem is not a PEM private key/],
   ];
   for (const [tls, expected] of cases) {
     const path = writeConfig('tls-bad.yaml', { url: `mqtts://127.0.0.1:${port}`, tls });
@@ -114,11 +114,15 @@ test('TLS files that cannot be used: one line naming the option and the path, ex
     assert.equal(r.code, 2, `${JSON.stringify(tls)}: ${r.stdout}${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, expected);
+    const run = await runCli(['--config', path, 'run']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stderr, r.stderr);
+    assert.equal(existsSync(join(dir, 'o.sqlite')), false, 'run created the outbox before refusing');
   }
   // A compatibility device that is not configured is the same kind of error.
   const path = writeConfig('compat-bad.yaml', { url: `mqtt://127.0.0.1:${port}`, compatibility: { mode: 'powerwalker', pdu: 'nope' } }, [pdu]);
   const r = await runCli(['--config', path, 'config', 'check']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^wattline: mqtt\.compatibility\.pdu: no enabled device named "nope"$/m);
+  assert.match(r.stderr, /^wattline: \S+-bad\.yaml: mqtt\.compatibility\.pdu: no enabled device named "nope"$/m);
   assert.equal(connections, 0);
 });

@@ -125,9 +125,9 @@ test('config: itho-wpu options are strict and say where a problem is', () => {
     () => validate(raw, drivers, 'wattline.yaml'),
     (e: unknown) =>
       e instanceof ConfigError &&
-      /devices\[0\]\.options\.port: must be at most 65535/.test(e.message) &&
-      /devices\[0\]\.options\.parameterMap: required/.test(e.message) &&
-      /devices\[0\]\.options\.control\.allow\[0\]/.test(e.message),
+      /devices\[0\] \(wpu\)\.options\.port: must be at most 65535/.test(e.message) &&
+      /devices\[0\] \(wpu\)\.options\.parameterMap: required/.test(e.message) &&
+      /devices\[0\] \(wpu\)\.options\.control\.allow\[0\]/.test(e.message),
   );
   const ok = validate({ devices: [{ name: 'wpu', driver: 'itho-wpu', options: { parameterMap: 'map.sqlite' } }] }, drivers, 'wattline.yaml');
   assert.deepEqual(ok.devices[0]!.options, ithoWpuDriver.options.parse({ parameterMap: 'map.sqlite' }));

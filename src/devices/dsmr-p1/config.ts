@@ -57,8 +57,11 @@ export const p1OptionsSchema = z
       .array(z.enum(FIELD_GROUPS))
       .default([])
       .describe('Field groups to leave out: energy, power, phases, reactive, quality, demand, status, info, mbus'),
-    reopenMinMs: z.int().min(10).default(1000).describe('First wait (ms) before reopening a port that closed; doubles per failure'),
-    reopenMaxMs: z.int().min(10).default(30_000).describe('Longest wait (ms) between reopen attempts'),
+    reopenMinMs: z.int().min(10).max(3_600_000).default(1000).describe('First wait (ms) before reopening a port that closed; doubles per failure'),
+    reopenMaxMs: z.int().min(10).max(3_600_000).default(30_000).describe('Longest wait (ms) between reopen attempts'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.reopenMaxMs < o.reopenMinMs) ctx.addIssue({ code: 'custom', path: ['reopenMaxMs'], message: `must be at least reopenMinMs (${o.reopenMaxMs} < ${o.reopenMinMs})` });
   })
   .describe('DSMR / ESMR P1 smart meter options');
 

@@ -23,6 +23,7 @@ export const ithoWpuDriver: Driver<IthoWpuOptions> = {
   link: 'network',
   networkAddress: (o) => ({ host: o.host, port: o.port }),
   pathOptions: ['parameterMap', 'cacheDb'],
+  inputFiles: ['parameterMap'],
   createSession: (ctx) => new IthoWpuSession(ctx),
   decodeCapture: decodeIthoCapture,
   control: ithoControl,

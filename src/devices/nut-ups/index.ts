@@ -22,6 +22,7 @@ export const nutUpsDriver: Driver<NutUpsOptions> = {
   link: 'network',
   networkAddress: (o) => ({ host: o.host, port: o.port }),
   pathOptions: ['tls.ca'],
+  inputFiles: ['tls.ca'],
   createSession: (ctx) => new NutUpsSession(ctx),
   decodeCapture: decodeNutUpsCapture,
 };
