@@ -98,11 +98,12 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
       assert.equal(refusals[0]!.msg, `config reload refused, the previous config keeps running: ${message}`);
       assert.equal(worker.child.exitCode, null, 'still running');
 
-      // A broken edit the worker alone finds (a cron expression): `wattline reload` gets the worker's refusal.
-      write(PDU + ATS.replace('"* * * * * *"', '"every 5 minutes"'));
-      const cron = await runCli(['--config', config, 'reload']);
-      assert.equal(cron.code, 2);
-      assert.match(cron.stderr, /every 5 minutes/);
+      // An edit the worker alone refuses (config check cannot know what runs: a setting only a
+      // restart applies): `wattline reload` gets the worker's refusal.
+      write(PDU + ATS, 'log:\n  format: json\n');
+      const restart = await runCli(['--config', config, 'reload']);
+      assert.equal(restart.code, 2, restart.stderr);
+      assert.match(restart.stderr, /log\.format: changed, which needs a restart/);
       assert.equal(logs().filter((l) => /reload refused/.test(String(l.msg))).length, 2);
 
       // Fixed again: reload by command; the removed device stops.
