@@ -101,14 +101,19 @@ export function seriesTags(fields: DriverFields | undefined, measurement: string
  * fields `firmware` (text or number) and `model` (text). Drivers with quirks give `identify`.
  */
 export function identityFromPoint(point: Point, cleanModel: (model: string) => string = (m) => m.trim()): DeviceIdentity {
-  const id: DeviceIdentity = {};
   const firmware = point.tags.firmware ?? point.fields.firmware;
+  const rawModel = point.tags.model || point.fields.model;
+  // Runs for every point MQTT publishes: most tell nothing, and those get no new object.
+  if (firmware === undefined && rawModel === undefined && !point.tags.mfr) return NOTHING;
+  const id: DeviceIdentity = {};
   if (typeof firmware === 'string' || typeof firmware === 'number') id.firmware = String(firmware);
   const model = point.tags.model || (typeof point.fields.model === 'string' && cleanModel(point.fields.model));
   if (model) id.model = model;
   if (point.tags.mfr) id.manufacturer = point.tags.mfr;
   return id;
 }
+
+const NOTHING: DeviceIdentity = Object.freeze({});
 
 /** Every field a driver declares by exact key, as `[measurement, field, spec]` (docs, tests, other outputs). */
 export function declaredFields(fields: DriverFields): [string, string, FieldSpec][] {

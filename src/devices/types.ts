@@ -211,8 +211,12 @@ export interface FieldSpec {
 }
 
 export interface MeasurementFields {
-  /** Tags that tell this measurement's series apart within one device, in topic order (`['unit', 'channel']`); [] for one series per device. */
-  series: readonly string[];
+  /**
+   * Tags that tell this measurement's series apart within one device, in topic order
+   * (`['unit', 'channel']`); [] for one series per device. Omitted: DESIGN's identifying tags
+   * `unit`, `outlet`, `channel`, `phase`, `source`, those a point carries (`CONVENTION_SERIES`).
+   */
+  series?: readonly string[];
   fields: Readonly<Record<string, FieldSpec>>;
   /** Fields whose keys are not known in advance (names from a parameter map), tried in order after `fields`; a function describes the key it matched. */
   patterns?: readonly (readonly [RegExp, FieldSpec | ((field: string) => FieldSpec)])[];

@@ -79,7 +79,7 @@ test('registry (through the simulators): every measurement and field each simula
         }
         for (const f of Object.keys(p.fields)) if (!declaredField(m, f)) missing.add(`${p.measurement}.${f}`);
         // A series tag the driver names is one its points carry (the device-level point of a measurement may lack it).
-        for (const t of m.series) assert.ok(r.points.some((q) => q.measurement === p.measurement && q.tags[t] !== undefined), `${r.device}: series tag ${t} of ${p.measurement} on no point`);
+        for (const t of m.series ?? []) assert.ok(r.points.some((q) => q.measurement === p.measurement && q.tags[t] !== undefined), `${r.device}: series tag ${t} of ${p.measurement} on no point`);
       }
       assert.deepEqual([...missing], [], `${r.driver}: emitted but not declared in src/devices/${r.driver}/fields.ts`);
     }

@@ -5,7 +5,7 @@ import type { DriverFields } from '../types.js';
 export const hdhkFields: DriverFields = {
   manufacturer: 'HDHK',
   measurements: {
-    // One series per channel of one unit (bus address).
+    // One series per channel of one unit (bus address); the channel's `phase` tag only describes its circuit.
     hdhk: {
       series: ['unit', 'channel'],
       fields: {

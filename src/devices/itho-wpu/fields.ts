@@ -11,7 +11,7 @@ import type { DriverFields } from '../types.js';
 export const ithoWpuFields: DriverFields = {
   manufacturer: 'Itho Daalderop',
   measurements: {
-    itho_wpu: { series: [], fields: {}, patterns: [[/./, byName]] },
-    itho_wpu_counters: { series: [], fields: {}, patterns: [[/./, byName]] },
+    itho_wpu: { fields: {}, patterns: [[/./, byName]] },
+    itho_wpu_counters: { fields: {}, patterns: [[/./, byName]] },
   },
 };

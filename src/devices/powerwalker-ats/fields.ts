@@ -9,7 +9,6 @@ export const powerwalkerAtsFields: DriverFields = {
   manufacturer: 'PowerWalker',
   measurements: {
     ats: {
-      series: [],
       fields: {
         ...named(['load_pct', 'temperature_c']),
         output_a: byName('output_a', { min: 0, max: 16 }),
@@ -23,7 +22,6 @@ export const powerwalkerAtsFields: DriverFields = {
       },
     },
     ats_source: {
-      series: ['source'],
       fields: {
         voltage_v: byName('voltage_v', { min: 0, max: 300 }),
         frequency_hz: byName('frequency_hz'),
@@ -33,7 +31,6 @@ export const powerwalkerAtsFields: DriverFields = {
       },
     },
     ats_info: {
-      series: [],
       fields: {
         firmware: text(),
         protocol: text(),

@@ -48,7 +48,6 @@ export const powerwalkerPduFields: DriverFields = {
   manufacturer: 'PowerWalker',
   measurements: {
     pdu: {
-      series: [],
       fields: {
         input_v: byName('input_v', MAINS),
         input_a: byName('input_a', AMPS),
@@ -59,7 +58,6 @@ export const powerwalkerPduFields: DriverFields = {
       },
     },
     pdu_outlet: {
-      series: ['outlet'],
       fields: {
         current_a: byName('current_a', AMPS),
         ...named(['energy_kwh', 'power_w', 'apparent_power_va', 'shutdown_countdown_s', 'restore_countdown_s']),
@@ -67,7 +65,6 @@ export const powerwalkerPduFields: DriverFields = {
       },
     },
     pdu_info: {
-      series: [],
       fields: {
         ...Object.fromEntries(['protocol', 'firmware', 'model', 'in_out_phase'].map((f) => [f, text()])),
         nominal_input_v: info(byName('nominal_input_v')),

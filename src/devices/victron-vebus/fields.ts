@@ -9,9 +9,8 @@ const LED = state({ '0': 'off', '1': 'on or blinking' }, 'gauge');
 export const victronVebusFields: DriverFields = {
   manufacturer: 'Victron Energy',
   measurements: {
-    // The device point has no phase tag; the per-phase points phase=L1…L4.
+    // The device point has no phase tag, the per-phase points phase=L1…L4 (the series tags: DESIGN's convention).
     vebus: {
-      series: ['phase'],
       fields: {
         state: state(STATES, 'gauge'),
         phases: count('gauge'),
