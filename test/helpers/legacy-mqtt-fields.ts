@@ -1,21 +1,12 @@
 /**
  * The MQTT output's field rules as they were before issue 22 moved them into the drivers
- * (src/mqtt/fields.ts at 4582c15, unchanged below this comment): the oracle that shows the
+ * (src/mqtt/fields.ts at 4582c15, unchanged below this comment but for its two types, which
+ * src/mqtt/fields.ts still has): the oracle that shows the
  * drivers' metadata gives Home Assistant the same units, classes and names for every field a
  * driver declares, not only for those the demo devices emit (test/unit/fields-legacy.test.ts).
  */
 import type { FieldValue } from '../../src/core/point.js';
-
-export type Component = 'sensor' | 'binary_sensor';
-
-export interface FieldMeta {
-  component: Component;
-  unit?: string;
-  deviceClass?: string;
-  stateClass?: 'measurement' | 'total' | 'total_increasing';
-  /** Settings, ids and ranges: shown under "Diagnostic" in Home Assistant. */
-  diagnostic?: boolean;
-}
+import type { FieldMeta } from '../../src/mqtt/fields.js';
 
 /** Suffix → unit, device class, state class. Longest suffix first (`_kvarh` before `_var`, `_va` before `_a`). */
 const SUFFIXES: readonly [string, Omit<FieldMeta, 'component'>][] = [
