@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import type { Point } from '../core/point.js';
+import type { FieldValue, Point } from '../core/point.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Serial line settings; drivers give defaults, the config may override them. */
@@ -151,4 +151,128 @@ export interface Driver<Options = any> {
   inputFiles?: readonly string[];
   /** Control verbs (outlet switching, set-points); absent when the driver offers none. */
   control?: DriverControl<Options>;
+  /** What every measurement and field it emits is (docs/fields.md): read by MQTT discovery and any other output. */
+  fields?: DriverFields;
+}
+
+// --- Field metadata (docs/fields.md) --------------------------------------------------------
+
+/**
+ * What a field measures. Home Assistant's device class where one fits; `count` (events,
+ * sockets, channels), `number` (a value whose unit the driver cannot know in advance, such as
+ * the Itho parameter map's entries), `state` (a code with known values, a bit mask), `flag`
+ * (0/1 or boolean condition) and `text` carry no unit.
+ */
+export type Quantity =
+  | 'energy'
+  | 'reactive_energy'
+  | 'power'
+  | 'apparent_power'
+  | 'reactive_power'
+  | 'power_factor'
+  | 'voltage'
+  | 'current'
+  | 'frequency'
+  | 'temperature'
+  | 'percentage'
+  | 'battery'
+  | 'duration'
+  | 'volume'
+  | 'gas'
+  | 'water'
+  | 'count'
+  | 'number'
+  | 'state'
+  | 'flag'
+  | 'text';
+
+/**
+ * How a field's value behaves over time: `counter` only grows (a meter reading; Home
+ * Assistant `total_increasing`, Prometheus counter), `gauge` goes up and down (`measurement`),
+ * `state` is a code or text read as it is (no statistics), `info` is a rating, setting or
+ * identifier that rarely changes (Home Assistant shows it under "Diagnostic").
+ */
+export type FieldKind = 'counter' | 'gauge' | 'state' | 'info';
+
+/** What a set flag means (Home Assistant's binary sensor classes). */
+export type FlagMeaning = 'problem' | 'power' | 'battery_low' | 'battery_charging';
+
+export interface FieldSpec {
+  quantity: Quantity;
+  /** Unit of the value as written (`kWh`, `W`, `V`, `°C`, `%`, `s`, `m³`); none for count/number/state/flag/text. */
+  unit?: string;
+  kind: FieldKind;
+  /** Display name; default: the key without its unit suffix, `_` as spaces (`energy_import_t1_kwh` → `energy import t1`). */
+  name?: string;
+  /** Physically plausible range of the value, in `unit` (the device's documents): outside it a reading is suspect. */
+  min?: number;
+  max?: number;
+  /** State codes (or texts) and their words: `{ '0': 'off', '1': 'on' }`. */
+  states?: Readonly<Record<string, string>>;
+  /** quantity `flag`: what it means when set. */
+  flag?: FlagMeaning;
+  /** The quantity told by a tag's value (P1 M-Bus: `mbus_type` gas or water); others keep `quantity`. */
+  quantityByTag?: { tag: string; values: Readonly<Partial<Record<string, Quantity>>> };
+}
+
+export interface MeasurementFields {
+  /**
+   * Tags that tell this measurement's series apart within one device, in topic order
+   * (`['unit', 'channel']`); [] for one series per device. Omitted: DESIGN's identifying tags
+   * `unit`, `outlet`, `channel`, `phase`, `source`, those a point carries (`CONVENTION_SERIES`).
+   */
+  series?: readonly string[];
+  fields: Readonly<Record<string, FieldSpec>>;
+  /** Fields whose keys are not known in advance (names from a parameter map), tried in order after `fields`; a function describes the key it matched. */
+  patterns?: readonly (readonly [RegExp, FieldSpec | ((field: string) => FieldSpec)])[];
+}
+
+/** Who made the device and what it is, as far as its points tell (for discovery's device block). */
+export interface DeviceIdentity {
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+}
+
+/** A control verb pair offered as an on/off switch per target (an outlet). */
+export interface SwitchEntity {
+  component: 'switch';
+  /** Topic level after the device: `outlet`. */
+  path: string;
+  /** Where targets and their state come from: points of this measurement, the target in this tag. */
+  measurement: string;
+  targetTag: string;
+  onVerb: string;
+  offVerb: string;
+  /** ON/OFF from a collected point's fields; undefined when the point does not say. */
+  state(fields: Record<string, FieldValue>): 'ON' | 'OFF' | undefined;
+}
+
+/** A control verb taking one number, offered as a number entity (a set-point). */
+export interface NumberEntity {
+  component: 'number';
+  path: string;
+  verb: string;
+  /** The verb's widest range (the options' schema bounds). */
+  min: number;
+  max: number;
+  step: number;
+  unit?: string;
+  quantity?: Quantity;
+  /** The range this device's config allows (narrower than min/max), when the driver's options say. */
+  limits?: (options: unknown) => { min: number; max: number } | undefined;
+  /** A collected field that reports the current value, when the driver has one. */
+  stateFrom?: { measurement: string; field: string };
+}
+
+export type ControlEntity = SwitchEntity | NumberEntity;
+
+/** A driver's field metadata: every measurement and field it emits, its maker, its switchable commands. */
+export interface DriverFields {
+  manufacturer?: string;
+  measurements: Readonly<Record<string, MeasurementFields>>;
+  /** Model, maker and firmware from one point, where the driver reports them; default: `identityFromPoint`. */
+  identify?(point: Point): DeviceIdentity;
+  /** Control verbs offered as switches and numbers (MQTT `…/set`, Home Assistant entities); each still only where `control.prepare` allows it. */
+  entities?: readonly ControlEntity[];
 }

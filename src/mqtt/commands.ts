@@ -1,6 +1,6 @@
 /**
- * Which control verbs of which driver are offered over MQTT, as which Home Assistant entity
- * (a small table per driver id), and how a `…/set` message becomes a `worker.control()` call.
+ * Which control verbs of a driver are offered over MQTT, as which Home Assistant entity (the
+ * driver's `fields.entities`), and how a `…/set` message becomes a `worker.control()` call.
  *
  * Topics, under `<prefix>/<device>/`:
  * - switch: `<path>/<target>/set` (ON/OFF/1/0, any case), `<path>/<target>/state` (ON/OFF),
@@ -9,99 +9,13 @@
  * Switch targets (outlet numbers) are found in the collected points (the series tag); a switch
  * is announced only where the driver's `control.prepare` allows switching it.
  */
-import type { FieldValue } from '../core/point.js';
-import type { Driver } from '../devices/types.js';
+import type { ControlEntity, Driver } from '../devices/types.js';
 
-export interface SwitchSpec {
-  component: 'switch';
-  /** Topic level after the device: `outlet`. */
-  path: string;
-  /** Where targets and their state come from: points of this measurement, target in this tag. */
-  measurement: string;
-  targetTag: string;
-  onVerb: string;
-  offVerb: string;
-  /** ON/OFF from a collected point's fields; undefined when the point does not say. */
-  state(fields: Record<string, FieldValue>): 'ON' | 'OFF' | undefined;
-}
+/** What a driver offers over MQTT (docs/fields.md: `entities`): switches and numbers. */
+export type CommandSpec = ControlEntity;
 
-export interface NumberSpec {
-  component: 'number';
-  path: string;
-  verb: string;
-  min: number;
-  max: number;
-  step: number;
-  unit?: string;
-  deviceClass?: string;
-  /** The range this device's config allows (narrower than min/max), when the driver's options say. */
-  limits?: (options: unknown) => { min: number; max: number } | undefined;
-  /** A collected field that reports the current value, when the driver has one. */
-  stateFrom?: { measurement: string; field: string };
-}
-
-export type CommandSpec = SwitchSpec | NumberSpec;
-
-function num(v: FieldValue | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string') return undefined;
-  return Number(v.value);
-}
-
-/**
- * PDU outlet state as a switch shows it: where the outlet is heading, so that the state
- * published after a command and the next polls agree. From a boolean/0-1 `on` field, or the
- * PI90 status digit (protocols.md §1.5: 0 Off, 1 On, 2 Shutdown active, 3 Shutdown imminent,
- * 4 Restore active, 5 Overload alarm, 6 Locked): a pending shutdown (2, 3) is OFF unless a
- * restore follows it (`restore_countdown_s` > 0: the driver's `on` recipe for an off outlet,
- * or shutdown-restore), a running restore (4) is ON; locked says nothing.
- */
-export function outletState(fields: Record<string, FieldValue>): 'ON' | 'OFF' | undefined {
-  const on = num(fields.on);
-  if (on !== undefined) return on ? 'ON' : 'OFF';
-  const status = num(fields.status);
-  if (status === undefined || status === 6) return undefined;
-  if (status === 2 || status === 3) return (num(fields.restore_countdown_s) ?? 0) > 0 ? 'ON' : 'OFF';
-  return status === 1 || status === 4 || status === 5 ? 'ON' : 'OFF';
-}
-
-/** An outlet switch over a driver's `on <outlet>` / `off <outlet>` verbs. */
-export function outletSwitch(measurement: string): SwitchSpec {
-  return { component: 'switch', path: 'outlet', measurement, targetTag: 'outlet', onVerb: 'on', offVerb: 'off', state: outletState };
-}
-
-const TABLE = new Map<string, readonly CommandSpec[]>([
-  ['powerwalker-pdu', [outletSwitch('pdu_outlet')]],
-  // VE.Bus ESS set-point, W (+ charges from AC, − feeds): the range is options.control.essPower
-  // (the driver refuses anything outside it); min/max are the driver's schema bounds.
-  [
-    'victron-vebus',
-    [
-      {
-        component: 'number',
-        path: 'ess-power',
-        verb: 'ess-power',
-        min: -32767,
-        max: 32767,
-        step: 1,
-        unit: 'W',
-        deviceClass: 'power',
-        limits: (o) => (o as { control?: { essPower?: { min: number; max: number } } } | undefined)?.control?.essPower,
-        stateFrom: { measurement: 'vebus', field: 'ess_setpoint_w' },
-      },
-    ],
-  ],
-]);
-
-export function commandSpecs(driverId: string): readonly CommandSpec[] {
-  return TABLE.get(driverId) ?? [];
-}
-
-/** Add or replace a driver's entry (drivers outside this table, and tests). */
-export function registerCommandSpecs(driverId: string, specs: readonly CommandSpec[]): void {
-  TABLE.set(driverId, specs);
+export function commandSpecs(driver: Pick<Driver, 'fields'>): readonly CommandSpec[] {
+  return driver.fields?.entities ?? [];
 }
 
 /** A `…/set` payload as a switch verb: ON/OFF/1/0 (trimmed, any case), else undefined. */

@@ -15,6 +15,9 @@
 import type { FieldValue, Point } from '../core/point.js';
 import { jsonValue } from './series.js';
 
+/** The drivers whose devices fill `<p>/pdu/...` and `<p>/ats/...` when the config names none (the one device of each). */
+export const COMPAT_DRIVERS = { pdu: 'powerwalker-pdu', ats: 'powerwalker-ats' } as const;
+
 type Kind = 'float' | 'int';
 type Source = { names: readonly string[]; kind: Kind };
 const f = (...names: string[]): Source => ({ names, kind: 'float' });

@@ -5,9 +5,9 @@
  * across restarts and hosts as long as the topic prefix and the device name do.
  */
 import type { Point } from '../core/point.js';
-import { fieldLabel, fieldMeta } from './fields.js';
-import type { NumberSpec } from './commands.js';
-import { seriesTags } from './series.js';
+import { describeField, identityFromPoint, seriesTags } from '../devices/fields.js';
+import type { DriverFields, NumberEntity } from '../devices/types.js';
+import { deviceClassOf, fieldMeta } from './fields.js';
 
 export interface DiscoveryContext {
   discoveryPrefix: string;
@@ -19,7 +19,10 @@ export interface DiscoveryContext {
 /** What names a Home Assistant device: one per configured wattline device. */
 export interface DeviceDescription {
   name: string;
+  /** The driver id: the model until the points tell one. */
   driver: string;
+  /** The driver's metadata (docs/fields.md): maker, series tags, what each field is. */
+  fields: DriverFields | undefined;
   manufacturer?: string;
   model?: string;
   firmware?: string;
@@ -30,15 +33,6 @@ export interface Announcement {
   payload: string;
 }
 
-/** Makers by driver id, for the device block (model and firmware come from the points where a driver reports them). */
-const MANUFACTURERS: Record<string, string> = {
-  'powerwalker-pdu': 'PowerWalker',
-  'powerwalker-ats': 'PowerWalker',
-  'victron-vebus': 'Victron Energy',
-  hdhk: 'HDHK',
-  'itho-wpu': 'Itho Daalderop',
-};
-
 /** Letters, digits, _ and - only (Home Assistant's object id rule). */
 export function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]+/g, '_');
@@ -46,27 +40,26 @@ export function slug(text: string): string {
 
 export function deviceBlock(d: DeviceDescription, ctx: DiscoveryContext): Record<string, unknown> {
   const block: Record<string, unknown> = { identifiers: [`${ctx.node}_${slug(d.name)}`], name: d.name };
-  const manufacturer = d.manufacturer ?? MANUFACTURERS[d.driver];
+  const manufacturer = d.manufacturer ?? d.fields?.manufacturer;
   if (manufacturer) block.manufacturer = manufacturer;
   block.model = d.model ?? d.driver;
   if (d.firmware) block.sw_version = d.firmware;
   return block;
 }
 
-/** Model and firmware as the points tell them (tags `model`/`mfr`/`firmware`, or a `firmware` field); the same object when nothing changed. */
+/** Model, maker and firmware as the driver reads them from a point (`identify`, by default tags/fields named so); the same object when nothing changed. */
 export function describeFromPoint(d: DeviceDescription, point: Point): DeviceDescription {
-  const raw = point.tags.firmware ?? point.fields.firmware;
-  const firmware = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : d.firmware;
-  // The PDU reports its model as a field of pdu_info (padded with # on the left), others as a tag.
-  const model = point.tags.model || (typeof point.fields.model === 'string' && point.fields.model.replace(/^#+/, '').trim()) || d.model;
-  const manufacturer = point.tags.mfr || d.manufacturer;
+  const id = d.fields?.identify ? d.fields.identify(point) : identityFromPoint(point);
+  const firmware = id.firmware ?? d.firmware;
+  const model = id.model ?? d.model;
+  const manufacturer = id.manufacturer ?? d.manufacturer;
   if (firmware === d.firmware && model === d.model && manufacturer === d.manufacturer) return d;
   return { ...d, firmware, model, manufacturer };
 }
 
 /** `unit 1 channel 3` from the series tags of a point (empty for a device-level series). */
-function seriesLabel(point: Point): string {
-  return seriesTags(point.measurement)
+function seriesLabel(point: Point, fields: DriverFields | undefined): string {
+  return seriesTags(fields, point.measurement)
     .filter((t) => point.tags[t])
     .map((t) => `${t} ${point.tags[t]}`)
     .join(' ');
@@ -79,14 +72,15 @@ export function uniqueId(ctx: DiscoveryContext, device: string, series: string, 
 /** One config message per field of a point; every field of a series shares its state topic. */
 export function fieldAnnouncements(point: Point, device: DeviceDescription, series: string, stateTopic: string, ctx: DiscoveryContext): Announcement[] {
   const out: Announcement[] = [];
-  const label = seriesLabel(point);
+  const label = seriesLabel(point, device.fields);
   const block = deviceBlock(device, ctx);
   for (const [field, value] of Object.entries(point.fields)) {
-    const meta = fieldMeta(point.measurement, field, value, point.tags);
+    const described = describeField(device.fields, point.measurement, field, value, point.tags);
+    const meta = fieldMeta(described, value);
     const id = uniqueId(ctx, device.name, series, field);
     const key = JSON.stringify(field);
     const config: Record<string, unknown> = {
-      name: label ? `${label} ${fieldLabel(field)}` : fieldLabel(field),
+      name: label ? `${label} ${described.name}` : described.name,
       unique_id: id,
       // HA 2025.10 replaced object_id (ignored since 2026.4) by default_entity_id.
       default_entity_id: `${meta.component}.${id}`,
@@ -125,7 +119,7 @@ export function switchAnnouncement(device: DeviceDescription, path: string, targ
 }
 
 /** A number entity over `<base>/set` and `<base>/state` (a set-point). */
-export function numberAnnouncement(device: DeviceDescription, spec: NumberSpec, base: string, ctx: DiscoveryContext): Announcement {
+export function numberAnnouncement(device: DeviceDescription, spec: NumberEntity, base: string, ctx: DiscoveryContext): Announcement {
   const id = uniqueId(ctx, device.name, spec.path, 'number');
   const config: Record<string, unknown> = {
     name: spec.path.replace(/-/g, ' '),
@@ -142,6 +136,7 @@ export function numberAnnouncement(device: DeviceDescription, spec: NumberSpec, 
     origin: { name: 'wattline' },
   };
   if (spec.unit) config.unit_of_measurement = spec.unit;
-  if (spec.deviceClass) config.device_class = spec.deviceClass;
+  const deviceClass = deviceClassOf(spec.quantity);
+  if (deviceClass) config.device_class = deviceClass;
   return { topic: `${ctx.discoveryPrefix}/number/${ctx.node}/${id}/config`, payload: JSON.stringify(config) };
 }

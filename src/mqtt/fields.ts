@@ -1,10 +1,12 @@
 /**
- * What Home Assistant needs to know about a field, as data (STYLE #4): the unit comes from the
- * field name's suffix (DESIGN "Measurements": `_v`, `_a`, `_w`, `_kwh`, ...), the rest from
- * one rule per suffix; a small table per measurement corrects what a suffix cannot say
- * (battery charge, UPS status flags, event counters). Nothing here knows a driver's code.
+ * What Home Assistant needs to know about a field, read from the driver's field metadata
+ * (src/devices/<id>/fields.ts, docs/fields.md): the quantity gives the device class, the kind
+ * the state class (`counter` → total_increasing, `gauge` → measurement, `info` → diagnostic),
+ * flags become binary sensors. Nothing here knows a driver or a measurement.
  */
 import type { FieldValue } from '../core/point.js';
+import type { ResolvedField } from '../devices/fields.js';
+import type { FlagMeaning, Quantity } from '../devices/types.js';
 
 export type Component = 'sensor' | 'binary_sensor';
 
@@ -17,103 +19,43 @@ export interface FieldMeta {
   diagnostic?: boolean;
 }
 
-/** Suffix → unit, device class, state class. Longest suffix first (`_kvarh` before `_var`, `_va` before `_a`). */
-const SUFFIXES: readonly [string, Omit<FieldMeta, 'component'>][] = [
-  ['_kvarh', { unit: 'kvarh', deviceClass: 'reactive_energy', stateClass: 'total_increasing' }],
-  ['_kwh', { unit: 'kWh', deviceClass: 'energy', stateClass: 'total_increasing' }],
-  ['_wh', { unit: 'Wh', deviceClass: 'energy', stateClass: 'total_increasing' }],
-  ['_gj', { unit: 'GJ', deviceClass: 'energy', stateClass: 'total_increasing' }],
-  ['_m3', { unit: 'm³', deviceClass: 'volume', stateClass: 'total_increasing' }],
-  ['_var', { unit: 'var', deviceClass: 'reactive_power', stateClass: 'measurement' }],
-  ['_va', { unit: 'VA', deviceClass: 'apparent_power', stateClass: 'measurement' }],
-  ['_pct', { unit: '%', stateClass: 'measurement' }],
-  ['_hz', { unit: 'Hz', deviceClass: 'frequency', stateClass: 'measurement' }],
-  ['_ms', { unit: 'ms', deviceClass: 'duration', stateClass: 'measurement' }],
-  ['_w', { unit: 'W', deviceClass: 'power', stateClass: 'measurement' }],
-  ['_v', { unit: 'V', deviceClass: 'voltage', stateClass: 'measurement' }],
-  ['_a', { unit: 'A', deviceClass: 'current', stateClass: 'measurement' }],
-  ['_c', { unit: '°C', deviceClass: 'temperature', stateClass: 'measurement' }],
-  ['_s', { unit: 's', deviceClass: 'duration', stateClass: 'measurement' }],
-];
-
-type Override = Partial<FieldMeta> | ((tags: Record<string, string>) => Partial<FieldMeta>);
-
-const flag = (deviceClass?: string): Override => ({ component: 'binary_sensor', deviceClass, stateClass: undefined, unit: undefined });
-const counter: Override = { stateClass: 'total_increasing' };
-const diagnostic: Override = { diagnostic: true, stateClass: undefined };
-
-/**
- * Per measurement: field name (or /pattern/) → correction. Measurement names are the drivers'
- * (DESIGN "Measurements"; each driver's README lists its fields).
- */
-const OVERRIDES: Record<string, [string | RegExp, Override][]> = {
-  p1: [
-    [/^(long_)?power_failures$|^power_failure_log_entries$|^voltage_(sags|swells)_l\d$/, counter],
-    [/^power_factor(_l\d)?$/, { deviceClass: 'power_factor', stateClass: 'measurement' }],
-    [/^(tariff|breaker_state)$/, { stateClass: undefined }],
-    [/^(limiter_threshold|current_limit)/, diagnostic],
-  ],
-  p1_mbus: [
-    // M-Bus readings: gas, water or heat, told by the mbus_type tag.
-    ['reading_m3', (tags) => ({ deviceClass: tags.mbus_type === 'water' ? 'water' : tags.mbus_type === 'gas' ? 'gas' : 'volume' })],
-    ['valve_position', { stateClass: undefined }],
-  ],
-  hdhk: [
-    ['range_a', diagnostic],
-    ['firmware', diagnostic],
-  ],
-  hdhk_phase: [['channels', diagnostic]],
-  ups: [
-    ['battery_charge_pct', { deviceClass: 'battery' }],
-    [/_(low|warning)_(pct|s)$|^input_transfer_/, diagnostic],
-    [/^ups_(delay|timer)_/, diagnostic],
-    ['on_line', flag('power')],
-    ['low_battery', flag('battery')],
-    [/^(replace_battery|overload|forced_shutdown|alarm_active)$/, flag('problem')],
-    ['charging', flag('battery_charging')],
-    [/^(on_battery|high_battery|discharging|bypass|calibrating|offline|trimming|boosting|testing)$/, flag()],
-  ],
-  // PowerWalker PDU/ATS (their README's field lists): alarm and fault bits are 0/1 integers.
-  pdu: [
-    [/^alarm_(low|high)_input_[va]$|^alarm_aux\d_power_fail$/, flag('problem')],
-    ['alarm_bits', { ...diagnostic, unit: undefined }],
-  ],
-  pdu_outlet: [[/^status$/, { stateClass: undefined }]],
-  pdu_info: [[/./, diagnostic]],
-  ats: [
-    [/^(syncron_bad|aux_pwr\d_fail|short_fault|overload_fault|overload_alarm|on_fault_mode)$/, flag('problem')],
-    [/^(active|preferred)_source$/, { stateClass: undefined }],
-    ['status_bits', diagnostic],
-  ],
-  ats_source: [
-    [/^(voltage|freq|wave)_bad$/, flag('problem')],
-    ['active', flag('power')],
-    ['preferred', flag()],
-  ],
-  ats_info: [[/^rated_|^battery_v$/, diagnostic]],
+/** Quantities that have a Home Assistant sensor device class of the same meaning (the others have none). */
+const DEVICE_CLASSES: Partial<Record<Quantity, string>> = {
+  energy: 'energy',
+  reactive_energy: 'reactive_energy',
+  power: 'power',
+  apparent_power: 'apparent_power',
+  reactive_power: 'reactive_power',
+  power_factor: 'power_factor',
+  voltage: 'voltage',
+  current: 'current',
+  frequency: 'frequency',
+  temperature: 'temperature',
+  battery: 'battery',
+  duration: 'duration',
+  volume: 'volume',
+  gas: 'gas',
+  water: 'water',
 };
 
-/** Home Assistant metadata of one field of one measurement. */
-export function fieldMeta(measurement: string, field: string, value: FieldValue, tags: Record<string, string>): FieldMeta {
-  let meta: FieldMeta;
-  if (typeof value === 'boolean') meta = { component: 'binary_sensor' };
-  else if (typeof value === 'string') meta = { component: 'sensor', diagnostic: field !== 'status' };
-  else {
-    const suffix = SUFFIXES.find(([s]) => field.endsWith(s));
-    meta = suffix ? { component: 'sensor', ...suffix[1] } : { component: 'sensor', stateClass: 'measurement' };
-    // Ratings (input_voltage_nominal_v) never change: settings, not readings.
-    if (field.includes('_nominal')) meta = { ...meta, diagnostic: true, stateClass: undefined };
-  }
-  for (const [match, override] of OVERRIDES[measurement] ?? []) {
-    if (typeof match === 'string' ? match !== field : !match.test(field)) continue;
-    meta = { ...meta, ...(typeof override === 'function' ? override(tags) : override) };
-    break;
-  }
-  return meta;
+const FLAG_CLASSES: Record<FlagMeaning, string> = { problem: 'problem', power: 'power', battery_low: 'battery', battery_charging: 'battery_charging' };
+
+export function deviceClassOf(quantity: Quantity | undefined): string | undefined {
+  return quantity && DEVICE_CLASSES[quantity];
 }
 
-/** Human words for an entity name: `energy_import_t1_kwh` → `energy import t1`. */
-export function fieldLabel(field: string): string {
-  const suffix = SUFFIXES.find(([s]) => field.endsWith(s) && field.length > s.length);
-  return (suffix ? field.slice(0, -suffix[0].length) : field).replace(/_/g, ' ');
+/** Home Assistant metadata of one field (as the driver describes it) with this value. */
+export function fieldMeta(field: ResolvedField, value: FieldValue): FieldMeta {
+  if (field.quantity === 'flag' || typeof value === 'boolean') {
+    return { component: 'binary_sensor', deviceClass: field.flag && FLAG_CLASSES[field.flag], stateClass: undefined, unit: undefined };
+  }
+  // Text has no unit, class or statistics (a field never changes type: DESIGN "Measurements").
+  if (typeof value === 'string') return { component: 'sensor', diagnostic: field.kind === 'info' };
+  const meta: FieldMeta = { component: 'sensor' };
+  if (field.unit) meta.unit = field.unit;
+  const deviceClass = deviceClassOf(field.quantity);
+  if (deviceClass) meta.deviceClass = deviceClass;
+  meta.stateClass = field.kind === 'counter' ? 'total_increasing' : field.kind === 'gauge' ? 'measurement' : undefined;
+  if (field.kind === 'info') meta.diagnostic = true;
+  return meta;
 }

@@ -15,12 +15,13 @@ import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Point } from '../core/point.js';
-import type { Driver } from '../devices/types.js';
+import { seriesTags } from '../devices/fields.js';
+import type { Driver, SwitchEntity } from '../devices/types.js';
 import { AnnouncedTopics } from './announced.js';
-import { atsMessages, pduMessages, type Alerts } from './compat-powerwalker.js';
+import { atsMessages, COMPAT_DRIVERS, pduMessages, type Alerts } from './compat-powerwalker.js';
 import { Backoff } from '../core/backoff.js';
 import { closeClient, createClient, errorLogger, redactUrl } from './connection.js';
-import { allows, commandSpecs, type CommandSpec, type SwitchSpec } from './commands.js';
+import { allows, commandSpecs, type CommandSpec } from './commands.js';
 import { describeFromPoint, fieldAnnouncements, numberAnnouncement, slug, switchAnnouncement, type DeviceDescription, type DiscoveryContext } from './discovery.js';
 import { CommandInbox, type ControlFn } from './inbox.js';
 import { PublishBatch } from './packets.js';
@@ -151,8 +152,8 @@ export class MqttOutput {
     for (const dev of options.devices) this.devices.set(dev.name, this.deviceState(dev));
     this.vscp = cfg.vscp ? createVscpOutput(cfg.vscp, options.devices.map((d) => ({ name: d.name, driver: d.driver.id }))) : undefined;
     const compat = cfg.compatibility;
-    this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, 'powerwalker-pdu', 'pdu') : undefined;
-    this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, 'powerwalker-ats', 'ats') : undefined;
+    this.compatPdu = compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, COMPAT_DRIVERS.pdu, 'pdu') : undefined;
+    this.compatAts = compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, COMPAT_DRIVERS.ats, 'ats') : undefined;
     this.inbox = new CommandInbox({
       prefix: this.prefix,
       homeAssistantStatusTopic: cfg.discovery.enabled ? `${cfg.discovery.prefix}/status` : null,
@@ -255,7 +256,7 @@ export class MqttOutput {
   }
 
   private deviceState(dev: MqttDevice): DeviceState {
-    return { dev, description: { name: dev.name, driver: dev.driver.id }, descriptionVersion: 0, specs: commandSpecs(dev.driver.id), targets: new Map(), sharedTags: new Set(dev.sharedTags) };
+    return { dev, description: { name: dev.name, driver: dev.driver.id, fields: dev.driver.fields }, descriptionVersion: 0, specs: commandSpecs(dev.driver), targets: new Map(), sharedTags: new Set(dev.sharedTags) };
   }
 
   /** The worker's onCollected listener: synchronous and cheap; the work happens on a later tick. */
@@ -462,7 +463,7 @@ export class MqttOutput {
     if (!state) return;
     const device = report.device;
     for (const point of report.points) {
-      const series = seriesPath(point);
+      const series = seriesPath(point, seriesTags(state.description.fields, point.measurement));
       const topic = `${this.prefix}/${device}/${series}`;
       if (this.cfg.discovery.enabled) {
         const described = describeFromPoint(state.description, point);
@@ -505,7 +506,7 @@ export class MqttOutput {
     this.enqueue(topic, payload, true, 1);
   }
 
-  private switchPoint(state: DeviceState, spec: SwitchSpec, point: Point): void {
+  private switchPoint(state: DeviceState, spec: SwitchEntity, point: Point): void {
     const target = point.tags[spec.targetTag];
     if (!target) return;
     let allowed = state.targets.get(target);

@@ -2,27 +2,11 @@
  * A series is what one MQTT state message carries: one point's measurement plus the tags that
  * tell its series apart within the device (an outlet, a channel, a phase), never the tags
  * every point of the device shares (device, site, host, the config's extra tags) nor the
- * descriptive ones (circuit, unit_name, mfr, model). Topic: `<prefix>/<device>/<series>` with
+ * descriptive ones (circuit, unit_name, mfr, model); the driver's field metadata names them. Topic: `<prefix>/<device>/<series>` with
  * `<series>` = `<measurement>[/<tag>/<value>]...`, e.g. `wattline/board/hdhk/unit/1/channel/3`.
  */
 import { IntField, UintField, type FieldValue, type Point } from '../core/point.js';
 import type { TextSink } from './packets.js';
-
-/** Identifying tags per measurement, in topic order; measurements not listed use DEFAULT_SERIES_TAGS. */
-const SERIES_TAGS: Record<string, readonly string[]> = {
-  p1: [],
-  p1_mbus: ['channel'],
-  hdhk: ['unit', 'channel'],
-  hdhk_phase: ['phase'],
-  ups: [],
-};
-
-/** DESIGN "Measurements": `device`, `outlet`, `channel`, `phase`, `source` identify a series (`unit`: a bus address). */
-const DEFAULT_SERIES_TAGS: readonly string[] = ['unit', 'outlet', 'channel', 'phase', 'source'];
-
-export function seriesTags(measurement: string): readonly string[] {
-  return SERIES_TAGS[measurement] ?? DEFAULT_SERIES_TAGS;
-}
 
 const NOT_IN_A_LEVEL = /[/#+\s\u0000]/;
 const NOT_IN_A_LEVEL_ALL = /[/#+\s\u0000]/g;
@@ -34,10 +18,10 @@ export function topicLevel(value: string): string {
   return NOT_IN_A_LEVEL.test(value) ? value.replace(NOT_IN_A_LEVEL_ALL, '_') : value;
 }
 
-/** `hdhk/unit/1/channel/3` for a point of `hdhk` with unit=1, channel=3. */
-export function seriesPath(point: Point): string {
+/** `hdhk/unit/1/channel/3` for a point of `hdhk` with unit=1, channel=3 (`tags`: the measurement's series tags, from the driver). */
+export function seriesPath(point: Point, tags: readonly string[]): string {
   let path = topicLevel(point.measurement);
-  for (const tag of seriesTags(point.measurement)) {
+  for (const tag of tags) {
     const v = point.tags[tag];
     if (v !== undefined && v !== '') path += `/${tag}/${topicLevel(v)}`;
   }

@@ -11,11 +11,12 @@ import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
 import { allows, commandSpecs } from './commands.js';
+import { COMPAT_DRIVERS } from './compat-powerwalker.js';
 import { redactUrl } from './connection.js';
 
 export interface MqttSummaryDevice {
   name: string;
-  driver: { id: string } & Pick<Driver, 'control'>;
+  driver: { id: string } & Pick<Driver, 'control' | 'fields'>;
   options: unknown;
 }
 
@@ -52,7 +53,7 @@ export function mqttSummary(cfg: MqttConfig, devices: readonly MqttSummaryDevice
       if (matches.length === 1) return matches[0]!.name;
       return matches.length === 0 ? `none (no ${driverId} device)` : `none (${matches.length} ${driverId} devices: name one in mqtt.compatibility.${key})`;
     };
-    out.push(`mqtt compatibility: ${c.mode}, prefix ${c.prefix}, pdu ${pick(c.pdu, 'powerwalker-pdu', 'pdu')}, ats ${pick(c.ats, 'powerwalker-ats', 'ats')}`);
+    out.push(`mqtt compatibility: ${c.mode}, prefix ${c.prefix}, pdu ${pick(c.pdu, COMPAT_DRIVERS.pdu, 'pdu')}, ats ${pick(c.ats, COMPAT_DRIVERS.ats, 'ats')}`);
   }
   return out;
 }
@@ -61,7 +62,7 @@ export function mqttSummary(cfg: MqttConfig, devices: readonly MqttSummaryDevice
 function commandReach(d: MqttSummaryDevice): string[] {
   const lines: string[] = [];
   const driver = d.driver as Driver;
-  for (const spec of commandSpecs(d.driver.id)) {
+  for (const spec of commandSpecs(d.driver)) {
     const where = `${d.name} (${d.driver.id})`;
     if (spec.component === 'switch') {
       const on = SWITCH_TARGETS.filter((t) => allows(driver, d.options, d.name, spec.onVerb, [t]));

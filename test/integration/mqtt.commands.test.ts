@@ -16,7 +16,7 @@ import { ConfigError, DeviceError, InputError, TimeoutError } from '../../src/co
 import { int, msToNs } from '../../src/core/point.js';
 import { drivers as registry } from '../../src/devices/index.js';
 import type { ControlRequest, DeviceSession, Driver, DriverContext } from '../../src/devices/types.js';
-import { outletSwitch, registerCommandSpecs } from '../../src/mqtt/commands.js';
+import { outletSwitch } from '../../src/devices/powerwalker-pdu/fields.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { subscribe, type Subscriber } from '../helpers/mqtt-subscriber.js';
 import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
@@ -123,6 +123,8 @@ class TestSwitchSession implements DeviceSession {
 
 const testSwitchDriver: Driver<TestSwitchOptions> = {
   id: 'test-switch',
+  // Its outlets as switches, like the PDU's; no field declared (the naming convention describes them).
+  fields: { measurements: {}, entities: [outletSwitch('pdu_outlet')] },
   description: 'TEST ONLY: a switchable outlet device over TCP',
   kind: 'poll',
   options: testSwitchOptions,
@@ -153,7 +155,6 @@ let run: RunningWorker;
 let sub: Subscriber;
 
 before(async () => {
-  registerCommandSpecs('test-switch', [outletSwitch('pdu_outlet')]);
   broker = await startMosquitto();
   sim = new TestSwitchSimulator();
   await sim.start();

@@ -11,19 +11,26 @@ import { drivers } from '../../src/devices/index.js';
 import { ROOT } from '../helpers/paths.js';
 import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
 import { AnnouncedTopics } from '../../src/mqtt/announced.js';
-import { outletState, outletSwitch, parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
+import { parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
+import { describeField, seriesTags } from '../../src/devices/fields.js';
+import { outletState, outletSwitch } from '../../src/devices/powerwalker-pdu/fields.js';
 import { atsMessages, parseCompatCommand, pduMessages } from '../../src/mqtt/compat-powerwalker.js';
 import { fieldAnnouncements } from '../../src/mqtt/discovery.js';
-import { fieldMeta } from '../../src/mqtt/fields.js';
+import { fieldMeta as haMeta } from '../../src/mqtt/fields.js';
 import { PublishBatch } from '../../src/mqtt/packets.js';
 import { Backoff } from '../../src/core/backoff.js';
 import { errorLogger } from '../../src/mqtt/connection.js';
 import { pino } from 'pino';
 import { MessageQueue } from '../../src/mqtt/queue.js';
-import { seriesPath, statePayload, writeStatePayload } from '../../src/mqtt/series.js';
+import { seriesPath as pathOf, statePayload, writeStatePayload } from '../../src/mqtt/series.js';
 
 const T = 1_700_000_000_000n * 1_000_000n;
 const point = (measurement: string, tags: Record<string, string>, fields: Point['fields']): Point => ({ measurement, tags, fields, time: T });
+/** The field metadata of the registered driver that emits a measurement (none for made-up ones: the naming convention). */
+const metadataOf = (measurement: string) => drivers.find((d) => d.fields?.measurements[measurement])?.fields;
+const fieldMeta = (measurement: string, field: string, value: Point['fields'][string], tags: Record<string, string>) =>
+  haMeta(describeField(metadataOf(measurement), measurement, field, value, tags), value);
+const seriesPath = (p: Point) => pathOf(p, seriesTags(metadataOf(p.measurement), p.measurement));
 
 test('field metadata: unit, device class and state class from the name suffix', () => {
   assert.deepEqual(fieldMeta('p1', 'energy_import_t1_kwh', 1.5, {}), { component: 'sensor', unit: 'kWh', deviceClass: 'energy', stateClass: 'total_increasing' });
@@ -106,7 +113,7 @@ test('state payload: the same text as JSON.stringify of the plain object, for an
 test('discovery: one config per field with a stable unique id, the series state topic and the device', () => {
   const ctx = { discoveryPrefix: 'homeassistant', node: 'wattline', availabilityTopic: 'wattline/status' };
   const p = point('p1', { device: 'meter' }, { energy_import_kwh: 10.5, power_import_w: 300 });
-  const out = fieldAnnouncements(p, { name: 'meter', driver: 'dsmr-p1', firmware: '50' }, 'p1', 'wattline/meter/p1', ctx);
+  const out = fieldAnnouncements(p, { name: 'meter', driver: 'dsmr-p1', fields: metadataOf('p1'), firmware: '50' }, 'p1', 'wattline/meter/p1', ctx);
   assert.equal(out.length, 2);
   assert.equal(out[0]!.topic, 'homeassistant/sensor/wattline/wattline_meter_p1_energy_import_kwh/config');
   const c = JSON.parse(out[0]!.payload);

@@ -6,6 +6,7 @@
  */
 import type { Point } from '../../core/point.js';
 import type { DecodeContext, DecodeResult, Driver } from '../types.js';
+import { dsmrP1Fields } from './fields.js';
 import { decodeP1Capture } from './capture.js';
 import { decodeTelegram } from './codec.js';
 import { p1OptionsSchema, p1SerialSettings, type P1Options } from './config.js';
@@ -65,6 +66,7 @@ class LineCounter {
 
 export const dsmrP1Driver: Driver<P1Options> = {
   id: 'dsmr-p1',
+  fields: dsmrP1Fields,
   description: 'DSMR/ESMR P1 smart meter (NL, BE e-MUCS, LU Smarty, SE/T211 HAN) with its M-Bus gas/water/heat meters; receive only',
   kind: 'stream',
   options: p1OptionsSchema,

@@ -5,6 +5,7 @@
  * the injected transport (rtu-port.ts). See README.md beside this file.
  */
 import type { Driver } from '../types.js';
+import { hdhkFields } from './fields.js';
 import { hdhkOptionsSchema, hdhkSerialSettings, type HdhkOptions } from './config.js';
 import { HdhkSession } from './session.js';
 import { decodeHdhkCapture } from './capture.js';
@@ -15,6 +16,7 @@ export { HdhkSession } from './session.js';
 
 export const hdhkDriver: Driver<HdhkOptions> = {
   id: 'hdhk',
+  fields: hdhkFields,
   description: 'HDHK 16-channel AC current meters over Modbus RTU (RS-485); several units per bus, currents per circuit and per-phase sums',
   kind: 'poll',
   options: hdhkOptionsSchema,

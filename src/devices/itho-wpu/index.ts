@@ -6,6 +6,7 @@
  * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
+import { ithoWpuFields } from './fields.js';
 import { ithoWpuOptionsSchema, type IthoWpuOptions } from './config.js';
 import { ithoControl } from './control.js';
 import { decodeIthoCapture } from './decode-capture.js';
@@ -17,6 +18,7 @@ export { ParameterMap, ParameterMapError } from './parameter-map.js';
 
 export const ithoWpuDriver: Driver<IthoWpuOptions> = {
   id: 'itho-wpu',
+  fields: ithoWpuFields,
   description: 'Itho WPU heat pump over I2C through the pigpio daemon: datalog (temperatures, pressure, pumps, states) labelled from the Itho parameter map, counters, settings',
   kind: 'poll',
   options: ithoWpuOptionsSchema,

@@ -5,6 +5,7 @@
  * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
+import { nutUpsFields } from './fields.js';
 import { nutUpsOptionsSchema, type NutUpsOptions } from './config.js';
 import { NutUpsSession } from './session.js';
 import { decodeNutUpsCapture } from './capture.js';
@@ -16,6 +17,7 @@ export { listInstantCommands, runInstantCommand, type NutCommandInfo } from './c
 
 export const nutUpsDriver: Driver<NutUpsOptions> = {
   id: 'nut-ups',
+  fields: nutUpsFields,
   description: 'Any UPS served by Network UPS Tools: every variable of one UPS from upsd (TCP 3493), status flags decoded',
   kind: 'poll',
   options: nutUpsOptionsSchema,

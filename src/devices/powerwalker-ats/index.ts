@@ -6,6 +6,7 @@
 import { decodeExchanges } from '../powerwalker/capture.js';
 import { powerwalkerSerialSettings } from '../powerwalker/options.js';
 import type { Driver } from '../types.js';
+import { powerwalkerAtsFields } from './fields.js';
 import { atsOptionsSchema, type AtsOptions } from './config.js';
 import { atsControl } from './control.js';
 import { atsPoints, READ_COMMANDS, type AtsPoll } from './points.js';
@@ -16,6 +17,7 @@ export { AtsSession } from './session.js';
 
 export const powerwalkerAtsDriver: Driver<AtsOptions> = {
   id: 'powerwalker-ats',
+  fields: powerwalkerAtsFields,
   description: 'PowerWalker ATS (PI97): both sources V/Hz and their faults, load, output current, sync angle, temperature, 24 status bits',
   kind: 'poll',
   options: atsOptionsSchema,

@@ -7,6 +7,7 @@
  */
 import { decodeExchanges } from '../powerwalker/capture.js';
 import type { Driver } from '../types.js';
+import { powerwalkerPduFields } from './fields.js';
 import { pduOptionsSchema, powerwalkerSerialSettings, type PduOptions } from './config.js';
 import { pduControl } from './control.js';
 import { pduPoints, READ_COMMANDS, type PduPoll } from './points.js';
@@ -18,6 +19,7 @@ export { PowerwalkerError } from '../powerwalker/link.js';
 
 export const powerwalkerPduDriver: Driver<PduOptions> = {
   id: 'powerwalker-pdu',
+  fields: powerwalkerPduFields,
   description: 'PowerWalker PDU RC-16A (PI90): input V/Hz/A, temperature, alarms; per outlet current, W, VA, kWh, status, countdowns; outlet switching',
   kind: 'poll',
   options: pduOptionsSchema,

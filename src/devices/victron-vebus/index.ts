@@ -6,6 +6,7 @@
  * captures, control.ts validates the control verbs. See README.md beside this file.
  */
 import type { Driver } from '../types.js';
+import { victronVebusFields } from './fields.js';
 import { decodeVebusCapture } from './capture.js';
 import { vebusOptionsSchema, vebusSerialSettings, type VebusOptions } from './config.js';
 import { vebusControl } from './control.js';
@@ -16,6 +17,7 @@ export { VebusSession } from './session.js';
 
 export const victronVebusDriver: Driver<VebusOptions> = {
   id: 'victron-vebus',
+  fields: victronVebusFields,
   description: 'Victron Multiplus(-II) via MK3-USB (VE.Bus MK2 protocol, 2400 8N1): AC in/out per phase, battery, SOC, LEDs, ESS set-point control',
   kind: 'poll',
   options: vebusOptionsSchema,
