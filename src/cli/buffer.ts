@@ -11,7 +11,9 @@ import { action, EXIT, load, logger } from './common.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
   const c = loaded.config.outbox;
-  return openSqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes });
+  const path = resolveConfigPath(loaded, c.path);
+  // No outbox yet: an empty one in memory answers, and no file or folder appears (issue 17).
+  return openSqliteOutbox(existsSync(path) ? path : ':memory:', { maxRows: c.maxRows, maxBytes: c.maxBytes });
 }
 
 /** Run `fn` on the config's outbox and close it again, whatever happens. */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument, parse as parseYamlScalar } from 'yaml';
 import { ConfigError } from '../core/errors.js';
@@ -6,9 +6,10 @@ import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
 import { environmentWithDotenv, interpolate } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
+import { locateConfig, notFoundMessage } from './locate.js';
 import { buildConfigSchema, type WattlineConfig } from './schema.js';
 
-export const DEFAULT_CONFIG_PATH = 'wattline.yaml';
+export { DEFAULT_CONFIG_PATH } from './locate.js';
 
 export interface LoadedConfig {
   config: WattlineConfig;
@@ -21,29 +22,33 @@ export interface LoadedConfig {
 
 export interface LoadOptions {
   drivers: readonly Driver[];
-  /** An explicit --config path; without it WATTLINE_CONFIG, then ./wattline.yaml. */
+  /** An explicit --config path; without it the search of locate.ts. */
   path?: string;
-  /** Fall back to the built-in demo when no config file exists (run, once, test). */
-  allowDemo?: boolean;
+  /** The built-in demo config instead of a file (`wattline demo` only: no verb falls back to it). */
+  demo?: boolean;
+  /** What the demo's relative paths (outbox, Itho map and cache) are relative to; default cwd. */
+  demoDir?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The system-wide config's place (default /etc/wattline/wattline.yaml; tests move it). */
+  systemPath?: string;
   /** The devices the demo runs (drivers with a simulator, with their demo options); default: every driver, no options. */
   demoDevices?: readonly { driver: string; options?: unknown }[];
 }
 
 export function loadConfig(options: LoadOptions): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
-  const explicit = options.path ?? options.env?.WATTLINE_CONFIG ?? process.env.WATTLINE_CONFIG;
-  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_PATH);
-
-  if (!existsSync(path)) {
-    if (explicit !== undefined || !options.allowDemo) {
-      throw new ConfigError(`${explicit ?? DEFAULT_CONFIG_PATH}: config file not found (copy wattline.example.yaml, or pass --config)`);
-    }
+  if (options.demo) {
     const env = environmentWithDotenv([resolve(cwd, '.env')], options.env);
     const raw = demoConfig(env, options.demoDevices ?? options.drivers.map((d) => ({ driver: d.id })));
-    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true };
+    const dir = options.demoDir ?? cwd;
+    const config = validate(raw, options.drivers, 'built-in demo config');
+    resolveDriverPaths(config, options.drivers, dir);
+    return { config, path: null, dir, demo: true };
   }
+  const located = locateConfig({ path: options.path, env: options.env ?? process.env, cwd, systemPath: options.systemPath });
+  if (!located.found) throw new ConfigError(notFoundMessage(located));
+  const { path, name } = located;
 
   const dir = dirname(path);
   const env = environmentWithDotenv([...new Set([resolve(dir, '.env'), resolve(cwd, '.env')])], options.env);
@@ -53,9 +58,9 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
   }
-  const raw = parseYaml(text, explicit ?? DEFAULT_CONFIG_PATH);
-  const resolved = resolveRefs(raw, env, explicit ?? DEFAULT_CONFIG_PATH, []);
-  const config = validate(resolved, options.drivers, explicit ?? DEFAULT_CONFIG_PATH);
+  const raw = parseYaml(text, name);
+  const resolved = resolveRefs(raw, env, name, []);
+  const config = validate(resolved, options.drivers, name);
   resolveDriverPaths(config, options.drivers, dir);
   return { config, path, dir, demo: false };
 }
