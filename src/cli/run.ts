@@ -5,11 +5,13 @@ import { errorMessage } from '../core/errors.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
+import { acquireWorkerLock, type WorkerLock } from '../outbox/worker-lock.js';
 import { Worker, type JobReport } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 import { linesToJson } from './json-output.js';
 
-const STOP_GRACE_MS = 5000;
+/** The stop promise (README, packaging/systemd/wattline.service's TimeoutStopSec). */
+export const STOP_GRACE_MS = 5000;
 
 export function registerRunVerbs(program: Command): void {
   program
@@ -18,42 +20,12 @@ export function registerRunVerbs(program: Command): void {
     .addHelpText(
       'after',
       `
-Without a config file (./wattline.yaml, WATTLINE_CONFIG or --config) it runs the built-in
-demo: every driver's simulator, points printed to stdout and kept in data/demo-outbox.sqlite,
-sent to InfluxDB when INFLUX_URL is set (see .env.example). SIGTERM or Ctrl-C stops it:
-polling ends, the batch in flight finishes or stays in the outbox.`,
+The config is the first of --config, $WATTLINE_CONFIG, ./wattline.yaml, /etc/wattline/wattline.yaml;
+without one it exits 2 (\`wattline demo\` runs the simulated devices). One worker per outbox: a
+second one exits 2 naming the first one's PID. SIGTERM or Ctrl-C stops it: polling ends, the
+batch in flight finishes or stays in the outbox.`,
     )
-    .action(
-      action(async (_opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
-        const log = logger(cmd, loaded);
-        if (loaded.demo) log.warn('no wattline.yaml found: running the built-in demo on simulated devices');
-        const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
-        await worker.start();
-        // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
-        let control: ControlServer | null = null;
-        try {
-          control = await startControlServer({ worker, outboxPath: resolveConfigPath(loaded, loaded.config.outbox.path), log: log.child({ room: 'control' }) });
-        } catch (err) {
-          log.warn({ err: errorMessage(err) }, 'control endpoint not started; control verbs will open ports themselves');
-        }
-        await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            log.info({ signal }, 'stopping');
-            const force = setTimeout(() => {
-              log.error('did not stop in time; exiting (unsent points stay in the outbox)');
-              process.exit(EXIT.failed);
-            }, STOP_GRACE_MS);
-            force.unref();
-            Promise.all([control?.close(), worker.stop()]).then(() => resolve(), () => resolve());
-          };
-          process.once('SIGTERM', () => stop('SIGTERM'));
-          process.once('SIGINT', () => stop('SIGINT'));
-        });
-        log.info('stopped');
-        return EXIT.ok;
-      }),
-    );
+    .action(action(async (_opts: unknown, cmd: Command) => runDaemon(cmd, load(cmd))));
 
   program
     .command('once')
@@ -61,7 +33,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
     .argument('[device...]', 'only these devices')
     .action(
       action(async (names: string[], _opts: unknown, cmd: Command) => {
-        const loaded = load(cmd, true);
+        const loaded = load(cmd);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout, only: names.length ? names : undefined });
@@ -100,7 +72,7 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
           process.stderr.write(`wattline: --format: expected lp or json, got ${JSON.stringify(opts.format)}\n`);
           return EXIT.usage;
         }
-        const loaded = load(cmd, true);
+        const loaded = load(cmd);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
         const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
@@ -117,6 +89,52 @@ polling ends, the batch in flight finishes or stays in the outbox.`,
         return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
       }),
     );
+}
+
+/**
+ * The daemon, for `run` and `demo`: takes the outbox's worker lock before any port or file
+ * is opened, starts the worker and its control endpoint, and stops both on SIGTERM/SIGINT.
+ */
+export async function runDaemon(cmd: Command, loaded: LoadedConfig): Promise<number> {
+  const log = logger(cmd, loaded);
+  const outboxPath = resolveConfigPath(loaded, loaded.config.outbox.path);
+  // The Worker checks every schedule before it writes anything, and opens no port until
+  // start(): a bad config leaves no lock file, and a second worker stops before a port opens.
+  const worker = new Worker({ loaded, drivers, log, echo: process.stdout });
+  let lock: WorkerLock;
+  try {
+    lock = acquireWorkerLock(outboxPath);
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  try {
+    await worker.start();
+    // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
+    let control: ControlServer | null = null;
+    try {
+      control = await startControlServer({ worker, outboxPath, log: log.child({ room: 'control' }) });
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'control endpoint not started; control verbs will open ports themselves');
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'stopping');
+        const force = setTimeout(() => {
+          log.error('did not stop in time; exiting (unsent points stay in the outbox)');
+          process.exit(EXIT.failed);
+        }, STOP_GRACE_MS);
+        force.unref();
+        Promise.all([control?.close(), worker.stop()]).then(() => resolve(), () => resolve());
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    log.info('stopped');
+    return EXIT.ok;
+  } finally {
+    lock.release();
+  }
 }
 
 /** Device names on the command line must be enabled devices of the config: exit 2 before anything opens. */
