@@ -92,8 +92,8 @@ batch in flight finishes or stays in the outbox.`,
 }
 
 /**
- * The daemon, for `run` and `demo`: takes the outbox's worker lock before any port or file
- * is opened, starts the worker and its control endpoint, and stops both on SIGTERM/SIGINT.
+ * The daemon, for `run` and `demo`: takes the outbox's worker lock before any port opens,
+ * starts the worker and its control endpoint, and stops both on SIGTERM/SIGINT.
  */
 export async function runDaemon(cmd: Command, loaded: LoadedConfig): Promise<number> {
   const log = logger(cmd, loaded);
@@ -109,6 +109,11 @@ export async function runDaemon(cmd: Command, loaded: LoadedConfig): Promise<num
     throw err;
   }
   try {
+    // Listening before start(): a SIGTERM that comes while devices open is honoured once they have.
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     await worker.start();
     // The control endpoint lets `wattline control` reach devices whose ports this worker owns.
     let control: ControlServer | null = null;
@@ -117,19 +122,13 @@ export async function runDaemon(cmd: Command, loaded: LoadedConfig): Promise<num
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'control endpoint not started; control verbs will open ports themselves');
     }
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'stopping');
-        const force = setTimeout(() => {
-          log.error('did not stop in time; exiting (unsent points stay in the outbox)');
-          process.exit(EXIT.failed);
-        }, STOP_GRACE_MS);
-        force.unref();
-        Promise.all([control?.close(), worker.stop()]).then(() => resolve(), () => resolve());
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    log.info({ signal: await stopSignal }, 'stopping');
+    const force = setTimeout(() => {
+      log.error('did not stop in time; exiting (unsent points stay in the outbox)');
+      process.exit(EXIT.failed);
+    }, STOP_GRACE_MS);
+    force.unref();
+    await Promise.all([control?.close(), worker.stop()]).catch(() => undefined);
     log.info('stopped');
     return EXIT.ok;
   } finally {
