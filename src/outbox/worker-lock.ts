@@ -34,7 +34,9 @@ export function acquireWorkerLock(outboxPath: string): WorkerLock {
     // timeout 0: SQLite's busy handler would wait seconds for a lock a live worker never gives up.
     const db = new Database(paths.lock, { timeout: 0 });
     try {
-      // An open EXCLUSIVE transaction holds the lock without writing a byte.
+      // An open EXCLUSIVE transaction holds the lock without writing a byte; no journal, so no
+      // -journal file beside it either.
+      db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db.close();

@@ -1,7 +1,7 @@
 /** One worker per outbox (outbox/worker-lock.ts), within one process; across processes: test/integration/worker-lock.test.ts. */
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors.js';
@@ -31,4 +31,14 @@ test('the lock file is never written: it stays an empty database', () => {
   const lock = acquireWorkerLock(outbox);
   lock.release();
   assert.equal(readFileSync(workerLockPaths(outbox).lock).length, 0);
+});
+
+test('holding the lock leaves no journal or other file beside it', () => {
+  const outbox = join(dir, 'outbox.sqlite');
+  const lock = acquireWorkerLock(outbox);
+  try {
+    assert.deepEqual(readdirSync(dir).sort(), ['outbox.sqlite.lock', 'outbox.sqlite.pid']);
+  } finally {
+    lock.release();
+  }
 });
