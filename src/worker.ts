@@ -82,7 +82,7 @@ export function openDevice(
   loaded: LoadedConfig,
   device: DeviceConfig,
   driver: Driver,
-  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture'] },
+  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean },
 ): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
   const { transport, simulator } = createTransport(device, driver);
   const session = driver.createSession({
@@ -93,6 +93,7 @@ export function openDevice(
     clock: with_.clock,
     log: with_.log.child({ device: device.name }),
     ...(with_.capture ? { capture: with_.capture } : {}),
+    ...(with_.readOnly ? { readOnly: true } : {}),
   });
   return { transport, ...(simulator ? { simulator } : {}), session };
 }
@@ -224,7 +225,7 @@ export class Worker {
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
       const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
-      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture });
+      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture, readOnly: options.dryRun });
       this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
     }
   }
