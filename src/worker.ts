@@ -82,7 +82,7 @@ export function openDevice(
   loaded: LoadedConfig,
   device: DeviceConfig,
   driver: Driver,
-  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean },
+  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean; oneShot?: boolean },
 ): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
   const { transport, simulator } = createTransport(device, driver);
   const session = driver.createSession({
@@ -94,6 +94,7 @@ export function openDevice(
     log: with_.log.child({ device: device.name }),
     ...(with_.capture ? { capture: with_.capture } : {}),
     ...(with_.readOnly ? { readOnly: true } : {}),
+    ...(with_.oneShot ? { oneShot: true } : {}),
   });
   return { transport, ...(simulator ? { simulator } : {}), session };
 }
@@ -160,6 +161,12 @@ export interface WorkerOptions {
   only?: readonly string[];
   /** `test`: collect and print, no outbox, no InfluxDB. */
   dryRun?: boolean;
+  /**
+   * `once`/`test`: one collection, then the process ends. Nothing retries or reopens later, so
+   * the sessions' "retrying" chatter stays below error (unless debug was asked for), and the
+   * verb prints each failure once from its reports.
+   */
+  oneShot?: boolean;
 }
 
 export class Worker {
@@ -214,7 +221,7 @@ export class Worker {
       const report = this.lastReports.get(r.name);
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
       if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
-      else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
+      else if (!options.oneShot) this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
     // Backfill points wait in their own file and go only when no live point is pending.
@@ -222,10 +229,11 @@ export class Worker {
     this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
     this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
+    const deviceLog = options.oneShot && !log.isLevelEnabled('debug') ? log.child({}, { level: 'error' }) : log;
     for (const device of devices) {
       const driver = options.drivers.find((d) => d.id === device.driver)!;
       const capture = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
-      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture, readOnly: options.dryRun });
+      const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: deviceLog, capture, readOnly: options.dryRun, oneShot: options.oneShot });
       this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
     }
   }
@@ -268,7 +276,8 @@ export class Worker {
           await rt.simulator?.ready;
           await rt.session.start();
         } catch (err) {
-          this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
+          if (this.options.oneShot) this.log.debug({ device: rt.config.name, err: errorMessage(err) }, 'device did not start');
+          else this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
         }
       }),
     );

@@ -137,6 +137,7 @@ export function registerBufferVerbs(program: Command): void {
         const flusher = createFlusher(outbox, influx, systemClock, log);
         try {
           const result = await flusher.drain({
+            callerReports: true,
             onProgress: (p) => {
               const done = p.delivered + p.deadLettered;
               bar?.update(done, { rate: Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)) });

@@ -31,12 +31,19 @@ batch in flight finishes or stays in the outbox.`,
     .command('once')
     .description('Collect every device once, flush the outbox to InfluxDB, exit non-zero if anything failed (for cron)')
     .argument('[device...]', 'only these devices')
+    .addHelpText(
+      'after',
+      `
+Exit 1 when a device failed, when not everything reached InfluxDB (it stays in the outbox for
+the next run), or when InfluxDB refused lines: those were moved to the dead letters
+(wattline buffer dead-letters; buffer retry|purge <id>). Each failure is printed once.`,
+    )
     .action(
       action(async (names: string[], _opts: unknown, cmd: Command) => {
         const loaded = load(cmd);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
-        const worker = new Worker({ loaded, drivers, log, echo: process.stdout, only: names.length ? names : undefined });
+        const worker = new Worker({ loaded, drivers, log, echo: process.stdout, oneShot: true, only: names.length ? names : undefined });
         let failed = false;
         try {
           const reports = await worker.runOnce();
@@ -48,10 +55,14 @@ batch in flight finishes or stays in the outbox.`,
             }
           }
           if (worker.flusher) {
-            const result = await worker.flusher.drain();
+            const result = await worker.flusher.drain({ callerReports: true });
             if (!result.complete) {
               failed = true;
               log.error({ reason: result.stoppedBecause }, 'not everything reached InfluxDB; it stays in the outbox');
+            }
+            if (result.deadLettered > 0) {
+              failed = true;
+              log.error({ deadLettered: result.deadLettered }, 'InfluxDB refused lines: moved to the dead letters (wattline buffer dead-letters)');
             }
           }
         } finally {
@@ -75,7 +86,7 @@ batch in flight finishes or stays in the outbox.`,
         const loaded = load(cmd);
         const log = logger(cmd, loaded);
         checkNames(loaded, names);
-        const worker = new Worker({ loaded, drivers, log, dryRun: true, only: names.length ? names : undefined });
+        const worker = new Worker({ loaded, drivers, log, dryRun: true, oneShot: true, only: names.length ? names : undefined });
         let reports: JobReport[];
         try {
           reports = await worker.runOnce();
