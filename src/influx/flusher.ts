@@ -451,11 +451,12 @@ export class Flusher {
       case 'reject': {
         if (rows.length === 1) {
           const row = rows[0]!;
-          this.o.outbox.deadLetter([row.id], outcome.status, outcome.message);
+          // The id logged is the dead letter's: the one `wattline buffer retry|purge <id>` takes.
+          const [id] = this.o.outbox.deadLetter([row.id], outcome.status, outcome.message);
           tally.deadLettered++;
           this.deadLettered++;
           this.o.log.warn(
-            { id: row.id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line },
+            { id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line },
             'line refused by the server: moved to dead letters',
           );
           return null;
