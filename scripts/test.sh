@@ -15,6 +15,7 @@ declare -A NEED=(
   [openssl]=openssl
   [mosquitto]=mosquitto
   [mdb-tables]=mdbtools
+  [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
@@ -41,7 +42,8 @@ if [[ ! -d node_modules ]]; then
   npm ci
 fi
 
-# A clean build: stale compiled tests of deleted sources must not run.
+# A clean build: stale compiled tests of deleted sources must not run. tsconfig.json compiles
+# the tests and benchmarks too; `npm run build` (tsconfig.build.json) only what runs.
 rm -rf dist
 npx tsc -p tsconfig.json
 # Files given on the command line narrow the run: npm test -- dist/test/unit/foo.test.js

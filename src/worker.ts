@@ -96,7 +96,7 @@ export function openDevice(
   loaded: LoadedConfig,
   device: DeviceConfig,
   driver: Driver,
-  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture'] },
+  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean; oneShot?: boolean },
 ): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
   const { transport, simulator } = createTransport(device, driver);
   const session = driver.createSession({
@@ -107,6 +107,8 @@ export function openDevice(
     clock: with_.clock,
     log: with_.log.child({ device: device.name }),
     ...(with_.capture ? { capture: with_.capture } : {}),
+    ...(with_.readOnly ? { readOnly: true } : {}),
+    ...(with_.oneShot ? { oneShot: true } : {}),
   });
   return { transport, ...(simulator ? { simulator } : {}), session };
 }
@@ -173,6 +175,12 @@ export interface WorkerOptions {
   only?: readonly string[];
   /** `test`: collect and print, no outbox, no InfluxDB. */
   dryRun?: boolean;
+  /**
+   * `once`/`test`: one collection, then the process ends. Nothing retries or reopens later, so
+   * the sessions' "retrying" chatter stays below error (unless debug was asked for), and the
+   * verb prints each failure once from its reports.
+   */
+  oneShot?: boolean;
 }
 
 export class Worker {
@@ -224,7 +232,7 @@ export class Worker {
       const report = this.lastReports.get(r.name);
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
       if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
-      else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
+      else if (!options.oneShot) this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
     // Backfill points wait in their own file and go only when no live point is pending.
@@ -266,7 +274,9 @@ export class Worker {
           if (direction === 'rx' && raw.length < MAX_RAW_PER_COLLECT) raw.push({ text: typeof data === 'string' ? data : data.toString('latin1'), timeMs });
         }
       : archive;
-    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: this.log, capture });
+    // One-shot verbs (once, test) print each failure once themselves: the sessions' own warnings stay quiet.
+    const log = this.options.oneShot && !this.log.isLevelEnabled('debug') ? this.log.child({}, { level: 'error' }) : this.log;
+    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
     return { config: device, driver, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
   }
 
@@ -314,7 +324,8 @@ export class Worker {
           await rt.simulator?.ready;
           await rt.session.start();
         } catch (err) {
-          this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
+          if (this.options.oneShot) this.log.debug({ device: rt.config.name, err: errorMessage(err) }, 'device did not start');
+          else this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
         }
       }),
     );

@@ -11,7 +11,9 @@ import { action, EXIT, load, logger } from './common.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
   const c = loaded.config.outbox;
-  return openSqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes });
+  const path = resolveConfigPath(loaded, c.path);
+  // No outbox yet: an empty one in memory answers, and no file or folder appears (issue 17).
+  return openSqliteOutbox(existsSync(path) ? path : ':memory:', { maxRows: c.maxRows, maxBytes: c.maxBytes });
 }
 
 /** Run `fn` on the config's outbox and close it again, whatever happens. */
@@ -135,6 +137,7 @@ export function registerBufferVerbs(program: Command): void {
         const flusher = createFlusher(outbox, influx, systemClock, log);
         try {
           const result = await flusher.drain({
+            callerReports: true,
             onProgress: (p) => {
               const done = p.delivered + p.deadLettered;
               bar?.update(done, { rate: Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)) });

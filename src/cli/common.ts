@@ -3,7 +3,6 @@ import { ConfigError, errorMessage, WattlineError } from '../core/errors.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { drivers } from '../devices/index.js';
-import { demoDevices } from '../simulators/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -17,8 +16,13 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function load(cmd: Command, allowDemo: boolean): LoadedConfig {
-  return loadConfig({ drivers, path: globals(cmd).config, allowDemo, demoDevices: demoDevices() });
+/**
+ * The config file found by config/locate.ts, or exit 2 naming every place searched. No verb
+ * falls back to the demo: `wattline demo` asks for it (cli/demo.ts). The second argument is
+ * left over from when some did, and ignored.
+ */
+export function load(cmd: Command, _formerlyAllowDemo?: boolean): LoadedConfig {
+  return loadConfig({ drivers, path: globals(cmd).config });
 }
 
 /** `defaultLevel`: for one-shot verbs whose output is the answer (control verbs log at warn unless asked). */

@@ -1,10 +1,12 @@
 /** The wattline CLI: every verb on one commander program (main.ts loads this). */
 import { youngGenerationMayGrow } from './young-generation.js';
 import { Command, Option } from 'commander';
+import { packageVersion } from '../core/package.js';
 import { registerBufferVerbs } from './buffer.js';
 import { registerConfigVerbs } from './config.js';
 import { registerControlVerbs } from './control.js';
 import { registerDecodeVerb } from './decode.js';
+import { registerDemoVerb } from './demo.js';
 import { registerDeviceVerbs } from './devices.js';
 import { registerDriverVerbs } from './drivers.js';
 import { registerConvertPar } from './itho-convert-par.js';
@@ -17,8 +19,8 @@ import { registerCaptureVerbs } from './captures.js';
 const program = new Command()
   .name('wattline')
   .description('Durable ingest worker for energy equipment: devices on cron schedules → SQLite outbox → InfluxDB')
-  .version('0.1.0')
-  .option('-c, --config <file>', 'config file (default: $WATTLINE_CONFIG or ./wattline.yaml)')
+  .version(packageVersion())
+  .option('-c, --config <file>', 'config file (default: $WATTLINE_CONFIG, else ./wattline.yaml, else /etc/wattline/wattline.yaml)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
   .addOption(new Option('--log-format <format>', 'log format (default: pretty on a terminal, JSON otherwise)').choices(['pretty', 'json']))
   .option('-q, --quiet', 'only warnings and errors')
@@ -31,16 +33,18 @@ const program = new Command()
     'after',
     `
 Exit codes: 0 ok, 1 a device or InfluxDB failed, 2 bad configuration or command line.
-Configuration: wattline.example.yaml; secrets as \${VAR} from the environment or .env.`,
+Configuration: wattline.example.yaml; secrets as \${VAR} from the environment or .env beside it.
+Without a config: \`wattline demo\` runs the built-in simulated devices.`,
   );
 
-// Every verb but the `run` daemon lets the young generation grow from here (young-generation.ts).
+// Every verb but the daemons (`run`, `demo`) lets the young generation grow from here (young-generation.ts).
 program.hook('preAction', (_program, verb) => {
-  if (verb.name() !== 'run') youngGenerationMayGrow();
+  if (verb.name() !== 'run' && verb.name() !== 'demo') youngGenerationMayGrow();
 });
 
 registerRunVerbs(program);
 registerReloadVerb(program);
+registerDemoVerb(program);
 registerConfigVerbs(program);
 registerDeviceVerbs(program);
 registerDriverVerbs(program);

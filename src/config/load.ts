@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -6,9 +6,10 @@ import type { Driver } from '../devices/types.js';
 import { demoConfig } from './demo.js';
 import { environmentWithDotenv, missingVariable, resolveRefs, retype, type References } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
+import { locateConfig, notFoundMessage } from './locate.js';
 import { buildConfigSchema, deviceSchemaFor, type DeviceConfig, type WattlineConfig } from './schema.js';
 
-export const DEFAULT_CONFIG_PATH = 'wattline.yaml';
+export { DEFAULT_CONFIG_PATH } from './locate.js';
 
 export interface LoadedConfig {
   config: WattlineConfig;
@@ -23,29 +24,33 @@ export interface LoadedConfig {
 
 export interface LoadOptions {
   drivers: readonly Driver[];
-  /** An explicit --config path; without it WATTLINE_CONFIG, then ./wattline.yaml. */
+  /** An explicit --config path; without it the search of locate.ts. */
   path?: string;
-  /** Fall back to the built-in demo when no config file exists (run, once, test). */
-  allowDemo?: boolean;
+  /** The built-in demo config instead of a file (`wattline demo` only: no verb falls back to it). */
+  demo?: boolean;
+  /** What the demo's relative paths (outbox, Itho map and cache) are relative to; default cwd. */
+  demoDir?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The system-wide config's place (default /etc/wattline/wattline.yaml; tests move it). */
+  systemPath?: string;
   /** The devices the demo runs (drivers with a simulator, with their demo options); default: every driver, no options. */
   demoDevices?: readonly { driver: string; options?: unknown }[];
 }
 
 export function loadConfig(options: LoadOptions): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
-  const explicit = options.path ?? options.env?.WATTLINE_CONFIG ?? process.env.WATTLINE_CONFIG;
-  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_PATH);
-
-  if (!existsSync(path)) {
-    if (explicit !== undefined || !options.allowDemo) {
-      throw new ConfigError(`${explicit ?? DEFAULT_CONFIG_PATH}: config file not found (copy wattline.example.yaml, or pass --config)`);
-    }
+  if (options.demo) {
     const env = environmentWithDotenv([resolve(cwd, '.env')], options.env);
     const raw = demoConfig(env, options.demoDevices ?? options.drivers.map((d) => ({ driver: d.id })));
-    return { config: validate(raw, options.drivers, 'built-in demo config'), path: null, dir: cwd, demo: true, name: 'built-in demo config' };
+    const dir = options.demoDir ?? cwd;
+    const config = validate(raw, options.drivers, 'built-in demo config');
+    resolveDriverPaths(config.devices as DeviceConfig[], options.drivers, dir);
+    return { config, path: null, dir, demo: true, name: 'built-in demo config' };
   }
+  const located = locateConfig({ path: options.path, env: options.env ?? process.env, cwd, systemPath: options.systemPath });
+  if (!located.found) throw new ConfigError(notFoundMessage(located));
+  const { path, name } = located;
 
   const dir = dirname(path);
   const env = environmentWithDotenv([...new Set([resolve(dir, '.env'), resolve(cwd, '.env')])], options.env);
@@ -55,7 +60,6 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
   }
-  const name = explicit ?? DEFAULT_CONFIG_PATH;
   const raw = parseYaml(text, name);
   const refs: References = { typable: new Set(), missing: [], from: new Map() };
   const resolved = resolveRefs(raw, env, refs);

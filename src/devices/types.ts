@@ -25,6 +25,10 @@ export interface DriverContext<Options> {
   log: Logger;
   /** Optional raw-capture hook (capture archive); drivers call it for every raw exchange. */
   capture?: (direction: 'rx' | 'tx', data: Buffer | string, timeMs: number) => void;
+  /** `wattline test`: write nothing, caches included (read what exists, keep the rest in memory). */
+  readOnly?: boolean;
+  /** `once`/`test`: the process ends after this collection; messages must not promise a retry. */
+  oneShot?: boolean;
 }
 
 export interface CollectResult {

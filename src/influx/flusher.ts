@@ -167,6 +167,8 @@ export class Flusher {
   private requests = 0;
   private failingSinceMs: number | null = null;
   private lastLogged: { key: string; timeMs: number } | null = null;
+  /** drain({ callerReports }): a failed write ends the drain and its caller says why, once. */
+  private quietFailures = false;
 
   constructor(options: FlusherOptions) {
     const minRetryDelayMs = Math.max(1, options.minRetryDelayMs);
@@ -218,7 +220,20 @@ export class Flusher {
    * Send everything pending now, batch after batch, without waiting between them. Stops at
    * the first retry or fatal outcome and reports it (no back-off here: the caller decides).
    */
-  async drain(options: { onProgress?: (progress: DrainProgress) => void } = {}): Promise<DrainResult> {
+  /**
+   * Send what is pending now. `callerReports`: the caller (once, drain) prints why the drain
+   * stopped and nothing retries after it, so a failed write is not logged as "will retry".
+   */
+  async drain(options: { onProgress?: (progress: DrainProgress) => void; callerReports?: boolean } = {}): Promise<DrainResult> {
+    this.quietFailures = options.callerReports ?? false;
+    try {
+      return await this.drainPending(options);
+    } finally {
+      this.quietFailures = false;
+    }
+  }
+
+  private async drainPending(options: { onProgress?: (progress: DrainProgress) => void }): Promise<DrainResult> {
     const total = this.o.outbox.stats().rows;
     let delivered = 0;
     let deadLettered = 0;
@@ -436,11 +451,12 @@ export class Flusher {
       case 'reject': {
         if (rows.length === 1) {
           const row = rows[0]!;
-          this.o.outbox.deadLetter([row.id], outcome.status, outcome.message);
+          // The id logged is the dead letter's: the one `wattline buffer retry|purge <id>` takes.
+          const [id] = this.o.outbox.deadLetter([row.id], outcome.status, outcome.message);
           tally.deadLettered++;
           this.deadLettered++;
           this.o.log.warn(
-            { id: row.id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line },
+            { id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line },
             'line refused by the server: moved to dead letters',
           );
           return null;
@@ -466,6 +482,10 @@ export class Flusher {
       retryInMs: backoffMs,
       pending: 'kept in the outbox',
     };
+    if (this.quietFailures) {
+      this.o.log.debug(fields, 'write failed; the drain stops here');
+      return;
+    }
     const fresh = this.lastLogged === null || this.lastLogged.key !== key;
     const remind = !fresh && now - this.lastLogged!.timeMs >= this.o.reminderMs;
     if (!fresh && !remind) {

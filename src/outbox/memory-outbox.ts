@@ -58,13 +58,16 @@ export class MemoryOutbox implements Outbox {
     this.remove(new Set(ids));
   }
 
-  deadLetter(ids: readonly number[], status: number, message: string): void {
+  deadLetter(ids: readonly number[], status: number, message: string): number[] {
     this.checkOpen();
     const timeMs = this.now();
+    const moved: number[] = [];
     for (const row of this.remove(new Set(ids))) {
       const { line, precision, bytes } = row;
+      moved.push(this.nextDeadLetterId);
       this.deadLetters.push({ id: this.nextDeadLetterId++, line, precision, bytes, status, message, timeMs });
     }
+    return moved;
   }
 
   stats(): OutboxStats {

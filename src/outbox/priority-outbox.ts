@@ -61,10 +61,12 @@ export class PriorityOutbox implements Outbox {
     if (backfill.length > 0) this.backfill()?.ack(backfill);
   }
 
-  deadLetter(ids: readonly number[], status: number, message: string): void {
+  /** Dead-letter ids of backfill rows are those of the backfill file, shown + BACKFILL_ID_OFFSET like its row ids. */
+  deadLetter(ids: readonly number[], status: number, message: string): number[] {
     const [live, backfill] = split(ids);
-    if (live.length > 0) this.live.deadLetter(live, status, message);
-    if (backfill.length > 0) this.backfill()?.deadLetter(backfill, status, message);
+    const moved = live.length > 0 ? this.live.deadLetter(live, status, message) : [];
+    if (backfill.length > 0) moved.push(...(this.backfill()?.deadLetter(backfill, status, message) ?? []).map((id) => id + BACKFILL_ID_OFFSET));
+    return moved;
   }
 
   stats(): OutboxStats {

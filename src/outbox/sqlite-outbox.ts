@@ -143,8 +143,8 @@ export class SqliteOutbox implements Outbox {
     if (ids.length > 0) this.tx.remove(ids);
   }
 
-  deadLetter(ids: readonly number[], status: number, message: string): void {
-    if (ids.length > 0) this.tx.deadLetter(ids, status, message);
+  deadLetter(ids: readonly number[], status: number, message: string): number[] {
+    return ids.length > 0 ? this.tx.deadLetter(ids, status, message) : [];
   }
 
   stats(): OutboxStats {
@@ -205,10 +205,11 @@ export class SqliteOutbox implements Outbox {
     return { rows: c.rows, bytes: c.bytes, oldestCommittedMs: oldest ?? null, dropped: c.dropped, deadLetters: c.dead_letters };
   }
 
-  private moveToDeadLetters(ids: readonly number[], status: number, message: string): void {
-    const moved = this.sql.copyToDeadLetters.run(status, message, this.now(), JSON.stringify(ids)).changes;
+  private moveToDeadLetters(ids: readonly number[], status: number, message: string): number[] {
+    const moved = (this.sql.copyToDeadLetters.all(status, message, this.now(), JSON.stringify(ids)) as { id: number }[]).map((r) => r.id).sort((a, b) => a - b);
     this.removeRows(ids);
-    this.sql.addDeadLetters.run(moved);
+    this.sql.addDeadLetters.run(moved.length);
+    return moved;
   }
 
   private retry(ids?: readonly number[]): number {
@@ -335,7 +336,7 @@ function prepareStatements(db: Database.Database) {
     subtract: db.prepare('UPDATE outbox_counters SET rows = rows - ?, bytes = bytes - ? WHERE id = 1'),
     copyToDeadLetters: db.prepare(
       `INSERT INTO dead_letters (outbox_id, line, precision, bytes, committed_ms, status, message, time_ms)
-       SELECT id, line, precision, bytes, committed_ms, ?, ?, ? FROM outbox WHERE ${IN_IDS} ORDER BY id`,
+       SELECT id, line, precision, bytes, committed_ms, ?, ?, ? FROM outbox WHERE ${IN_IDS} ORDER BY id RETURNING id`,
     ),
     addDeadLetters: db.prepare('UPDATE outbox_counters SET dead_letters = dead_letters + ? WHERE id = 1'),
     counters: db.prepare('SELECT rows, bytes, dropped, dead_letters FROM outbox_counters WHERE id = 1'),

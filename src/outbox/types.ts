@@ -56,8 +56,11 @@ export interface Outbox {
   peek(maxRows: number, maxBytes: number, afterId?: number): OutboxBatch | null;
   /** Delete delivered rows. */
   ack(ids: readonly number[]): void;
-  /** Move refused rows to the dead-letter table with the server's answer. */
-  deadLetter(ids: readonly number[], status: number, message: string): void;
+  /**
+   * Move refused rows to the dead-letter table with the server's answer. Returns their
+   * dead-letter ids (what `buffer retry`/`purge` take), in the order of the rows' ids.
+   */
+  deadLetter(ids: readonly number[], status: number, message: string): number[];
   stats(): OutboxStats;
   /** Change maxRows/maxBytes while open (a config reload); from the next append on. */
   setLimits?(limits: OutboxLimits): void;

@@ -34,7 +34,7 @@ export const NUT_UPS_DEMO_OPTIONS = { ups: 'demo' };
 /** What the built-in demo's simulated Multiplus allows: ESS set-points of ±2000 W. */
 export const VEBUS_DEMO_OPTIONS = { control: { essPower: { min: -2000, max: 2000 } } };
 
-/** Relative to the working directory, beside the demo outbox (data/demo-outbox.sqlite). */
+/** Relative to the demo's folder (the clone, or $XDG_STATE_HOME/wattline: cli/demo.ts), beside the demo outbox. */
 export const ITHO_WPU_DEMO_OPTIONS = {
   parameterMap: 'data/demo-itho-map.sqlite',
   cacheDb: 'data/demo-itho-cache.sqlite',

@@ -70,7 +70,7 @@ describe('bad input: one line per problem, exit 2, nothing written', () => {
 });
 
 test('--help answers on every verb', async () => {
-  for (const verb of [[], ['run'], ['once'], ['test'], ['config', 'check'], ['config', 'schema'], ['devices'], ['buffer'], ['drain'], ['drivers'], ['decode'], ['ups']]) {
+  for (const verb of [[], ['run'], ['demo'], ['once'], ['test'], ['config', 'check'], ['config', 'schema'], ['devices'], ['buffer'], ['drain'], ['drivers'], ['decode'], ['ups']]) {
     const r = await runCli([...verb, '--help']);
     assert.equal(r.code, 0, `wattline ${verb.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /^Usage: wattline/);

@@ -117,12 +117,12 @@ test('an unset ${VAR} without default names the variable and where it is used', 
   assert.match(msg, /devices\[0\] \(meter\)\.port\.path: \$\{P1_PORT\} is not set/);
 });
 
-test('a missing explicit config file is a ConfigError; without one the demo is used only when allowed', () => {
+test('a missing explicit config file is a ConfigError; the demo config only when asked for', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-config-'));
   try {
     assert.throws(() => loadConfig({ drivers, path: join(dir, 'nope.yaml'), env: {} }), /config file not found/);
-    assert.throws(() => loadConfig({ drivers, cwd: dir, env: {} }), /config file not found/);
-    const demo = loadConfig({ drivers, cwd: dir, env: {}, allowDemo: true, demoDevices: demoDevices() });
+    assert.throws(() => loadConfig({ drivers, cwd: dir, env: {}, systemPath: join(dir, 'etc.yaml') }), /config file not found/);
+    const demo = loadConfig({ drivers, cwd: dir, env: {}, demo: true, demoDevices: demoDevices() });
     assert.equal(demo.demo, true);
     assert.equal(demo.config.influx, undefined);
     // Every registered driver has a simulator in the demo, with options valid for its schema.
@@ -130,7 +130,7 @@ test('a missing explicit config file is a ConfigError; without one the demo is u
       demo.config.devices.map((d) => d.driver),
       drivers.map((d) => d.id),
     );
-    const withInflux = loadConfig({ drivers, cwd: dir, env: { INFLUX_URL: 'http://127.0.0.1:8086' }, allowDemo: true, demoDevices: demoDevices() });
+    const withInflux = loadConfig({ drivers, cwd: dir, env: { INFLUX_URL: 'http://127.0.0.1:8086' }, demo: true, demoDevices: demoDevices() });
     assert.equal(withInflux.config.influx?.url, 'http://127.0.0.1:8086');
   } finally {
     rmSync(dir, { recursive: true, force: true });

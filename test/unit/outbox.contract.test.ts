@@ -209,9 +209,11 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       outbox.append(['ok1', 'bad1', 'ok2', 'bad2'], 'us');
       const ids = outbox.peek(10, 1000)!.rows.map((r) => r.id);
       clock.set(6_000);
-      outbox.deadLetter([ids[3]!, ids[1]!], 400, 'unable to parse');
+      const moved = outbox.deadLetter([ids[3]!, ids[1]!], 400, 'unable to parse');
       assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['ok1', 'ok2']);
       const dead = outbox.listDeadLetters();
+      // What deadLetter returns is what retry/purge take (the flusher logs it), in row order.
+      assert.deepEqual(moved, dead.map((d) => d.id));
       assert.deepEqual(
         dead.map(({ line, precision, status, message, timeMs }) => ({ line, precision, status, message, timeMs })),
         [
@@ -227,7 +229,7 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       assert.throws(() => outbox.listDeadLetters(NaN), RangeError);
       const s = outbox.stats();
       assert.deepEqual([s.rows, s.bytes, s.deadLetters], [2, lineBytes('ok1') + lineBytes('ok2'), 2]);
-      outbox.deadLetter([ids[1]!], 422, 'again'); // already moved: nothing happens
+      assert.deepEqual(outbox.deadLetter([ids[1]!], 422, 'again'), []); // already moved: nothing happens
       assert.equal(outbox.stats().deadLetters, 2);
     });
 

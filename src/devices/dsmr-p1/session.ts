@@ -95,7 +95,7 @@ export class P1Session implements DeviceSession {
 
     const t = this.ctx.transport;
     if (!t.isOpen) {
-      throw new TransportError(`${t.key}: port not open (${this.lastLinkError ?? 'closed'}); reopening by itself`, true);
+      throw new TransportError(`${t.key}: port not open (${this.lastLinkError ?? 'closed'})${this.ctx.oneShot ? '' : '; reopening by itself'}`, true);
     }
     const since = this.lastGoodAtMs ?? this.startedAtMs ?? now;
     if (now - since >= this.options.staleAfterMs) {

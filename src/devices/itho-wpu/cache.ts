@@ -4,7 +4,7 @@
  * Schema: migrations/itho-cache/. Refreshed by the session when the datalog length stops
  * matching the datatype widths.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage } from '../../core/errors.js';
@@ -22,7 +22,7 @@ export class IdentityCache {
 
   static open(path: string, { readonly = false } = {}): IdentityCache {
     try {
-      if (!readonly) mkdirSync(dirname(path), { recursive: true });
+      if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
       if (!readonly) {
         db.pragma('journal_mode = WAL');
@@ -33,6 +33,24 @@ export class IdentityCache {
     } catch (err) {
       throw new ConfigError(`itho-wpu cache ${path}: cannot open: ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * For `wattline test` (ctx.readOnly): the device's cached identity, if the file has one, in a
+   * cache held in memory; what the session learns is forgotten with it, the file never changes.
+   */
+  static memoryCopy(path: string, device: string): IdentityCache {
+    const memory = IdentityCache.open(':memory:');
+    if (existsSync(path)) {
+      const file = IdentityCache.open(path, { readonly: true });
+      try {
+        const identity = file.get(device);
+        if (identity) memory.put(device, identity);
+      } finally {
+        file.close();
+      }
+    }
+    return memory;
   }
 
   get(device: string): Identity | undefined {

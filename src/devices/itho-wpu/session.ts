@@ -41,7 +41,7 @@ export class IthoWpuSession implements DeviceSession {
 
   private openFiles(): { map: ParameterMap; cache: IdentityCache } {
     if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
-    this.cache ??= IdentityCache.open(this.ctx.options.cacheDb);
+    this.cache ??= this.ctx.readOnly ? IdentityCache.memoryCopy(this.ctx.options.cacheDb, this.ctx.device) : IdentityCache.open(this.ctx.options.cacheDb);
     this.map ??= ParameterMap.open(this.ctx.options.parameterMap);
     this.identity ??= this.cache.get(this.ctx.device);
     return { map: this.map, cache: this.cache };
