@@ -20,6 +20,7 @@ import type { Transport } from '@influxdata/influxdb-client';
 import type { InfluxV2Config } from '../config/influx.js';
 import { ConfigError } from '../core/errors.js';
 import type { Precision } from '../core/point.js';
+import { bodyTooLarge } from './body.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
 import { serverUrl } from './url.js';
@@ -92,7 +93,9 @@ export class InfluxV2Writer implements Writer {
     if (this.closed) return { kind: 'retry', status: null, message: 'writer closed' };
     if (signal?.aborted) return { kind: 'retry', status: null, message: 'request aborted' };
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // Ours: cuts off an error body the client would read in full (below).
+    const cutOff = new AbortController();
+    const combined = AbortSignal.any(signal ? [signal, timeout, cutOff.signal] : [timeout, cutOff.signal]);
     const timeoutMs = this.config.timeoutMs;
 
     return new Promise<WriteOutcome>((resolve) => {
@@ -107,8 +110,15 @@ export class InfluxV2Writer implements Writer {
           signal: combined,
         },
         {
-          responseStarted(_headers, statusCode) {
+          responseStarted(headers, statusCode) {
             status = statusCode;
+            // The client keeps 1000 characters of a text error body but reads a JSON one in
+            // full, however large: a JSON error body of unknown or large size is not read
+            // (issue 23); the status and X-Influxdb-Error still say what went wrong.
+            if (statusCode !== undefined && statusCode >= 300 && String(headers['content-type']).startsWith('application/json') && bodyTooLarge(headers)) {
+              resolve(classifyResponse(statusCode, headers, ''));
+              cutOff.abort();
+            }
           },
           // The transport calls next/complete only for status < 300; any body there is ignored.
           next() {},
