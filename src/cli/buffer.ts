@@ -4,18 +4,18 @@ import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
-import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
-import type { Outbox } from '../outbox/types.js';
+import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
+import type { OutboxSpaceStatus } from '../outbox/types.js';
 import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
-function openOutbox(loaded: LoadedConfig): Outbox {
+function openOutbox(loaded: LoadedConfig): SqliteOutbox {
   const c = loaded.config.outbox;
-  return openSqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes });
+  return new SqliteOutbox(resolveConfigPath(loaded, c.path), { maxRows: c.maxRows, maxBytes: c.maxBytes }, { minFreeBytes: c.minFreeBytes });
 }
 
 /** Run `fn` on the config's outbox and close it again, whatever happens. */
-async function withOutbox<T>(cmd: Command, fn: (outbox: Outbox, loaded: LoadedConfig) => T): Promise<T> {
+async function withOutbox<T>(cmd: Command, fn: (outbox: SqliteOutbox, loaded: LoadedConfig) => T): Promise<T> {
   const loaded = load(cmd, true);
   const outbox = openOutbox(loaded);
   try {
@@ -56,10 +56,11 @@ export function registerBufferVerbs(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         return withOutbox(cmd, (outbox, loaded) => {
-          const s = outbox.stats();
+          const s = { ...outbox.stats(), refused: outbox.stats().refused ?? 0 };
+          const space = outbox.spaceStatus();
           const backfill = backfillPending(loaded);
           if (opts.json) {
-            process.stdout.write(JSON.stringify(backfill ? { ...s, backfill } : s) + '\n');
+            process.stdout.write(JSON.stringify({ ...s, ...(space ? { space } : {}), ...(backfill ? { backfill } : {}) }) + '\n');
             return EXIT.ok;
           }
           const oldest = s.oldestCommittedMs === null ? '-' : `${new Date(s.oldestCommittedMs).toISOString()} (${ago(s.oldestCommittedMs)} ago)`;
@@ -69,6 +70,8 @@ export function registerBufferVerbs(program: Command): void {
               `pending:      ${s.rows} points, ${s.bytes} bytes`,
               `oldest:       ${oldest}`,
               `dropped:      ${s.dropped} (outbox full, oldest first)`,
+              `refused:      ${s.refused} (disk space below outbox.minFreeBytes)`,
+              ...(space ? [`disk:         ${spaceLine(space)}`] : []),
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
               ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
             ].join('\n') + '\n',
@@ -155,6 +158,12 @@ export function registerBufferVerbs(program: Command): void {
         }
       }),
     );
+}
+
+function spaceLine(space: OutboxSpaceStatus): string {
+  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  const state = space.refusing ? 'REFUSING new points until space returns' : 'accepting points';
+  return `${mib(space.freeBytes)} free, minFreeBytes ${mib(space.minFreeBytes)}: ${state}; reserve ${space.reserveBytes ? mib(space.reserveBytes) : 'none (given back)'}`;
 }
 
 function ago(ms: number): string {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { applyMigrations, migrationsDir } from './migrate.js';
+import { isDiskFull } from './sqlite-outbox.js';
 
 /** How a device's collections have gone, kept beside the outbox so `wattline devices` can tell from another process. */
 export interface DeviceStatus {
@@ -40,7 +41,12 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
   return {
     record(device, r) {
-      upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+      // On a full disk the status waits for the next job: it is a report, not data (issue 23).
+      try {
+        upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+      }
     },
     get(device) {
       const row = select.get(device) as Record<string, number | string | null> | undefined;
