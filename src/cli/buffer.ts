@@ -4,6 +4,7 @@ import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
+import { recoverOutbox } from '../outbox/recover.js';
 import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { OutboxSpaceStatus } from '../outbox/types.js';
 import { createFlusher, prioritised } from '../worker.js';
@@ -115,6 +116,26 @@ export function registerBufferVerbs(program: Command): void {
       action((ids: string[], _o: unknown, cmd: Command) =>
         withOutbox(cmd, (outbox) => void process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`)),
       ),
+    );
+
+  buffer
+    .command('recover')
+    .description('Copy every readable row of a damaged outbox into a fresh one in its place; the damaged file is kept aside (stop the worker first)')
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const loaded = load(cmd, true);
+        const path = resolveConfigPath(loaded, loaded.config.outbox.path);
+        const r = recoverOutbox(path);
+        if (!r) {
+          process.stdout.write(`${path}: the outbox passes its integrity check; nothing to recover\n`);
+          return EXIT.ok;
+        }
+        process.stdout.write(
+          `${path} ${r.problem}: recovered ${r.rows} pending points and ${r.deadLetters} dead letters into a fresh outbox; ` +
+            `${r.unreadable} ids on damaged pages could not be read; the damaged file is kept as ${r.keptAs}\n`,
+        );
+        return EXIT.ok;
+      }),
     );
 
   program

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { WattlineError } from '../core/errors.js';
+import { ConfigError, WattlineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import { checkLimits, checkPeekArgs, checkPrecision, DEFAULT_DEAD_LETTER_LIST, listLimit, takeBatch, type StoredRow } from './batch.js';
+import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from './migrate.js';
 import { OutboxSpace, walBounds } from './space.js';
 import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxSpaceStatus, OutboxStats } from './types.js';
@@ -26,6 +27,8 @@ export interface SqliteOutboxOptions {
   reserveBytes?: number;
   /** Where the outbox logs its changes of state (space low / back, reserve released). */
   log?: Logger;
+  /** Above this file size the start check is lighter than a full quick_check (integrity.ts). */
+  quickCheckMaxBytes?: number;
 }
 
 /**
@@ -112,7 +115,9 @@ export class SqliteOutbox implements Outbox {
     this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // Refuse a folder, a device, garbage, a cut-short, damaged or foreign file before writing anything.
+    checkOutboxFile(path, opts);
+    if (path !== ':memory:') makeFolder(dirname(path), path);
     this.space = path === ':memory:' ? null : new OutboxSpace(path, opts.minFreeBytes, opts.reserveBytes);
     const db = new Database(path);
     try {
@@ -519,6 +524,14 @@ function prepareStatements(db: Database.Database) {
     getCheckpoint: db.prepare('SELECT position FROM backfill_checkpoints WHERE job = ?').pluck(),
     clearCheckpoint: db.prepare('DELETE FROM backfill_checkpoints WHERE job = ?'),
   };
+}
+
+function makeFolder(dir: string, path: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot make its folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
 }
 
 /** Open (creating folders, file and schema as needed) the outbox at `path`. */
