@@ -28,14 +28,3 @@ export async function readBodyCapped(res: Response, max: number = MAX_BODY_BYTES
     reader.releaseLock();
   }
 }
-
-/**
- * Whether node:http headers announce a body we should not let a client library read in full:
- * no length (chunked, up to the server) or more than `max` bytes.
- */
-export function bodyTooLarge(headers: Readonly<Record<string, string | string[] | number | undefined>>, max: number = MAX_BODY_BYTES): boolean {
-  const length = headers['content-length'];
-  if (length === undefined) return true;
-  const n = Number(Array.isArray(length) ? length[0] : length);
-  return !Number.isFinite(n) || n > max;
-}
