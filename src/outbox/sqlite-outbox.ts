@@ -289,7 +289,9 @@ export class SqliteOutbox implements Outbox {
    */
   private roomFor(): boolean {
     if (!this.space) return true;
-    const free = this.space.freeBytes() + this.freePages() * this.pageSize;
+    let free = this.space.freeBytes();
+    // The file's free pages are asked for only when they matter (a statement costs ~10 µs, statfs ~3).
+    if (free < this.space.minFreeBytes) free += this.freePages() * this.pageSize;
     if (free < this.space.minFreeBytes) {
       if (!this.refusing) {
         this.refusing = true;
