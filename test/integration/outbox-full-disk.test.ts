@@ -17,6 +17,9 @@ import { InfluxV1Writer } from '../../src/influx/v1-writer.js';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { fillDisk, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
+import { drivers } from '../../src/devices/index.js';
+import { demoDevices } from '../../src/simulators/index.js';
 
 const MiB = 1024 * 1024;
 const LIMITS = { maxRows: 10_000_000, maxBytes: 2 * 1024 * MiB };
@@ -164,5 +167,67 @@ describe('the outbox on a full tmpfs, delivering to influxd 1.6.7', () => {
     await until('the new points are delivered', () => outbox.stats().rows === 0);
     assert.equal(await count(influx.url, 'full', 'fill', 'power_w'), c.committed);
     assert.equal(outbox.stats().refused, c.refused);
+  });
+
+  test('the worker itself: collections on a nearly full disk are refused (one line), delivery and collection resume', async () => {
+    const dir = mount(8 * MiB);
+    await createDatabase(influx.url, 'worker');
+    const minFreeBytes = 3 * MiB;
+    // A backlog that leaves the disk just below the margin (committed while InfluxDB is down).
+    const filler = new SqliteOutbox(join(dir, 'outbox.sqlite'), LIMITS, { synchronous: 'normal', minFreeBytes: 0 });
+    const c = new Collector(filler);
+    while (filler.spaceStatus()!.freeBytes >= minFreeBytes) c.collect(500);
+    filler.close();
+    await influx.stopHard();
+
+    const run: RunningWorker = await startWorker(
+      {
+        outbox: { path: 'outbox.sqlite', synchronous: 'normal', minFreeBytes },
+        influx: { version: 1, url: influx.url, database: 'worker', flushIntervalMs: 100, minRetryDelayMs: 100, maxRetryDelayMs: 500 },
+        devices: [{ name: 'ups', driver: 'nut-ups', simulate: true, schedule: '* * * * * *', options: demoDevices().find((d) => d.driver === 'nut-ups')!.options }],
+      },
+      drivers,
+      dir,
+    );
+    closers.push(() => run.stop());
+    const outbox = run.worker.outbox!;
+    // Which collections were committed: the refused counter moves when one is refused.
+    let refusedSeen = 0;
+    let committedUps = 0;
+    let refusedCollections = 0;
+    let afterRecovery = 0;
+    run.worker.onCollected((r) => {
+      const refused = outbox.stats().refused ?? 0;
+      if (refused > refusedSeen) refusedCollections++;
+      else {
+        committedUps += r.lines.filter((l) => l.startsWith('ups,') && l.includes('battery_charge_pct=')).length;
+        if (run.logged(/disk space is back/).length > 0) afterRecovery++;
+      }
+      refusedSeen = refused;
+    });
+    const failed: string[] = [];
+    run.worker.scheduler.on('jobEnd', (r) => !r.ok && failed.push(`${r.name}: ${r.outcome} ${r.error}`));
+
+    await until('three collections are refused', () => refusedCollections >= 3, 20_000);
+    assert.equal(run.logged(/disk space low/).length, 1, 'logged once, not per collection');
+    assert.deepEqual(failed, [], 'a refused collection is not a failed job');
+
+    await influx.restart();
+    await until('space is back and collection resumes', () => afterRecovery >= 2, 60_000);
+    await run.stop();
+    assert.equal(run.logged(/disk space is back/).length, 1);
+    assert.deepEqual(failed, []);
+    assert.equal(run.logs.filter((l) => typeof l.stack === 'string' || (typeof l.err === 'object' && l.err !== null)).length, 0, 'no stack in the log');
+
+    // Every committed point arrived once: the backlog, and the UPS points not refused
+    // (those still pending when the worker stopped are in the outbox, not lost).
+    const after = new SqliteOutbox(join(dir, 'outbox.sqlite'), LIMITS, { minFreeBytes: 0 });
+    closers.push(() => after.close());
+    const pending = after.peek(1e6, 1e9)?.rows ?? [];
+    assert.equal(pending.filter((r) => r.line.startsWith('fill,')).length, 0, 'the whole backlog was delivered');
+    const pendingUps = pending.filter((r) => r.line.startsWith('ups,') && r.line.includes('battery_charge_pct=')).length;
+    assert.equal(await count(influx.url, 'worker', 'fill', 'power_w'), c.committed);
+    assert.equal((await count(influx.url, 'worker', 'ups', 'battery_charge_pct')) + pendingUps, committedUps);
+    assert.ok(committedUps > 0);
   });
 });
