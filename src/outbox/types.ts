@@ -74,6 +74,8 @@ export interface Outbox {
   /** Move refused rows to the dead-letter table with the server's answer. */
   deadLetter(ids: readonly number[], status: number, message: string): void;
   stats(): OutboxStats;
+  /** The filesystem under the outbox, for `buffer` and `status` (absent or null: not on a disk). */
+  spaceStatus?(): OutboxSpaceStatus | null;
   listDeadLetters(limit?: number): DeadLetter[];
   /** Put dead letters back into the queue (all, or these ids). Returns how many. */
   retryDeadLetters(ids?: readonly number[]): number;
