@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
@@ -63,7 +63,16 @@ describe('an outbox path that is no outbox file', () => {
     assert.equal(hash(kept), before);
     const b = await runCli(['--config', cfg, 'buffer', '--json']);
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(JSON.parse(b.stdout).rows, 0);
+    const stats = JSON.parse(b.stdout);
+    assert.equal(stats.rows, 0);
+    // The disk as the outbox sees it (issue 23): the default margin is 5% of the filesystem, at most 1 GiB.
+    const fs = statfsSync(dir);
+    assert.equal(stats.refused, 0);
+    assert.equal(stats.space.minFreeBytes, Math.min(1024 ** 3, Math.floor(fs.blocks * fs.bsize * 0.05)));
+    assert.equal(stats.space.refusing, false);
+    const text = await runCli(['--config', cfg, 'buffer']);
+    assert.match(text.stdout, /^refused: {6}0 /m);
+    assert.match(text.stdout, /^disk: {9}[\d.]+ MiB free, minFreeBytes [\d.]+ MiB: accepting points/m);
   });
 
   test('one damaged page: refused; recover saves the other rows and says how many', async () => {
