@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from './migrate.js';
 import { isDiskFull } from './sqlite-outbox.js';
 
@@ -28,6 +29,9 @@ export interface DeviceStatusStore {
  */
 export function openDeviceStatus(path: string): DeviceStatusStore {
   if (!existsSync(path)) return { record: () => undefined, get: () => undefined, close: () => undefined };
+  // `wattline devices` on a damaged file: one line naming it (the light check: the worker's
+  // outbox has just had the full one).
+  checkOutboxFile(path, { quickCheckMaxBytes: 0 });
   const db = new Database(path);
   db.pragma('busy_timeout = 5000');
   applyMigrations(db, migrationsDir('outbox'));

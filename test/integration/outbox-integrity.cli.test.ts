@@ -53,6 +53,7 @@ describe('an outbox path that is no outbox file', () => {
     const before = hash(outbox);
     await refusedBy(['once'], cfg, outbox, /not an SQLite file/);
     await refusedBy(['buffer'], cfg, outbox, /buffer recover/);
+    await refusedBy(['devices'], cfg, outbox, /not an SQLite file/);
     assert.equal(hash(outbox), before);
     assert.equal(existsSync(`${outbox}-wal`), false);
 
