@@ -226,7 +226,9 @@ export class Worker {
     for (const device of devices) this.scheduler.add(this.jobSpec(loaded, device));
 
     const outboxPath = resolveConfigPath(loaded, config.outbox.path);
-    this.outbox = options.dryRun ? null : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous });
+    this.outbox = options.dryRun
+      ? null
+      : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous, minFreeBytes: config.outbox.minFreeBytes, log: log.child({ room: 'outbox' }) });
     this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
     this.scheduler.on('jobEnd', (r) => {
       const report = this.lastReports.get(r.name);
@@ -576,8 +578,8 @@ function failedReport(device: string, error: string): JobReport {
 }
 
 /** The live outbox with the backfill file beside it (sent only when nothing live is pending). */
-export function prioritised(outbox: Outbox, outboxPath: string, limits: { maxRows: number; maxBytes: number; synchronous: 'full' | 'normal' }): Outbox {
-  return new PriorityOutbox(outbox, backfillOutboxPath(outboxPath), (path) => openSqliteOutbox(path, limits, { synchronous: limits.synchronous }));
+export function prioritised(outbox: Outbox, outboxPath: string, limits: { maxRows: number; maxBytes: number; synchronous: 'full' | 'normal'; minFreeBytes?: number | undefined }): Outbox {
+  return new PriorityOutbox(outbox, backfillOutboxPath(outboxPath), (path) => openSqliteOutbox(path, limits, { synchronous: limits.synchronous, minFreeBytes: limits.minFreeBytes }));
 }
 
 /** The capture archive named by the config's `capture:` section. */

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = {
   encoder: () => import('./encoder.js'),
   outbox: () => import('./outbox.js'),
+  'outbox-check': () => import('./outbox-check.js'),
   'p1-decode': () => import('./p1-decode.js'),
   'hdhk-bus': () => import('./hdhk-bus.js'),
   'vebus-poll': () => import('./vebus-poll.js'),

@@ -20,7 +20,7 @@ const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 const POOL_BATCHES = 20;
 
 /** ~150-byte lines shaped like the PDU driver's. */
-function makeBatches(): string[][] {
+export function makeBatches(): string[][] {
   const t0 = 1_717_171_717_000_000_000n;
   const batches: string[][] = [];
   for (let b = 0; b < POOL_BATCHES; b++) {

@@ -4,20 +4,21 @@ import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
-import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
-import type { Outbox } from '../outbox/types.js';
+import { recoverOutbox } from '../outbox/recover.js';
+import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
+import type { OutboxSpaceStatus } from '../outbox/types.js';
 import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
 
-function openOutbox(loaded: LoadedConfig): Outbox {
+function openOutbox(loaded: LoadedConfig): SqliteOutbox {
   const c = loaded.config.outbox;
   const path = resolveConfigPath(loaded, c.path);
   // No outbox yet: an empty one in memory answers, and no file or folder appears (issue 17).
-  return openSqliteOutbox(existsSync(path) ? path : ':memory:', { maxRows: c.maxRows, maxBytes: c.maxBytes });
+  return new SqliteOutbox(existsSync(path) ? path : ':memory:', { maxRows: c.maxRows, maxBytes: c.maxBytes }, { minFreeBytes: c.minFreeBytes });
 }
 
 /** Run `fn` on the config's outbox and close it again, whatever happens. */
-async function withOutbox<T>(cmd: Command, fn: (outbox: Outbox, loaded: LoadedConfig) => T): Promise<T> {
+async function withOutbox<T>(cmd: Command, fn: (outbox: SqliteOutbox, loaded: LoadedConfig) => T): Promise<T> {
   const loaded = load(cmd, true);
   const outbox = openOutbox(loaded);
   try {
@@ -58,10 +59,11 @@ export function registerBufferVerbs(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         return withOutbox(cmd, (outbox, loaded) => {
-          const s = outbox.stats();
+          const s = { ...outbox.stats(), refused: outbox.stats().refused ?? 0 };
+          const space = outbox.spaceStatus();
           const backfill = backfillPending(loaded);
           if (opts.json) {
-            process.stdout.write(JSON.stringify(backfill ? { ...s, backfill } : s) + '\n');
+            process.stdout.write(JSON.stringify({ ...s, ...(space ? { space } : {}), ...(backfill ? { backfill } : {}) }) + '\n');
             return EXIT.ok;
           }
           const oldest = s.oldestCommittedMs === null ? '-' : `${new Date(s.oldestCommittedMs).toISOString()} (${ago(s.oldestCommittedMs)} ago)`;
@@ -71,6 +73,8 @@ export function registerBufferVerbs(program: Command): void {
               `pending:      ${s.rows} points, ${s.bytes} bytes`,
               `oldest:       ${oldest}`,
               `dropped:      ${s.dropped} (outbox full, oldest first)`,
+              `refused:      ${s.refused} (disk space below outbox.minFreeBytes)`,
+              ...(space ? [`disk:         ${spaceLine(space)}`] : []),
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
               ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
             ].join('\n') + '\n',
@@ -116,6 +120,26 @@ export function registerBufferVerbs(program: Command): void {
       ),
     );
 
+  buffer
+    .command('recover')
+    .description('Copy every readable row of a damaged outbox into a fresh one in its place; the damaged file is kept aside (stop the worker first)')
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const loaded = load(cmd, true);
+        const path = resolveConfigPath(loaded, loaded.config.outbox.path);
+        const r = recoverOutbox(path);
+        if (!r) {
+          process.stdout.write(`${path}: the outbox passes its integrity check; nothing to recover\n`);
+          return EXIT.ok;
+        }
+        process.stdout.write(
+          `${path} ${r.problem}: recovered ${r.rows} pending points and ${r.deadLetters} dead letters into a fresh outbox; ` +
+            `${r.unreadable} ids on damaged pages could not be read; the damaged file is kept as ${r.keptAs}\n`,
+        );
+        return EXIT.ok;
+      }),
+    );
+
   program
     .command('drain')
     .description('Send the whole outbox to InfluxDB now, with a progress bar; exit 1 if it could not finish')
@@ -158,6 +182,12 @@ export function registerBufferVerbs(program: Command): void {
         }
       }),
     );
+}
+
+function spaceLine(space: OutboxSpaceStatus): string {
+  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  const state = space.refusing ? 'REFUSING new points until space returns' : 'accepting points';
+  return `${mib(space.freeBytes)} free, minFreeBytes ${mib(space.minFreeBytes)}: ${state}; reserve ${space.reserveBytes ? mib(space.reserveBytes) : 'none (given back)'}`;
 }
 
 function ago(ms: number): string {

@@ -493,7 +493,13 @@ export class Flusher {
       return;
     }
     this.lastLogged = { key, timeMs: now };
-    const what = remind ? 'still failing' : error.kind === 'fatal' ? 'InfluxDB refuses our writes: fix the configuration' : 'write failed; will retry';
+    const what = remind
+      ? 'still failing'
+      : error.kind === 'fatal'
+        ? 'InfluxDB refuses our writes: fix the configuration'
+        : error.kind === 'internal'
+          ? 'the outbox on disk failed (not the write to InfluxDB); will retry'
+          : 'write failed; will retry';
     if (error.kind === 'retry') this.o.log.warn(fields, what);
     else this.o.log.error(fields, what);
   }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
 import type { InfluxV1Config } from '../config/influx.js';
 import type { Precision } from '../core/point.js';
+import { readBodyCapped } from './body.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
 import { serverUrl } from './url.js';
@@ -57,8 +58,9 @@ export class InfluxV1Writer implements Writer {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
       const res = await fetch(url, { method: 'POST', headers: this.headers, body, signal: combined, redirect: 'manual' });
-      // Read the body in full even on success, so the connection goes back to the pool.
-      const answer = await res.text();
+      // Read the (short) body even on success, so the connection goes back to the pool; a
+      // long one is cut at MAX_BODY_BYTES and its connection closed (memory stays flat).
+      const answer = await readBodyCapped(res);
       return classifyResponse(res.status, res.headers, answer);
     } catch (err) {
       if (timeout.aborted && !signal?.aborted) {

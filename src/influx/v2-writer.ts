@@ -14,12 +14,13 @@
  * The client is imported on the first write: a worker with InfluxDB 1.x or no InfluxDB at all
  * never pays its ~1.4 MB resident (README, run-memory).
  */
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Transport } from '@influxdata/influxdb-client';
 import type { InfluxV2Config } from '../config/influx.js';
 import { ConfigError } from '../core/errors.js';
 import type { Precision } from '../core/point.js';
+import { MAX_BODY_BYTES } from './body.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
 import { serverUrl } from './url.js';
@@ -82,6 +83,7 @@ export class InfluxV2Writer implements Writer {
       headers: this.headers,
       transportOptions: { agent: this.agent },
     });
+    capErrorBodies(influx.transport);
     this.client ??= { transport: influx.transport, HttpError };
     return this.client;
   }
@@ -94,9 +96,13 @@ export class InfluxV2Writer implements Writer {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const timeoutMs = this.config.timeoutMs;
+    // The request's signal is its key to the start of an error body (capErrorBodies).
+    const cap: BodyCap = { text: '', cut: false };
+    errorBodies.set(combined, cap);
 
     return new Promise<WriteOutcome>((resolve) => {
       let status: number | undefined;
+      let responseHeaders: Parameters<typeof classifyResponse>[1] = {};
       transport.send(
         `${this.basePath}&precision=${precision}`,
         lines.join('\n'),
@@ -107,8 +113,9 @@ export class InfluxV2Writer implements Writer {
           signal: combined,
         },
         {
-          responseStarted(_headers, statusCode) {
+          responseStarted(headers, statusCode) {
             status = statusCode;
+            responseHeaders = headers;
           },
           // The transport calls next/complete only for status < 300; any body there is ignored.
           next() {},
@@ -116,7 +123,9 @@ export class InfluxV2Writer implements Writer {
             resolve(classifyResponse(status ?? 204, {}, ''));
           },
           error(err: Error) {
-            if (err instanceof HttpError) {
+            if (cap.cut && status !== undefined) {
+              resolve(classifyResponse(status, responseHeaders, cap.text));
+            } else if (err instanceof HttpError) {
               resolve(classifyResponse(err.statusCode, err.headers ?? {}, err.body ?? ''));
             } else if (timeout.aborted && !signal?.aborted) {
               resolve({ kind: 'retry', status: null, message: `request timed out after ${timeoutMs} ms` });
@@ -133,4 +142,48 @@ export class InfluxV2Writer implements Writer {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+/** The start of one request's error body, and whether the rest was cut off. */
+interface BodyCap {
+  text: string;
+  cut: boolean;
+}
+
+/** Keyed by each request's AbortSignal, which the transport hands to node:http with the request. */
+const errorBodies = new WeakMap<AbortSignal, BodyCap>();
+
+type RequestApi = (options: RequestOptions, callback: (res: IncomingMessage) => void) => ClientRequest;
+
+/**
+ * The client keeps 1000 characters of a text error body but reads a JSON one in full, however
+ * large (issue 23: a 300 MB answer). Its transport makes requests through one function
+ * (`requestApi`, node:http's request); wrapped here, every error response keeps its first
+ * MAX_BODY_BYTES (counted as they arrive on the wire) and is cut off beyond them: the request
+ * is destroyed, the client reports an error, and `write` classifies the status with the start
+ * of the body. Should a client version lack that function, bodies are read as the client does.
+ */
+function capErrorBodies(transport: Transport): void {
+  const t = transport as unknown as { requestApi?: RequestApi };
+  const request = t.requestApi;
+  if (typeof request !== 'function') return;
+  t.requestApi = (options, callback) => {
+    const req: ClientRequest = request(options, (res) => {
+      const cap = options.signal ? errorBodies.get(options.signal) : undefined;
+      if (cap && (res.statusCode ?? 0) >= 300) {
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (cap.cut) return;
+          if (size < MAX_BODY_BYTES) cap.text += chunk.subarray(0, MAX_BODY_BYTES - size).toString('utf8');
+          size += chunk.length;
+          if (size > MAX_BODY_BYTES) {
+            cap.cut = true;
+            req.destroy();
+          }
+        });
+      }
+      callback(res);
+    });
+    return req;
+  };
 }

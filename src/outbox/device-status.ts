@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from './migrate.js';
+import { isDiskFull } from './sqlite-outbox.js';
 
 /** How a device's collections have gone, kept beside the outbox so `wattline devices` can tell from another process. */
 export interface DeviceStatus {
@@ -27,6 +29,9 @@ export interface DeviceStatusStore {
  */
 export function openDeviceStatus(path: string): DeviceStatusStore {
   if (!existsSync(path)) return { record: () => undefined, get: () => undefined, close: () => undefined };
+  // `wattline devices` on a damaged file: one line naming it (the light check: the worker's
+  // outbox has just had the full one).
+  checkOutboxFile(path, { quickCheckMaxBytes: 0 });
   const db = new Database(path);
   db.pragma('busy_timeout = 5000');
   applyMigrations(db, migrationsDir('outbox'));
@@ -40,7 +45,12 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
   return {
     record(device, r) {
-      upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+      // On a full disk the status waits for the next job: it is a report, not data (issue 23).
+      try {
+        upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+      }
     },
     get(device) {
       const row = select.get(device) as Record<string, number | string | null> | undefined;

@@ -18,7 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Precision } from '../core/point.js';
-import type { DeadLetter, Outbox, OutboxBatch, OutboxStats } from './types.js';
+import type { DeadLetter, Outbox, OutboxBatch, OutboxSpaceStatus, OutboxStats } from './types.js';
 
 export const BACKFILL_ID_OFFSET = 2 ** 48;
 /** How often a worker looks for a backfill file that did not exist yet, ms. */
@@ -74,13 +74,21 @@ export class PriorityOutbox implements Outbox {
     const b = this.backfill()?.stats();
     if (!b) return a;
     const oldest = [a.oldestCommittedMs, b.oldestCommittedMs].filter((t): t is number => t !== null);
-    return {
+    const stats: OutboxStats = {
       rows: a.rows + b.rows,
       bytes: a.bytes + b.bytes,
       oldestCommittedMs: oldest.length > 0 ? Math.min(...oldest) : null,
       dropped: a.dropped + b.dropped,
       deadLetters: a.deadLetters + b.deadLetters,
     };
+    const refused = (a.refused ?? 0) + (b.refused ?? 0);
+    if (refused > 0) stats.refused = refused;
+    return stats;
+  }
+
+  /** The live file's filesystem (the backfill file sits beside it). */
+  spaceStatus(): OutboxSpaceStatus | null {
+    return this.live.spaceStatus?.() ?? null;
   }
 
   listDeadLetters(limit?: number): DeadLetter[] {

@@ -1,10 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError, WattlineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import { checkLimits, checkPeekArgs, checkPrecision, DEFAULT_DEAD_LETTER_LIST, listLimit, takeBatch, type StoredRow } from './batch.js';
+import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from './migrate.js';
-import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxStats } from './types.js';
+import { OutboxSpace, walBounds } from './space.js';
+import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxSpaceStatus, OutboxStats } from './types.js';
 
 export interface SqliteOutboxOptions {
   /**
@@ -17,6 +21,31 @@ export interface SqliteOutboxOptions {
   busyTimeoutMs?: number;
   /** Clock for committed/dead-letter times (tests). */
   now?: () => number;
+  /** Below this many free bytes new points are refused (counted); default: 5% of the filesystem, at most 1 GiB. */
+  minFreeBytes?: number;
+  /** Size of the reserve file given back when the disk is full (default: 1% of the filesystem, 256 KiB to 4 MiB; 0: none). */
+  reserveBytes?: number;
+  /** Where the outbox logs its changes of state (space low / back, reserve released). */
+  log?: Logger;
+  /** Above this file size the start check is lighter than a full quick_check (integrity.ts). */
+  quickCheckMaxBytes?: number;
+}
+
+/**
+ * InfluxDB accepted these rows, but deleting them from the outbox failed: they stay pending
+ * and are sent again (harmless: a point sent twice overwrites itself). Names the file, so the
+ * log does not blame the write to InfluxDB.
+ */
+export class OutboxAckError extends WattlineError {
+  override name = 'OutboxAckError';
+  constructor(path: string, rows: number, cause: unknown) {
+    super(`${path}: InfluxDB accepted ${rows} points, but acknowledging them on disk failed (${(cause as Error).message ?? String(cause)}); they stay pending and will be sent again`, 'outbox.ack', { cause });
+  }
+}
+
+/** SQLite's "database or disk is full" (ENOSPC, or a file size limit). */
+export function isDiskFull(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
 }
 
 interface Counters {
@@ -24,6 +53,7 @@ interface Counters {
   bytes: number;
   dropped: number;
   dead_letters: number;
+  refused: number;
 }
 
 interface DeadLetterRow {
@@ -37,6 +67,9 @@ interface DeadLetterRow {
 
 /** The WAL file is truncated back to this after a burst, so a Pi's SD card is not left holding it. */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/** Rows per step when acknowledging on a full disk (a few pages of WAL each). */
+const FULL_DISK_ACK_ROWS = 256;
 
 /** More runs of consecutive ids than this and ack deletes by id list instead. */
 const MAX_RANGE_DELETES = 8;
@@ -63,25 +96,46 @@ export class SqliteOutbox implements Outbox {
   private readonly tx;
   /** Ids of the rows the last insertLines made (for appendWithCheckpoint). */
   private lastIds: [number, number] | null = null;
+  /** Free-space bookkeeping (none for `:memory:`). */
+  private readonly space: OutboxSpace | null;
+  private readonly log: Logger | undefined;
+  private readonly pageSize: number;
+  /** Refusing new points: the disk is below minFreeBytes (or was found full). */
+  private refusing = false;
+  /** Refused points not yet added to the file's counter (the disk was too full to write it). */
+  private refusedPending = 0;
+  /** Refused since the disk went low (for the "space is back" line). */
+  private refusedEpisode = 0;
+  /** The reserve file is missing (released, or there was no room to make it). */
+  private reserveMissing = false;
 
   constructor(path: string, limits: OutboxLimits, opts: SqliteOutboxOptions = {}) {
     checkLimits(limits);
     this.path = path;
     this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
     this.now = opts.now ?? Date.now;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.log = opts.log;
+    // Refuse a folder, a device, garbage, a cut-short, damaged or foreign file before writing anything.
+    checkOutboxFile(path, opts);
+    if (path !== ':memory:') makeFolder(dirname(path), path);
+    this.space = path === ':memory:' ? null : new OutboxSpace(path, opts.minFreeBytes, opts.reserveBytes);
     const db = new Database(path);
     try {
       db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      this.pageSize = db.pragma('page_size', { simple: true }) as number;
+      // On a small filesystem the WAL is checkpointed (and truncated) long before it could fill it.
+      const wal = walBounds(this.space?.totalBytes ?? Infinity, this.pageSize, JOURNAL_SIZE_LIMIT);
+      db.pragma(`journal_size_limit = ${wal.journalSizeLimit}`);
+      db.pragma(`wal_autocheckpoint = ${wal.autocheckpointPages}`);
       applyMigrations(db, migrationsDir('outbox'));
     } catch (err) {
       db.close();
       throw err;
     }
     this.db = db;
+    this.reserveMissing = this.space ? !this.space.ensureReserve() : false;
     this.sql = prepareStatements(db);
     // Writes are IMMEDIATE: they take the write lock up front and wait busy_timeout for it,
     // where a read-then-write transaction would fail at once with SQLITE_BUSY.
@@ -109,6 +163,8 @@ export class SqliteOutbox implements Outbox {
    */
   appendWithCheckpoint(lines: readonly string[], precision: Precision, job: string, position: number): { dropped: number; ids: [first: number, last: number] | null } {
     checkPrecision(precision);
+    // A backfill stops here (and resumes from its checkpoint later) rather than lose points.
+    if (lines.length > 0 && !this.roomFor()) throw new WattlineError(`${this.path}: disk space low (${this.spaceStatus()!.freeBytes} bytes free, outbox.minFreeBytes ${this.space!.minFreeBytes}): backfill paused`, 'outbox.full');
     return this.tx.appendMarked(lines, precision, job, position);
   }
 
@@ -122,10 +178,16 @@ export class SqliteOutbox implements Outbox {
     this.sql.clearCheckpoint.run(job);
   }
 
-  append(lines: readonly string[], precision: Precision): { dropped: number } {
+  append(lines: readonly string[], precision: Precision): { dropped: number; refused?: number } {
     checkPrecision(precision);
     if (lines.length === 0) return { dropped: 0 };
-    return { dropped: this.tx.append(lines, precision) };
+    if (!this.roomFor()) return this.refuse(lines.length);
+    try {
+      return { dropped: this.tx.append(lines, precision) };
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      return this.refuse(lines.length);
+    }
   }
 
   /** New limits (a config reload); they apply from the next append on. */
@@ -140,15 +202,31 @@ export class SqliteOutbox implements Outbox {
   }
 
   ack(ids: readonly number[]): void {
-    if (ids.length > 0) this.tx.remove(ids);
+    if (ids.length > 0) this.settleRows(ids, (some) => this.tx.remove(some));
   }
 
   deadLetter(ids: readonly number[], status: number, message: string): number[] {
-    return ids.length > 0 ? this.tx.deadLetter(ids, status, message) : [];
+    const deadIds: number[] = [];
+    if (ids.length > 0) this.settleRows(ids, (some) => void deadIds.push(...this.tx.deadLetter(some, status, message)));
+    return deadIds;
   }
 
   stats(): OutboxStats {
-    return this.tx.stats();
+    const stats = this.tx.stats();
+    if (this.refusedPending > 0) stats.refused = (stats.refused ?? 0) + this.refusedPending;
+    return stats;
+  }
+
+  /** The filesystem as the outbox sees it (null for `:memory:`). */
+  spaceStatus(): OutboxSpaceStatus | null {
+    if (!this.space) return null;
+    const fileFree = this.freePages() * this.pageSize;
+    return {
+      freeBytes: this.space.freeBytes() + fileFree,
+      minFreeBytes: this.space.minFreeBytes,
+      refusing: this.refusing || this.space.freeBytes() + fileFree < this.space.minFreeBytes,
+      reserveBytes: this.space.hasReserve() ? this.space.reserveBytes : 0,
+    };
   }
 
   listDeadLetters(limit: number = DEFAULT_DEAD_LETTER_LIST): DeadLetter[] {
@@ -202,7 +280,106 @@ export class SqliteOutbox implements Outbox {
   private readStats(): OutboxStats {
     const c = this.sql.counters.get() as Counters;
     const oldest = this.sql.oldestCommitted.get() as number | undefined;
-    return { rows: c.rows, bytes: c.bytes, oldestCommittedMs: oldest ?? null, dropped: c.dropped, deadLetters: c.dead_letters };
+    const stats: OutboxStats = { rows: c.rows, bytes: c.bytes, oldestCommittedMs: oldest ?? null, dropped: c.dropped, deadLetters: c.dead_letters };
+    if (c.refused > 0) stats.refused = c.refused;
+    return stats;
+  }
+
+  /** Pages inside the file that new rows reuse before the file grows: room, as far as an append is concerned. */
+  private freePages(): number {
+    return this.sql.freelistCount.get() as number;
+  }
+
+  /**
+   * Whether an append may go ahead: the filesystem's free bytes plus the file's own free pages
+   * at or above minFreeBytes. Logs each change of state once, and remakes a released reserve
+   * once there is room for it again.
+   */
+  private roomFor(): boolean {
+    if (!this.space) return true;
+    let free = this.space.freeBytes();
+    // The file's free pages are asked for only when they matter (a statement costs ~10 µs, statfs ~3).
+    if (free < this.space.minFreeBytes) free += this.freePages() * this.pageSize;
+    if (free < this.space.minFreeBytes) {
+      if (!this.refusing) {
+        this.refusing = true;
+        this.refusedEpisode = 0;
+        this.log?.warn({ outbox: this.path, freeBytes: free, minFreeBytes: this.space.minFreeBytes }, 'outbox: disk space low: refusing new points until space returns (delivery goes on)');
+      }
+      return false;
+    }
+    if (this.refusing) {
+      this.refusing = false;
+      this.log?.info({ outbox: this.path, freeBytes: free, refused: this.refusedEpisode }, 'outbox: disk space is back: accepting new points again');
+    }
+    if (this.refusedPending > 0) this.countRefused();
+    if (this.reserveMissing && this.space.ensureReserve()) {
+      this.reserveMissing = false;
+      this.log?.info({ outbox: this.path, reserveBytes: this.space.reserveBytes }, 'outbox: reserve for acknowledgements made again');
+    }
+    return true;
+  }
+
+  /** Refuse `n` points for lack of space: counted (in the file when it can still be written), never thrown. */
+  private refuse(n: number): { dropped: number; refused: number } {
+    if (!this.refusing) {
+      this.refusing = true;
+      this.refusedEpisode = 0;
+      this.log?.warn({ outbox: this.path, minFreeBytes: this.space?.minFreeBytes }, 'outbox: disk full: refusing new points until space returns (delivery goes on)');
+    }
+    this.refusedPending += n;
+    this.refusedEpisode += n;
+    this.countRefused();
+    return { dropped: 0, refused: n };
+  }
+
+  private countRefused(): void {
+    try {
+      this.sql.addRefused.run(this.refusedPending);
+      this.refusedPending = 0;
+    } catch (err) {
+      // Too full for even that: counted in memory and written with a later one.
+      if (!isDiskFull(err)) throw err;
+    }
+  }
+
+  /**
+   * Take delivered (or dead-lettered) rows out. A delete is written to the WAL first, about as
+   * many bytes as the rows it deletes, so on a full disk the reserve is given back and the rows
+   * go in small steps, the WAL truncated after each: acknowledgements must not stall for lack
+   * of space. While space is short, the WAL is truncated after every acknowledgement.
+   */
+  private settleRows(ids: readonly number[], write: (ids: readonly number[]) => void): void {
+    try {
+      write(ids);
+    } catch (err) {
+      if (!isDiskFull(err) || !this.space) throw new OutboxAckError(this.path, ids.length, err);
+      const released = this.space.releaseReserve();
+      if (released > 0) {
+        this.reserveMissing = true;
+        this.log?.warn({ outbox: this.path, releasedBytes: released }, 'outbox: disk full: released the reserve so acknowledgements can be written');
+      }
+      this.truncateWal();
+      let done = 0;
+      try {
+        for (; done < ids.length; done += FULL_DISK_ACK_ROWS) {
+          write(ids.slice(done, done + FULL_DISK_ACK_ROWS));
+          this.truncateWal();
+        }
+      } catch (again) {
+        // The steps before this one are settled; the rest stay pending and are sent again.
+        throw new OutboxAckError(this.path, ids.length - done, again);
+      }
+    }
+    if (this.refusing || this.reserveMissing) this.truncateWal();
+  }
+
+  private truncateWal(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Busy (a reader in another process) or full: the next acknowledgement tries again.
+    }
   }
 
   private moveToDeadLetters(ids: readonly number[], status: number, message: string): number[] {
@@ -339,7 +516,9 @@ function prepareStatements(db: Database.Database) {
        SELECT id, line, precision, bytes, committed_ms, ?, ?, ? FROM outbox WHERE ${IN_IDS} ORDER BY id RETURNING id`,
     ),
     addDeadLetters: db.prepare('UPDATE outbox_counters SET dead_letters = dead_letters + ? WHERE id = 1'),
-    counters: db.prepare('SELECT rows, bytes, dropped, dead_letters FROM outbox_counters WHERE id = 1'),
+    counters: db.prepare('SELECT rows, bytes, dropped, dead_letters, refused FROM outbox_counters WHERE id = 1'),
+    addRefused: db.prepare('UPDATE outbox_counters SET refused = refused + ? WHERE id = 1'),
+    freelistCount: db.prepare('PRAGMA freelist_count').pluck(),
     oldestCommitted: db.prepare('SELECT committed_ms FROM outbox ORDER BY id LIMIT 1').pluck(),
     listDeadLetters: db.prepare('SELECT id, line, precision, status, message, time_ms FROM dead_letters ORDER BY id LIMIT ?'),
     retryAll: db.prepare('INSERT INTO outbox (line, precision, bytes, committed_ms) SELECT line, precision, bytes, ? FROM dead_letters ORDER BY id'),
@@ -356,6 +535,14 @@ function prepareStatements(db: Database.Database) {
     getCheckpoint: db.prepare('SELECT position FROM backfill_checkpoints WHERE job = ?').pluck(),
     clearCheckpoint: db.prepare('DELETE FROM backfill_checkpoints WHERE job = ?'),
   };
+}
+
+function makeFolder(dir: string, path: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot make its folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
 }
 
 /** Open (creating folders, file and schema as needed) the outbox at `path`. */

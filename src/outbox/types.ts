@@ -21,6 +21,18 @@ export interface OutboxStats {
   /** Rows dropped because the outbox was full (since it was created). */
   dropped: number;
   deadLetters: number;
+  /** Points refused because the outbox's disk was (nearly) full (since it was created); absent when none. */
+  refused?: number;
+}
+
+/** The outbox's filesystem (issue 23): free bytes (the file's own free pages included) against `outbox.minFreeBytes`. */
+export interface OutboxSpaceStatus {
+  freeBytes: number;
+  minFreeBytes: number;
+  /** New points are refused until freeBytes is back at minFreeBytes. */
+  refusing: boolean;
+  /** The reserve held for acknowledgements on a full disk (0: released or none). */
+  reserveBytes: number;
 }
 
 export interface DeadLetter {
@@ -45,8 +57,11 @@ export interface OutboxLimits {
  * (after the server refused exactly these lines) or drop-oldest when full.
  */
 export interface Outbox {
-  /** Commit lines in one transaction. Returns how many old rows were dropped to make room. */
-  append(lines: readonly string[], precision: Precision): { dropped: number };
+  /**
+   * Commit lines in one transaction. Returns how many old rows were dropped to make room, and
+   * (when the disk is nearly full) how many of these lines were refused instead of committed.
+   */
+  append(lines: readonly string[], precision: Precision): { dropped: number; refused?: number };
   /**
    * The oldest pending rows, in id order, all of one precision, at most `maxRows`
    * rows and `maxBytes` bytes (at least one row if any is pending). Does not remove them.
@@ -64,6 +79,8 @@ export interface Outbox {
   stats(): OutboxStats;
   /** Change maxRows/maxBytes while open (a config reload); from the next append on. */
   setLimits?(limits: OutboxLimits): void;
+  /** The filesystem under the outbox, for `buffer` and `status` (absent or null: not on a disk). */
+  spaceStatus?(): OutboxSpaceStatus | null;
   listDeadLetters(limit?: number): DeadLetter[];
   /** Put dead letters back into the queue (all, or these ids). Returns how many. */
   retryDeadLetters(ids?: readonly number[]): number;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
-import { LineFramer, ListReader, NutError, parseErr, parseList, quote, tokenize } from '../../src/devices/nut-ups/protocol.js';
+import { LineFramer, ListReader, MAX_LINE, NutError, parseErr, parseList, quote, tokenize } from '../../src/devices/nut-ups/protocol.js';
 import { decodeStatus, decodeVariables, deviceInfo, sanitiseName, STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { encodePoint } from '../../src/core/line-protocol.js';
@@ -97,6 +97,20 @@ test('framer: an oversize line is dropped and counted, the next one survives', (
   const lines = [...f.push('x'.repeat(10_000)), ...f.push('yy\nOK\n')];
   assert.deepEqual(lines, ['OK']);
   assert.equal(f.oversize, 1);
+});
+
+test('framer: 100 MB without a line break is counted once and never held (issue 23)', () => {
+  const f = new LineFramer();
+  const chunk = Buffer.alloc(64 * 1024, 'z');
+  const held = () => (f as unknown as { buf: string }).buf.length;
+  let most = 0;
+  for (let sent = 0; sent < 100 * 1024 * 1024; sent += chunk.length) {
+    assert.deepEqual(f.push(chunk), []);
+    most = Math.max(most, held());
+  }
+  assert.deepEqual(f.push('tail\nOK\n'), ['OK']);
+  assert.equal(f.oversize, 1);
+  assert.ok(most <= MAX_LINE + chunk.length, `held ${most} characters`);
 });
 
 test('ListReader: ERR in place of BEGIN', () => {

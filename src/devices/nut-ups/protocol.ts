@@ -62,17 +62,21 @@ export class LineFramer {
   oversize = 0;
 
   push(chunk: Buffer | string): string[] {
-    this.buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    // Inside an oversize line, its rest is never kept (issue 23: every read is bounded).
+    if (this.skipping) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) return [];
+      this.skipping = false;
+      text = text.slice(nl + 1);
+    }
+    this.buf += text;
     const lines: string[] = [];
     for (;;) {
       const nl = this.buf.indexOf('\n');
       if (nl < 0) break;
       let line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
-      if (this.skipping) {
-        this.skipping = false;
-        continue;
-      }
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (line.length > MAX_LINE) {
         this.oversize++;
