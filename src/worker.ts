@@ -16,6 +16,7 @@ import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
+import { pingProbe } from './influx/probe.js';
 import type { MqttOutput } from './mqtt/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
@@ -126,8 +127,10 @@ export function linkKey(config: DeviceConfig, driver: Driver): string {
 }
 
 /** The flusher that sends `outbox` to the configured InfluxDB (the worker's, and `drain`'s). */
-export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger): Flusher {
+export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger, reminderMs?: number): Flusher {
   return new Flusher({
+    probe: pingProbe(influx),
+    ...(reminderMs ? { reminderMs } : {}),
     outbox,
     writer: createWriter(influx),
     batchSize: influx.batchSize,
@@ -218,7 +221,7 @@ export class Worker {
     });
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
-    this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
+    this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' }), config.log.reminderS * 1000) : null;
     this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
     for (const device of devices) {
