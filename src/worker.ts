@@ -31,6 +31,7 @@ import { HidTransport, hidKey } from './transports/hid.js';
 import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 import type { InfluxConfig } from './config/influx.js';
+import { DeviceWatch, Observer, withoutCredentials } from './observe/index.js';
 
 /** How often once/test look again for a stream device's first frame. */
 const STREAM_WAIT_STEP_MS = 100;
@@ -185,6 +186,10 @@ export class Worker {
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
   /** The MQTT output of `run` when the config has an `mqtt` section. */
   mqtt: MqttOutput | null = null;
+  /** Per-device counters and the failure log a person can follow (first, reminders, recovery). */
+  readonly deviceWatch: DeviceWatch;
+  /** Self-metrics, /metrics, /health and status (not for `test`). */
+  readonly observer: Observer | null;
 
   constructor(private readonly options: WorkerOptions) {
     const { loaded, log } = options;
@@ -212,11 +217,13 @@ export class Worker {
     const outboxPath = resolveConfigPath(loaded, config.outbox.path);
     this.outbox = options.dryRun ? null : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous });
     this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
+    this.deviceWatch = new DeviceWatch({ log, reminderMs: config.log.reminderS * 1000 });
+    this.scheduler.on('jobSkipped', (s) => this.deviceWatch.skipped(s.name));
     this.scheduler.on('jobEnd', (r) => {
       const report = this.lastReports.get(r.name);
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
       if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
-      else this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
+      this.deviceWatch.ended(r, points, this.clock.now());
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
     // Backfill points wait in their own file and go only when no live point is pending.
@@ -230,10 +237,40 @@ export class Worker {
       const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture });
       this.devices.set(device.name, { config: device, driver, transport, session, simulator, cycle: null });
     }
+    this.observer = this.outbox ? this.createObserver() : null;
+  }
+
+  /** The observer reads every figure through these functions, when asked. */
+  private createObserver(): Observer {
+    const { loaded } = this.options;
+    const config = loaded.config;
+    const outbox = this.outbox!;
+    const names = new Map([...this.devices.values()].map((rt) => [rt.config.name, rt.driver.id]));
+    return new Observer({
+      internal: config.internal,
+      ...(config.http ? { http: config.http } : {}),
+      health: config.health,
+      ...(config.timezone ? { timezone: config.timezone } : {}),
+      log: this.log.child({ room: 'observe' }),
+      precision: this.precision,
+      append: (lines, precision) => outbox.append(lines, precision),
+      configFile: loaded.path,
+      sources: {
+        host: config.host ?? hostname(),
+        site: config.site ?? null,
+        now: () => this.clock.now(),
+        devices: () =>
+          this.scheduler.status().map((j) => ({ name: j.name, driver: names.get(j.name) ?? '', nextRunMs: j.nextRun, ...this.deviceWatch.tally(j.name) })),
+        outbox: () => ({ all: (this.sendQueue ?? outbox).stats(), live: outbox.stats() }),
+        flusher: () => this.flusher?.status() ?? null,
+        mqtt: () => (this.mqtt ? { target: withoutCredentials(config.mqtt!.url), stats: this.mqtt.stats() } : null),
+      },
+    });
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
   async start(): Promise<void> {
+    await this.observer?.start();
     await this.startSessions();
     await this.startMqtt();
     this.scheduler.start();
@@ -392,6 +429,7 @@ export class Worker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.observer?.stop();
     await this.scheduler.stop();
     await this.mqtt?.stop();
     await this.flusher?.stop();
