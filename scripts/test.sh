@@ -15,6 +15,7 @@ declare -A NEED=(
   [openssl]=openssl
   [mosquitto]=mosquitto
   [mdb-tables]=mdbtools
+  [prometheus]=prometheus
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

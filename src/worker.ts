@@ -410,6 +410,11 @@ export class Worker {
     return { request, result };
   }
 
+  /** What `wattline status` shows (through the control endpoint). */
+  statusReport(): Record<string, unknown> {
+    return { pid: process.pid, ...(this.observer?.status() ?? {}) };
+  }
+
   /** Every (or the named) device once, through the scheduler's port locks and timeouts. */
   async runOnce(names?: readonly string[]): Promise<JobReport[]> {
     await this.startSessions();

@@ -25,7 +25,7 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-export async function startControlServer(options: { worker: Pick<Worker, 'control'>; outboxPath: string; log: Logger }): Promise<ControlServer> {
+export async function startControlServer(options: { worker: Pick<Worker, 'control'> & Partial<Pick<Worker, 'statusReport'>>; outboxPath: string; log: Logger }): Promise<ControlServer> {
   const { socket: socketPath, token: tokenPath } = controlPaths(options.outboxPath);
   const log = options.log;
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
@@ -67,6 +67,11 @@ export async function startControlServer(options: { worker: Pick<Worker, 'contro
     if (!sameToken(request.token, token)) {
       log.warn({ device: request.device, verb: request.verb }, 'control request with a wrong token refused');
       reply(socket, { ok: false, kind: 'auth', error: `control endpoint ${socketPath}: wrong token (read it from ${tokenPath})` });
+      return;
+    }
+    // `wattline status`: the worker's own verb (no device).
+    if (request.device === '' && request.verb === 'status' && options.worker.statusReport) {
+      reply(socket, { ok: true, summary: 'status', message: 'running', data: options.worker.statusReport() });
       return;
     }
     const signal = AbortSignal.timeout(request.timeoutMs);
