@@ -1,10 +1,29 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
+
+/** Whether croner takes `pattern` (as the scheduler reads it: seconds optional); its complaint if not. */
+function cronProblem(pattern: string): string | null {
+  try {
+    new Cron(pattern, { mode: '5-or-6-parts', paused: true }).stop();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
 
 /** The worker's own figures as points (Telegraf's `inputs.internal`): on by default, every 30 s. */
 export const internalSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Write wattline_device / _outbox / _output / _process points into the outbox'),
-    schedule: z.string().min(1).default('*/30 * * * * *').describe('Cron expression (seconds allowed) for the self-metrics'),
+    schedule: z
+      .string()
+      .min(1)
+      .default('*/30 * * * * *')
+      .superRefine((v, ctx) => {
+        const problem = cronProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a cron expression: ${problem}` });
+      })
+      .describe('Cron expression (seconds allowed) for the self-metrics'),
   })
   .prefault({})
   .describe("The worker's own metrics, like Telegraf's inputs.internal");

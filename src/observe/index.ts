@@ -51,6 +51,14 @@ export class Observer {
   constructor(private readonly o: ObserverOptions) {
     this.startedMs = o.sources.now();
     this.loadedMs = this.startedMs;
+    // Made now (paused) so a bad schedule is a config error before the worker opens anything.
+    if (o.internal.enabled && o.append) {
+      try {
+        this.cron = new Cron(o.internal.schedule, { timezone: o.timezone, mode: '5-or-6-parts', protect: true, paused: true }, () => void this.writeInternal());
+      } catch (err) {
+        throw new ConfigError(`internal.schedule: ${errorMessage(err)}`);
+      }
+    }
   }
 
   get healthConfig(): HealthConfig {
@@ -72,13 +80,7 @@ export class Observer {
     this.sample();
     this.sampler = setInterval(() => this.sample(), RATE_SAMPLE_MS);
     this.sampler.unref();
-    if (this.o.internal.enabled && this.o.append) {
-      try {
-        this.cron = new Cron(this.o.internal.schedule, { timezone: this.o.timezone, mode: '5-or-6-parts', protect: true }, () => void this.writeInternal());
-      } catch (err) {
-        throw new ConfigError(`internal.schedule: ${errorMessage(err)}`);
-      }
-    }
+    this.cron?.resume();
   }
 
   async stop(): Promise<void> {
