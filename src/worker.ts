@@ -270,7 +270,11 @@ export class Worker {
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
   async start(): Promise<void> {
-    await this.observer?.start();
+    // First: a port in use for http.listen ends the start before any device is touched.
+    await this.observer?.start().catch(async (err: unknown) => {
+      await this.stop();
+      throw err;
+    });
     await this.startSessions();
     await this.startMqtt();
     this.scheduler.start();

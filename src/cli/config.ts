@@ -31,6 +31,8 @@ export function registerConfigVerbs(program: Command): void {
           const enabled = (c.devices as DeviceConfig[]).filter((d) => d.enabled).map((d) => ({ name: d.name, driver: drivers.find((x) => x.id === d.driver)!, options: d.options }));
           out.push(...mqttSummary(c.mqtt, enabled, `wattline-${c.site ?? hostname()}`, (p) => resolveConfigPath(loaded, p)));
         }
+        // A port in use is a config error here too (issue 18), not only when `run` starts.
+        if (c.http) out.push(await (await import('../observe/http.js')).checkListen(c.http));
         process.stdout.write(out.join('\n') + '\n');
         return EXIT.ok;
       }),

@@ -4,7 +4,7 @@
  * number of open connections is capped, so no client can hold up collection or delivery.
  * Bodies carry names, counts, states and error classes: never a secret or a server's body.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parseListen, type HttpConfig } from '../config/observe.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -13,7 +13,6 @@ import type { Observer } from './index.js';
 import { PrometheusView } from './prometheus.js';
 
 export async function startHttp(o: { config: HttpConfig; observer: Pick<Observer, 'snapshot'> & { healthConfig: Parameters<typeof healthChecks>[1] }; log: Logger }): Promise<{ address: string; close(): Promise<void> }> {
-  const { host, port } = parseListen(o.config.listen);
   const prometheus = new PrometheusView();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -49,16 +48,7 @@ export async function startHttp(o: { config: HttpConfig; observer: Pick<Observer
   // An idle (half-open) socket is closed after the request timeout too.
   server.setTimeout(o.config.requestTimeoutMs, (socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new ConfigError(`http.listen ${o.config.listen}: address already in use (another program listens there)`)
-          : new ConfigError(`http.listen ${o.config.listen}: ${err.code ?? errorMessage(err)}`),
-      );
-    });
-    server.listen(port, host, () => resolve());
-  });
+  await listen(server, o.config.listen);
   const address = o.config.listen;
   o.log.info({ listen: address }, 'http endpoint listening: GET /metrics, /health');
   return {
@@ -69,4 +59,39 @@ export async function startHttp(o: { config: HttpConfig; observer: Pick<Observer
         server.closeAllConnections();
       }),
   };
+}
+
+/** Bind `server` to `listen`; a port in use (or not ours to take) is a config error in one line. */
+function listen(server: Server, address: string): Promise<void> {
+  const { host, port } = parseListen(address);
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(`http.listen ${address}: address already in use (another program listens there)`)
+          : new ConfigError(`http.listen ${address}: ${err.code ?? errorMessage(err)}`),
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/**
+ * For `config check`: whether `http.listen` can be bound now. In use by a wattline (its
+ * /health answers as ours does) is fine: that is the running worker this config belongs to.
+ */
+export async function checkListen(config: HttpConfig): Promise<string> {
+  const probe = createServer();
+  try {
+    await listen(probe, config.listen);
+    return `http: GET /metrics and /health on ${config.listen}`;
+  } catch (err) {
+    const ours = await fetch(`http://${config.listen}/health`, { signal: AbortSignal.timeout(2000) })
+      .then(async (res) => 'healthy' in ((await res.json()) as object))
+      .catch(() => false);
+    if (ours) return `http: GET /metrics and /health on ${config.listen} (a running wattline listens there now)`;
+    throw err;
+  } finally {
+    probe.close(() => undefined);
+  }
 }

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -85,6 +86,25 @@ test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --js
   assert.match(text.stdout, /^worker: {3}running \(pid \d+\), up \d+s, version \d+\.\d+\.\d+/m);
   assert.match(text.stdout, /^outbox: {3}37 points pending \(\d+ bytes, oldest \S+ old\), 0 dropped, 0 dead letters$/m);
   assert.match(text.stdout, /^ {2}meter \(dsmr-p1\): not collected yet, next in /m);
+
+  // config check: the port held by this wattline is fine; held by another program, exit 2 in one line.
+  const check = await runCli(['-c', config, 'config', 'check']);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, new RegExp(`^http: GET /metrics and /health on 127\\.0\\.0\\.1:${port} \\(a running wattline listens there now\\)$`, 'm'));
+  const other = createServer();
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  try {
+    const busy = join(dir, 'busy.yaml');
+    writeFileSync(busy, JSON.stringify({ outbox: { path: 'busy.sqlite' }, http: { listen: `127.0.0.1:${(other.address() as AddressInfo).port}` } }));
+    const refused = await runCli(['-c', busy, 'config', 'check']);
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr, `wattline: http.listen 127.0.0.1:${(other.address() as AddressInfo).port}: address already in use (another program listens there)\n`);
+    const run = await runCli(['-c', busy, 'run']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^wattline: http\.listen 127\.0\.0\.1:\d+: address already in use/m);
+  } finally {
+    other.close();
+  }
 
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exited, 0, worker.output().stderr);
