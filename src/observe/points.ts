@@ -31,7 +31,7 @@ export function snapshotPoints(s: Snapshot): Point[] {
       last_duration_ms: d.lastDurationMs === null ? undefined : Math.round(d.lastDurationMs * 1000) / 1000,
       points: int(d.points),
       since_success_s: ageS(s.timeMs, d.lastOkMs),
-      failing: d.failingSinceMs !== null,
+      failing: int(d.failingSinceMs === null ? 0 : 1),
       started,
     });
   }

@@ -3,7 +3,7 @@
  * and `wattline status` all show. The worker hands in plain functions (this room imports no
  * other room's classes), so every figure has one source.
  */
-import type { FlusherStatus } from '../influx/flusher.js';
+import { oneLine, type FlusherStatus } from '../influx/flusher.js';
 import type { OutboxStats } from '../outbox/types.js';
 import type { DeviceTally } from './devices.js';
 import type { ProcessFigures } from './process.js';
@@ -82,7 +82,7 @@ export function takeSnapshot(s: SnapshotSources): Snapshot {
     version: s.version,
     host: s.host,
     site: s.site,
-    devices: s.devices(),
+    devices: s.devices().map((d) => (d.lastError === null ? d : { ...d, lastError: oneLine(d.lastError) })),
     outbox: outbox && {
       pendingRows: outbox.all.rows,
       pendingBytes: outbox.all.bytes,
@@ -108,7 +108,7 @@ function influxFigures(f: FlusherStatus): OutputFigures {
     state: f.state,
     nextTryMs: f.nextAttemptMs,
     lastErrorClass: e ? (e.kind === 'internal' ? 'outbox' : e.status !== null ? `http_${e.status}` : /timed out|timeout/i.test(e.message) ? 'timeout' : 'network') : null,
-    lastError: e?.message ?? null,
+    lastError: e ? oneLine(e.message) : null,
     lastErrorMs: e?.timeMs ?? null,
   };
 }

@@ -79,7 +79,7 @@ test('self-metrics reach InfluxDB through the outbox; /metrics and /health answe
   assert.ok(failed.at(-1)! >= 2);
   const transport = (await values('wattline_device', 'errors_transport', " AND device = 'ups'")) as number[];
   assert.equal(transport.at(-1), failed.at(-1), 'a refused TCP connection is a transport error');
-  assert.equal((await values('wattline_device', 'failing', " AND device = 'ups'")).at(-1), true);
+  assert.equal((await values('wattline_device', 'failing', " AND device = 'ups'")).at(-1), 1);
   assert.ok(((await values('wattline_outbox', 'pending_rows')) as number[]).every((n) => Number.isInteger(n) && n >= 0));
   assert.ok((await values('wattline_output', 'state', " AND output = 'influx'")).every((s) => s === 'delivering' || s === 'idle'));
   assert.ok(((await values('wattline_output', 'written', " AND output = 'influx'")) as number[]).at(-1)! > 0);

@@ -20,7 +20,7 @@ test('a snapshot as wattline_device / _outbox / _output / _process lines: intege
     process: { rssBytes: 61_000_000, heapUsedBytes: 14_000_000, cpuSeconds: 812.25, eventLoopDelayP99Ms: 21.5, uptimeS: 86400 },
   };
   assert.deepEqual(encodePoints(snapshotPoints(s), 's').lines, [
-    `wattline_device,device=meter,driver=dsmr-p1,host=pi-garage,site=home collections_failed=8i,collections_ok=8630i,collections_skipped=1i,collections_timed_out=2i,errors_config=0i,errors_device=0i,errors_frame=1i,errors_lock_timeout=0i,errors_other=0i,errors_timeout=2i,errors_transport=5i,failing=false,last_duration_ms=12.5,points=17260i,since_success_s=4,started=1796040000i 1796126400`,
+    `wattline_device,device=meter,driver=dsmr-p1,host=pi-garage,site=home collections_failed=8i,collections_ok=8630i,collections_skipped=1i,collections_timed_out=2i,errors_config=0i,errors_device=0i,errors_frame=1i,errors_lock_timeout=0i,errors_other=0i,errors_timeout=2i,errors_transport=5i,failing=0i,last_duration_ms=12.5,points=17260i,since_success_s=4,started=1796040000i 1796126400`,
     `wattline_outbox,host=pi-garage,site=home backfill_pending=0i,dead_letters=1i,dropped=0i,oldest_pending_age_s=30,pending_bytes=14400i,pending_rows=120i,started=1796040000i 1796126400`,
     `wattline_output,host=pi-garage,output=influx,site=home last_error_class="network",next_try_s=8,refused=0i,retries=3i,started=1796040000i,state="backing_off",written=172000i 1796126400`,
     `wattline_output,host=pi-garage,output=mqtt,site=home last_error_class="none",next_try_s=0,refused=0i,retries=1i,started=1796040000i,state="idle",written=9000i 1796126400`,
