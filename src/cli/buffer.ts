@@ -8,6 +8,7 @@ import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { Outbox } from '../outbox/types.js';
 import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
+import { outputLines } from './status.js';
 
 function openOutbox(loaded: LoadedConfig): Outbox {
   const c = loaded.config.outbox;
@@ -55,6 +56,8 @@ export function registerBufferVerbs(program: Command): void {
     .option('--json', 'as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
+        const config = load(cmd, true);
+        const running = opts.json ? [] : await outputLines(resolveConfigPath(config, config.config.outbox.path));
         return withOutbox(cmd, (outbox, loaded) => {
           const s = outbox.stats();
           const backfill = backfillPending(loaded);
@@ -71,6 +74,8 @@ export function registerBufferVerbs(program: Command): void {
               `dropped:      ${s.dropped} (outbox full, oldest first)`,
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
               ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
+              // Why it is (not) sending, from the running worker (issue 18); nothing when none runs.
+              ...running,
             ].join('\n') + '\n',
           );
           return EXIT.ok;

@@ -31,9 +31,8 @@ export function registerStatusVerb(program: Command): void {
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const loaded = load(cmd, true);
         const outboxPath = resolveConfigPath(loaded, loaded.config.outbox.path);
-        const answer = await sendToRunningWorker(outboxPath, { device: '', verb: 'status', args: [], timeoutMs: 5000 });
-        if (answer?.data) {
-          const status = answer.data as unknown as Status;
+        const status = await askWorker(outboxPath);
+        if (status) {
           process.stdout.write(opts.json ? JSON.stringify({ running: true, ...status }, null, 2) + '\n' : describe(status));
           return EXIT.ok;
         }
@@ -48,6 +47,18 @@ export function registerStatusVerb(program: Command): void {
         return EXIT.failed;
       }),
     );
+}
+
+/** The running worker's status, or null when none answers on the outbox's control socket. */
+async function askWorker(outboxPath: string): Promise<Status | null> {
+  const answer = await sendToRunningWorker(outboxPath, { device: '', verb: 'status', args: [], timeoutMs: 5000 });
+  return (answer?.data as unknown as Status | undefined) ?? null;
+}
+
+/** For `wattline buffer`: each output's line of `status` when a worker runs (nothing otherwise). */
+export async function outputLines(outboxPath: string): Promise<string[]> {
+  const status = await askWorker(outboxPath).catch(() => null);
+  return status ? status.outputs.map((o) => outputLine(o, status)) : [];
 }
 
 function readOutbox(path: string, limits: { maxRows: number; maxBytes: number }) {
@@ -75,6 +86,14 @@ function outboxLine(o: { pendingRows: number; pendingBytes: number; oldestPendin
   return `${o.pendingRows} points pending (${o.pendingBytes} bytes${oldest}${backfill}), ${o.dropped} dropped, ${o.deadLetters} dead letters`;
 }
 
+function outputLine(o: Status['outputs'][number], s: Status): string {
+  const now = s.timeMs;
+  const rate = `${s.rates[o.output] ?? 0}/s over the last minute`;
+  const next = o.nextTryMs !== null && o.nextTryMs > now ? `, next try in ${duration((o.nextTryMs - now) / 1000)}` : '';
+  const error = o.lastError ? `, last error ${o.lastErrorMs ? duration((now - o.lastErrorMs) / 1000) + ' ago' : ''}: ${o.lastError}` : '';
+  return `${(o.output + ':').padEnd(9)} ${o.state}, ${rate}${next}${error}  (${o.target})`;
+}
+
 function describe(s: Status): string {
   const now = s.timeMs;
   const lines = [
@@ -83,12 +102,7 @@ function describe(s: Status): string {
     `health:   ${s.health.healthy ? 'ok' : 'FAILING: ' + s.health.failed.map((f) => f.message).join('; ')}`,
   ];
   if (s.outbox) lines.push(`outbox:   ${outboxLine(s.outbox, now)}`);
-  for (const o of s.outputs) {
-    const rate = `${s.rates[o.output] ?? 0}/s over the last minute`;
-    const next = o.nextTryMs !== null && o.nextTryMs > now ? `, next try in ${duration((o.nextTryMs - now) / 1000)}` : '';
-    const error = o.lastError ? `, last error ${o.lastErrorMs ? duration((now - o.lastErrorMs) / 1000) + ' ago' : ''}: ${o.lastError}` : '';
-    lines.push(`${(o.output + ':').padEnd(9)} ${o.state}, ${rate}${next}${error}  (${o.target})`);
-  }
+  for (const o of s.outputs) lines.push(outputLine(o, s));
   if (s.mqtt) lines.push(`mqtt:     ${s.mqtt.connected ? 'connected' : 'NOT connected'}`);
   if (s.http) lines.push(`http:     ${s.http} (GET /metrics, /health)`);
   lines.push('devices:');

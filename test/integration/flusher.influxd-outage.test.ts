@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers } from '../../src/devices/index.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { until } from '../helpers/until.js';
 import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
 
 let influxd: Influxd;
@@ -29,14 +30,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 test('influxd down and back: one "unreachable" line, /ping probes, delivery resumes on the probe, not after the 10 min back-off', async () => {
   run = await startWorker(

@@ -13,6 +13,7 @@ import { drivers } from '../../src/devices/index.js';
 import { createDatabase, query, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePorts } from '../helpers/ports.js';
 import { ROOT } from '../helpers/paths.js';
+import { until } from '../helpers/until.js';
 import { startWorker, type RunningWorker } from '../helpers/worker-run.js';
 
 let influxd: Influxd;
@@ -33,14 +34,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -12,7 +12,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/ports.js';
+import { freePorts } from '../helpers/ports.js';
+import { until } from '../helpers/until.js';
 import { promQuery, startPrometheus, type Prometheus } from '../helpers/prometheus.js';
 
 let dir: string;
@@ -31,26 +32,18 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --json`; without the worker status says so', async () => {
-  const port = await freePort();
+  const [port, deadPort] = (await freePorts(2)) as [number, number];
   const config = join(dir, 'wattline.yaml');
-  // JSON is YAML. No InfluxDB and no self-metrics: the outbox depth stays what we put there.
+  // JSON is YAML. No self-metrics, no InfluxDB answering: the outbox depth stays what we put there.
   writeFileSync(
     config,
     JSON.stringify({
       outbox: { path: 'outbox.sqlite' },
       internal: { enabled: false },
+      // Nobody listens there: nothing is delivered, and status and buffer must say why.
+      influx: { version: 1, url: `http://127.0.0.1:${deadPort}`, database: 'none', minRetryDelayMs: 60_000 },
       http: { listen: `127.0.0.1:${port}` },
       devices: [{ name: 'meter', driver: 'dsmr-p1', simulate: true, schedule: '0 0 0 1 1 *' }],
     }),
@@ -86,6 +79,12 @@ test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --js
   assert.match(text.stdout, /^worker: {3}running \(pid \d+\), up \d+s, version \d+\.\d+\.\d+/m);
   assert.match(text.stdout, /^outbox: {3}37 points pending \(\d+ bytes, oldest \S+ old\), 0 dropped, 0 dead letters$/m);
   assert.match(text.stdout, /^ {2}meter \(dsmr-p1\): not collected yet, next in /m);
+  const influxLine = new RegExp(`^influx: {3}backing_off, 0/s over the last minute, next try in \\S+, last error \\d+s ago: .*ECONNREFUSED 127\\.0\\.0\\.1:${deadPort}.*  \\(influx v1 http://127\\.0\\.0\\.1:${deadPort} db=none gzip\\)$`, 'm');
+  assert.match(text.stdout, influxLine);
+  const buffer = await runCli(['-c', config, 'buffer']);
+  assert.equal(buffer.code, 0, buffer.stderr);
+  assert.match(buffer.stdout, /^pending: {6}37 points/m);
+  assert.match(buffer.stdout, influxLine, 'buffer says why nothing leaves');
 
   // config check: the port held by this wattline is fine; held by another program, exit 2 in one line.
   const check = await runCli(['-c', config, 'config', 'check']);
