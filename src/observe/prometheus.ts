@@ -3,9 +3,20 @@
  * and TYPE lines, escaping, counters ending in `_total`). Every metric reads the one snapshot
  * taken per scrape, so a scrape is one consistent picture.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as Prom from 'prom-client';
 import { ERROR_CLASSES } from './devices.js';
 import type { Snapshot } from './snapshot.js';
+
+// Only the three classes used here. The package's index also loads the Pushgateway (http,
+// https), cluster aggregation and the default metrics: about 11 MB resident instead of 0.9 MB
+// (measured with Node 20), more than the whole budget of watching the worker (README).
+const require = createRequire(import.meta.url);
+const Registry = require('prom-client/lib/registry') as typeof Prom.Registry;
+const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
+const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
+type Gauge<T extends string> = Prom.Gauge<T>;
+type Counter<T extends string> = Prom.Counter<T>;
 
 export class PrometheusView {
   private readonly registry = new Registry();
