@@ -16,6 +16,7 @@ declare -A NEED=(
   [mosquitto]=mosquitto
   [mdb-tables]=mdbtools
   [systemd-analyze]=systemd
+  [prometheus]=prometheus
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

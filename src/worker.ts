@@ -16,6 +16,7 @@ import { Flusher } from './influx/flusher.js';
 import type { Writer } from './influx/types.js';
 import { InfluxV1Writer } from './influx/v1-writer.js';
 import { InfluxV2Writer } from './influx/v2-writer.js';
+import { pingProbe } from './influx/probe.js';
 import type { MqttDevice, MqttOutput } from './mqtt/output.js';
 import { VSCP_DRIVER } from './vscp/output.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
@@ -32,6 +33,7 @@ import { HidTransport, hidKey } from './transports/hid.js';
 import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 import type { InfluxConfig } from './config/influx.js';
+import { DeviceWatch, Observer, withoutCredentials } from './observe/index.js';
 
 /** How often once/test look again for a stream device's first frame. */
 const STREAM_WAIT_STEP_MS = 100;
@@ -142,8 +144,10 @@ export function linkKey(config: DeviceConfig, driver: Driver): string {
 }
 
 /** The flusher that sends `outbox` to the configured InfluxDB (the worker's, and `drain`'s). */
-export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger): Flusher {
+export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger, reminderMs?: number): Flusher {
   return new Flusher({
+    probe: pingProbe(influx),
+    ...(reminderMs ? { reminderMs } : {}),
     outbox,
     writer: createWriter(influx),
     batchSize: influx.batchSize,
@@ -210,6 +214,10 @@ export class Worker {
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
   /** The MQTT output of `run` when the config has an `mqtt` section. */
   mqtt: MqttOutput | null = null;
+  /** Per-device counters and the failure log a person can follow (first, reminders, recovery). */
+  readonly deviceWatch: DeviceWatch;
+  /** Self-metrics, /metrics, /health and status (not for `test`). */
+  readonly observer: Observer | null;
 
   constructor(private readonly options: WorkerOptions) {
     const { loaded, log } = options;
@@ -230,19 +238,23 @@ export class Worker {
       ? null
       : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous, minFreeBytes: config.outbox.minFreeBytes, log: log.child({ room: 'outbox' }) });
     this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
+    // One-shot verbs (once, test) print each failure once themselves.
+    this.deviceWatch = new DeviceWatch({ log: options.oneShot && !log.isLevelEnabled('debug') ? log.child({}, { level: 'error' }) : log, reminderMs: config.log.reminderS * 1000 });
+    this.scheduler.on('jobSkipped', (s) => this.deviceWatch.skipped(s.name));
     this.scheduler.on('jobEnd', (r) => {
       const report = this.lastReports.get(r.name);
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
       if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
-      else if (!options.oneShot) this.log.warn({ device: r.name, outcome: r.outcome, err: r.error }, 'collection failed');
+      this.deviceWatch.ended(r, points, this.clock.now());
       this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
-    this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' })) : null;
+    this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' }), config.log.reminderS * 1000) : null;
     this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
 
     for (const device of devices) this.devices.set(device.name, this.runtime(loaded, device));
+    this.observer = this.outbox ? this.createObserver() : null;
   }
 
   private driverOf(device: DeviceConfig): Driver {
@@ -282,8 +294,40 @@ export class Worker {
     return { config: device, driver, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
   }
 
+  /** The observer reads every figure through these functions, when asked. */
+  private createObserver(): Observer {
+    const { loaded } = this.options;
+    const config = loaded.config;
+    const outbox = this.outbox!;
+    return new Observer({
+      internal: config.internal,
+      ...(config.http ? { http: config.http } : {}),
+      health: config.health,
+      ...(config.timezone ? { timezone: config.timezone } : {}),
+      log: this.log.child({ room: 'observe' }),
+      precision: this.precision,
+      append: (lines, precision) => outbox.append(lines, precision),
+      configFile: loaded.path,
+      sources: {
+        host: config.host ?? hostname(),
+        site: config.site ?? null,
+        now: () => this.clock.now(),
+        devices: () =>
+          this.scheduler.status().map((j) => ({ name: j.name, driver: this.devices.get(j.name)?.driver.id ?? '', nextRunMs: j.nextRun, ...this.deviceWatch.tally(j.name) })),
+        outbox: () => ({ all: (this.sendQueue ?? outbox).stats(), live: outbox.stats() }),
+        flusher: () => this.flusher?.status() ?? null,
+        mqtt: () => (this.mqtt ? { target: withoutCredentials(config.mqtt!.url), stats: this.mqtt.stats() } : null),
+      },
+    });
+  }
+
   /** Start stream sessions, the schedule and the flusher (the daemon). */
   async start(): Promise<void> {
+    // First: a port in use for http.listen ends the start before any device is touched.
+    await this.observer?.start().catch(async (err: unknown) => {
+      await this.stop();
+      throw err;
+    });
     await this.startSessions();
     await this.startMqtt();
     this.scheduler.start();
@@ -435,6 +479,11 @@ export class Worker {
     return { request, result };
   }
 
+  /** What `wattline status` shows (through the control endpoint). */
+  statusReport(): Record<string, unknown> {
+    return { pid: process.pid, ...(this.observer?.status() ?? {}) };
+  }
+
   /** Every (or the named) device once, through the scheduler's port locks and timeouts. */
   async runOnce(names?: readonly string[]): Promise<JobReport[]> {
     await this.startSessions();
@@ -533,6 +582,7 @@ export class Worker {
     if (logLevel) this.log.level = logLevel;
     this.mqtt?.setDevices(this.mqttDevices());
     if (this.started && !this.stopping) await this.startSessions(runtimes);
+    this.observer?.configLoaded(this.clock.now());
     const names = (list: { name: string }[]) => list.map((d) => d.name);
     this.log.info({ added: names(plan.added), removed: plan.removed, changed: names(plan.changed), influx: plan.influxChanged, limits: plan.limitsChanged }, 'config reloaded');
     return plan;
@@ -556,6 +606,7 @@ export class Worker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.observer?.stop();
     await this.scheduler.stop();
     // A reload under way sees `stopping` once its jobs let go, and ends without opening anything.
     await this.reloads;

@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'itho-convert': () => import('./itho-convert.js'),
   backfill: () => import('./backfill.js'),
   'mqtt-cpu': () => import('./mqtt-cpu.js'),
+  'observe-cost': () => import('./observe-cost.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

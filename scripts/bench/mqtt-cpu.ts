@@ -27,30 +27,12 @@
  *   BENCH_WORKERS=3 BENCH_SECONDS=300 BENCH_WARMUP=60 BENCH_SETS=1 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
  *   BENCH_MODE=vscp node dist/scripts/bench/mqtt-cpu.js
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
-import { ROOT } from '../../test/helpers/paths.js';
-import { runIfMain, stopChild } from './common.js';
-
-/** CPU time of every thread of a process, in s: /proc/<pid>/task/<tid>/schedstat (ns on a CPU, user and kernel). */
-function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ns / 1e9;
-}
+import { runIfMain } from './common.js';
+import { mean, round3, sideBySide } from './side-by-side.js';
 
 /** Where a worker delivers: a real influxd (a database each), or nowhere (points stay in the outbox). */
 type Delivery = { influxUrl: string; database: string } | null;
@@ -86,51 +68,21 @@ function config(mqtt: Mqtt, delivery: Delivery): unknown {
   };
 }
 
-/** A `wattline run` on a config written to a fresh temp folder. */
-function startRun(mqtt: Mqtt, delivery: Delivery): { worker: ChildProcess; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-mqtt-'));
-  const path = join(dir, 'wattline.yaml');
-  writeFileSync(path, stringify(config(mqtt, delivery)));
-  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'error', 'run'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return { worker, dir };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 /** One set: `perKind` fresh workers of each kind, interleaved; warm-up, then one window. CPU seconds per kind, per worker. */
 async function measureSet(mqttUrl: string, influxUrl: string | null, perKind: number, warmupS: number, seconds: number): Promise<Map<string, number[]>> {
-  const runs: { kind: string; worker: ChildProcess; dir: string }[] = [];
-  const alive = () => {
-    for (const { worker } of runs) if (worker.exitCode !== null) throw new Error(`wattline run exited with ${worker.exitCode}`);
-  };
-  try {
-    for (let n = 1; n <= perKind; n++) {
-      for (const kind of KINDS) {
-        let delivery: Delivery = null;
-        if (influxUrl) {
-          const database = `${kind.name.replace(/\W/g, '_')}_${n}`;
-          await createDatabase(influxUrl, database);
-          delivery = { influxUrl, database };
-        }
-        runs.push({ kind: kind.name, ...startRun(kind.mqtt(mqttUrl, n), delivery) });
+  const kinds = KINDS.map((kind) => ({
+    name: kind.name,
+    config: async (n: number) => {
+      let delivery: Delivery = null;
+      if (influxUrl) {
+        const database = `${kind.name.replace(/\W/g, '_')}_${n}`;
+        await createDatabase(influxUrl, database);
+        delivery = { influxUrl, database };
       }
-    }
-    await sleep(warmupS * 1000);
-    alive();
-    const before = runs.map(({ worker }) => cpuSeconds(worker.pid!));
-    await sleep(seconds * 1000);
-    alive();
-    const out = new Map<string, number[]>(KINDS.map((k) => [k.name, []]));
-    runs.forEach(({ kind, worker }, i) => out.get(kind)!.push(cpuSeconds(worker.pid!) - before[i]!));
-    return out;
-  } finally {
-    for (const { worker, dir } of runs) {
-      await stopChild(worker);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
+      return config(kind.mqtt(mqttUrl, n), delivery);
+    },
+  }));
+  return (await sideBySide(kinds, { perKind, warmupS, seconds })).cpu;
 }
 
 export async function run(): Promise<Record<string, unknown>> {

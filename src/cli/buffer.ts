@@ -9,6 +9,7 @@ import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { OutboxSpaceStatus } from '../outbox/types.js';
 import { createFlusher, prioritised } from '../worker.js';
 import { action, EXIT, load, logger } from './common.js';
+import { outputLines } from './status.js';
 
 function openOutbox(loaded: LoadedConfig): SqliteOutbox {
   const c = loaded.config.outbox;
@@ -58,6 +59,8 @@ export function registerBufferVerbs(program: Command): void {
     .option('--json', 'as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
+        const config = load(cmd, true);
+        const running = opts.json ? [] : await outputLines(resolveConfigPath(config, config.config.outbox.path));
         return withOutbox(cmd, (outbox, loaded) => {
           const s = { ...outbox.stats(), refused: outbox.stats().refused ?? 0 };
           const space = outbox.spaceStatus();
@@ -77,6 +80,8 @@ export function registerBufferVerbs(program: Command): void {
               ...(space ? [`disk:         ${spaceLine(space)}`] : []),
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
               ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
+              // Why it is (not) sending, from the running worker (issue 18); nothing when none runs.
+              ...running,
             ].join('\n') + '\n',
           );
           return EXIT.ok;

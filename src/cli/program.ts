@@ -15,6 +15,7 @@ import { registerReloadVerb } from './reload.js';
 import { registerUpsVerbs } from './ups.js';
 import { registerBackfillVerb } from './backfill.js';
 import { registerCaptureVerbs } from './captures.js';
+import { registerStatusVerb } from './status.js';
 
 const program = new Command()
   .name('wattline')
@@ -56,5 +57,6 @@ const controlCommands = registerControlVerbs(program);
 registerConvertPar(controlCommands.get('itho') ?? program.command('itho').description('Itho WPU heat pump tools'));
 registerBackfillVerb(program);
 registerCaptureVerbs(program);
+registerStatusVerb(program);
 
 await program.parseAsync(process.argv);

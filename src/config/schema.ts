@@ -5,6 +5,7 @@ import { outboxSchema } from './outbox.js';
 import { captureSchema, deviceCaptureSchema } from './capture.js';
 import { mqttSchema } from './mqtt.js';
 import { durationMs, HOUR_MS } from './bounds.js';
+import { observeConfigShape, reminderSchema } from './observe.js';
 import { cronSchema, timeZoneSchema } from './time.js';
 
 export const serialPortSchema = z
@@ -73,8 +74,9 @@ export const logSchema = z
   .strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     format: z.enum(['pretty', 'json', 'auto']).default('auto').describe('auto: pretty on a terminal, JSON otherwise'),
+    reminderS: reminderSchema,
   })
-  .default({ level: 'info', format: 'auto' });
+  .prefault({});
 
 export function buildConfigSchema(drivers: readonly Driver[]) {
   const device =
@@ -94,6 +96,7 @@ export function buildConfigSchema(drivers: readonly Driver[]) {
       influx: influxSchema.optional().describe('Where points go; without it they stay in the outbox'),
       mqtt: mqttSchema.optional().describe('MQTT output and Home Assistant discovery; without it nothing is published'),
       echo: z.boolean().default(false).describe('Also print every committed line to stdout'),
+      ...observeConfigShape,
       devices: z.array(device).default([]),
     })
     .superRefine((cfg, ctx) => {

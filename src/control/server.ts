@@ -36,7 +36,8 @@ export interface ControlServer {
 }
 
 export interface ControlServerOptions {
-  worker: Pick<Worker, 'control'>;
+  /** `wattline status` reads statusReport() when the worker has one. */
+  worker: Pick<Worker, 'control'> & Partial<Pick<Worker, 'statusReport'>>;
   outboxPath: string;
   log: Logger;
   /** `wattline reload`: re-read the config and apply it (throws ConfigError when refused). */
@@ -143,6 +144,11 @@ export async function startControlServer(options: ControlServerOptions): Promise
     if (!sameToken(request.token, token)) {
       log.warn(what, 'control request with a wrong token refused');
       reply(socket, { ok: false, kind: 'auth', error: `control endpoint ${socketPath}: wrong token (read it from ${tokenPath})` });
+      return;
+    }
+    // `wattline status`: the worker's own verb (no device).
+    if (request.op === 'control' && request.device === '' && request.verb === 'status' && options.worker.statusReport) {
+      reply(socket, { ok: true, summary: 'status', message: 'running', data: options.worker.statusReport() });
       return;
     }
     const signal = AbortSignal.timeout(request.timeoutMs);

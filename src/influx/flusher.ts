@@ -51,9 +51,20 @@ export interface FlusherOptions {
   random?: () => number;
   /** How long `stop()` lets the request in flight finish before abandoning it, in ms. Default 3000. */
   stopGraceMs?: number;
-  /** Between error-level reminders of a problem that persists, in ms. Default 5 minutes. */
+  /** Between reminders of a problem that persists, in ms. Default 5 minutes. */
   reminderMs?: number;
+  /**
+   * A cheap "does the server answer?" (InfluxDB's /ping). While backing off after a network
+   * error, it is asked every `probeIntervalMs`; the first yes ends the wait, so delivery resumes
+   * within seconds of the server's return however long the back-off has grown.
+   */
+  probe?: (signal: AbortSignal) => Promise<boolean>;
+  /** Between probes while backing off, in ms. Default 2000. */
+  probeIntervalMs?: number;
 }
+
+/** What the flusher is doing, for status and self-metrics. */
+export type FlusherState = 'delivering' | 'backing_off' | 'refused' | 'idle';
 
 type Failure = Extract<WriteOutcome, { kind: 'retry' | 'fatal' }>;
 
@@ -104,12 +115,21 @@ export interface FlusherStatus {
   lastAttemptMs: number | null;
   lastError: { kind: 'retry' | 'fatal' | 'internal'; status: number | null; message: string; timeMs: number } | null;
   consecutiveFailures: number;
+  /** Since when the current run of failures lasts (ms since epoch), or null. */
+  failingSinceMs: number | null;
+  state: FlusherState;
   /** When the loop will try again after a failure (ms since epoch), or null. */
   nextAttemptMs: number | null;
   /** Since this flusher was created. */
   delivered: number;
   deadLettered: number;
   requests: number;
+  /** Batches the server kept refusing (401/403/404) and batches to retry (network, 5xx, 429). */
+  refused: number;
+  retries: number;
+  /** /ping probes made while backing off, and how many of them ended the wait. */
+  probes: number;
+  probeHits: number;
 }
 
 type LastError = NonNullable<FlusherStatus['lastError']>;
@@ -146,7 +166,7 @@ interface InFlight {
 const letIoRun = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Flusher {
-  private readonly o: Required<Omit<FlusherOptions, 'random'>> & { random: () => number };
+  private readonly o: Required<Omit<FlusherOptions, 'random' | 'probe'>> & Pick<FlusherOptions, 'probe'> & { random: () => number };
   private loop: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   /** Aborts the request in flight (after the stop grace). */
@@ -169,12 +189,18 @@ export class Flusher {
   private lastLogged: { key: string; timeMs: number } | null = null;
   /** drain({ callerReports }): a failed write ends the drain and its caller says why, once. */
   private quietFailures = false;
+  private lastResult: FlushReport['result'] | null = null;
+  private refused = 0;
+  private retries = 0;
+  private probes = 0;
+  private probeHits = 0;
 
   constructor(options: FlusherOptions) {
     const minRetryDelayMs = Math.max(1, options.minRetryDelayMs);
     this.o = {
       stopGraceMs: 3000,
       reminderMs: 5 * 60_000,
+      probeIntervalMs: 2000,
       ...options,
       minRetryDelayMs,
       maxRetryDelayMs: Math.max(minRetryDelayMs, options.maxRetryDelayMs),
@@ -271,11 +297,22 @@ export class Flusher {
       lastAttemptMs: this.lastAttemptMs,
       lastError: this.lastError,
       consecutiveFailures: this.consecutiveFailures,
+      failingSinceMs: this.failingSinceMs,
+      state: this.state(),
       nextAttemptMs: this.nextAttemptMs,
       delivered: this.delivered,
       deadLettered: this.deadLettered,
       requests: this.requests,
+      refused: this.refused,
+      retries: this.retries,
+      probes: this.probes,
+      probeHits: this.probeHits,
     };
+  }
+
+  private state(): FlusherState {
+    if (this.consecutiveFailures > 0) return this.lastError?.kind === 'fatal' ? 'refused' : 'backing_off';
+    return this.loop !== null && this.stopping === null && this.lastResult !== 'empty' && this.lastResult !== null ? 'delivering' : 'idle';
   }
 
   /** The back-off before attempt `failures + 1`: uniform in [min, min·2^failures] capped at max, at least Retry-After. */
@@ -291,10 +328,19 @@ export class Flusher {
       let waitMs: number;
       try {
         const report = await this.exclusive(() => this.flushBatches({ more: () => !this.stopping }), false);
+        this.lastResult = report.result;
         if (report.result === 'delivered') waitMs = 0; // more may be pending: go straight on
         else if (report.result === 'empty') waitMs = this.o.flushIntervalMs;
         else if (report.result === 'aborted') break;
-        else waitMs = report.backoffMs ?? this.o.minRetryDelayMs;
+        else {
+          waitMs = report.backoffMs ?? this.o.minRetryDelayMs;
+          // Unreachable (no HTTP answer at all): ask /ping now and then instead of sleeping it out.
+          // Not after an HTTP answer (5xx, 429, 401...): the server is up and asked us to wait.
+          if (report.outcome?.kind === 'retry' && report.outcome.status === null && this.o.probe) {
+            await this.waitOrProbe(waitMs);
+            continue;
+          }
+        }
       } catch (err) {
         // The outbox itself failed (disk full, database locked): nothing was lost, try again later.
         this.consecutiveFailures++;
@@ -306,6 +352,24 @@ export class Flusher {
       }
     }
     this.nextAttemptMs = null;
+  }
+
+  /** Sleep up to `waitMs`, probing every `probeIntervalMs`; returns early when the server answers. */
+  private async waitOrProbe(waitMs: number): Promise<void> {
+    const until = this.o.clock.now() + waitMs;
+    while (!this.stopping) {
+      const left = until - this.o.clock.now();
+      if (left <= 0) return;
+      await this.o.clock.sleep(Math.min(left, this.o.probeIntervalMs), this.wake.signal).catch(() => undefined);
+      if (this.stopping || this.o.clock.now() >= until) return;
+      this.probes++;
+      const answered = await this.o.probe!(AbortSignal.any([this.wake.signal, AbortSignal.timeout(Math.max(500, this.o.probeIntervalMs / 2))])).catch(() => false);
+      if (answered) {
+        this.probeHits++;
+        this.o.log.info({ target: this.o.writer.describe, probes: this.probes }, 'InfluxDB answers /ping again: sending now');
+        return;
+      }
+    }
   }
 
   /**
@@ -411,9 +475,11 @@ export class Flusher {
 
     if (stop === null) {
       if (this.consecutiveFailures > 0) {
+        const pending = this.pendingRows();
+        const afterS = Math.round((now - (this.failingSinceMs ?? now)) / 1000);
         this.o.log.info(
-          { target: this.o.writer.describe, failedAttempts: this.consecutiveFailures, failingSinceMs: this.failingSinceMs },
-          'delivering again',
+          { target: this.o.writer.describe, failedAttempts: this.consecutiveFailures, failingSinceMs: this.failingSinceMs, pending },
+          `delivering again after ${afterS}s, ${pending ?? '?'} points pending`,
         );
       }
       this.consecutiveFailures = 0;
@@ -425,6 +491,8 @@ export class Flusher {
     if (stop === ABORTED) return { result: 'aborted', rows, ...tally };
 
     this.consecutiveFailures++;
+    if (stop.kind === 'fatal') this.refused++;
+    else this.retries++;
     const backoffMs = this.backoffMs(this.consecutiveFailures, stop.kind === 'retry' ? stop.retryAfterMs : 0);
     this.noteFailure({ kind: stop.kind, status: stop.status, message: stop.message }, backoffMs);
     return { result: stop.kind, rows, ...tally, outcome: stop, backoffMs };
@@ -467,40 +535,65 @@ export class Flusher {
     }
   }
 
+  /**
+   * Log a failure so that a person can follow it over days: each change of problem once, at
+   * once; the same problem again only as a reminder every `reminderMs`; the rest at debug.
+   */
   private noteFailure(error: Omit<LastError, 'timeMs'>, backoffMs: number): void {
     const now = this.o.clock.now();
     this.lastError = { ...error, timeMs: now };
     this.failingSinceMs ??= now;
     this.nextAttemptMs = now + backoffMs;
-    // Loud once per distinct problem, then a reminder every `reminderMs`; the rest at debug.
     const key = `${error.kind} ${error.status ?? ''} ${error.message}`;
+    const fresh = this.lastLogged === null || this.lastLogged.key !== key;
+    const remind = !fresh && now - this.lastLogged!.timeMs >= this.o.reminderMs;
     const fields = {
       target: this.o.writer.describe,
       status: error.status,
       message: error.message,
       failedAttempts: this.consecutiveFailures,
       retryInMs: backoffMs,
-      pending: 'kept in the outbox',
     };
     if (this.quietFailures) {
       this.o.log.debug(fields, 'write failed; the drain stops here');
       return;
     }
-    const fresh = this.lastLogged === null || this.lastLogged.key !== key;
-    const remind = !fresh && now - this.lastLogged!.timeMs >= this.o.reminderMs;
     if (!fresh && !remind) {
       this.o.log.debug(fields, 'write failed again');
       return;
     }
     this.lastLogged = { key, timeMs: now };
+    const pending = this.pendingRows();
+    const keeping = `keeping ${pending ?? 'the'} points, next try in ${Math.round(backoffMs / 1000)}s`;
     const what = remind
-      ? 'still failing'
-      : error.kind === 'fatal'
-        ? 'InfluxDB refuses our writes: fix the configuration'
-        : error.kind === 'internal'
-          ? 'the outbox on disk failed (not the write to InfluxDB); will retry'
-          : 'write failed; will retry';
-    if (error.kind === 'retry') this.o.log.warn(fields, what);
-    else this.o.log.error(fields, what);
+      ? `InfluxDB still failing after ${Math.round((now - this.failingSinceMs) / 1000)}s (${problem(error)}): ${keeping}`
+      : `${problem(error)}: ${keeping}`;
+    const record = { ...fields, pending };
+    if (error.kind === 'retry') this.o.log.warn(record, what);
+    else this.o.log.error(record, what);
   }
+
+  /** Rows waiting in the outbox, for a log line (null if the outbox cannot say). */
+  private pendingRows(): number | null {
+    try {
+      return this.o.outbox.stats().rows;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The problem in words, one line, for the state-change log. */
+function problem(error: Omit<LastError, 'timeMs'>): string {
+  const message = oneLine(error.message);
+  if (error.kind === 'internal') return `the outbox on disk failed, not the write to InfluxDB (${message})`;
+  if (error.kind === 'fatal') return `InfluxDB refuses our writes (${error.status} ${message}): fix the configuration`;
+  if (error.status === null) return `InfluxDB unreachable (${message})`;
+  return `InfluxDB answers ${error.status} (${message})`;
+}
+
+/** A server's words cut to one short line: logs and metrics never carry whole error bodies. */
+export function oneLine(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? line.slice(0, max - 1) + '…' : line;
 }

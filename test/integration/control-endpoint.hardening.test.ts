@@ -205,7 +205,7 @@ devices:
     const sockets: Socket[] = [];
     try {
       const socketPath = join(dir, 'fd.sqlite.sock');
-      await until(() => existsSync(socketPath) && stderr.includes('worker started'), 20_000, 'the worker');
+      await until('the worker', () => existsSync(socketPath) && stderr.includes('worker started'), 20_000);
       for (let i = 0; i < 150; i++) {
         const s = createConnection(socketPath);
         s.on('error', () => undefined);

@@ -52,7 +52,7 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
-      await until(() => existsSync(join(dir, 'outbox.sqlite.sock')) && logs().some((l) => l.msg === 'worker started'), 20_000, 'the worker');
+      await until('the worker', () => existsSync(join(dir, 'outbox.sqlite.sock')) && logs().some((l) => l.msg === 'worker started'), 20_000);
 
       // test: through the worker, lines printed, nothing committed.
       const t = await runCli(['--config', config, 'test', 'pdu']);
@@ -71,7 +71,7 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
       // SIGHUP after adding a device: it collects; the worker lives on.
       write(PDU + ATS);
       worker.child.kill('SIGHUP');
-      await until(() => logs().some((l) => l.msg === 'config reloaded'), 10_000, 'the reload');
+      await until('the reload', () => logs().some((l) => l.msg === 'config reloaded'), 10_000);
       assert.deepEqual(logs().find((l) => l.msg === 'config reloaded')!.added, ['ats']);
       const viaWorker = await runCli(['--config', config, 'test', 'ats']);
       assert.equal(viaWorker.code, 0, viaWorker.stderr);
@@ -92,7 +92,7 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
       assert.equal(refused.stderr.trim(), check.stderr.trim());
       // The CLI itself could not load the file: that refusal never reached the worker. SIGHUP does.
       worker.child.kill('SIGHUP');
-      await until(() => logs().some((l) => /reload refused/.test(String(l.msg))), 10_000, 'the refusal');
+      await until('the refusal', () => logs().some((l) => /reload refused/.test(String(l.msg))), 10_000);
       const refusals = logs().filter((l) => /reload refused/.test(String(l.msg)));
       assert.equal(refusals.length, 1);
       assert.equal(refusals[0]!.msg, `config reload refused, the previous config keeps running: ${message}`);
@@ -130,7 +130,7 @@ describe('reload, and test/once beside a running worker (simulated PDU and ATS)'
     const pty = await startPtyPair(dir);
     const holder = spawn('flock', [pty.b, 'sleep', '60'], { stdio: 'ignore' });
     try {
-      await until(() => new RegExp(`FLOCK\\s+ADVISORY\\s+WRITE\\s+${holder.pid}\\s`).test(readFileSync('/proc/locks', 'utf8')), 5000, 'flock to take the lock');
+      await until('flock to take the lock', () => new RegExp(`FLOCK\\s+ADVISORY\\s+WRITE\\s+${holder.pid}\\s`).test(readFileSync('/proc/locks', 'utf8')), 5000);
       write(`  - driver: powerwalker-pdu\n    name: pdu\n    schedule: "* * * * *"\n    timeoutMs: 2000\n    port: { path: ${pty.b} }\n    options:\n      control: { allow: [on, off], outlets: [2] }\n`);
       const held = new RegExp(`wattline: pdu: ${pty.b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by process ${holder.pid} \\(flock `);
       const r = await runCli(['--config', config, 'test', 'pdu']);

@@ -30,17 +30,17 @@ test('reload: new outbox limits drop the oldest beyond them; the log level follo
   const run = await startWorker(raw(), drivers, dir);
   const { worker } = run;
   try {
-    await until(() => worker.outbox!.stats().rows > 20, 15_000, 'a backlog');
+    await until('a backlog', () => worker.outbox!.stats().rows > 20, 15_000);
     assert.equal(worker.outbox!.stats().dropped, 0);
 
     await worker.reload(loaded({ maxRows: 5 }), 'debug');
     const mark = run.reports.length;
-    await until(() => run.reports.length > mark, 5000, 'the next collection');
+    await until('the next collection', () => run.reports.length > mark, 5000);
     const stats = worker.outbox!.stats();
     assert.equal(stats.rows, 5);
     assert.ok(stats.dropped > 15, `dropped ${stats.dropped}`);
     // 'collected' is a debug line: it appears only at the new level.
-    await until(() => run.logged(/^collected$/).length > 0, 5000, 'a debug line');
+    await until('a debug line', () => run.logged(/^collected$/).length > 0, 5000);
 
     const session = worker.devices.get('pdu')!.session;
     await assert.rejects(
@@ -49,7 +49,7 @@ test('reload: new outbox limits drop the oldest beyond them; the log level follo
     );
     assert.equal(worker.devices.get('pdu')!.session, session);
     const mark2 = run.reports.length;
-    await until(() => run.reports.length > mark2, 5000, 'a collection after the refusal');
+    await until('a collection after the refusal', () => run.reports.length > mark2, 5000);
     assert.equal(worker.outbox!.stats().rows, 5, 'the limits of the refused config did not apply');
   } finally {
     await run.stop();

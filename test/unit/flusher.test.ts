@@ -211,7 +211,7 @@ test('retry: rows kept, exponential back-off with jitter between min and max, Re
   const report = await flusher.flushOnce();
   assert.equal(report.result, 'delivered');
   assert.equal(flusher.status().consecutiveFailures, 0);
-  assert.ok(logs.records.some((r) => r.msg === 'delivering again' && r.failedAttempts === 8));
+  assert.ok(logs.records.some((r) => /^delivering again after \d+s, 0 points pending$/.test(r.msg) && r.failedAttempts === 8));
 });
 
 test('back-off window: never below min, never above max (random 0 and almost 1)', () => {
@@ -238,7 +238,7 @@ test('fatal: everything kept, error logged once per distinct message with period
   clock.t += 60_000;
   await flusher.flushOnce();
   assert.equal(logs.at(ERROR).length, 2, 'a reminder after reminderMs');
-  assert.equal(logs.at(ERROR)[1]!.msg, 'still failing');
+  assert.match(logs.at(ERROR)[1]!.msg, /^InfluxDB still failing after 110s \(InfluxDB refuses our writes \(404 database not found: "energy"\): fix the configuration\): keeping 30 points, next try in \d+s$/);
   answer = { kind: 'fatal', status: 401, message: 'authorization failed' };
   await flusher.flushOnce();
   assert.equal(logs.at(ERROR).length, 3, 'a new message is logged at once');
@@ -495,4 +495,61 @@ test('a rejected batch N is bisected alone; the prefetched N+1 is sent only afte
   assert.equal(status.delivered, 299);
   assert.equal(status.deadLettered, 1);
   assert.equal(status.requests, writer.calls.length);
+});
+
+test('backing off after a network error, the loop probes /ping and sends as soon as it answers, whatever the back-off', async () => {
+  let up = false;
+  const events: string[] = [];
+  const { outbox, writer, clock, logs, flusher } = setup(
+    () => {
+      events.push(up ? 'write ok' : 'write refused');
+      return up ? ok : { kind: 'retry', status: null, message: 'connect ECONNREFUSED 127.0.0.1:8086' };
+    },
+    {
+      minRetryDelayMs: 600_000,
+      maxRetryDelayMs: 600_000,
+      probeIntervalMs: 2000,
+      probe: async () => {
+        events.push(up ? 'probe yes' : 'probe no');
+        if (events.filter((e) => e === 'probe no').length === 3) up = true; // the server comes back
+        return false || events[events.length - 1] === 'probe yes';
+      },
+    },
+    20,
+  );
+  flusher.start();
+  while (outbox.stats().rows > 0) await new Promise((r) => setImmediate(r));
+  await flusher.stop();
+  assert.deepEqual(events, ['write refused', 'probe no', 'probe no', 'probe no', 'probe yes', 'write ok']);
+  // Four probe intervals instead of the 600 s back-off.
+  assert.deepEqual(clock.sleeps.slice(0, 4), [2000, 2000, 2000, 2000]);
+  assert.equal(writer.accepted.length, 20);
+  const status = flusher.status();
+  assert.equal(status.probes, 4);
+  assert.equal(status.probeHits, 1);
+  assert.equal(status.retries, 1);
+  const msgs = logs.records.map((r) => r.msg);
+  assert.deepEqual(msgs.filter((m) => /unreachable|answers \/ping|delivering again/.test(m)), [
+    'InfluxDB unreachable (connect ECONNREFUSED 127.0.0.1:8086): keeping 20 points, next try in 600s',
+    'InfluxDB answers /ping again: sending now',
+    'delivering again after 8s, 0 points pending',
+  ]);
+});
+
+test('no probe after an HTTP answer (503): the server is up and asked us to wait', async () => {
+  let calls = 0;
+  let probes = 0;
+  const { outbox, clock, flusher } = setup(() => (++calls === 1 ? { kind: 'retry', status: 503, message: 'overloaded' } : ok), {
+    minRetryDelayMs: 30_000,
+    maxRetryDelayMs: 30_000,
+    probe: async () => {
+      probes++;
+      return true;
+    },
+  }, 5);
+  flusher.start();
+  while (outbox.stats().rows > 0) await new Promise((r) => setImmediate(r));
+  await flusher.stop();
+  assert.equal(probes, 0);
+  assert.equal(clock.sleeps[0], 30_000);
 });
