@@ -1,7 +1,8 @@
 /**
  * The rules every dashboard in grafana/ keeps, read from the JSON files users import (no Grafana
  * runs here: the queries themselves run against a real influxd in grafana-dashboards.test.ts):
- * a unit for every series, a minimum interval, per-device grouping or a declared sum, the
+ * a unit for every series (the one the producing driver's field metadata declares, where it
+ * declares one), a minimum interval, per-device grouping or a declared sum, the
  * device/site/host variables, fields that the simulated devices really produce, no hard-coded
  * datasource, no deprecated panel types, and the files equal to what scripts/dashboards writes.
  */
@@ -10,6 +11,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARDS, dashboardText } from '../../scripts/dashboards/build.js';
+import { drivers } from '../../src/devices/index.js';
+import { byName, declaredField } from '../../src/devices/fields.js';
 import { ROOT } from '../helpers/paths.js';
 import { simulatedLines } from '../helpers/simulated-lines.js';
 
@@ -63,6 +66,28 @@ test('every dashboard file is one scripts/dashboards writes, byte for byte (edit
   }
 });
 
+/** The metadata's units (src/devices/<id>/fields.ts) as Grafana unit ids. */
+const GRAFANA_UNIT: Record<string, string> = { W: 'watt', V: 'volt', A: 'amp', VA: 'voltamp', kWh: 'kwatth', Hz: 'hertz', '°C': 'celsius', '%': 'percent', s: 's', 'm³': 'm3' };
+
+/**
+ * The unit the producing driver declares for the one field a series shows (its innermost SELECT
+ * is `agg("field")`, maybe inside a difference), or undefined for expressions and unknown fields.
+ */
+function declaredUnit(q: string): { field: string; unit: string } | undefined {
+  const selects = [...q.matchAll(/SELECT (.+?) AS "[^"]*" FROM "([^"]+)"/g)];
+  const last = selects[selects.length - 1];
+  if (!last) return undefined;
+  const m = /^(?:non_negative_difference\()?(?:mean|last|max|min|spread)\("([^"]+)"\)\)?$/.exec(last[1]!);
+  if (!m) return undefined;
+  const measurement = last[2]!;
+  const field = m[1]!;
+  const driver = drivers.find((d) => d.fields?.measurements[measurement]);
+  // A driver's own declaration (even one without a unit: the Itho map's names are no suffixes) wins.
+  const spec = driver ? declaredField(driver.fields!.measurements[measurement], field) : byName(field);
+  if (!spec) return undefined;
+  return spec.unit ? { field: `${measurement}.${field}`, unit: spec.unit } : undefined;
+}
+
 /** The measurement and the fields a query reads (`"field"` inside an aggregate). */
 function namesIn(q: string): { measurements: string[]; fields: string[] } {
   const measurements = [...q.matchAll(/FROM "([^"]+)"/g)].map((m) => m[1]!);
@@ -92,6 +117,10 @@ for (const file of files) {
         const override = p.fieldConfig?.overrides?.find((o) => o.matcher.id === 'byFrameRefID' && o.matcher.options === t.refId)?.properties.find((x) => x.id === 'unit');
         const unit = override?.value ?? defaultUnit;
         if (typeof unit !== 'string' || unit === '') problems.push(`${at}: no unit`);
+        // The unit the driver declares for the field (docs/fields.md) is the one the panel shows.
+        const declared = declaredUnit(t.query);
+        const want = declared && GRAFANA_UNIT[declared.unit];
+        if (want && unit !== want) problems.push(`${at}: ${declared.field} is in ${declared.unit} (the driver's metadata), shown as ${String(unit)}`);
         if (!t.alias || /\b(mean|last|max)\b/.test(t.alias)) problems.push(`${at}: legend "${t.alias}" is not in words`);
         if (t.query.includes('$device')) {
           // The outermost grouping decides (a sum's inner query groups by device on its way).
