@@ -15,6 +15,7 @@ declare -A NEED=(
   [openssl]=openssl
   [mosquitto]=mosquitto
   [mdb-tables]=mdbtools
+  [ser2net]=ser2net
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

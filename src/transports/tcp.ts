@@ -26,6 +26,13 @@ export interface TcpTransportOptions {
   port: number;
   /** Longest wait for the connection, in ms. */
   connectTimeoutMs?: number;
+  /**
+   * TCP keepalive probes after this long idle, in ms (default 10 s): a peer that vanished
+   * without a FIN (a gateway rebooted) is found even on a link that only listens (P1).
+   */
+  keepAliveMs?: number;
+  /** 'mbap': the far end is a Modbus TCP server (see Transport.framing). */
+  framing?: 'mbap';
 }
 
 /**
@@ -38,9 +45,12 @@ export class TcpTransport extends EventEmitter implements Transport {
   /** Detaches the listeners attach() put on the current socket. */
   private detach: (() => void) | undefined;
 
+  readonly framing: 'mbap' | undefined;
+
   constructor(readonly options: TcpTransportOptions) {
     super();
     this.key = `tcp:${options.host}:${options.port}`;
+    this.framing = options.framing;
   }
 
   get isOpen(): boolean {
@@ -53,6 +63,7 @@ export class TcpTransport extends EventEmitter implements Transport {
     return new Promise<void>((resolve, reject) => {
       const socket = connect({ host, port });
       socket.setNoDelay(true);
+      socket.setKeepAlive(true, this.options.keepAliveMs ?? 10_000);
       const timer = setTimeout(() => socket.destroy(new Error(`no answer in ${connectTimeoutMs} ms`)), connectTimeoutMs);
       const fail = (err: Error) => {
         clearTimeout(timer);

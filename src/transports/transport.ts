@@ -27,6 +27,12 @@ export interface Transport extends EventEmitter {
    * that hold several sockets at once (pigpiod: one for commands, one for notifications).
    */
   newConnection?(): Transport;
+  /**
+   * 'mbap' only on a link to a Modbus TCP server (`modbus+tcp://`): requests and replies carry
+   * the MBAP header (transaction id, length, unit) instead of RTU's address and CRC. A framing
+   * fact about the wire, like a baud rate: the Modbus driver picks its port by it.
+   */
+  readonly framing?: 'mbap';
 }
 
 /** Client-side TLS settings for an in-place upgrade of an open link. */

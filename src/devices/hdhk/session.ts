@@ -19,6 +19,8 @@ import type { HdhkOptions, HdhkUnitOptions } from './config.js';
 import { HdhkUnitError } from './errors.js';
 import { phaseSums, unitToPoints, type UnitReading } from './points.js';
 import { CURRENT, FREQUENCY, INFO } from './registers.js';
+import { TransportMbapPort } from './mbap-port.js';
+import type { ModbusPort } from './modbus-port.js';
 import { TransportRtuPort } from './rtu-port.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
@@ -41,7 +43,7 @@ interface ModbusLikeError {
 
 export class HdhkSession implements DeviceSession {
   private readonly options: HdhkOptions;
-  private readonly port: TransportRtuPort;
+  private readonly port: ModbusPort;
   private clientInstance: ModbusClient | undefined;
   /** Registers 0-2 per unit id since the last connect; null: the unit refused them. */
   private readonly info = new Map<number, UnitInfo | null>();
@@ -57,7 +59,9 @@ export class HdhkSession implements DeviceSession {
   constructor(private readonly ctx: DriverContext<HdhkOptions>) {
     this.options = ctx.options;
     const capture = ctx.capture;
-    this.port = new TransportRtuPort(ctx.transport, (dir, data) => {
+    // A Modbus TCP server gets MBAP frames; a serial line or a raw TCP stream RTU frames (with CRC).
+    const Port = ctx.transport.framing === 'mbap' ? TransportMbapPort : TransportRtuPort;
+    this.port = new Port(ctx.transport, (dir, data) => {
       // A poll's points carry the time of its first exchange (the capture rule, types.ts).
       const now = ctx.clock.now();
       this.pollTimeMs ??= now;
