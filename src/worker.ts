@@ -56,6 +56,9 @@ export interface JobReport {
   dropped: { reason: string; count: number }[];
 }
 
+/** Between failed connects of a device's network link: 1 s doubling to 30 s, jittered (TcpTransport). */
+const NETWORK_RETRY = { minMs: 1000, maxMs: 30_000 };
+
 /** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
 export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
   if (config.simulate) {
@@ -78,9 +81,12 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
   const remote = networkAddressOf(port.path);
   if (remote) {
     const { host, port: tcpPort, scheme } = remote;
+    // Polled drivers connect at the start of a poll: the link backs off after a failed connect.
+    // A stream session (P1) reopens in its own loop, which backs off itself.
+    const link = { host, port: tcpPort, ...(driver.kind === 'stream' ? {} : { retry: NETWORK_RETRY }) };
     // rfc2217: the config's serial settings go to the remote port; tcp: they are the far end's business.
-    if (scheme === 'rfc2217') return { transport: new Rfc2217Transport({ host, port: tcpPort, serial }) };
-    return { transport: new TcpTransport({ host, port: tcpPort, ...(scheme === 'modbus+tcp' ? { framing: 'mbap' as const } : {}) }) };
+    if (scheme === 'rfc2217') return { transport: new Rfc2217Transport({ ...link, serial }) };
+    return { transport: new TcpTransport({ ...link, ...(scheme === 'modbus+tcp' ? { framing: 'mbap' as const } : {}) }) };
   }
   return { transport: new SerialTransport({ path: port.path, ...serial }) };
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Backoff } from '../core/backoff.js';
 import { TransportError, errorMessage } from '../core/errors.js';
 import type { TlsUpgradeOptions, Transport } from './transport.js';
 
@@ -33,6 +34,12 @@ export interface TcpTransportOptions {
   keepAliveMs?: number;
   /** 'mbap': the far end is a Modbus TCP server (see Transport.framing). */
   framing?: 'mbap';
+  /**
+   * Back-off between failed connects (device links from `port.path` URLs): after a failure,
+   * open() within the jittered delay fails at once without touching the network, so a dead
+   * gateway is not hammered by every poll, nor by many devices in step.
+   */
+  retry?: { minMs: number; maxMs: number };
 }
 
 /**
@@ -46,11 +53,15 @@ export class TcpTransport extends EventEmitter implements Transport {
   private detach: (() => void) | undefined;
 
   readonly framing: 'mbap' | undefined;
+  private readonly backoff: Backoff | undefined;
+  /** After a failed connect (with `retry`): no new attempt before this time, and why. */
+  private retryAt: { ms: number; reason: string } | undefined;
 
   constructor(readonly options: TcpTransportOptions) {
     super();
     this.key = `tcp:${options.host}:${options.port}`;
     this.framing = options.framing;
+    if (options.retry) this.backoff = new Backoff(options.retry.minMs, options.retry.maxMs, 0.5);
   }
 
   get isOpen(): boolean {
@@ -59,6 +70,21 @@ export class TcpTransport extends EventEmitter implements Transport {
 
   open(): Promise<void> {
     if (this.isOpen) return Promise.resolve();
+    const wait = this.retryAt ? this.retryAt.ms - Date.now() : 0;
+    if (wait > 0) return Promise.reject(new TransportError(`${this.key}: ${this.retryAt!.reason}; next connect in ${(wait / 1000).toFixed(1)} s`, true));
+    return this.connect().then(
+      () => {
+        this.backoff?.reset();
+        this.retryAt = undefined;
+      },
+      (err: unknown) => {
+        if (this.backoff) this.retryAt = { ms: Date.now() + this.backoff.next(), reason: errorMessage(err).replace(`${this.options.host}:${this.options.port}: `, '') };
+        throw err;
+      },
+    );
+  }
+
+  private connect(): Promise<void> {
     const { host, port, connectTimeoutMs = 5000 } = this.options;
     return new Promise<void>((resolve, reject) => {
       const socket = connect({ host, port });

@@ -49,3 +49,8 @@ export interface TlsUpgradeOptions {
   /** Longest wait for the handshake, in ms (default 5000). */
   timeoutMs?: number;
 }
+
+/** A link to a network address (port.path URLs, network drivers): its key is `tcp:host:port`. */
+export function isNetworkLink(transport: Pick<Transport, 'key'>): boolean {
+  return transport.key.startsWith('tcp:');
+}

@@ -6,9 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
@@ -22,13 +22,11 @@ import { P1Simulator, pathSink } from '../../src/simulators/dsmr-p1.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
 import { createTransport, linkKey } from '../../src/worker.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
-import { ROOT } from '../helpers/paths.js';
-import { freePort } from '../helpers/ports.js';
+import { startHdhkSlave, stopHdhkSlave } from '../helpers/hdhk-slave.js';
+import { freePort, freePorts } from '../helpers/ports.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSer2net, type Ser2net } from '../helpers/ser2net.js';
 
-const PYTHON = '/usr/bin/python3';
-const SLAVE = join(ROOT, 'test', 'helpers', 'hdhk_slave.py');
 const signal = () => new AbortController().signal;
 
 /** Registers from address 0 (protocols.md §2.3), as hdhk.pymodbus.test.ts. */
@@ -58,34 +56,15 @@ const HDHK_OPTIONS = {
   ],
 };
 
-async function startSlave(where: string): Promise<ChildProcess> {
-  const child = spawn(PYTHON, [SLAVE, where, JSON.stringify(SPEC)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('ready')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pymodbus exited: ${err.trim()}`);
-    if (Date.now() > deadline) throw new Error(`pymodbus not ready: ${err.trim()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGKILL');
-  await exited;
-}
+const startSlave = (where: string) => startHdhkSlave(where, SPEC);
+const stop = stopHdhkSlave;
 
 function device(driver: Driver, path: string, options: unknown, extra: Record<string, unknown> = {}): DeviceConfig {
   return { name: 'dev', driver: driver.id, port: { path, ...extra }, options: driver.options.parse(options) } as unknown as DeviceConfig;
 }
 
-function hdhkSession(path: string): HdhkSession {
-  const config = device(hdhkDriver, path, HDHK_OPTIONS);
+function hdhkSession(path: string, options: typeof HDHK_OPTIONS = HDHK_OPTIONS): HdhkSession {
+  const config = device(hdhkDriver, path, options);
   const { transport } = createTransport(config, hdhkDriver);
   return hdhkDriver.createSession({ device: 'bus', options: config.options as never, tags: {}, transport, clock: systemClock, log: silentLogger() }) as HdhkSession;
 }
@@ -114,15 +93,22 @@ async function withSer2net(mode: 'raw' | 'rfc2217', body: (ser2net: Ser2net) => 
   }
 }
 
-async function p1Over(path: string, check: (session: DeviceSession) => Promise<void>): Promise<void> {
-  const config = device(dsmrP1Driver, path, { mode: 'every', timestamps: 'collection', reopenMinMs: 100, reopenMaxMs: 400 });
+/** The simulated meter's telegrams, every 100 ms until paused. */
+interface Meter {
+  pause(): void;
+  resume(): void;
+}
+
+async function p1Over(path: string, check: (session: DeviceSession, meter: Meter) => Promise<void>, options: Record<string, unknown> = {}): Promise<void> {
+  const config = device(dsmrP1Driver, path, { mode: 'every', timestamps: 'collection', reopenMinMs: 100, reopenMaxMs: 400, ...options });
   const { transport } = createTransport(config, dsmrP1Driver);
   const session = dsmrP1Driver.createSession({ device: 'meter', options: config.options as never, tags: {}, transport, clock: systemClock, log: silentLogger() });
   const sim = new P1Simulator(pathSink(pair.a), { telegrams: [T211_7945] });
-  const ticking = setInterval(() => void sim.tick(), 100);
+  let paused = false;
+  const ticking = setInterval(() => void (paused || sim.tick()), 100);
   try {
     await session.start();
-    await check(session);
+    await check(session, { pause: () => (paused = true), resume: () => (paused = false) });
   } finally {
     clearInterval(ticking);
     await session.close();
@@ -206,8 +192,14 @@ test('hdhk over modbus+tcp:// (pymodbus TCP server): values per unit id, an exce
     await stop(server);
     await assert.rejects(session.collect(signal()), (e: unknown) => e instanceof TransportError || e instanceof Error);
     server = await startSlave(`tcp:${port}`);
-    const again = await session.collect(signal());
-    assert.equal(byCircuit(again.points).oven!.fields.current_a, 11.2);
+    // As the scheduler would: poll until it answers (after a failed connect the link backs off).
+    await until('the restarted server answers', async () => {
+      try {
+        return byCircuit((await session.collect(signal())).points).oven?.fields.current_a === 11.2;
+      } catch {
+        return false;
+      }
+    });
   } finally {
     await session.close();
     await stop(server);
@@ -303,3 +295,96 @@ test('faults: refused, accepted but silent, closed mid-frame, a byte every 100 m
     await slow.close();
   }
 });
+
+/** Poll `fn` every 100 ms until it returns true; fail with `what` after 15 s. */
+async function until(what: string, fn: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) assert.fail(`not within 15 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('P1 over tcp:// (ser2net raw): ser2net killed and started again, and a stream gone quiet: each time the link is reconnected (counted) and telegrams flow again', async () => {
+  await withSer2net('raw', (ser2net) =>
+    p1Over(
+      ser2net.url,
+      async (session, meter) => {
+        await telegramsFrom(session, 2);
+        await ser2net.stopHard();
+        await until('the link is seen closed', () => session.stats().link_open === 0);
+        await ser2net.restart();
+        await telegramsFrom(session, 2);
+        assert.ok(session.stats().reopens! >= 1, JSON.stringify(session.stats()));
+
+        // ser2net stays up but nothing comes: after reconnectQuietMs the link is closed and opened again.
+        meter.pause();
+        await until('a quiet reconnect', () => session.stats().quiet_reconnects! >= 1);
+        const reopens = session.stats().reopens!;
+        await until('reopened after going quiet', () => session.stats().reopens! > reopens);
+        meter.resume();
+        await telegramsFrom(session, 2);
+      },
+      { reconnectQuietMs: 1000 },
+    ),
+  );
+});
+
+test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP): typed timeouts and a link reset, another gateway polled meanwhile, recovery after SIGCONT', async () => {
+  const [serverPort, relayPort] = await freePorts(2);
+  const server = await startSlave(`tcp:${serverPort}`);
+  // Its own process group: SIGSTOP reaches the listener and the child it forked per connection.
+  const relay = spawn('socat', [`TCP-LISTEN:${relayPort},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${serverPort}`], { stdio: 'ignore', detached: true });
+  const frozen = hdhkSession(`modbus+tcp://127.0.0.1:${relayPort}`);
+  // Units that answer: its polls take a few ms, the frozen one's four request timeouts.
+  const other = hdhkSession(`modbus+tcp://127.0.0.1:${serverPort}`, { ...HDHK_OPTIONS, units: HDHK_OPTIONS.units.slice(0, 2) });
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-relay.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  try {
+    await until('socat listens', () => canConnect(relayPort!));
+    await frozen.start();
+    await other.start();
+    assert.equal(byCircuit((await frozen.collect(signal())).points).oven!.fields.current_a, 11.2);
+
+    group('SIGSTOP');
+    let settled = false;
+    const stuck = frozen.collect(signal()).finally(() => (settled = true));
+    // The other gateway is polled, to the end, while the frozen one waits for its replies.
+    for (let i = 0; i < 2; i++) assert.equal(byCircuit((await other.collect(signal())).points).oven!.fields.current_a, 11.2);
+    assert.equal(settled, false, 'the other gateway finished its polls before the frozen poll gave up');
+    await assert.rejects(stuck);
+    assert.ok(frozen.lastOutcome.every((o) => !o.ok && o.error instanceof HdhkUnitError && o.error.reason === 'timeout'), JSON.stringify(frozen.lastOutcome));
+    assert.equal(frozen.stats().link_resets, 1, 'the connection that looked open was dropped');
+
+    group('SIGCONT');
+    await until('the frozen relay answers again', async () => {
+      try {
+        return byCircuit((await frozen.collect(signal())).points).oven?.fields.current_a === 11.2;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(frozen.stats().reopens! >= 1, JSON.stringify(frozen.stats()));
+  } finally {
+    group('SIGCONT');
+    group('SIGKILL');
+    await frozen.close();
+    await other.close();
+    await stop(server);
+  }
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}

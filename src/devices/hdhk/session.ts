@@ -9,6 +9,9 @@
  * - Registers 0-2 (firmware, current ranges) are read once per unit after each (re)connect.
  * - A port that went away is reopened at the start of the next poll; until it opens,
  *   collect() throws a retryable TransportError.
+ * - On a network link a poll in which every unit timed out closes the connection: a gateway
+ *   that rebooted or a relay that froze leaves a connection that looks open (no FIN), and only
+ *   a fresh one finds out. Such a link logs once when it goes down and once when it is back.
  */
 import type ModbusSerial from 'modbus-serial';
 import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
@@ -22,6 +25,8 @@ import { CURRENT, FREQUENCY, INFO } from './registers.js';
 import { TransportMbapPort } from './mbap-port.js';
 import type { ModbusPort } from './modbus-port.js';
 import { TransportRtuPort } from './rtu-port.js';
+import { LinkState } from '../../transports/link-state.js';
+import { isNetworkLink } from '../../transports/transport.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
 
@@ -52,7 +57,11 @@ export class HdhkSession implements DeviceSession {
   private requestsThisPoll = 0;
   /** When this poll's first request went out: every point of the poll carries it. */
   private pollTimeMs: number | undefined;
-  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0 };
+  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0, link_resets: 0 };
+  /** Network links only: one log line per change between answering and not. */
+  private readonly link: LinkState | undefined;
+  /** The session itself is closing the link (a reset): not news for the log. */
+  private resetting = false;
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
 
@@ -68,6 +77,7 @@ export class HdhkSession implements DeviceSession {
       if (capture) safeCapture(() => capture(dir, data, now), ctx);
     });
     ctx.transport.on('close', this.onClose);
+    this.link = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'hdhk link') : undefined;
   }
 
   async start(): Promise<void> {
@@ -98,6 +108,8 @@ export class HdhkSession implements DeviceSession {
     const readings = outcomes.flatMap((o) => (o.ok ? [o.reading] : []));
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
     for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
+    if (readings.length > 0) this.link?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
+    else if (this.link && this.ctx.transport.isOpen && failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) await this.resetLink();
     if (readings.length === 0) {
       const first = failures[0]!;
       if (!this.ctx.transport.isOpen) throw new TransportError(`${this.ctx.transport.key}: port went away during the poll; reopening on the next poll`, true, { cause: first });
@@ -143,16 +155,20 @@ export class HdhkSession implements DeviceSession {
       this.clientInstance = client;
     }
     if (this.ctx.transport.isOpen) return;
+    this.link?.attempt();
     try {
       await new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve())));
     } catch (err) {
       this.counts.open_failures++;
+      this.link?.down(this.ctx.clock.now(), describe(err), { port: this.ctx.transport.key });
       if (err instanceof TransportError) throw err;
       throw new TransportError(`${this.ctx.transport.key}: cannot open: ${describe(err)}`, true, { cause: err });
     }
     if (this.everOpen) {
       this.counts.reopens++;
-      this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
+      // A network link says it is back when a unit answers (LinkState), not on connect.
+      if (this.link) this.ctx.log.debug({ port: this.ctx.transport.key }, 'hdhk link reconnected');
+      else this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
     }
     this.everOpen = true;
   }
@@ -228,10 +244,26 @@ export class HdhkSession implements DeviceSession {
     return mk('frame', describe(err));
   }
 
+  /** No unit answered over a connection that looks open: drop it, the next poll connects afresh. */
+  private async resetLink(): Promise<void> {
+    this.counts.link_resets++;
+    this.link!.down(this.ctx.clock.now(), 'no unit answered (half-open connection?)', { port: this.ctx.transport.key });
+    this.resetting = true;
+    try {
+      await this.ctx.transport.close();
+    } catch (err) {
+      this.ctx.log.debug({ err: errorMessage(err) }, 'hdhk link close failed');
+    } finally {
+      this.resetting = false;
+    }
+  }
+
   private readonly onClose = (): void => {
     // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
     this.info.clear();
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
+    if (this.closed || this.resetting) return;
+    if (this.link) this.link.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
+    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
   };
 }
 
