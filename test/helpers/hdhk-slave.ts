@@ -10,6 +10,18 @@ import { ROOT } from './paths.js';
 const PYTHON = '/usr/bin/python3';
 const SLAVE = join(ROOT, 'test', 'helpers', 'hdhk_slave.py');
 
+/** Registers from address 0 (protocols.md §2.3): firmware, ranges, then currents/frequencies. */
+export function unitRegisters(firmware: number, currents: number[]): number[] {
+  const r = new Array<number>(56).fill(0);
+  r[0] = firmware;
+  r[1] = 40;
+  r[2] = 20;
+  r[3] = 1;
+  currents.forEach((c, i) => (r[8 + i] = c));
+  for (let i = 0; i < 16; i++) r[24 + i] = 499;
+  return r;
+}
+
 /** `spec`: unit id → registers from address 0 (see hdhk_slave.py). */
 export async function startHdhkSlave(where: string, spec: Record<string, number[]>): Promise<ChildProcess> {
   const child = spawn(PYTHON, [SLAVE, where, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });

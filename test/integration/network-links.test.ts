@@ -22,24 +22,13 @@ import { P1Simulator, pathSink } from '../../src/simulators/dsmr-p1.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
 import { createTransport, linkKey } from '../../src/worker.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
-import { startHdhkSlave, stopHdhkSlave } from '../helpers/hdhk-slave.js';
+import { startHdhkSlave, stopHdhkSlave, unitRegisters } from '../helpers/hdhk-slave.js';
 import { freePort, freePorts } from '../helpers/ports.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSer2net, type Ser2net } from '../helpers/ser2net.js';
 
 const signal = () => new AbortController().signal;
 
-/** Registers from address 0 (protocols.md §2.3), as hdhk.pymodbus.test.ts. */
-function unitRegisters(firmware: number, currents: number[]): number[] {
-  const r = new Array<number>(56).fill(0);
-  r[0] = firmware;
-  r[1] = 40;
-  r[2] = 20;
-  r[3] = 1;
-  currents.forEach((c, i) => (r[8 + i] = c));
-  for (let i = 0; i < 16; i++) r[24 + i] = 499;
-  return r;
-}
 const SPEC = {
   '1': unitRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
   '2': unitRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
