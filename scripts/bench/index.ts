@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'itho-convert': () => import('./itho-convert.js'),
   backfill: () => import('./backfill.js'),
   'mqtt-cpu': () => import('./mqtt-cpu.js'),
+  'modbus-tcp': () => import('./modbus-tcp.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {
