@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { TransportError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/log.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { Point } from '../../src/core/point.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { hdhkDriver, HdhkUnitError, type HdhkSession } from '../../src/devices/hdhk/index.js';
@@ -52,10 +53,10 @@ function device(driver: Driver, path: string, options: unknown, extra: Record<st
   return { name: 'dev', driver: driver.id, port: { path, ...extra }, options: driver.options.parse(options) } as unknown as DeviceConfig;
 }
 
-function hdhkSession(path: string, options: typeof HDHK_OPTIONS = HDHK_OPTIONS): HdhkSession {
+function hdhkSession(path: string, options: typeof HDHK_OPTIONS = HDHK_OPTIONS, log: Logger = silentLogger()): HdhkSession {
   const config = device(hdhkDriver, path, options);
   const { transport } = createTransport(config, hdhkDriver);
-  return hdhkDriver.createSession({ device: 'bus', options: config.options as never, tags: {}, transport, clock: systemClock, log: silentLogger() }) as HdhkSession;
+  return hdhkDriver.createSession({ device: 'bus', options: config.options as never, tags: {}, transport, clock: systemClock, log }) as HdhkSession;
 }
 
 const byCircuit = (points: Point[]) => Object.fromEntries(points.filter((p) => p.measurement === 'hdhk').map((p) => [p.tags.circuit!, p]));
@@ -88,10 +89,10 @@ interface Meter {
   resume(): void;
 }
 
-async function p1Over(path: string, check: (session: DeviceSession, meter: Meter) => Promise<void>, options: Record<string, unknown> = {}): Promise<void> {
+async function p1Over(path: string, check: (session: DeviceSession, meter: Meter) => Promise<void>, options: Record<string, unknown> = {}, log: Logger = silentLogger()): Promise<void> {
   const config = device(dsmrP1Driver, path, { mode: 'every', timestamps: 'collection', reopenMinMs: 100, reopenMaxMs: 400, ...options });
   const { transport } = createTransport(config, dsmrP1Driver);
-  const session = dsmrP1Driver.createSession({ device: 'meter', options: config.options as never, tags: {}, transport, clock: systemClock, log: silentLogger() });
+  const session = dsmrP1Driver.createSession({ device: 'meter', options: config.options as never, tags: {}, transport, clock: systemClock, log });
   const sim = new P1Simulator(pathSink(pair.a), { telegrams: [T211_7945] });
   let paused = false;
   const ticking = setInterval(() => void (paused || sim.tick()), 100);
@@ -295,6 +296,8 @@ async function until(what: string, fn: () => boolean | Promise<boolean>): Promis
 }
 
 test('P1 over tcp:// (ser2net raw): ser2net killed and started again, and a stream gone quiet: each time the link is reconnected (counted) and telegrams flow again', async () => {
+  const logged: { level: number; msg: string }[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   await withSer2net('raw', (ser2net) =>
     p1Over(
       ser2net.url,
@@ -315,8 +318,16 @@ test('P1 over tcp:// (ser2net raw): ser2net killed and started again, and a stre
         await telegramsFrom(session, 2);
       },
       { reconnectQuietMs: 1000 },
+      log,
     ),
   );
+  // Two outages (ser2net gone, then quiet; a loaded machine may add a quiet spell): one warning
+  // and one 'back' line each, however many attempts, and no other warning.
+  const lines = (msg: string) => logged.filter((l) => l.msg === msg);
+  const downs = lines('P1 link down; reconnecting').length;
+  assert.ok(downs >= 2, JSON.stringify(logged.map((l) => l.msg)));
+  assert.equal(lines('P1 link back').length, downs);
+  assert.deepEqual(logged.filter((l) => l.level >= 40 && l.msg !== 'P1 link down; reconnecting'), []);
 });
 
 test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP): typed timeouts and a link reset, another gateway polled meanwhile, recovery after SIGCONT', async () => {
@@ -324,7 +335,9 @@ test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP
   const server = await startSlave(`tcp:${serverPort}`);
   // Its own process group: SIGSTOP reaches the listener and the child it forked per connection.
   const relay = spawn('socat', [`TCP-LISTEN:${relayPort},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${serverPort}`], { stdio: 'ignore', detached: true });
-  const frozen = hdhkSession(`modbus+tcp://127.0.0.1:${relayPort}`);
+  const logged: { level: number; msg: string }[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  const frozen = hdhkSession(`modbus+tcp://127.0.0.1:${relayPort}`, HDHK_OPTIONS, log);
   // Units that answer: its polls take a few ms, the frozen one's four request timeouts.
   const other = hdhkSession(`modbus+tcp://127.0.0.1:${serverPort}`, { ...HDHK_OPTIONS, units: HDHK_OPTIONS.units.slice(0, 2) });
   const group = (sig: NodeJS.Signals) => {
@@ -349,6 +362,9 @@ test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP
     await assert.rejects(stuck);
     assert.ok(frozen.lastOutcome.every((o) => !o.ok && o.error instanceof HdhkUnitError && o.error.reason === 'timeout'), JSON.stringify(frozen.lastOutcome));
     assert.equal(frozen.stats().link_resets, 1, 'the connection that looked open was dropped');
+    // Still frozen: a fresh connection (the kernel accepts for the stopped socat) times out too.
+    await assert.rejects(frozen.collect(signal()));
+    assert.equal(frozen.stats().link_resets, 2);
 
     group('SIGCONT');
     await until('the frozen relay answers again', async () => {
@@ -358,7 +374,13 @@ test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP
         return false;
       }
     });
-    assert.ok(frozen.stats().reopens! >= 1, JSON.stringify(frozen.stats()));
+    assert.ok(frozen.stats().reopens! >= 2, JSON.stringify(frozen.stats()));
+    // Logged once per change of state: one warning going down, one line back; the rest at debug.
+    const lines = (msg: string) => logged.filter((l) => l.msg === msg);
+    assert.equal(lines('hdhk link down; reconnecting').length, 1, JSON.stringify(logged));
+    assert.equal(lines('hdhk link down; reconnecting')[0]!.level, 40);
+    assert.ok(lines('hdhk link still down').length >= 1);
+    assert.equal(lines('hdhk link back').length, 1);
   } finally {
     group('SIGCONT');
     group('SIGKILL');
