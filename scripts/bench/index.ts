@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   outbox: () => import('./outbox.js'),
   'p1-decode': () => import('./p1-decode.js'),
   'hdhk-bus': () => import('./hdhk-bus.js'),
+  'modbus-tcp': () => import('./modbus-tcp.js'),
   'vebus-poll': () => import('./vebus-poll.js'),
   'pdu-poll': () => import('./pdu-poll.js'),
   drain: () => import('./drain.js'),
@@ -18,7 +19,6 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'itho-convert': () => import('./itho-convert.js'),
   backfill: () => import('./backfill.js'),
   'mqtt-cpu': () => import('./mqtt-cpu.js'),
-  'modbus-tcp': () => import('./modbus-tcp.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

@@ -37,7 +37,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { hdhkDriver } from '../../src/devices/hdhk/index.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
 import { createTransport } from '../../src/worker.js';
-import { startHdhkSlave, stopHdhkSlave, unitRegisters } from '../../test/helpers/hdhk-slave.js';
+import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { freePorts } from '../../test/helpers/ports.js';
 import { median, runIfMain, stopChild } from './common.js';
@@ -47,7 +47,7 @@ const ROUNDS = 21;
 const GATEWAYS = 32;
 
 /** An HDHK meter's registers from address 0 (protocols.md §2.3). */
-const registers = () => unitRegisters(628, Array.from({ length: 16 }, (_, i) => 1120 + i));
+const registers = () => hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 1120 + i));
 
 // ---- bare Modbus TCP client: one FC03 request, its MBAP reply read by its length ----
 
@@ -101,7 +101,7 @@ async function oneGateway(server: 'pymodbus' | 'bus'): Promise<Record<string, nu
   const stopServer = await (async () => {
     if (server === 'pymodbus') {
       const child = await startHdhkSlave(`tcp:${port}`, spec);
-      return () => stopHdhkSlave(child);
+      return () => stopChild(child);
     }
     const s = responder(registers(), true);
     await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
@@ -298,19 +298,21 @@ async function manyGateways(seconds: number, synchronous: Sync, bus: boolean): P
 }
 
 export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<Record<string, unknown>> {
-  const load0 = loadavg()[0]!;
+  const load0 = loads();
+  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const one = await oneGateway('pymodbus');
   const oneBus = await oneGateway('bus');
   const many = await manyGateways(seconds, 'full', false);
   const manyNormal = await manyGateways(seconds, 'normal', false);
   const manyBus = await manyGateways(seconds, 'normal', true);
-  const load = `${load0.toFixed(1)}-${loadavg()[0]!.toFixed(1)}`;
-  console.log(`  load average (1 min) ${load}`);
+  const load = `${started} UTC, load ${load0} → ${loads()}`;
+  console.log(`  ${load} (1/5/15 min)`);
   const result = { bench: 'modbus-tcp', one_gateway: one, one_gateway_bus_9600: oneBus, gateways_32: many, gateways_32_sync_normal: manyNormal, gateways_32_bus_9600_sync_normal: manyBus, load };
   console.log(JSON.stringify(result));
   return result;
 }
 
+const loads = () => loadavg().map((x) => x.toFixed(2)).join('/');
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 

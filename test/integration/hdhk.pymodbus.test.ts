@@ -20,15 +20,14 @@ import { SerialTransport } from '../../src/transports/serial.js';
 import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd } from '../helpers/influxd.js';
-import { startHdhkSlave, stopHdhkSlave, unitRegisters } from '../helpers/hdhk-slave.js';
+import { hdhkRegisters, startHdhkSlave } from '../helpers/hdhk-slave.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
-
 
 const SPEC = {
   // Unit 1: the vendor screenshot values (§2.4): 11.20 A on a-h, 11.24 A on i-p.
-  '1': unitRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
-  '2': unitRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
-  '17': unitRegisters(628, Array.from({ length: 16 }, (_, i) => 65535 - i)),
+  '1': hdhkRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
+  '2': hdhkRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
+  '17': hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 65535 - i)),
   // Unit 5 holds registers 0-9 only: the current read is answered with exception 2.
   '5': [628, 40, 40, 5, 0, 0, 5, 30, 0, 0],
 };
@@ -40,12 +39,13 @@ let transport: SerialTransport;
 let session: HdhkSession;
 const signal = () => new AbortController().signal;
 
-const startSlave = (path: string) => startHdhkSlave(path, SPEC);
-
 async function stopSlave(): Promise<void> {
   const child = slave;
   slave = undefined;
-  await stopHdhkSlave(child);
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid!, 'SIGKILL');
+  await exited;
 }
 
 function byCircuit(points: Point[]): Record<string, Point> {
@@ -55,7 +55,7 @@ function byCircuit(points: Point[]): Record<string, Point> {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wattline-hdhk-'));
   pair = await startPtyPair(dir);
-  slave = await startSlave(pair.a);
+  slave = await startHdhkSlave(pair.a, SPEC);
   const options = hdhkDriver.options.parse({
     requestTimeoutMs: 300,
     pauseMs: 5,
@@ -119,7 +119,7 @@ test('the port vanishes and comes back: a typed error, then recovery', async () 
   await assert.rejects(session.collect(signal()), (e: unknown) => e instanceof TransportError && e.retryable);
 
   pair = await startPtyPair(dir);
-  slave = await startSlave(pair.a);
+  slave = await startHdhkSlave(pair.a, SPEC);
   const res = await session.collect(signal());
   assert.equal(byCircuit(res.points).oven!.fields.current_a, 11.2);
   assert.equal(session.stats().reopens, 1);

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { P1Simulator, pathSink } from '../../src/simulators/dsmr-p1.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
 import { createTransport, linkKey } from '../../src/worker.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
-import { startHdhkSlave, stopHdhkSlave, unitRegisters } from '../helpers/hdhk-slave.js';
+import { hdhkRegisters as unitRegisters, startHdhkSlave } from '../helpers/hdhk-slave.js';
 import { freePort, freePorts } from '../helpers/ports.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSer2net, type Ser2net } from '../helpers/ser2net.js';
@@ -47,7 +47,12 @@ const HDHK_OPTIONS = {
 };
 
 const startSlave = (where: string) => startHdhkSlave(where, SPEC);
-const stop = stopHdhkSlave;
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid!, 'SIGKILL');
+  await exited;
+}
 
 function device(driver: Driver, path: string, options: unknown, extra: Record<string, unknown> = {}): DeviceConfig {
   return { name: 'dev', driver: driver.id, port: { path, ...extra }, options: driver.options.parse(options) } as unknown as DeviceConfig;
