@@ -12,12 +12,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
-import { TransportError } from '../../src/core/errors.js';
+import { TimeoutError, TransportError } from '../../src/core/errors.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { Point } from '../../src/core/point.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { hdhkDriver, HdhkUnitError, type HdhkSession } from '../../src/devices/hdhk/index.js';
+import { powerwalkerPduDriver } from '../../src/devices/powerwalker-pdu/index.js';
 import type { DeviceSession, Driver } from '../../src/devices/types.js';
 import { P1Simulator, pathSink } from '../../src/simulators/dsmr-p1.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
@@ -404,3 +405,23 @@ function canConnect(port: number): Promise<boolean> {
     s.on('error', () => resolve(false));
   });
 }
+
+test('powerwalker-pdu over tcp:// to a gateway that accepts and never answers: a typed timeout, the connection dropped (counted), the next poll on a fresh one', async () => {
+  let connections = 0;
+  const silent = await gateway(() => connections++);
+  const config = device(powerwalkerPduDriver, `tcp://127.0.0.1:${silent.port}`, { requestTimeoutMs: 300 });
+  const { transport } = createTransport(config, powerwalkerPduDriver);
+  const session = powerwalkerPduDriver.createSession({ device: 'pdu', options: config.options as never, tags: {}, transport, clock: systemClock, log: silentLogger() });
+  try {
+    await session.start();
+    for (let poll = 1; poll <= 2; poll++) {
+      await assert.rejects(session.collect(signal()), (e: unknown) => e instanceof TimeoutError);
+      assert.equal(session.stats().link_resets, poll);
+      assert.equal(transport.isOpen, false, 'a connection that never answered is not kept');
+    }
+    assert.equal(connections, 2);
+  } finally {
+    await session.close();
+    await silent.close();
+  }
+});
