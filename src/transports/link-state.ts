@@ -4,11 +4,15 @@
  * many reconnects it took and how long it was down), the attempts in between at debug. The
  * counting is the session's (its stats()); this only decides what is worth a log line.
  */
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { Transport } from './transport.js';
 
 export class LinkState {
   private downSinceMs: number | undefined;
   private attempts = 0;
+  /** reset() is closing the link: the session's 'close' handler has nothing to add. */
+  resetting = false;
 
   constructor(
     private readonly log: Logger,
@@ -28,6 +32,22 @@ export class LinkState {
       return;
     }
     this.log.debug({ ...fields, reason, attempts: this.attempts }, `${this.what} still down`);
+  }
+
+  /**
+   * A connection that looks open but got no answer (a gateway rebooted, a relay froze: no FIN):
+   * down, and closed so that the next use connects afresh.
+   */
+  async reset(transport: Transport, nowMs: number, reason: string): Promise<void> {
+    this.down(nowMs, reason, { port: transport.key });
+    this.resetting = true;
+    try {
+      await transport.close();
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, `${this.what}: close failed`);
+    } finally {
+      this.resetting = false;
+    }
   }
 
   /** A reconnect was made (or tried) while down. */

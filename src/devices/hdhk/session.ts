@@ -60,8 +60,6 @@ export class HdhkSession implements DeviceSession {
   private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0, link_resets: 0 };
   /** Network links only: one log line per change between answering and not. */
   private readonly link: LinkState | undefined;
-  /** The session itself is closing the link (a reset): not news for the log. */
-  private resetting = false;
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
 
@@ -109,7 +107,10 @@ export class HdhkSession implements DeviceSession {
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
     for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
     if (readings.length > 0) this.link?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
-    else if (this.link && this.ctx.transport.isOpen && failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) await this.resetLink();
+    else if (this.link && this.ctx.transport.isOpen && failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) {
+      this.counts.link_resets++;
+      await this.link.reset(this.ctx.transport, this.ctx.clock.now(), 'no unit answered (half-open connection?)');
+    }
     if (readings.length === 0) {
       const first = failures[0]!;
       if (!this.ctx.transport.isOpen) throw new TransportError(`${this.ctx.transport.key}: port went away during the poll; reopening on the next poll`, true, { cause: first });
@@ -244,24 +245,10 @@ export class HdhkSession implements DeviceSession {
     return mk('frame', describe(err));
   }
 
-  /** No unit answered over a connection that looks open: drop it, the next poll connects afresh. */
-  private async resetLink(): Promise<void> {
-    this.counts.link_resets++;
-    this.link!.down(this.ctx.clock.now(), 'no unit answered (half-open connection?)', { port: this.ctx.transport.key });
-    this.resetting = true;
-    try {
-      await this.ctx.transport.close();
-    } catch (err) {
-      this.ctx.log.debug({ err: errorMessage(err) }, 'hdhk link close failed');
-    } finally {
-      this.resetting = false;
-    }
-  }
-
   private readonly onClose = (): void => {
     // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
     this.info.clear();
-    if (this.closed || this.resetting) return;
+    if (this.closed || this.link?.resetting) return;
     if (this.link) this.link.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
     else this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
   };

@@ -35,8 +35,6 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   protected readonly counts = { polls: 0, reopens: 0, open_failures: 0, link_resets: 0 };
   /** Network links only: one log line per change between answering and not. */
   private readonly linkState: LinkState | undefined;
-  /** The session itself is closing the link (a reset): not news for the log. */
-  private resetting = false;
   /** The commands the last poll had to drop, with why (for tests and `wattline devices`). */
   lastFailures: PowerwalkerError[] = [];
 
@@ -80,7 +78,10 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       this.linkState?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
       return result;
     } catch (err) {
-      if (this.linkState && this.framesIn() === frames && this.ctx.transport.isOpen) await this.resetLink();
+      if (this.linkState && this.framesIn() === frames && this.ctx.transport.isOpen) {
+        this.counts.link_resets++;
+        await this.linkState.reset(this.ctx.transport, this.ctx.clock.now(), 'no reply (half-open connection?)');
+      }
       throw err;
     }
   }
@@ -89,20 +90,6 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   private framesIn(): number {
     const c = this.link.counts;
     return c.replies + c.naks + c.bad_replies;
-  }
-
-  /** Not one reply over a connection that looks open: drop it, the next poll connects afresh. */
-  private async resetLink(): Promise<void> {
-    this.counts.link_resets++;
-    this.linkState!.down(this.ctx.clock.now(), 'no reply (half-open connection?)', { port: this.ctx.transport.key });
-    this.resetting = true;
-    try {
-      await this.ctx.transport.close();
-    } catch (err) {
-      this.ctx.log.debug({ err: errorMessage(err) }, 'powerwalker link close failed');
-    } finally {
-      this.resetting = false;
-    }
   }
 
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
@@ -169,7 +156,7 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
     // Whatever is plugged in when the port comes back is identified afresh.
     this.identified = false;
     this.infoPending = true;
-    if (this.closed || this.resetting) return;
+    if (this.closed || this.linkState?.resetting) return;
     if (this.linkState) this.linkState.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
     else this.ctx.log.warn({ port: this.ctx.transport.key }, 'powerwalker port closed; reopening on the next poll');
   };
