@@ -17,6 +17,7 @@ declare -A NEED=(
   [mdb-tables]=mdbtools
   [systemd-analyze]=systemd
   [prometheus]=prometheus
+  [ser2net]=ser2net
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -30,6 +30,8 @@ import { startSimulator, type RunningSimulator } from './simulators/index.js';
 import { createSimLink } from './transports/sim.js';
 import { SerialTransport } from './transports/serial.js';
 import { HidTransport, hidKey } from './transports/hid.js';
+import { isNetworkPath, parseNetworkPath, type NetworkAddress } from './transports/address.js';
+import { Rfc2217Transport } from './transports/rfc2217.js';
 import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 import type { InfluxConfig } from './config/influx.js';
@@ -70,6 +72,9 @@ export interface JobReport {
   raw?: RawTelegram[];
 }
 
+/** Between failed connects of a device's network link: 1 s doubling to 30 s, jittered (TcpTransport). */
+const NETWORK_RETRY = { minMs: 1000, maxMs: 30_000 };
+
 /** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
 export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
   if (config.simulate) {
@@ -83,14 +88,31 @@ export function createTransport(config: DeviceConfig, driver: Driver): { transpo
   if (config.hid) return { transport: new HidTransport(config.hid) };
   const port = config.port!;
   const defaults = driver.defaultSerial?.(config.options) ?? FALLBACK_SERIAL;
-  const transport = new SerialTransport({
-    path: port.path,
+  const serial = {
     baudRate: port.baudRate ?? defaults.baudRate,
     dataBits: port.dataBits ?? defaults.dataBits,
     parity: port.parity ?? defaults.parity,
     stopBits: port.stopBits ?? defaults.stopBits,
-  });
-  return { transport };
+  };
+  const remote = networkAddressOf(port.path);
+  if (remote) {
+    const { host, port: tcpPort, scheme } = remote;
+    // Polled drivers connect at the start of a poll: the link backs off after a failed connect.
+    // A stream session (P1) reopens in its own loop, which backs off itself.
+    const link = { host, port: tcpPort, ...(driver.kind === 'stream' ? {} : { retry: NETWORK_RETRY }) };
+    // rfc2217: the config's serial settings go to the remote port; tcp: they are the far end's business.
+    if (scheme === 'rfc2217') return { transport: new Rfc2217Transport({ ...link, serial }) };
+    return { transport: new TcpTransport({ ...link, ...(scheme === 'modbus+tcp' ? { framing: 'mbap' as const } : {}) }) };
+  }
+  return { transport: new SerialTransport({ path: port.path, ...serial }) };
+}
+
+/** A `port.path` that is a network address (validated by the config schema), or undefined for a device path. */
+function networkAddressOf(path: string): NetworkAddress | undefined {
+  if (!isNetworkPath(path)) return undefined;
+  const address = parseNetworkPath(path);
+  if (typeof address === 'string') throw new ConfigError(`port.path: ${address}`);
+  return address;
 }
 
 /** A device's link (or simulator) and a driver session on it, not yet started. */
@@ -140,6 +162,9 @@ export function linkKey(config: DeviceConfig, driver: Driver): string {
     return `tcp:${host}:${port}`;
   }
   if (config.hid) return hidKey(config.hid);
+  const remote = networkAddressOf(config.port!.path);
+  // Every scheme to one host:port is one remote port: one owner, as for a local tty.
+  if (remote) return `tcp:${remote.host}:${remote.port}`;
   return `serial:${config.port!.path}`;
 }
 

@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   'outbox-check': () => import('./outbox-check.js'),
   'p1-decode': () => import('./p1-decode.js'),
   'hdhk-bus': () => import('./hdhk-bus.js'),
+  'modbus-tcp': () => import('./modbus-tcp.js'),
   'vebus-poll': () => import('./vebus-poll.js'),
   'pdu-poll': () => import('./pdu-poll.js'),
   drain: () => import('./drain.js'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isNetworkPath, parseNetworkPath } from '../transports/address.js';
 import type { Driver } from '../devices/types.js';
 import { influxSchema } from './influx.js';
 import { outboxSchema } from './outbox.js';
@@ -10,7 +11,11 @@ import { cronSchema, timeZoneSchema } from './time.js';
 
 export const serialPortSchema = z
   .strictObject({
-    path: z.string().min(1).describe('Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => !isNetworkPath(p) || typeof parseNetworkPath(p) !== 'string', { error: (iss) => String(parseNetworkPath(String(iss.input))) })
+      .describe('Serial device (/dev/ttyUSB0, /dev/serial/by-id/...) or a network address: tcp://host:port (raw: ser2net, P1 readers, transparent gateways), rfc2217://host:port (serial settings sent to the remote port), modbus+tcp://host[:502] (Modbus drivers)'),
     baudRate: z.int().positive().max(4_000_000).optional().describe("Default: the driver's"),
     dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
     parity: z.enum(['none', 'even', 'odd']).optional(),
@@ -61,6 +66,8 @@ export function deviceSchemaFor(driver: Driver) {
       if (driver.link === 'network') {
         if (d.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: `${driver.id} connects over the network: set host/port under options, not port` });
         if (d.hid !== undefined) ctx.addIssue({ code: 'custom', path: ['hid'], message: `${driver.id} connects over the network, not USB HID` });
+      } else if (d.port !== undefined && isNetworkPath(d.port.path) && (parseNetworkPath(d.port.path) as { scheme?: string }).scheme === 'modbus+tcp' && !driver.modbus) {
+        ctx.addIssue({ code: 'custom', path: ['port', 'path'], message: `modbus+tcp:// is for Modbus drivers; ${driver.id} takes a device path, tcp:// or rfc2217://` });
       } else if (d.port !== undefined && d.hid !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['hid'], message: 'give either port (serial) or hid (USB HID), not both' });
       } else if (!d.simulate && d.port === undefined && d.hid === undefined) {

@@ -129,6 +129,8 @@ export interface Driver<Options = any> {
    * options say where to connect (`networkAddress`), and the worker opens a TCP link.
    */
   link?: 'serial' | 'network';
+  /** Speaks Modbus: its port may also be a Modbus TCP server (`modbus+tcp://`, Transport.framing 'mbap'). */
+  modbus?: boolean;
   /** Serial settings used when the config gives a port path without them. */
   defaultSerial?: (options: Options) => SerialSettings;
   /** For network drivers: the TCP address to connect to, from the options. */

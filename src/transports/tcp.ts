@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Backoff } from '../core/backoff.js';
 import { TransportError, errorMessage } from '../core/errors.js';
 import type { TlsUpgradeOptions, Transport } from './transport.js';
 
@@ -26,6 +27,19 @@ export interface TcpTransportOptions {
   port: number;
   /** Longest wait for the connection, in ms. */
   connectTimeoutMs?: number;
+  /**
+   * TCP keepalive probes after this long idle, in ms (default 10 s): a peer that vanished
+   * without a FIN (a gateway rebooted) is found even on a link that only listens (P1).
+   */
+  keepAliveMs?: number;
+  /** 'mbap': the far end is a Modbus TCP server (see Transport.framing). */
+  framing?: 'mbap';
+  /**
+   * Back-off between failed connects (device links from `port.path` URLs): after a failure,
+   * open() within the jittered delay fails at once without touching the network, so a dead
+   * gateway is not hammered by every poll, nor by many devices in step.
+   */
+  retry?: { minMs: number; maxMs: number };
 }
 
 /**
@@ -38,9 +52,16 @@ export class TcpTransport extends EventEmitter implements Transport {
   /** Detaches the listeners attach() put on the current socket. */
   private detach: (() => void) | undefined;
 
+  readonly framing: 'mbap' | undefined;
+  private readonly backoff: Backoff | undefined;
+  /** After a failed connect (with `retry`): no new attempt before this time, and why. */
+  private retryAt: { ms: number; reason: string } | undefined;
+
   constructor(readonly options: TcpTransportOptions) {
     super();
     this.key = `tcp:${options.host}:${options.port}`;
+    this.framing = options.framing;
+    if (options.retry) this.backoff = new Backoff(options.retry.minMs, options.retry.maxMs, 0.5);
   }
 
   get isOpen(): boolean {
@@ -49,10 +70,26 @@ export class TcpTransport extends EventEmitter implements Transport {
 
   open(): Promise<void> {
     if (this.isOpen) return Promise.resolve();
+    const wait = this.retryAt ? this.retryAt.ms - Date.now() : 0;
+    if (wait > 0) return Promise.reject(new TransportError(`${this.key}: ${this.retryAt!.reason}; next connect in ${(wait / 1000).toFixed(1)} s`, true));
+    return this.connect().then(
+      () => {
+        this.backoff?.reset();
+        this.retryAt = undefined;
+      },
+      (err: unknown) => {
+        if (this.backoff) this.retryAt = { ms: Date.now() + this.backoff.next(), reason: errorMessage(err).replace(`${this.options.host}:${this.options.port}: `, '') };
+        throw err;
+      },
+    );
+  }
+
+  private connect(): Promise<void> {
     const { host, port, connectTimeoutMs = 5000 } = this.options;
     return new Promise<void>((resolve, reject) => {
       const socket = connect({ host, port });
       socket.setNoDelay(true);
+      socket.setKeepAlive(true, this.options.keepAliveMs ?? 10_000);
       const timer = setTimeout(() => socket.destroy(new Error(`no answer in ${connectTimeoutMs} ms`)), connectTimeoutMs);
       const fail = (err: Error) => {
         clearTimeout(timer);

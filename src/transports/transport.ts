@@ -27,6 +27,12 @@ export interface Transport extends EventEmitter {
    * that hold several sockets at once (pigpiod: one for commands, one for notifications).
    */
   newConnection?(): Transport;
+  /**
+   * 'mbap' only on a link to a Modbus TCP server (`modbus+tcp://`): requests and replies carry
+   * the MBAP header (transaction id, length, unit) instead of RTU's address and CRC. A framing
+   * fact about the wire, like a baud rate: the Modbus driver picks its port by it.
+   */
+  readonly framing?: 'mbap';
 }
 
 /** Client-side TLS settings for an in-place upgrade of an open link. */
@@ -42,4 +48,9 @@ export interface TlsUpgradeOptions {
   key?: string | Buffer;
   /** Longest wait for the handshake, in ms (default 5000). */
   timeoutMs?: number;
+}
+
+/** A link to a network address (port.path URLs, network drivers): its key is `tcp:host:port`. */
+export function isNetworkLink(transport: Pick<Transport, 'key'>): boolean {
+  return transport.key.startsWith('tcp:');
 }

@@ -47,6 +47,14 @@ export const p1OptionsSchema = z
       .min(1000)
       .default(25_000)
       .describe('No good telegram for this long (ms) and a collection fails; meters send every 1 s (DSMR 5) to 10 s'),
+    reconnectQuietMs: z
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .optional()
+      .describe(
+        'Network links (tcp://, rfc2217://): no byte for this long (ms) and the connection is closed and opened again; default 3x the telegram interval (the gap between the last two telegrams, taken as 1-10 s; 30 s until two have arrived)',
+      ),
     queueLimit: z
       .int()
       .min(1)

@@ -4,12 +4,17 @@
  * (the newest telegram, or all of them in mode 'every').
  *
  * The link is the session's to keep alive: when the transport closes (USB cable pulled,
- * PTY gone) it is reopened with a doubling back-off on the injected clock. Nothing thrown
+ * PTY gone) it is reopened with a doubling back-off on the injected clock. A network link
+ * (tcp://, rfc2217://) is also closed and reopened when it goes quiet for reconnectQuietMs
+ * (a reader that rebooted leaves a connection that looks open); its back-off is jittered and
+ * it logs once when it goes down and once when telegrams are back. Nothing thrown
  * inside the event handlers escapes them; problems become counters and log lines, and a
  * collection that has nothing to hand over says why with a typed error.
  */
 import type { Point } from '../../core/point.js';
 import { Backoff } from '../../core/backoff.js';
+import { LinkState } from '../../transports/link-state.js';
+import { isNetworkLink } from '../../transports/transport.js';
 import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
 import { decodeTelegram, type Telegram } from './codec.js';
@@ -41,13 +46,20 @@ export class P1Session implements DeviceSession {
   private reopening = false;
   private listening = false;
   private readonly abort = new AbortController();
-  private readonly counts = { parseErrors: 0, unknownObis: 0, queueOverflow: 0, reopens: 0, reopenFailures: 0 };
+  private readonly counts = { parseErrors: 0, unknownObis: 0, queueOverflow: 0, reopens: 0, reopenFailures: 0, quietReconnects: 0 };
+  /** Network links only: the quiet watch and one log line per change of state. */
+  private readonly link: LinkState | undefined;
+  /** Last byte (or open) on the link, and the gap between the last two good telegrams. */
+  private lastByteAtMs: number | undefined;
+  private telegramGapMs: number | undefined;
+  private watching = false;
   /** Drops since the previous collect(), by reason, for CollectResult.dropped. */
   private drops = new Map<string, number>();
 
   constructor(private readonly ctx: DriverContext<P1Options>) {
     this.options = ctx.options;
     this.framer = new P1Framer(ctx.options.maxTelegramBytes);
+    this.link = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'P1 link') : undefined;
   }
 
   async start(): Promise<void> {
@@ -60,9 +72,14 @@ export class P1Session implements DeviceSession {
       this.listening = true;
     }
     this.startedAtMs ??= this.ctx.clock.now();
+    if (this.link && !this.watching) {
+      this.watching = true;
+      void this.watchQuiet();
+    }
     if (t.isOpen) return;
     try {
       await t.open();
+      this.lastByteAtMs = this.ctx.clock.now();
     } catch (err) {
       // A missing port is this device's problem for now: keep trying in the background and
       // let collect() report it; a port that can never work is thrown to the caller.
@@ -128,6 +145,7 @@ export class P1Session implements DeviceSession {
       unknown_obis: this.counts.unknownObis,
       queue_overflow: this.counts.queueOverflow,
       reopens: this.counts.reopens,
+      quiet_reconnects: this.counts.quietReconnects,
       reopen_failures: this.counts.reopenFailures,
       link_open: this.ctx.transport.isOpen ? 1 : 0,
     };
@@ -153,6 +171,7 @@ export class P1Session implements DeviceSession {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed) return;
+    this.lastByteAtMs = this.ctx.clock.now();
     try {
       for (const ev of this.framer.feed(chunk)) this.handle(ev);
     } catch (err) {
@@ -179,7 +198,9 @@ export class P1Session implements DeviceSession {
     } catch (err) {
       this.ctx.log.warn({ err: errorMessage(err) }, 'P1 capture failed');
     }
+    if (this.lastGoodAtMs !== undefined) this.telegramGapMs = now - this.lastGoodAtMs;
     this.lastGoodAtMs = now;
+    this.link?.up(now, { port: this.ctx.transport.key });
     const r = { telegram, receivedAtMs: now };
     if (this.options.mode === 'latest') {
       this.latest = r;
@@ -200,7 +221,8 @@ export class P1Session implements DeviceSession {
   private readonly onClose = (err?: Error): void => {
     if (this.closed) return;
     this.lastLinkError = err ? errorMessage(err) : 'port closed';
-    this.ctx.log.warn({ err: this.lastLinkError }, 'P1 port closed; reopening');
+    if (this.link) this.link.down(this.ctx.clock.now(), this.lastLinkError, { port: this.ctx.transport.key });
+    else this.ctx.log.warn({ err: this.lastLinkError }, 'P1 port closed; reopening');
     this.framer.reset();
     this.scheduleReopen();
   };
@@ -226,7 +248,8 @@ export class P1Session implements DeviceSession {
 
   private async reopenLoop(): Promise<void> {
     const t = this.ctx.transport;
-    const backoff = new Backoff(this.options.reopenMinMs, this.options.reopenMaxMs);
+    // Jitter on network links: meters behind one reader or gateway do not reconnect in step.
+    const backoff = new Backoff(this.options.reopenMinMs, this.options.reopenMaxMs, this.link ? 0.5 : 0);
     let delay = backoff.next();
     while (!this.closed && !t.isOpen) {
       try {
@@ -235,11 +258,14 @@ export class P1Session implements DeviceSession {
         return; // closed while waiting
       }
       if (this.closed || t.isOpen) return;
+      this.link?.attempt();
       try {
         await t.open();
         this.counts.reopens++;
         this.lastLinkError = undefined;
-        this.ctx.log.info({ port: t.key }, 'P1 port reopened');
+        this.lastByteAtMs = this.ctx.clock.now();
+        // A network link says it is back with its first telegram (LinkState).
+        this.ctx.log[this.link ? 'debug' : 'info']({ port: t.key }, 'P1 port reopened');
         return;
       } catch (err) {
         this.counts.reopenFailures++;
@@ -247,6 +273,29 @@ export class P1Session implements DeviceSession {
         delay = backoff.next();
         this.ctx.log.debug({ err: this.lastLinkError, retryInMs: delay }, 'P1 port reopen failed');
       }
+    }
+  }
+
+  /** 3x the telegram interval (1-10 s as measured; 10 s until two telegrams), or the option. */
+  private quietLimitMs(): number {
+    return this.options.reconnectQuietMs ?? 3 * Math.min(10_000, Math.max(1000, this.telegramGapMs ?? 10_000));
+  }
+
+  /** Network links: a connection with no byte for quietLimitMs() is closed; onClose reopens it. */
+  private async watchQuiet(): Promise<void> {
+    const t = this.ctx.transport;
+    while (!this.closed) {
+      try {
+        await this.ctx.clock.sleep(1000, this.abort.signal);
+      } catch {
+        return; // closed
+      }
+      const quietMs = this.ctx.clock.now() - (this.lastByteAtMs ?? this.ctx.clock.now());
+      if (!t.isOpen || this.reopening || quietMs < this.quietLimitMs()) continue;
+      this.counts.quietReconnects++;
+      this.lastByteAtMs = undefined;
+      this.link!.down(this.ctx.clock.now(), `no data for ${Math.round(quietMs / 1000)} s`, { port: t.key });
+      await t.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'P1 link close failed'));
     }
   }
 }

@@ -21,6 +21,7 @@ export const hdhkDriver: Driver<HdhkOptions> = {
   kind: 'poll',
   options: hdhkOptionsSchema,
   defaultSerial: hdhkSerialSettings,
+  modbus: true,
   createSession: (ctx) => new HdhkSession(ctx),
   decodeCapture: decodeHdhkCapture,
 };

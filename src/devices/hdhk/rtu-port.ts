@@ -14,53 +14,16 @@
  * reply to a timed-out request cannot be taken for the next one) and remembers what was
  * pending, so a timeout can be told apart from a truncated frame.
  */
-import { EventEmitter } from 'node:events';
-import { errorMessage } from '../../core/errors.js';
-import type { Transport } from '../../transports/transport.js';
+import { ModbusPort } from './modbus-port.js';
 
 const EXCEPTION_LENGTH = 5;
 const MAX_BUFFER = 256;
 
-type Callback = (err?: Error | null) => void;
-
-export class TransportRtuPort extends EventEmitter {
+export class TransportRtuPort extends ModbusPort {
   private buffer = Buffer.alloc(0);
   private unit = -1;
   private fc = -1;
   private expected = 0;
-  /** For modbus-serial: it keeps its transaction ids on the port. */
-  _transactionIdRead = 1;
-  _transactionIdWrite = 1;
-  /** Bytes received since the last request went out (what a timeout leaves behind). */
-  received = 0;
-
-  constructor(
-    private readonly transport: Transport,
-    private readonly capture?: (direction: 'rx' | 'tx', data: Buffer) => void,
-  ) {
-    super();
-    transport.on('data', this.onData);
-    transport.on('close', this.onClose);
-    transport.on('error', this.onError);
-  }
-
-  get isOpen(): boolean {
-    return this.transport.isOpen;
-  }
-
-  open(cb: Callback): void {
-    this.transport.open().then(
-      () => cb(null),
-      (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  close(cb?: Callback): void {
-    this.transport.close().then(
-      () => cb?.(null),
-      (err: unknown) => cb?.(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
 
   write(data: Buffer): void {
     this.unit = data[0] ?? -1;
@@ -70,19 +33,10 @@ export class TransportRtuPort extends EventEmitter {
     this.buffer = Buffer.alloc(0);
     this.received = 0;
     this.capture?.('tx', data);
-    // A failed write surfaces as the request's timeout; say why in the log via 'error'.
-    this.transport.write(data).catch((err: unknown) => this.emit('error', new Error(`write failed: ${errorMessage(err)}`)));
+    this.send(data);
   }
 
-  /** Stop listening to the transport (the session is closing). */
-  detach(): void {
-    this.transport.off('data', this.onData);
-    this.transport.off('close', this.onClose);
-    this.transport.off('error', this.onError);
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.received += chunk.length;
+  protected onBytes(chunk: Buffer): void {
     this.buffer = Buffer.concat([this.buffer, chunk]);
     if (this.buffer.length > MAX_BUFFER) this.buffer = this.buffer.subarray(-MAX_BUFFER);
     // Resync: the reply starts where our unit id and function (or its exception) are.
@@ -93,21 +47,15 @@ export class TransportRtuPort extends EventEmitter {
       if (fc === (this.fc | 0x80)) return this.emitFrame(i, EXCEPTION_LENGTH);
       if (fc === this.fc) return; // header found, rest still to come
     }
-  };
-
-  private emitFrame(start: number, length: number): void {
-    const frame = this.buffer.subarray(start, start + length);
-    this.buffer = this.buffer.subarray(start + length);
-    this.capture?.('rx', Buffer.from(frame));
-    this.emit('data', Buffer.from(frame));
   }
 
-  private readonly onClose = (): void => {
-    this.buffer = Buffer.alloc(0);
-    this.emit('close');
-  };
+  private emitFrame(start: number, length: number): void {
+    const frame = Buffer.from(this.buffer.subarray(start, start + length));
+    this.buffer = this.buffer.subarray(start + length);
+    this.deliver(frame);
+  }
 
-  private readonly onError = (err: Error): void => {
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-  };
+  protected reset(): void {
+    this.buffer = Buffer.alloc(0);
+  }
 }

@@ -9,6 +9,9 @@
  * - Registers 0-2 (firmware, current ranges) are read once per unit after each (re)connect.
  * - A port that went away is reopened at the start of the next poll; until it opens,
  *   collect() throws a retryable TransportError.
+ * - On a network link a poll in which every unit timed out closes the connection: a gateway
+ *   that rebooted or a relay that froze leaves a connection that looks open (no FIN), and only
+ *   a fresh one finds out. Such a link logs once when it goes down and once when it is back.
  */
 import type ModbusSerial from 'modbus-serial';
 import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
@@ -19,7 +22,11 @@ import type { HdhkOptions, HdhkUnitOptions } from './config.js';
 import { HdhkUnitError } from './errors.js';
 import { phaseSums, unitToPoints, type UnitReading } from './points.js';
 import { CURRENT, FREQUENCY, INFO } from './registers.js';
+import { TransportMbapPort } from './mbap-port.js';
+import type { ModbusPort } from './modbus-port.js';
 import { TransportRtuPort } from './rtu-port.js';
+import { LinkState } from '../../transports/link-state.js';
+import { isNetworkLink } from '../../transports/transport.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
 
@@ -41,7 +48,7 @@ interface ModbusLikeError {
 
 export class HdhkSession implements DeviceSession {
   private readonly options: HdhkOptions;
-  private readonly port: TransportRtuPort;
+  private readonly port: ModbusPort;
   private clientInstance: ModbusClient | undefined;
   /** Registers 0-2 per unit id since the last connect; null: the unit refused them. */
   private readonly info = new Map<number, UnitInfo | null>();
@@ -50,20 +57,25 @@ export class HdhkSession implements DeviceSession {
   private requestsThisPoll = 0;
   /** When this poll's first request went out: every point of the poll carries it. */
   private pollTimeMs: number | undefined;
-  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0 };
+  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0, link_resets: 0 };
+  /** Network links only: one log line per change between answering and not. */
+  private readonly link: LinkState | undefined;
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
 
   constructor(private readonly ctx: DriverContext<HdhkOptions>) {
     this.options = ctx.options;
     const capture = ctx.capture;
-    this.port = new TransportRtuPort(ctx.transport, (dir, data) => {
+    // A Modbus TCP server gets MBAP frames; a serial line or a raw TCP stream RTU frames (with CRC).
+    const Port = ctx.transport.framing === 'mbap' ? TransportMbapPort : TransportRtuPort;
+    this.port = new Port(ctx.transport, (dir, data) => {
       // A poll's points carry the time of its first exchange (the capture rule, types.ts).
       const now = ctx.clock.now();
       this.pollTimeMs ??= now;
       if (capture) safeCapture(() => capture(dir, data, now), ctx);
     });
     ctx.transport.on('close', this.onClose);
+    this.link = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'hdhk link') : undefined;
   }
 
   async start(): Promise<void> {
@@ -94,6 +106,11 @@ export class HdhkSession implements DeviceSession {
     const readings = outcomes.flatMap((o) => (o.ok ? [o.reading] : []));
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
     for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
+    if (readings.length > 0) this.link?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
+    else if (this.link && this.ctx.transport.isOpen && failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) {
+      this.counts.link_resets++;
+      await this.link.reset(this.ctx.transport, this.ctx.clock.now(), 'no unit answered (half-open connection?)');
+    }
     if (readings.length === 0) {
       const first = failures[0]!;
       if (!this.ctx.transport.isOpen) throw new TransportError(`${this.ctx.transport.key}: port went away during the poll; reopening on the next poll`, true, { cause: first });
@@ -139,16 +156,20 @@ export class HdhkSession implements DeviceSession {
       this.clientInstance = client;
     }
     if (this.ctx.transport.isOpen) return;
+    this.link?.attempt();
     try {
       await new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve())));
     } catch (err) {
       this.counts.open_failures++;
+      this.link?.down(this.ctx.clock.now(), describe(err), { port: this.ctx.transport.key });
       if (err instanceof TransportError) throw err;
       throw new TransportError(`${this.ctx.transport.key}: cannot open: ${describe(err)}`, true, { cause: err });
     }
     if (this.everOpen) {
       this.counts.reopens++;
-      this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
+      // A network link says it is back when a unit answers (LinkState), not on connect.
+      if (this.link) this.ctx.log.debug({ port: this.ctx.transport.key }, 'hdhk link reconnected');
+      else this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
     }
     this.everOpen = true;
   }
@@ -227,7 +248,9 @@ export class HdhkSession implements DeviceSession {
   private readonly onClose = (): void => {
     // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
     this.info.clear();
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
+    if (this.closed || this.link?.resetting) return;
+    if (this.link) this.link.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
+    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
   };
 }
 

@@ -4,11 +4,16 @@
  * else is sent (a PDU driver refuses an ATS and the other way round, before a control
  * command could reach the wrong device), the info commands read on the first poll of each
  * connection, one t0 per poll (the first capture record's time and every point's time).
+ * On a network link a poll that got no reply at all closes the connection: a gateway that
+ * rebooted or a relay that froze leaves one that looks open (no FIN); the next poll connects
+ * afresh, and the link logs once when it goes down and once when it answers again.
  */
 import { ConfigError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import { PowerwalkerError, PowerwalkerLink } from './link.js';
 import { decodeProtocolId } from './protocol.js';
+import { LinkState } from '../../transports/link-state.js';
+import { isNetworkLink } from '../../transports/transport.js';
 
 export interface PowerwalkerCommonOptions {
   requestTimeoutMs: number;
@@ -27,7 +32,9 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   private infoPending = true;
   private closed = false;
   private everOpen = false;
-  protected readonly counts = { polls: 0, reopens: 0, open_failures: 0 };
+  protected readonly counts = { polls: 0, reopens: 0, open_failures: 0, link_resets: 0 };
+  /** Network links only: one log line per change between answering and not. */
+  private readonly linkState: LinkState | undefined;
   /** The commands the last poll had to drop, with why (for tests and `wattline devices`). */
   lastFailures: PowerwalkerError[] = [];
 
@@ -44,6 +51,7 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       requestTimeoutMs: ctx.options.requestTimeoutMs,
     });
     ctx.transport.on('close', this.onClose);
+    this.linkState = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'powerwalker link') : undefined;
   }
 
   async start(): Promise<void> {
@@ -60,11 +68,28 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
     this.counts.polls++;
     const t0 = this.ctx.clock.now();
     this.link.stampNext(t0);
-    const protocol = await this.ready(signal);
-    const withInfo = this.infoPending;
-    this.infoPending = false;
-    this.lastFailures = [];
-    return this.poll(signal, t0, withInfo, protocol);
+    const frames = this.framesIn();
+    try {
+      const protocol = await this.ready(signal);
+      const withInfo = this.infoPending;
+      this.infoPending = false;
+      this.lastFailures = [];
+      const result = await this.poll(signal, t0, withInfo, protocol);
+      this.linkState?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
+      return result;
+    } catch (err) {
+      if (this.linkState && this.framesIn() === frames && this.ctx.transport.isOpen) {
+        this.counts.link_resets++;
+        await this.linkState.reset(this.ctx.transport, this.ctx.clock.now(), 'no reply (half-open connection?)');
+      }
+      throw err;
+    }
+  }
+
+  /** Whole frames received (good, NAK or bad): any of them shows the far end is there. */
+  private framesIn(): number {
+    const c = this.link.counts;
+    return c.replies + c.naks + c.bad_replies;
   }
 
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
@@ -115,12 +140,14 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       await this.ctx.transport.open();
     } catch (err) {
       this.counts.open_failures++;
+      this.linkState?.down(this.ctx.clock.now(), errorMessage(err), { port: this.ctx.transport.key });
       if (err instanceof TransportError || err instanceof ConfigError) throw err;
       throw new TransportError(`${this.ctx.transport.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
     }
     if (this.everOpen) {
       this.counts.reopens++;
-      this.ctx.log.info({ port: this.ctx.transport.key }, 'powerwalker port reopened');
+      // A network link says it is back when the device answers (LinkState), not on connect.
+      this.ctx.log[this.linkState ? 'debug' : 'info']({ port: this.ctx.transport.key }, 'powerwalker port reopened');
     }
     this.everOpen = true;
   }
@@ -129,7 +156,9 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
     // Whatever is plugged in when the port comes back is identified afresh.
     this.identified = false;
     this.infoPending = true;
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'powerwalker port closed; reopening on the next poll');
+    if (this.closed || this.linkState?.resetting) return;
+    if (this.linkState) this.linkState.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
+    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'powerwalker port closed; reopening on the next poll');
   };
 }
 

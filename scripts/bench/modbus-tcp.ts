@@ -1,0 +1,319 @@
+/**
+ * HDHK over Modbus TCP (`modbus+tcp://`, issue 20).
+ *
+ * (a) 8 units on one gateway: Debian's pymodbus as the Modbus TCP server (test/helpers/hdhk_slave.py),
+ *     the real HdhkSession on the worker's own link (createTransport from the URL), pauseMs 0.
+ *     Baseline in the same run, rounds interleaved: a bare socket client written here (no project
+ *     code) sending the same 8 requests (FC03, registers 8-23) one after another; its figure is
+ *     the sum of the 8 round trips. Target: median poll <= 1.2x the median sum. Again against the
+ *     bench's responder (below) answering after the wire time of a 9600 baud RS-485 bus.
+ * (b) 32 gateways polled in parallel each second by one `wattline run` (32 hdhk devices, one unit
+ *     each, each on its own port) against a `wattline run` with one of them alone. The 32 servers
+ *     are small MBAP responders in this process (independent of src/): 32 pymodbus processes
+ *     would make the servers, not the worker, the bottleneck on 2 cores. Poll durations are the
+ *     `ms` of the worker's JSON debug 'collected' lines (stderr) (whole ms); per second the slowest of the
+ *     32, its median over the run against the median poll of the single gateway. Target <= 1.1x.
+ *     CPU (utime + stime over the measured window) and max RSS of the worker are reported.
+ *     A job's duration includes its outbox commit, and commits are synchronous (better-sqlite3):
+ *     with `synchronous: full` (the default) the 32 fsyncs of one second queue behind each
+ *     other, so (b) runs with the default and with `outbox.synchronous: normal`. Responders that
+ *     answer at once make a poll pure CPU, and one event loop does 32 of those one after another;
+ *     a third run (`synchronous: normal`) has them answer after the wire time of the RTU frames on a 9600 baud bus, as
+ *     an RS-485 gateway does, where polls in parallel overlap their waiting.
+ *
+ *   npx tsc -p tsconfig.json && node dist/scripts/bench/modbus-tcp.js
+ *   BENCH_SECONDS=60 node dist/scripts/bench/modbus-tcp.js
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import { hdhkDriver } from '../../src/devices/hdhk/index.js';
+import type { DeviceConfig } from '../../src/config/schema.js';
+import { createTransport } from '../../src/worker.js';
+import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
+import { ROOT } from '../../test/helpers/paths.js';
+import { freePorts } from '../../test/helpers/ports.js';
+import { median, runIfMain, stopChild } from './common.js';
+
+const UNITS = 8;
+const ROUNDS = 21;
+const GATEWAYS = 32;
+
+/** An HDHK meter's registers from address 0 (protocols.md §2.3). */
+const registers = () => hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 1120 + i));
+
+// ---- bare Modbus TCP client: one FC03 request, its MBAP reply read by its length ----
+
+class BareClient {
+  private buffer = Buffer.alloc(0);
+  private waiting: ((reply: Buffer) => void) | undefined;
+  private tid = 0;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      if (this.buffer.length >= 6 && this.buffer.length >= 6 + this.buffer.readUInt16BE(4)) {
+        const reply = this.buffer.subarray(0, 6 + this.buffer.readUInt16BE(4));
+        this.buffer = this.buffer.subarray(reply.length);
+        this.waiting?.(reply);
+      }
+    });
+  }
+
+  static open(port: number): Promise<BareClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new BareClient(socket)));
+      socket.setNoDelay(true);
+      socket.once('error', reject);
+    });
+  }
+
+  /** Round trip of one read of `count` holding registers from `start`, ms. */
+  async read(unit: number, start: number, count: number): Promise<number> {
+    this.tid = (this.tid % 0xffff) + 1;
+    const req = Buffer.from([this.tid >> 8, this.tid & 0xff, 0, 0, 0, 6, unit, 0x03, start >> 8, start & 0xff, count >> 8, count & 0xff]);
+    const t0 = performance.now();
+    const reply = await new Promise<Buffer>((resolve) => {
+      this.waiting = resolve;
+      this.socket.write(req);
+    });
+    const ms = performance.now() - t0;
+    if (reply.readUInt16BE(0) !== this.tid || reply[7] !== 0x03 || reply[8] !== 2 * count) throw new Error(`bench: bad reply ${reply.toString('hex')}`);
+    return ms;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** `server`: pymodbus, or the bench's own responder answering after the 9600 baud bus time. */
+async function oneGateway(server: 'pymodbus' | 'bus'): Promise<Record<string, number>> {
+  const [port] = await freePorts(1);
+  const spec = Object.fromEntries(Array.from({ length: UNITS }, (_, i) => [String(i + 1), registers()]));
+  const stopServer = await (async () => {
+    if (server === 'pymodbus') {
+      const child = await startHdhkSlave(`tcp:${port}`, spec);
+      return () => stopChild(child);
+    }
+    const s = responder(registers(), true);
+    await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
+    return () => new Promise((r) => s.close(r));
+  })();
+  const options = hdhkDriver.options.parse({
+    pauseMs: 0,
+    requestTimeoutMs: 1000,
+    units: Array.from({ length: UNITS }, (_, i) => ({ id: i + 1, channels: { '1': { circuit: `u${i + 1}-a`, phase: 'L1', voltageV: 230 }, '9': { circuit: `u${i + 1}-i`, phase: 'L2' } } })),
+  });
+  const config = { name: 'gw', driver: 'hdhk', port: { path: `modbus+tcp://127.0.0.1:${port}` }, options } as unknown as DeviceConfig;
+  const { transport } = createTransport(config, hdhkDriver);
+  const session = hdhkDriver.createSession({ device: 'gw', options, tags: {}, transport, clock: systemClock, log: silentLogger() });
+  const bare = await BareClient.open(port!);
+  const signal = new AbortController().signal;
+  const poll = async () => {
+    const t0 = performance.now();
+    const res = await session.collect(signal);
+    const ms = performance.now() - t0;
+    if (res.dropped?.length || res.points.filter((p) => p.measurement === 'hdhk').length !== 2 * UNITS) throw new Error(`bench: poll incomplete ${JSON.stringify(res.dropped)}`);
+    return ms;
+  };
+  const bareSum = async () => {
+    let sum = 0;
+    for (let u = 1; u <= UNITS; u++) sum += await bare.read(u, 8, 16);
+    return sum;
+  };
+  try {
+    await session.start();
+    await poll(); // warm-up: also registers 0-2 of every unit
+    await bareSum();
+    const polls: number[] = [];
+    const sums: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      polls.push(await poll());
+      sums.push(await bareSum());
+    }
+    const pollMs = median(polls);
+    const bareMs = median(sums);
+    const ratio = pollMs / bareMs;
+    console.log(`modbus-tcp (a): ${UNITS} units on one ${server === 'pymodbus' ? 'pymodbus TCP server' : 'gateway answering after the 9600 baud bus time (bench responder)'}, 16 registers each, pauseMs 0, median of ${ROUNDS} interleaved rounds`);
+    console.log(`  HdhkSession poll ${pollMs.toFixed(2)} ms; bare client, sum of the ${UNITS} round trips ${bareMs.toFixed(2)} ms; ratio ${ratio.toFixed(3)} (target <= 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})`);
+    return { poll_ms: r2(pollMs), bare_sum_ms: r2(bareMs), ratio: r3(ratio) };
+  } finally {
+    bare.close();
+    await session.close();
+    await stopServer();
+  }
+}
+
+// ---- (b): 32 gateways, MBAP responders in this process ----
+
+/** RTU bytes at 9600 8N1 (10 bits a byte), ms: what an RS-485 bus behind a gateway adds. */
+const BUS_BYTE_MS = 10_000 / 9600;
+
+/**
+ * A Modbus TCP server answering FC03 from `regs` for any unit; written for the bench, no project
+ * code. `bus`: reply after the RTU wire time of request and reply on a 9600 baud bus (a real
+ * RS-485 gateway), or at once.
+ */
+function responder(regs: number[], bus: boolean): Server {
+  return createServer((socket) => {
+    socket.setNoDelay(true);
+    let buffer = Buffer.alloc(0);
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      while (buffer.length >= 12) {
+        const req = buffer.subarray(0, 6 + buffer.readUInt16BE(4));
+        if (req.length < 6 + buffer.readUInt16BE(4)) return;
+        buffer = buffer.subarray(req.length);
+        const start = req.readUInt16BE(8);
+        const count = req.readUInt16BE(10);
+        const reply = Buffer.alloc(9 + 2 * count);
+        req.copy(reply, 0, 0, 4);
+        reply.writeUInt16BE(3 + 2 * count, 4);
+        reply[6] = req[6]!;
+        reply[7] = 0x03;
+        reply[8] = 2 * count;
+        for (let i = 0; i < count; i++) reply.writeUInt16BE(regs[start + i] ?? 0, 9 + 2 * i);
+        if (!bus) socket.write(reply);
+        else setTimeout(() => !socket.destroyed && socket.write(reply), (8 + 5 + 2 * count) * BUS_BYTE_MS);
+      }
+    });
+  });
+}
+
+interface RunFigures {
+  /** Per second, the slowest poll of that second: their median and max, ms. */
+  slowestPerSecondMedianMs: number;
+  slowestMs: number;
+  polls: number;
+  cpuPercent: number;
+  rssMaxMb: number;
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+async function runWorker(ports: number[], seconds: number, synchronous: Sync): Promise<RunFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-mbtcp-'));
+  const path = join(dir, 'wattline.yaml');
+  const devices = ports.map((port, i) => ({
+    name: `gw${i + 1}`,
+    driver: 'hdhk',
+    schedule: '* * * * * *',
+    port: { path: `modbus+tcp://127.0.0.1:${port}` },
+    options: { pauseMs: 0, requestTimeoutMs: 1000, units: [{ id: 1, channels: { '1': { circuit: `gw${i + 1}`, phase: 'L1', voltageV: 230 } } }] },
+  }));
+  writeFileSync(path, stringify({ outbox: { path: 'outbox.sqlite', synchronous }, devices }));
+  const worker: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'debug', '--log-format', 'json', 'run'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const warmupMs = 5000;
+  const startedAt = Date.now();
+  let measuring = false;
+  const bySecond = new Map<number, number>();
+  let polls = 0;
+  let failures = 0;
+  const tail: string[] = [];
+  createInterface({ input: worker.stderr! }).on('line', (line) => {
+    let rec: { msg?: string; ms?: number; time?: number };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      tail.push(line);
+      return;
+    }
+    if (!measuring) return;
+    if (rec.msg === 'collection failed') failures++;
+    if (rec.msg !== 'collected' || typeof rec.ms !== 'number') return;
+    polls++;
+    // Polls of one tick end within the same second (they last a few ms, started on the second).
+    const second = Math.floor((rec.time ?? Date.now()) / 1000);
+    bySecond.set(second, Math.max(bySecond.get(second) ?? 0, rec.ms));
+  });
+  try {
+    await new Promise((r) => setTimeout(r, warmupMs));
+    if (worker.exitCode !== null) throw new Error(`bench: worker exited with ${worker.exitCode}: ${tail.slice(-5).join(' | ')}`);
+    measuring = true;
+    const ticks0 = cpuTicks(worker.pid!);
+    const t0 = Date.now();
+    let rssMax = 0;
+    while (Date.now() - t0 < seconds * 1000) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (worker.exitCode !== null) throw new Error(`bench: worker exited with ${worker.exitCode}: ${tail.slice(-5).join(' | ')}`);
+      rssMax = Math.max(rssMax, rssMb(worker.pid!));
+    }
+    const cpuS = (cpuTicks(worker.pid!) - ticks0) / 100;
+    const elapsedS = (Date.now() - t0) / 1000;
+    measuring = false;
+    if (failures > 0) throw new Error(`bench: ${failures} failed collections`);
+    if (polls < ports.length * (seconds - 2)) throw new Error(`bench: only ${polls} polls in ${seconds} s (startup ${Date.now() - startedAt} ms)`);
+    const slowest = [...bySecond.values()];
+    return { slowestPerSecondMedianMs: median(slowest), slowestMs: Math.max(...slowest), polls, cpuPercent: (100 * cpuS) / elapsedS, rssMaxMb: rssMax };
+  } finally {
+    await stopChild(worker);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Sync = 'full' | 'normal';
+
+async function manyGateways(seconds: number, synchronous: Sync, bus: boolean): Promise<Record<string, number>> {
+  const ports = await freePorts(GATEWAYS);
+  const servers = ports.map(() => responder(registers(), bus));
+  await Promise.all(servers.map((s, i) => new Promise<void>((r) => s.listen(ports[i], '127.0.0.1', r))));
+  try {
+    const alone = await runWorker(ports.slice(0, 1), seconds, synchronous);
+    const all = await runWorker(ports, seconds, synchronous);
+    const ratio = all.slowestPerSecondMedianMs / alone.slowestPerSecondMedianMs;
+    console.log(`modbus-tcp (b): ${GATEWAYS} gateways (MBAP responders in the bench process), ${bus ? 'answering after the 9600 baud bus time' : 'answering at once'}, one hdhk unit each, every second, outbox synchronous=${synchronous}, ${seconds} s after a 5 s warm-up`);
+    console.log(`  ${GATEWAYS} together: slowest poll per second, median ${all.slowestPerSecondMedianMs} ms (max ${all.slowestMs} ms, ${all.polls} polls); worker CPU ${all.cpuPercent.toFixed(2)}% of a core, max RSS ${all.rssMaxMb.toFixed(1)} MB`);
+    console.log(`  one alone:   poll median ${alone.slowestPerSecondMedianMs} ms (max ${alone.slowestMs} ms, ${alone.polls} polls); worker CPU ${alone.cpuPercent.toFixed(2)}%, max RSS ${alone.rssMaxMb.toFixed(1)} MB`);
+    console.log(`  ratio ${ratio.toFixed(2)} (target <= 1.1: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
+    return {
+      slowest_32_median_ms: all.slowestPerSecondMedianMs,
+      slowest_32_max_ms: all.slowestMs,
+      alone_median_ms: alone.slowestPerSecondMedianMs,
+      alone_max_ms: alone.slowestMs,
+      ratio: r3(ratio),
+      cpu_32_percent: r2(all.cpuPercent),
+      rss_32_max_mb: r2(all.rssMaxMb),
+      cpu_1_percent: r2(alone.cpuPercent),
+      rss_1_max_mb: r2(alone.rssMaxMb),
+    };
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<Record<string, unknown>> {
+  const load0 = loads();
+  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const one = await oneGateway('pymodbus');
+  const oneBus = await oneGateway('bus');
+  const many = await manyGateways(seconds, 'full', false);
+  const manyNormal = await manyGateways(seconds, 'normal', false);
+  const manyBus = await manyGateways(seconds, 'normal', true);
+  const load = `${started} UTC, load ${load0} → ${loads()}`;
+  console.log(`  ${load} (1/5/15 min)`);
+  const result = { bench: 'modbus-tcp', one_gateway: one, one_gateway_bus_9600: oneBus, gateways_32: many, gateways_32_sync_normal: manyNormal, gateways_32_bus_9600_sync_normal: manyBus, load };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+const loads = () => loadavg().map((x) => x.toFixed(2)).join('/');
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+runIfMain(import.meta.url, run);
