@@ -147,8 +147,9 @@ export function prepareControl(driver: Driver, config: DeviceConfig, verb: strin
   return control.prepare(verb, args, config.options, config.name);
 }
 
-export function createWriter(config: InfluxConfig): Writer {
-  return config.version === 1 ? new InfluxV1Writer(config) : new InfluxV2Writer(config);
+/** `log` hears what the writer does on its own (v1: creating a missing database). */
+export function createWriter(config: InfluxConfig, log?: Logger): Writer {
+  return config.version === 1 ? new InfluxV1Writer(config, log) : new InfluxV2Writer(config);
 }
 
 /**
@@ -174,7 +175,7 @@ export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock
     probe: pingProbe(influx),
     ...(reminderMs ? { reminderMs } : {}),
     outbox,
-    writer: createWriter(influx),
+    writer: createWriter(influx, log),
     batchSize: influx.batchSize,
     batchBytes: influx.batchBytes,
     flushIntervalMs: influx.flushIntervalMs,

@@ -109,7 +109,7 @@ interface FreshChunk {
  */
 export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, precision: Precision, log: Logger, stop: AbortController) {
   const flusher = createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' }));
-  const writer = createWriter(influx);
+  const writer = createWriter(influx, log);
   const abandon = new AbortController();
   const out: SenderResult = { delivered: 0, deadLettered: 0 };
   const fresh: FreshChunk[] = [];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadChecked } from '../config/check.js';
+import type { InfluxConfig } from '../config/influx.js';
 import { describeLink } from '../config/link.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';
 import { maskUrl } from '../config/secrets.js';
@@ -20,8 +21,9 @@ export function registerConfigVerbs(program: Command): void {
         const out: string[] = [`${loaded.path}: ok`];
         out.push(`outbox: ${c.outbox.path} (max ${c.outbox.maxRows} points, ${c.outbox.maxBytes} bytes)`);
         if (c.influx) {
-          const target = c.influx.version === 1 ? `database ${c.influx.database}` : `bucket ${c.influx.bucket}${c.influx.org ? ` org ${c.influx.org}` : ''}`;
-          out.push(`influx: v${c.influx.version} ${maskUrl(c.influx.url)} ${target}, precision ${c.influx.precision}, batches of ${c.influx.batchSize}`);
+          const i = c.influx;
+          const target = i.version === 1 ? `database ${i.database}${i.createDatabase ? ' (created if missing)' : ''}` : `bucket ${i.bucket}${i.org ? ` org ${i.org}` : ''}`;
+          out.push(`influx: v${i.version} ${maskUrl(i.url)} ${target}, precision ${i.precision}, batches of ${i.batchSize}, ${influxTls(i)}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
           out.push(`device ${d.name}: ${d.driver} on ${describeLink(d, drivers.find((x) => x.id === d.driver))}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
@@ -43,4 +45,12 @@ export function registerConfigVerbs(program: Command): void {
         process.stdout.write(JSON.stringify(configJsonSchema(drivers), null, 2) + '\n');
       }),
     );
+}
+
+/** TLS on or off, and whom it trusts (the CA path is already absolute: resolved at load). */
+function influxTls(influx: InfluxConfig): string {
+  if (!influx.url.startsWith('https:')) return 'TLS off';
+  const tls = influx.tls;
+  if (tls && !tls.rejectUnauthorized) return 'TLS on (server certificate NOT verified: rejectUnauthorized false)';
+  return `TLS on (${tls?.ca ? `ca ${tls.ca}` : 'system CAs'})`;
 }

@@ -1,11 +1,12 @@
 /**
  * What `run` checks before it opens a port or writes a file, beyond the schema (issue 17):
  * the files the config names (those read exist, those written can be created, without creating
- * anything), the MQTT section's TLS files and device names, and serial ports (a missing one is
+ * anything), InfluxDB's CA file, the MQTT section's TLS files and device names, and serial ports (a missing one is
  * a warning: a device may be unplugged, and the worker keeps trying to open it). `config check`
  * and `run`/`once`/`test` call this one function, so they can never disagree.
  */
-import { accessSync, constants, existsSync, statSync, type Stats } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -68,6 +69,9 @@ export async function checkConfig(loaded: Checked | LoadedConfig, drivers: reado
     if (config.outbox) problem('outbox.path', writableProblem(resolveConfigPath(loaded, config.outbox.path)));
     if (config.capture && devices.some(({ device }) => device.capture)) problem('capture.path', writableProblem(resolveConfigPath(loaded, config.capture.path)));
   }
+  // What the writers read at start (tls.ts): refused here as run would refuse it.
+  const ca = config.influx?.tls?.ca;
+  if (ca) problem('influx.tls.ca', certificateProblem(resolveConfigPath(loaded, ca)));
   if (options.mqtt && config.mqtt) {
     // Loaded only when configured (a worker without MQTT does not carry its modules); offline, no broker.
     const { mqttSummary } = await import('../mqtt/summary.js');
@@ -135,6 +139,18 @@ function readableProblem(file: string): string | null {
   if (!st) return `${file} not found`;
   if (!st.isFile()) return `${file} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}`;
   return can(file, constants.R_OK) ? null : `${file} is not readable`;
+}
+
+/** A CA file: readable, and a PEM certificate. */
+function certificateProblem(file: string): string | null {
+  const unreadable = readableProblem(file);
+  if (unreadable) return unreadable;
+  try {
+    new X509Certificate(readFileSync(file));
+    return null;
+  } catch (err) {
+    return `${file} is not a PEM certificate (${errorMessage(err)})`;
+  }
 }
 
 /**

@@ -1,5 +1,13 @@
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkOrder, DAY_MS, durationMs } from './bounds.js';
+
+export const influxTlsSchema = z
+  .strictObject({
+    ca: z.string().min(1).optional().describe('CA certificate (PEM file, relative to the config file) to trust instead of the system CAs'),
+    rejectUnauthorized: z.boolean().default(true).describe("Verify the server's certificate (turn off only for a self-signed test server)"),
+  })
+  .describe('TLS settings for https:// URLs');
 
 const common = {
   url: z.url({ protocol: /^https?$/ }).describe('Base URL of the server, e.g. http://127.0.0.1:8086'),
@@ -11,7 +19,13 @@ const common = {
   gzip: z.boolean().default(true).describe('Compress request bodies'),
   minRetryDelayMs: durationMs(1, DAY_MS).default(1000).describe('First back-off after a failed write, in ms'),
   maxRetryDelayMs: durationMs(1, DAY_MS).default(60_000).describe('Longest back-off between failed writes, in ms'),
+  tls: influxTlsSchema.optional(),
 };
+
+/** Both versions: tls settings mean nothing on plain http (said, not silently ignored). */
+function checkTls(c: { url: string; tls?: unknown }, ctx: z.RefinementCtx): void {
+  if (c.tls && !c.url.startsWith('https:')) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls settings need an https:// url' });
+}
 
 export const influxV1Schema = z
   .strictObject({
@@ -21,8 +35,15 @@ export const influxV1Schema = z
     retentionPolicy: z.string().min(1).optional().describe('Retention policy (default: the database default)'),
     username: z.string().optional().describe('Use ${VAR} from the environment'),
     password: z.string().optional().describe('Use ${VAR} from the environment'),
+    createDatabase: z
+      .boolean()
+      .default(true)
+      .describe("Create the database on InfluxDB's first \"database not found\" (once; as Telegraf's skip_database_creation = false)"),
   })
-  .superRefine((c, ctx) => checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs'))
+  .superRefine((c, ctx) => {
+    checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs');
+    checkTls(c, ctx);
+  })
   .describe('InfluxDB 1.x /write API');
 
 function urlUser(url: string): string {
@@ -45,6 +66,7 @@ export const influxV2Schema = z
   })
   .superRefine((c, ctx) => {
     checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs');
+    checkTls(c, ctx);
     // The writer would refuse this at start; said here so config check says it too.
     if (c.token && (c.username || urlUser(c.url))) ctx.addIssue({ code: 'custom', path: ['token'], message: 'give either a token or a username/password (basic auth), not both' });
   })
@@ -55,3 +77,10 @@ export const influxSchema = z.discriminatedUnion('version', [influxV1Schema, inf
 export type InfluxV1Config = z.infer<typeof influxV1Schema>;
 export type InfluxV2Config = z.infer<typeof influxV2Schema>;
 export type InfluxConfig = z.infer<typeof influxSchema>;
+
+export type InfluxTlsConfig = z.infer<typeof influxTlsSchema>;
+
+/** `tls.ca` is relative to the config file, like every other path in it (made absolute at load). */
+export function resolveInfluxPaths(influx: { tls?: InfluxTlsConfig } | undefined, dir: string): void {
+  if (influx?.tls?.ca && !isAbsolute(influx.tls.ca)) influx.tls.ca = resolve(dir, influx.tls.ca);
+}

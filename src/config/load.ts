@@ -7,6 +7,7 @@ import { demoConfig } from './demo.js';
 import { environmentWithDotenv, missingVariable, resolveRefs, retype, type References } from './env.js';
 import { formatIssues, formatPath } from './issues.js';
 import { locateConfig, notFoundMessage } from './locate.js';
+import { resolveInfluxPaths } from './influx.js';
 import { buildConfigSchema, deviceSchemaFor, type DeviceConfig, type WattlineConfig } from './schema.js';
 
 export { DEFAULT_CONFIG_PATH } from './locate.js';
@@ -74,6 +75,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     throw err;
   }
   resolveDriverPaths(config.devices as DeviceConfig[], options.drivers, dir);
+  resolveInfluxPaths(config.influx, dir);
   return { config, path, dir, demo: false, name };
 }
 

@@ -587,7 +587,8 @@ export class Flusher {
 function problem(error: Omit<LastError, 'timeMs'>): string {
   const message = oneLine(error.message);
   if (error.kind === 'internal') return `the outbox on disk failed, not the write to InfluxDB (${message})`;
-  if (error.kind === 'fatal') return `InfluxDB refuses our writes (${error.status} ${message}): fix the configuration`;
+  // Fatal without an HTTP answer: the connection itself cannot work as configured (TLS).
+  if (error.kind === 'fatal') return error.status === null ? `${message}: fix the configuration` : `InfluxDB refuses our writes (${error.status} ${message}): fix the configuration`;
   if (error.status === null) return `InfluxDB unreachable (${message})`;
   return `InfluxDB answers ${error.status} (${message})`;
 }

@@ -13,7 +13,7 @@ export type WriteOutcome =
   | { kind: 'retry'; status: number | null; message: string; retryAfterMs?: number }
   | { kind: 'split'; status: number; message: string }
   | { kind: 'reject'; status: number; message: string }
-  | { kind: 'fatal'; status: number; message: string };
+  | { kind: 'fatal'; status: number | null; message: string };
 
 export interface Writer {
   /** e.g. `influx v1 http://127.0.0.1:8086 db=energy` (no secrets). */

@@ -23,12 +23,13 @@ import type { Precision } from '../core/point.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { classifyNetworkError, classifyResponse } from './classify.js';
 import type { WriteOutcome, Writer } from './types.js';
+import { certificateOutcome, tlsOptions } from './tls.js';
 import { serverUrl } from './url.js';
 
 /** Bodies larger than this are gzipped when gzip is on (the client's own default). */
 export const GZIP_THRESHOLD_BYTES = 1000;
 
-export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket' | 'token' | 'timeoutMs' | 'gzip'> & {
+export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket' | 'token' | 'timeoutMs' | 'gzip'> & Partial<Pick<InfluxV2Config, 'tls'>> & {
   /**
    * HTTP basic auth instead of a token: VictoriaMetrics with `-httpAuth.*` (1.79 answers
    * `Authorization: Token` with 401) or a proxy in front. May also come as
@@ -59,7 +60,7 @@ export class InfluxV2Writer implements Writer {
     }
     const base = url.toString().replace(/\/+$/, '');
 
-    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...tlsOptions(config.tls) }) : new HttpAgent({ keepAlive: true });
     this.base = base;
     this.headers = basic ? { Authorization: 'Basic ' + Buffer.from(`${username}:${password ?? ''}`).toString('base64') } : undefined;
 
@@ -96,6 +97,7 @@ export class InfluxV2Writer implements Writer {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const timeoutMs = this.config.timeoutMs;
+    const tls = this.config.tls;
     // The request's signal is its key to the start of an error body (capErrorBodies).
     const cap: BodyCap = { text: '', cut: false };
     errorBodies.set(combined, cap);
@@ -130,7 +132,7 @@ export class InfluxV2Writer implements Writer {
             } else if (timeout.aborted && !signal?.aborted) {
               resolve({ kind: 'retry', status: null, message: `request timed out after ${timeoutMs} ms` });
             } else {
-              resolve(classifyNetworkError(err));
+              resolve(certificateOutcome(err, tls) ?? classifyNetworkError(err));
             }
           },
         },

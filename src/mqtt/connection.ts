@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { UNTRUSTED_CERT_CODES } from '../core/tls.js';
 
 const STOP_TIMEOUT_MS = 1500;
 
@@ -58,13 +59,12 @@ export async function createClient(cfg: MqttConfig, clientId: string, will: Last
   return client;
 }
 
-const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
 /** A TLS failure in words naming the config option to look at; undefined for other errors. */
 export function tlsProblem(err: Error & { code?: unknown }, cfg: Pick<MqttConfig, 'tls'>): string | undefined {
   const code = typeof err.code === 'string' ? err.code : '';
   const text = err.message.split('\n')[0]!.trim();
-  if (UNTRUSTED.has(code)) {
+  if (UNTRUSTED_CERT_CODES.has(code)) {
     const fix = cfg.tls?.ca ? `check mqtt.tls.ca (${cfg.tls.ca}) is the CA that signed the broker's certificate` : 'set mqtt.tls.ca to the CA that signed it';
     return `TLS: the broker's certificate is not trusted: ${text} (${code}); ${fix}`;
   }

@@ -7,13 +7,15 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './ports.js';
-import { manageServer, spawnServer, waitReady } from './server-process.js';
+import { manageServer, spawnServer, waitListening, waitReady } from './server-process.js';
 
 export interface InfluxdOptions {
   /** `[http] max-body-size` in bytes (a small value gives real 413s). Default 25 MB, as shipped. */
   maxBodySize?: number;
   /** `[http] auth-enabled`: create the first (admin) user with `query(..., 'CREATE USER ...')` before anything else. */
   authEnabled?: boolean;
+  /** `[http] https-enabled` with this certificate and key (PEM paths): the server speaks only HTTPS. */
+  https?: { cert: string; key: string };
 }
 
 export interface Influxd {
@@ -40,11 +42,13 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influx
   const configFile = join(dir, 'influxd.conf');
   const logFile = join(dir, 'influxd.log');
   await writeFile(configFile, configText(dir, port!, rpcPort!, options));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const launch = async () => {
     const proc = spawnServer('influxd', ['-config', configFile], logFile, dir);
-    await waitReady(proc, `${url}/ping`, { status: 204, logFile, name: 'influxd' });
+    // Over HTTPS the test's fetch would not trust the certificate: a listening port is enough.
+    if (options.https) await waitListening(proc, port!, { logFile, name: 'influxd' });
+    else await waitReady(proc, `${url}/ping`, { status: 204, logFile, name: 'influxd' });
     return proc;
   };
   return manageServer('influxd', dir, STOP_GRACE_MS, launch, { url, port: port!, dir, logFile });
@@ -79,7 +83,8 @@ bind-address = ${s(`127.0.0.1:${rpcPort}`)}
   log-enabled = false
   pprof-enabled = false
   max-body-size = ${options.maxBodySize ?? 25_000_000}
-
+  https-enabled = ${options.https ? 'true' : 'false'}
+${options.https ? `  https-certificate = ${s(options.https.cert)}\n  https-private-key = ${s(options.https.key)}\n` : ''}
 [continuous_queries]
   enabled = false
 
@@ -110,12 +115,15 @@ export interface Credentials {
   pass: string;
 }
 
-/** Run InfluxQL through `/query` (POST, so statements that write work too); every series of every statement. */
-export async function query(url: string, db: string, q: string, auth?: Credentials): Promise<Series[]> {
+/**
+ * Run InfluxQL through `/query` (POST, so statements that write work too); every series of every
+ * statement. `via`: a fetch that trusts the test CA, for an influxd serving HTTPS.
+ */
+export async function query(url: string, db: string, q: string, auth?: Credentials, via: typeof fetch = fetch): Promise<Series[]> {
   const body = new URLSearchParams({ q });
   if (db) body.set('db', db);
   const headers: Record<string, string> = auth ? { authorization: 'Basic ' + Buffer.from(`${auth.user}:${auth.pass}`).toString('base64') } : {};
-  const res = await fetch(`${url}/query`, { method: 'POST', body, headers, signal: AbortSignal.timeout(30_000) });
+  const res = await via(`${url}/query`, { method: 'POST', body, headers, signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
   let json: { error?: string; results?: { error?: string; series?: Series[] }[] };
   try {

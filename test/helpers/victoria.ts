@@ -7,10 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { killAndWait, spawnServer, waitReady } from './server-process.js';
+import { killAndWait, spawnServer, waitListening, waitReady } from './server-process.js';
 
 export interface VictoriaOptions {
   auth?: { user: string; pass: string };
+  /** `-tls` with this certificate and key (PEM paths): the server speaks only HTTPS; `via` reads back trusting its CA. */
+  tls?: { cert: string; key: string; via: typeof fetch };
 }
 
 export interface Victoria {
@@ -21,6 +23,8 @@ export interface Victoria {
   readonly logFile: string;
   /** `Basic ...` when auth is on, for our own read-back requests. */
   readonly authHeader: string | undefined;
+  /** The fetch our read-back requests go through (one that trusts the test CA with `tls`). */
+  readonly fetch: typeof fetch;
   stop(): Promise<void>;
 }
 
@@ -35,11 +39,13 @@ export async function startVictoria(options: VictoriaOptions = {}): Promise<Vict
     '-retentionPeriod=100y',
   ];
   if (options.auth) args.push(`-httpAuth.username=${options.auth.user}`, `-httpAuth.password=${options.auth.pass}`);
-  const url = `http://127.0.0.1:${port}`;
+  if (options.tls) args.push('-tls', `-tlsCertFile=${options.tls.cert}`, `-tlsKeyFile=${options.tls.key}`);
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const proc = spawnServer('victoria-metrics', args, logFile, dir);
   try {
-    // /health answers without credentials even with -httpAuth.* set.
-    await waitReady(proc, `${url}/health`, { status: 200, logFile, name: 'victoria-metrics' });
+    // /health answers without credentials even with -httpAuth.* set; over HTTPS a listening port is enough.
+    if (options.tls) await waitListening(proc, port, { logFile, name: 'victoria-metrics' });
+    else await waitReady(proc, `${url}/health`, { status: 200, logFile, name: 'victoria-metrics' });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -52,6 +58,7 @@ export async function startVictoria(options: VictoriaOptions = {}): Promise<Vict
     dir,
     logFile,
     authHeader: options.auth ? 'Basic ' + Buffer.from(`${options.auth.user}:${options.auth.pass}`).toString('base64') : undefined,
+    fetch: options.tls?.via ?? fetch,
     async stop() {
       await killAndWait(proc, 5000);
       if (!stopped) {
@@ -72,10 +79,10 @@ export interface ExportedSeries {
 /** Make recent writes searchable, then `/api/v1/export` every series matching `match`. */
 export async function exportSeries(vm: Victoria, match = '{__name__!=""}'): Promise<ExportedSeries[]> {
   const headers: Record<string, string> = vm.authHeader ? { authorization: vm.authHeader } : {};
-  const flush = await fetch(`${vm.url}/internal/force_flush`, { headers, signal: AbortSignal.timeout(30_000) });
+  const flush = await vm.fetch(`${vm.url}/internal/force_flush`, { headers, signal: AbortSignal.timeout(30_000) });
   await flush.arrayBuffer();
   if (flush.status !== 200) throw new Error(`victoria-metrics force_flush: HTTP ${flush.status}`);
-  const res = await fetch(`${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': match })}`, { headers, signal: AbortSignal.timeout(30_000) });
+  const res = await vm.fetch(`${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': match })}`, { headers, signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`victoria-metrics export: HTTP ${res.status}: ${text.slice(0, 200)}`);
   return text

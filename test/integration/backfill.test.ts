@@ -203,7 +203,7 @@ function hdhkUnits() {
   ];
 }
 
-function p1Config(folder: string, db: string): string {
+function p1Config(folder: string, db: string, createDatabase = true): string {
   mkdirSync(folder, { recursive: true });
   const path = join(folder, 'wattline.yaml');
   writeFileSync(
@@ -211,7 +211,7 @@ function p1Config(folder: string, db: string): string {
     [
       'log: { level: warn }',
       'outbox: { path: outbox.sqlite, synchronous: normal }',
-      `influx: { version: 1, url: "${influxd.url}", database: ${db}, batchSize: 5000 }`,
+      `influx: { version: 1, url: "${influxd.url}", database: ${db}, batchSize: 5000, createDatabase: ${createDatabase} }`,
       'devices:',
       '  - { name: meter, driver: dsmr-p1, port: { path: /dev/ttyP1 }, options: { timezone: Europe/Stockholm } }',
       '',
@@ -339,7 +339,7 @@ test('--help answers on the new verbs', async () => {
 
 test('InfluxDB refusing (missing database): the backfill stops, keeps its points, and drain sends them later', async () => {
   const folder = join(dir, 'later');
-  const config = p1Config(folder, 'later');
+  const config = p1Config(folder, 'later', false);
   const log = join(folder, 'small.log');
   writeFileSync(log, p1Log(3000));
   const r = await runCli(['--config', config, 'backfill', '--driver', 'dsmr-p1', '--input', log, '--no-progress']);

@@ -155,7 +155,7 @@ describe('with a real influxd', () => {
   test('once exits 1 when InfluxDB refuses (missing database) and keeps the points', async () => {
     const path = writeConfig(
       'nodb.yaml',
-      ['outbox: { path: nodb.sqlite }', `influx: { version: 1, url: "${influxd.url}", database: nosuchdb }`, 'devices:', '  - { name: a, driver: dsmr-p1, simulate: true }', ''].join('\n'),
+      ['outbox: { path: nodb.sqlite }', `influx: { version: 1, url: "${influxd.url}", database: nosuchdb, createDatabase: false }`, 'devices:', '  - { name: a, driver: dsmr-p1, simulate: true }', ''].join('\n'),
     );
     const o = await runCli(['--config', path, 'once']);
     assert.equal(o.code, 1);
