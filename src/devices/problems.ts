@@ -10,6 +10,8 @@ export interface FieldProblem {
   reason: string;
   /** One line with the field and the raw value: what the log and `decode` show. */
   detail: string;
+  /** Where it was, when the decoder knows (1-based line of a telegram). */
+  line?: number;
 }
 
 /** Problems counted by reason, in first-seen order, for CollectResult.dropped. */

@@ -4,6 +4,9 @@
  */
 import { UNITS } from './obis.js';
 
+/** UNITS by lower-case name: meters spell units in any case (a Kamstrup sends `kVArh`, `kVAr`). */
+const UNITS_ANY_CASE = new Map(Object.entries(UNITS).map(([name, u]) => [name.toLowerCase(), u]));
+
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
@@ -80,7 +83,7 @@ export function measure(text: string, s: number, e: number, expect: string | und
   let pow10 = 0;
   measured.suffix = undefined;
   if (unit !== undefined && unit !== 'auto') {
-    const u = UNITS[unit];
+    const u = UNITS[unit] ?? UNITS_ANY_CASE.get(unit.toLowerCase());
     if (!u) return fail(`unknown unit "${unit}"`);
     if (expect !== undefined && expect !== 'auto' && UNITS[expect].suffix !== u.suffix) return fail(`unit ${unit} where ${expect} was expected`);
     pow10 = u.pow10;
