@@ -80,6 +80,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   }
 
   const where = `${input}: not an Itho parameter database`;
+  // A damaged catalog (MSysObjects) can list a table whose Name is null.
+  if (names.some((n) => typeof n !== 'string')) throw new InputError(`${where}: its catalog lists a table without a name`);
   const versionName = names.find((n) => n.toLowerCase() === VERSIEBEHEER.name.toLowerCase());
   if (!versionName) throw new InputError(`${where}: table ${VERSIEBEHEER.name} not found`);
   const versionPlan = plan(reader, versionName, VERSIEBEHEER.sqlite, VERSIEBEHEER.columns, where);
