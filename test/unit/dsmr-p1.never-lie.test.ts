@@ -126,3 +126,15 @@ test('timestamps: meter in a log (no arrival time): a clock in 2000 or later tha
   const { lines } = encodePoints(r.points, 'ms');
   assert.deepEqual(lines, ['p1,device=m energy_import_t1_kwh=1 1704067200000']);
 });
+
+test('fuzz finding: a DSMR 2.2/3 gas header whose unit is spelled M3 (or names no unit at all) is read or refused, never a TypeError', () => {
+  const gas = (unit: string) =>
+    decodeTelegram(['/ISk5\\2MT382-1000', '', '0-1:24.1.0(3)', '0-1:96.1.0(3232323241424344313233343536373839)', `0-1:24.3.0(090212160000)(00)(60)(1)(0-1:24.2.1)(${unit})`, '(00001.001)', '!', ''].join('\r\n'), AMS);
+  const upper = gas('M3');
+  assert.deepEqual(upper.errors, []);
+  assert.equal(upper.mbus[0]!.reading, 1.001);
+  assert.equal(upper.mbus[0]!.readingField, 'reading_m3');
+  for (const unit of ['constructor', 'toString', 'furlongs']) {
+    assert.deepEqual(gas(unit).errors, [{ line: 6, message: `0-1:24.3.0: unknown unit "${unit}"` }], unit);
+  }
+});

@@ -145,8 +145,10 @@ export function decodeVariables(vars: ReadonlyMap<string, string>): Decoded {
         continue;
       }
       const n = parseNumber(value);
-      if (n === undefined) out.bad.push({ name, value });
-      else out.fields[desc.field] = { type: desc.type, value: desc.type === 'int' ? Math.round(n) : n };
+      const v = n !== undefined && desc.type === 'int' ? Math.round(n) : n;
+      // An integer a double no longer holds exactly (2.46e22 s of runtime) is no reading either.
+      if (v === undefined || (desc.type === 'int' && !Number.isSafeInteger(v))) out.bad.push({ name, value });
+      else out.fields[desc.field] = { type: desc.type, value: v };
       continue;
     }
     if (infoNames.has(name)) continue;

@@ -1,0 +1,93 @@
+/**
+ * Runs one fuzz target: seeds first, then mutated inputs from a seeded PRNG (input i of a
+ * run with base seed s is reproducible from (s, i)). Checks per input (issue 16):
+ * - nothing but the project's typed errors (WattlineError) escapes;
+ * - every point has at least one field, no float field is NaN or ±Infinity, and the line
+ *   protocol encoder takes every point (nothing dropped as unencodable);
+ * - each input finishes within `maxInputMs` (a hang shows as one input taking seconds);
+ * - the heap stays bounded over the run.
+ */
+import { encodePoints } from '../../src/core/line-protocol.js';
+import { IntField, type Point } from '../../src/core/point.js';
+import { Rng } from './mutate.js';
+import { isTyped, type FuzzTarget } from './targets.js';
+
+export interface FuzzOptions {
+  inputs: number;
+  seed: number;
+  /** An input slower than this is a finding (a hang in the making). */
+  maxInputMs: number;
+  /** Heap growth over the run beyond this is a finding. */
+  maxHeapGrowthMb: number;
+}
+
+export interface Finding {
+  input: number;
+  problem: string;
+  /** The input's first bytes, hex (or JSON for structured inputs). */
+  sample: string;
+}
+
+export interface FuzzReport {
+  target: string;
+  inputs: number;
+  typedErrors: number;
+  points: number;
+  slowestMs: number;
+  heapGrowthMb: number;
+  findings: Finding[];
+}
+
+export function checkPoints(points: readonly Point[]): string | undefined {
+  for (const p of points) {
+    const fields = Object.entries(p.fields);
+    if (fields.length === 0) return `point ${p.measurement} has no fields`;
+    for (const [k, v] of fields) {
+      if (typeof v === 'number' && !Number.isFinite(v)) return `field ${p.measurement}.${k} = ${v}`;
+      if (v instanceof IntField && (v.value > 2n ** 63n - 1n || v.value < -(2n ** 63n))) return `field ${p.measurement}.${k} = ${v.value}i is outside int64`;
+    }
+  }
+  const { dropped } = encodePoints(points, 'ns');
+  if (dropped.length > 0) return `line protocol dropped ${dropped.map((d) => `${d.scope} (${d.reason})`).join(', ')}`;
+  return undefined;
+}
+
+function sample(input: unknown): string {
+  if (Buffer.isBuffer(input)) return input.subarray(0, 96).toString('hex');
+  try {
+    return JSON.stringify(input, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('hex').slice(0, 64) : v)).slice(0, 300);
+  } catch {
+    return String(input).slice(0, 200);
+  }
+}
+
+export function runTarget<S>(target: FuzzTarget<S>, options: FuzzOptions): FuzzReport {
+  const report: FuzzReport = { target: target.name, inputs: 0, typedErrors: 0, points: 0, slowestMs: 0, heapGrowthMb: 0, findings: [] };
+  const heapStart = process.memoryUsage().heapUsed;
+  let heapPeak = heapStart;
+  const seeds = target.seeds;
+  for (let i = 0; i < options.inputs; i++) {
+    const rng = new Rng((options.seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0);
+    const input = i < seeds.length ? seeds[i]! : target.mutate(rng.pick(seeds), rng.pick(seeds), rng);
+    const t0 = performance.now();
+    let problem: string | undefined;
+    try {
+      const points = target.run(input, rng);
+      report.points += points.length;
+      problem = checkPoints(points);
+    } catch (err) {
+      if (isTyped(err)) report.typedErrors++;
+      else problem = `untyped ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`.slice(0, 300);
+    }
+    const ms = performance.now() - t0;
+    if (ms > report.slowestMs) report.slowestMs = ms;
+    if (ms > options.maxInputMs) problem ??= `took ${Math.round(ms)} ms (limit ${options.maxInputMs})`;
+    if (problem && report.findings.length < 20) report.findings.push({ input: i, problem, sample: sample(input) });
+    report.inputs++;
+    if ((i & 1023) === 0) heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  }
+  heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  report.heapGrowthMb = Math.round((heapPeak - heapStart) / 1e5) / 10;
+  if (report.heapGrowthMb > options.maxHeapGrowthMb) report.findings.push({ input: -1, problem: `heap grew ${report.heapGrowthMb} MB (limit ${options.maxHeapGrowthMb})`, sample: '' });
+  return report;
+}
