@@ -32,11 +32,17 @@ export interface FuzzReport {
   target: string;
   inputs: number;
   typedErrors: number;
+  /** Points left out because the input's own time is outside InfluxDB's range (targets with timesFromInput). */
+  timesOutOfRange: number;
   points: number;
   slowestMs: number;
   heapGrowthMb: number;
   findings: Finding[];
 }
+
+/** InfluxDB's time range (int64 ns less one at each end), for inputs that bring their own times. */
+const TIME_MIN = -(2n ** 63n) + 1n;
+const TIME_MAX = 2n ** 63n - 2n;
 
 export function checkPoints(points: readonly Point[]): string | undefined {
   for (const p of points) {
@@ -52,7 +58,8 @@ export function checkPoints(points: readonly Point[]): string | undefined {
   return undefined;
 }
 
-function sample(input: unknown): string {
+function sample(input: unknown, bytes?: (i: any) => Buffer): string {
+  if (bytes) return JSON.stringify(bytes(input).subarray(0, 300).toString('latin1'));
   if (Buffer.isBuffer(input)) return input.subarray(0, 96).toString('hex');
   try {
     return JSON.stringify(input, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('hex').slice(0, 64) : v)).slice(0, 300);
@@ -62,7 +69,7 @@ function sample(input: unknown): string {
 }
 
 export function runTarget<S>(target: FuzzTarget<S>, options: FuzzOptions): FuzzReport {
-  const report: FuzzReport = { target: target.name, inputs: 0, typedErrors: 0, points: 0, slowestMs: 0, heapGrowthMb: 0, findings: [] };
+  const report: FuzzReport = { target: target.name, inputs: 0, typedErrors: 0, timesOutOfRange: 0, points: 0, slowestMs: 0, heapGrowthMb: 0, findings: [] };
   const heapStart = process.memoryUsage().heapUsed;
   let heapPeak = heapStart;
   const seeds = target.seeds;
@@ -72,7 +79,12 @@ export function runTarget<S>(target: FuzzTarget<S>, options: FuzzOptions): FuzzR
     const t0 = performance.now();
     let problem: string | undefined;
     try {
-      const points = target.run(input, rng);
+      let points = target.run(input, rng);
+      if (target.timesFromInput) {
+        const n = points.length;
+        points = points.filter((p) => p.time >= TIME_MIN && p.time <= TIME_MAX);
+        report.timesOutOfRange += n - points.length;
+      }
       report.points += points.length;
       problem = checkPoints(points);
     } catch (err) {
@@ -82,7 +94,7 @@ export function runTarget<S>(target: FuzzTarget<S>, options: FuzzOptions): FuzzR
     const ms = performance.now() - t0;
     if (ms > report.slowestMs) report.slowestMs = ms;
     if (ms > options.maxInputMs) problem ??= `took ${Math.round(ms)} ms (limit ${options.maxInputMs})`;
-    if (problem && report.findings.length < 20) report.findings.push({ input: i, problem, sample: sample(input) });
+    if (problem && report.findings.length < 20) report.findings.push({ input: i, problem, sample: sample(input, target.bytes?.bind(target)) });
     report.inputs++;
     if ((i & 1023) === 0) heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   }

@@ -13,7 +13,8 @@ import type { CaptureRecord, DecodeContext, Driver } from '../../src/devices/typ
 import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
-import { checkReply, CLASSES, compileLayout, decodeCounters, decodeDatalog, decodeDatatypeList, decodeManual, decodeNodeId, decodeSerial, decodeSetting, type MessageKind } from '../../src/devices/itho-wpu/codec.js';
+import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/crc.js';
+import { checksum as ithoChecksum, PI_ADDRESS_BYTE, checkReply, CLASSES, compileLayout, decodeCounters, decodeDatalog, decodeDatatypeList, decodeManual, decodeNodeId, decodeSerial, decodeSetting, type MessageKind } from '../../src/devices/itho-wpu/codec.js';
 import { decodeVariables, deviceInfo } from '../../src/devices/nut-ups/mapping.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { LineFramer, ListReader } from '../../src/devices/nut-ups/protocol.js';
@@ -29,11 +30,14 @@ import { formatCaptureLine } from '../../src/outbox/capture-format.js';
 import { convertPar } from '../../src/itho-par/index.js';
 import { smallItho } from '../helpers/itho-par-fixture.js';
 import { writeJet4 } from '../helpers/jet4-writer.js';
+import { withModbusCrc } from '../../src/simulators/hdhk.js';
 import { mutate, Rng } from './mutate.js';
 import { accessFiles, p1Telegrams, recordPolls, sessionOptions } from './seeds.js';
 
 export interface FuzzTarget<S> {
   name: string;
+  /** Points whose time is outside InfluxDB's range are the input's (a capture file's own times), not the decoder's. */
+  timesFromInput?: boolean;
   /** What the target covers, for the report. */
   covers: string;
   seeds: S[];
@@ -41,7 +45,42 @@ export interface FuzzTarget<S> {
   run(input: S, rng: Rng): Point[];
   /** Size of an input in bytes, for the report. */
   size(input: S): number;
+  /** The input's bytes, for a finding's sample. */
+  bytes?(input: S): Buffer;
 }
+
+/**
+ * Checksum repairs: half of the mutated inputs get a valid checksum again, so the decoders
+ * behind the checks (VE.Bus sum, Modbus CRC, P1 CRC, Itho sum) see mutated values too.
+ */
+type Repair = (b: Buffer) => Buffer;
+
+const repairVebus: Repair = (b) => {
+  if (b.length < 4 || b.length - 2 > 0x7f) return b;
+  const out = Buffer.from(b);
+  out[0] = out.length - 2;
+  out[out.length - 1] = vebus.checksum(out, out.length - 1);
+  return out;
+};
+
+const repairModbus: Repair = (b) => (b.length < 4 ? b : withModbusCrc(b.subarray(0, b.length - 2)));
+
+const repairP1: Repair = (b) => {
+  const bang = b.lastIndexOf(0x21);
+  const slash = b.indexOf(0x2f);
+  if (bang < 0 || slash < 0 || slash > bang) return b;
+  return Buffer.concat([b.subarray(0, bang + 1), Buffer.from(`${formatCrc(crc16arc(b, slash, bang + 1))}\r\n`, 'latin1')]);
+};
+
+const repairItho: Repair = (b) => {
+  if (b.length < 6 || b.length - 6 > 255) return b;
+  const out = Buffer.from(b);
+  out[4] = out.length - 6;
+  out[out.length - 1] = ithoChecksum(out, PI_ADDRESS_BYTE, out.length - 1);
+  return out;
+};
+
+const maybe = (repair: Repair | undefined, b: Buffer, rng: Rng): Buffer => (repair && rng.chance(0.5) ? repair(b) : b);
 
 export const isTyped = (err: unknown): boolean => err instanceof WattlineError;
 
@@ -62,7 +101,7 @@ function* chunks(b: Buffer, rng: Rng): Generator<Buffer> {
 }
 
 /** A poll's records mutated: one or more records' bytes, or the list itself. */
-function mutateRecords(seed: CaptureRecord[], other: CaptureRecord[], rng: Rng): CaptureRecord[] {
+function mutateRecords(seed: CaptureRecord[], other: CaptureRecord[], rng: Rng, repair?: Repair): CaptureRecord[] {
   let out = seed.map((r) => ({ ...r }));
   const steps = 1 + rng.int(3);
   for (let s = 0; s < steps; s++) {
@@ -82,7 +121,7 @@ function mutateRecords(seed: CaptureRecord[], other: CaptureRecord[], rng: Rng):
         break;
       default: {
         const r = out[i]!;
-        out[i] = { ...r, data: mutate(r.data, rng.pick(other).data, rng) };
+        out[i] = { ...r, data: maybe(repair, mutate(r.data, rng.pick(other).data, rng), rng) };
       }
     }
     if (out.length === 0) out = [{ ...seed[0]! }];
@@ -90,22 +129,22 @@ function mutateRecords(seed: CaptureRecord[], other: CaptureRecord[], rng: Rng):
   return out;
 }
 
-const byteTarget = (name: string, covers: string, seeds: Buffer[], run: (b: Buffer, rng: Rng) => Point[]): FuzzTarget<Buffer> => ({
+const byteTarget = (name: string, covers: string, seeds: Buffer[], run: (b: Buffer, rng: Rng) => Point[], repair?: Repair): FuzzTarget<Buffer> => ({
   name,
   covers,
   seeds,
-  mutate: (s, o, rng) => mutate(s, o, rng),
+  mutate: (s, o, rng) => maybe(repair, mutate(s, o, rng), rng),
   run,
   size: (b) => b.length,
 });
 
-const recordTarget = (name: string, covers: string, driver: Driver, options: unknown, seeds: CaptureRecord[][]): FuzzTarget<CaptureRecord[]> => {
+const recordTarget = (name: string, covers: string, driver: Driver, options: unknown, seeds: CaptureRecord[][], repair?: Repair): FuzzTarget<CaptureRecord[]> => {
   const ctx = ctxFor(driver, options);
   return {
     name,
     covers,
     seeds,
-    mutate: mutateRecords,
+    mutate: (s, o, rng) => mutateRecords(s, o, rng, repair),
     run: (records) => driver.decodeCapture!(records, ctx).points,
     size: (rs) => rs.reduce((n, r) => n + r.data.length, 0),
   };
@@ -235,8 +274,8 @@ export async function buildTargets(dir: string, cleanups: (() => void)[]): Promi
         points.push(...telegramToPoints(decodeTelegram(ev.text, { timezone: 'Europe/Amsterdam' }), { device: 'fuzz', tags: {}, options: p1Options, receivedAtMs: FIXED_NOW, problems: [] }));
       }
       return points;
-    }),
-    byteTarget('dsmr-p1 telegram log (decode/backfill)', "the driver's decode(): framer, OBIS parser, points, line numbers", telegrams, (b) => dsmr.decode!(b, p1Meter).points),
+    }, repairP1),
+    byteTarget('dsmr-p1 telegram log (decode/backfill)', "the driver's decode(): framer, OBIS parser, points, line numbers", telegrams, (b) => dsmr.decode!(b, p1Meter).points, repairP1),
     byteTarget('victron-vebus framer + codec', 'VebusFramer.feed in chunks → every reply decoder on every frame', rxOf('victron-vebus'), (b, rng) => {
       const framer = new VebusFramer();
       for (const c of chunks(b, rng)) for (const ev of framer.feed(c)) if (ev.kind === 'frame') vebusFrame(ev.frame);
@@ -246,9 +285,9 @@ export async function buildTargets(dir: string, cleanups: (() => void)[]): Promi
         if (!isTyped(err)) throw err;
       }
       return [];
-    }),
-    recordTarget('victron-vebus poll captures', "decodeCapture: reply matching, 0x36 scales, the poll's points", findDriver('victron-vebus')!, sessionOptions('victron-vebus', dir), polls['victron-vebus']!),
-    recordTarget('hdhk Modbus RTU poll captures', 'decodeCapture: FC03 request/reply frames, CRC, registers → points', findDriver('hdhk')!, sessionOptions('hdhk', dir), polls.hdhk!),
+    }, repairVebus),
+    recordTarget('victron-vebus poll captures', "decodeCapture: reply matching, 0x36 scales, the poll's points", findDriver('victron-vebus')!, sessionOptions('victron-vebus', dir), polls['victron-vebus']!, repairVebus),
+    recordTarget('hdhk Modbus RTU poll captures', 'decodeCapture: FC03 request/reply frames, CRC, registers → points', findDriver('hdhk')!, sessionOptions('hdhk', dir), polls.hdhk!, repairModbus),
     recordTarget('powerwalker-pdu serial poll captures', 'decodeCapture: replies to QGS QPW QPVA QEC QSR QMD … → points', findDriver('powerwalker-pdu')!, {}, polls['powerwalker-pdu']!),
     recordTarget('powerwalker-ats serial poll captures', 'decodeCapture: ATS replies → points', findDriver('powerwalker-ats')!, {}, polls['powerwalker-ats']!),
     byteTarget('powerwalker HID reports', 'NUL-padded 8-byte reports → ReplyFramer → replyPayload → every PDU/ATS decoder', [hidStream(pwReplies), ...pwReplies], (b) => {
@@ -282,8 +321,8 @@ export async function buildTargets(dir: string, cleanups: (() => void)[]): Promi
     byteTarget('itho-wpu I2C replies (pigpio)', 'checkReply for every class → node id, serial, datatype list, datalog, setting, manual, counters', ithoReplies, (b) => {
       ithoFrame(b, datatypeReply ?? []);
       return [];
-    }),
-    recordTarget('itho-wpu datalog captures', 'decodeCapture: replies + the parameter map → the datalog and counter points', findDriver('itho-wpu')!, sessionOptions('itho-wpu', dir), polls['itho-wpu']!),
+    }, repairItho),
+    recordTarget('itho-wpu datalog captures', 'decodeCapture: replies + the parameter map → the datalog and counter points', findDriver('itho-wpu')!, sessionOptions('itho-wpu', dir), polls['itho-wpu']!, repairItho),
     {
       name: 'capture files (decode/backfill input)',
       covers: 'parseInput (JSON lines) → groupRecords → decodeGroup, for every driver',
@@ -297,6 +336,8 @@ export async function buildTargets(dir: string, cleanups: (() => void)[]): Promi
         return points;
       },
       size: (s: { file: Buffer }) => s.file.length,
+      bytes: (s: { file: Buffer }) => s.file,
+      timesFromInput: true,
     },
     byteTarget('.par converter (Access reader path)', 'convertPar: mdb-reader catalog, tables, columns, rows → the SQLite map', parSeeds, (b) => {
       writeFileSync(parIn, b);
