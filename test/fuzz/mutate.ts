@@ -32,6 +32,9 @@ export class Rng {
 /** Bytes that mean something to some framer: delimiters, markers, digits, signs. */
 const INTERESTING = [0x00, 0x0a, 0x0d, 0x20, 0x21, 0x22, 0x28, 0x29, 0x2a, 0x2b, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x39, 0x3a, 0x5c, 0x7f, 0x80, 0xff, 0x20, 0x46, 0x57, 0x58];
 
+/** 16-bit values at the edges of signed, unsigned and scale ranges (AFL's "interesting" words). */
+const EDGE_WORDS = [0x0000, 0x0001, 0x00ff, 0x0100, 0x3fff, 0x4000, 0x7fff, 0x8000, 0x8001, 0xff7f, 0xfffe, 0xffff];
+
 /** Long inputs that stress a parser's length handling (309 digits overflow a double). */
 function huge(rng: Rng): Buffer {
   switch (rng.int(5)) {
@@ -58,7 +61,16 @@ export function mutate(input: Buffer, other: Buffer, rng: Rng): Buffer {
 
 function mutateOnce(b: Buffer, other: Buffer, rng: Rng): Buffer {
   const at = () => rng.int(b.length + 1);
-  switch (rng.int(10)) {
+  switch (rng.int(11)) {
+    case 10: {
+      // a 16- or 32-bit edge value written over the bytes (little or big endian): scale words, lengths, counts
+      if (b.length < 2) return b;
+      const word = rng.pick(EDGE_WORDS);
+      const at2 = rng.int(b.length - 1);
+      if (rng.chance(0.5)) b.writeUInt16LE(word, at2);
+      else b.writeUInt16BE(word, at2);
+      return b;
+    }
     case 0: {
       // bit flips
       if (b.length === 0) return b;
