@@ -31,3 +31,22 @@ test('a catalog entry with a null table name is an InputError naming the file, n
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fuzz finding: a table definition whose page chain loops back is refused, not followed for ever (mdb-reader has no cycle check)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-par-loop-'));
+  try {
+    const file = writeJet4(smallItho());
+    // Page 2 (MSysObjects' definition, 4 KiB pages) names itself as its next page.
+    assert.equal(file[2 * 4096], 0x02, 'page 2 is a table definition');
+    file.writeUInt32LE(2, 2 * 4096 + 4);
+    const par = join(dir, 'loop.par');
+    writeFileSync(par, file);
+    assert.throws(
+      () => convertPar(par, { out: join(dir, 'map.sqlite') }),
+      (e) => e instanceof InputError && e.message === `${par}: not an Access database (the table definition on page 2 links back to page 2)`,
+    );
+    assert.deepEqual(readdirSync(dir), ['loop.par']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
