@@ -4,7 +4,7 @@
  * sessions against the project's simulators (which answer with recorded frames and protocol
  * tables, never with the driver's codec), through the same capture hook the worker uses.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../src/core/clock.js';
@@ -89,8 +89,14 @@ export async function recordPolls(driverId: string, dir: string, polls = 3): Pro
   return out;
 }
 
-/** A temporary folder for files the seeds need (the Itho parameter map); remove it after. */
-export function seedDir(): { dir: string; remove(): void } {
+/**
+ * Temporary folders: `dir` for files the seeds need (the Itho parameter map), `fastDir` on
+ * tmpfs where there is one (the .par target writes and fsyncs a map per input). Removed by
+ * remove(), also when a worker was stopped in the middle of an input.
+ */
+export function seedDirs(): { dir: string; fastDir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-fuzz-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const fastDir = existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', 'wattline-fuzz-')) : join(dir, 'fast');
+  if (!existsSync(fastDir)) mkdirSync(fastDir);
+  return { dir, fastDir, remove: () => [dir, fastDir].forEach((d) => rmSync(d, { recursive: true, force: true })) };
 }

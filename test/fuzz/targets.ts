@@ -3,7 +3,7 @@
  * input, and how to run one input. run() returns the points the input produced (checked by
  * the harness) and may throw only the project's typed errors (WattlineError subclasses).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WattlineError } from '../../src/core/errors.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -226,7 +226,7 @@ function ithoFrame(frame: Buffer, layoutCodes: number[]): void {
 }
 
 /** All targets with their seeds; `dir` holds files some seeds need (the Itho map). */
-export async function buildTargets(dir: string, cleanups: (() => void)[]): Promise<FuzzTarget<any>[]> {
+export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTarget<any>[]> {
   const dsmr = findDriver('dsmr-p1')!;
   const telegrams = p1Telegrams();
   const p1Meter = ctxFor(dsmr, { timestamps: 'meter' });
@@ -258,11 +258,9 @@ export async function buildTargets(dir: string, cleanups: (() => void)[]): Promi
   const fileCtx = new Map(captureFiles.map((c) => [c.driver.id, ctxFor(c.driver, sessionOptions(c.driver.id, dir))]));
 
   const parSeeds = [...accessFiles(), writeJet4(smallItho())];
-  // The converter reads a file and fsyncs its map: on tmpfs where there is one.
-  const parDir = existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', 'wattline-fuzz-par-')) : dir;
-  cleanups.push(() => rmSync(parDir, { recursive: true, force: true }));
-  const parIn = join(parDir, 'fuzz.par');
-  const parOut = join(parDir, 'fuzz-map.sqlite');
+  // The converter reads a file and fsyncs its map: fastDir is on tmpfs where there is one.
+  const parIn = join(fastDir, 'fuzz.par');
+  const parOut = join(fastDir, 'fuzz-map.sqlite');
 
   const targets: FuzzTarget<any>[] = [
     byteTarget('dsmr-p1 framer + OBIS parser (live path, chunked)', 'P1Framer.feed in serial-sized chunks → decodeTelegram → telegramToPoints', telegrams, (b, rng) => {
