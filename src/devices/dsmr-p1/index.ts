@@ -29,6 +29,9 @@ export function decodeTelegramLog(input: Buffer, ctx: DecodeContext<P1Options>):
   const lines = new LineCounter(input);
   let n = 0;
   const nowMs = ctx.clock.now();
+  // The latest a meter clock in the log may say; backfill stubs ctx.clock at 0 (its marker for
+  // "no device clock"), so the system clock counts too.
+  const decodedAtMs = Math.max(nowMs, Date.now());
 
   const handle = (ev: FramerEvent) => {
     n++;
@@ -40,7 +43,7 @@ export function decodeTelegramLog(input: Buffer, ctx: DecodeContext<P1Options>):
     const first = lines.at(ev.start);
     for (const e of t.errors) errors.push(`telegram ${n} (line ${first + e.line - 1}): ${e.message}`);
     const problems: FieldProblem[] = [];
-    points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options, receivedAtMs: nowMs, arrivalKnown: false, problems }));
+    points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options, receivedAtMs: nowMs, decodedAtMs, problems }));
     for (const p of problems) errors.push(`telegram ${n} (line ${first + (p.line ?? 1) - 1}): ${p.detail}`);
   };
   for (const ev of framer.feed(input)) handle(ev);

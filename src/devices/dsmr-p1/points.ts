@@ -29,8 +29,11 @@ export interface PointContext {
   options: Pick<P1Options, 'timestamps' | 'exclude' | 'meterClockWindowMs'>;
   /** When the telegram arrived (Unix ms): the 'collection' timestamp. */
   receivedAtMs: number;
-  /** false: receivedAtMs is only "now" (a log decoded later), not when the telegram came. */
-  arrivalKnown?: boolean;
+  /**
+   * A log decoded later has no arrival times: then this is the latest time a meter clock may
+   * say (the decode time), and receivedAtMs only the fallback stamp.
+   */
+  decodedAtMs?: number;
   /** Where substituted timestamps are reported. */
   problems?: FieldProblem[];
 }
@@ -40,18 +43,20 @@ const P1_EPOCH_MS = Date.UTC(2008, 0, 1);
 /** How much older than its telegram an M-Bus reading may be (a gas meter out of reach). */
 const MBUS_MAX_AGE_MS = 31 * 86_400_000;
 
-/** The meter's time when it is plausible, else the arrival time with a problem. */
+/** The meter's time when it is plausible, else the arrival (or decode) time with a problem. */
 function believed(ms: number, sent: { text: string; line: number } | undefined, what: string, maxAgeMs: number, ctx: PointContext): number {
   const window = ctx.options.meterClockWindowMs;
   const arrival = ctx.receivedAtMs;
   if (window === 0) return ms;
-  const from = ctx.arrivalKnown === false ? P1_EPOCH_MS : arrival - window - maxAgeMs;
-  if (ms >= from && ms <= arrival + window) return ms;
-  const hours = Math.round((ms - arrival) / 360_000) / 10;
-  const when = ctx.arrivalKnown === false ? 'the decode time' : 'the arrival time';
+  const log = ctx.decodedAtMs !== undefined;
+  const ref = log ? ctx.decodedAtMs! : arrival;
+  const from = log ? P1_EPOCH_MS : arrival - window - maxAgeMs;
+  if (ms >= from && ms <= ref + window) return ms;
+  const hours = Math.round((ms - ref) / 360_000) / 10;
+  const when = log ? 'the decode time' : 'the arrival time';
   ctx.problems?.push({
     reason: 'implausible meter clock',
-    detail: `${what} ${sent?.text ?? ''} (${new Date(ms).toISOString()}) is ${Math.abs(hours)} h ${hours < 0 ? 'before' : 'after'} ${when}; the arrival time is used`,
+    detail: `${what} ${sent?.text ?? ''} (${new Date(ms).toISOString()}) is ${Math.abs(hours)} h ${hours < 0 ? 'before' : 'after'} ${when}; ${log ? 'a log has no arrival time: the decode time is used' : 'the arrival time is used'}`,
     line: sent?.line,
   });
   return arrival;
