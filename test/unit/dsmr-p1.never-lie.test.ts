@@ -138,3 +138,16 @@ test('fuzz finding: a DSMR 2.2/3 gas header whose unit is spelled M3 (or names n
     assert.deepEqual(gas(unit).errors, [{ line: 6, message: `0-1:24.3.0: unknown unit "${unit}"` }], unit);
   }
 });
+
+test('fuzz finding: an M-Bus valve position or device type beyond an exact integer is a line error, not an int64-overflowing field', () => {
+  const t = decodeTelegram(
+    telegram(['/X', '', '0-1:24.1.0(003)', '0-1:96.1.0(4730)', '0-1:24.2.1(150701190000S)(00845.206*m3)', '0-1:24.4.0(1111111111111111111111)', '0-2:24.1.0(99999999999999999999)']),
+    AMS,
+  );
+  assert.equal(t.mbus[0]!.valve, undefined);
+  assert.equal(t.mbus[0]!.reading, 845.206);
+  assert.deepEqual(t.errors, [
+    { line: 6, message: '0-1:24.4.0: not a valve position: "1111111111111111111111"' },
+    { line: 7, message: '0-2:24.1.0: not a device type: "99999999999999999999"' },
+  ]);
+});

@@ -243,7 +243,7 @@ function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number,
   const first = text.slice(gs[0], ge[0]);
   if (cde === MBUS_CODES.deviceType) {
     const v = Number(first);
-    if (first === '' || !Number.isInteger(v)) return `not a device type: "${first}"`;
+    if (first === '' || !Number.isSafeInteger(v)) return `not a device type: "${first}"`;
     c.deviceType = v;
   } else if ((MBUS_CODES.equipmentIds as readonly string[]).includes(cde)) {
     c.hasId = !isPlaceholder(first);
@@ -256,8 +256,11 @@ function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number,
   } else if (cde === MBUS_CODES.legacyReading) {
     return 'legacy';
   } else if (cde === MBUS_CODES.valve) {
+    // An empty position is "no valve"; anything else must be an exact integer (issue 16).
     const v = Number(first);
-    if (first !== '' && Number.isInteger(v)) c.valve = v;
+    if (first === '') return undefined;
+    if (!Number.isSafeInteger(v)) return `not a valve position: "${first}"`;
+    c.valve = v;
   } else {
     t.unknown++;
   }
