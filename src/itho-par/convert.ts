@@ -205,9 +205,10 @@ function readInput(input: string): Buffer {
 export function definitionLoop(buf: Buffer): string | undefined {
   if (buf.length <= 0x14) return undefined; // too short: mdb-reader says so itself
   const size = buf[0x14] === 0 ? 2048 : 4096;
-  const pages = Math.floor(buf.length / size);
+  // mdb-reader also reads a last page that the file cuts short.
+  const pages = Math.ceil(buf.length / size);
   const ends = new Uint8Array(pages); // 1: the chain from here ends
-  const isDefinition = (q: number) => q > 0 && q < pages && buf[q * size] === 0x02;
+  const isDefinition = (q: number) => q > 0 && q < pages && q * size + 8 <= buf.length && buf[q * size] === 0x02;
   for (let p = 1; p < pages; p++) {
     if (!isDefinition(p) || ends[p]) continue;
     const seen = new Set<number>();
@@ -246,7 +247,7 @@ function readRows(p: Plan, input: string): (Value | undefined)[][] {
   } catch (err) {
     throw new InputError(`${input}: table ${p.table.name} cannot be read (${errorMessage(err)})`);
   }
-  const rows = data.map((r) => p.accessNames.map((n) => toSqlite(r[n])));
+  const rows = data.map((r, i) => p.accessNames.map((n) => toSqlite(r[n], () => `${input}: table ${p.table.name} row ${i + 1} column ${n}`)));
   if (p.sqlite === VERSIEBEHEER.sqlite) checkVersions(rows, p.table.name, p.accessNames[0], input);
   return rows.sort((a, b) => compareKeys(a[0], b[0]));
 }
@@ -262,10 +263,14 @@ function checkVersions(rows: (Value | undefined)[][], table: string, column: str
 }
 
 /** Values SQLite can bind: booleans as 0/1, dates as ISO text; numbers, text, blobs as they are. */
-function toSqlite(v: Value | undefined): Value | undefined {
+function toSqlite(v: Value | undefined, where: () => string): Value | undefined {
   if (v === undefined || v === null) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) {
+    // A damaged date cell decodes to an invalid Date (found by fuzzing, issue 16).
+    if (Number.isNaN(v.getTime())) throw new InputError(`${where()}: not a date`);
+    return v.toISOString();
+  }
   if (Array.isArray(v)) return JSON.stringify(v.map((a) => a.name));
   return v;
 }

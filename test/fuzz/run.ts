@@ -15,6 +15,13 @@ const only = process.env.FUZZ_TARGET;
 const hangMs = Number(process.env.FUZZ_HANG_MS ?? 60_000);
 
 const dirs = seedDirs();
+// Stopped with Ctrl-C or a kill: the temporary folders go too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    dirs.remove();
+    process.exit(130);
+  });
+}
 let findings = 0;
 try {
   const names = (await buildTargets(dirs.dir, dirs.fastDir)).map((t) => t.name).filter((n) => !only || n.includes(only));

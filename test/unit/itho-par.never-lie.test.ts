@@ -12,6 +12,7 @@ import { InputError } from '../../src/core/errors.js';
 import { convertPar } from '../../src/itho-par/index.js';
 import { smallItho } from '../helpers/itho-par-fixture.js';
 import { writeJet4 } from '../helpers/jet4-writer.js';
+import { fixture } from '../helpers/paths.js';
 
 test('a catalog entry with a null table name is an InputError naming the file, not a TypeError', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-par-null-'));
@@ -46,6 +47,25 @@ test('fuzz finding: a table definition whose page chain loops back is refused, n
       (e) => e instanceof InputError && e.message === `${par}: not an Access database (the table definition on page 2 links back to page 2)`,
     );
     assert.deepEqual(readdirSync(dir), ['loop.par']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fuzz findings: a looping definition chain on a last page the file cuts short, and a date cell that decodes to an invalid date, are InputErrors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-par-fuzz-'));
+  try {
+    const file = writeJet4(smallItho());
+    file.writeUInt32LE(2, 2 * 4096 + 4);
+    const cut = join(dir, 'cut.par');
+    writeFileSync(cut, file.subarray(0, 2 * 4096 + 1174)); // page 2 is only partly there
+    assert.throws(() => convertPar(cut, { out: join(dir, 'a.sqlite') }), (e) => e instanceof InputError && /links back to page 2/.test(e.message));
+    const date = fixture('access', 'fuzz-invalid-date.par');
+    assert.throws(
+      () => convertPar(date, { out: join(dir, 'b.sqlite') }),
+      (e) => e instanceof InputError && e.message === `${date}: table Handbed_V3 row 1 column Naam_fabriek: not a date`,
+    );
+    assert.deepEqual(readdirSync(dir), ['cut.par']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
