@@ -92,6 +92,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   for (const name of names) {
     const spec = specFor(name);
     if (!spec) continue;
+    // SQLite cuts SQL text at a NUL, whatever the quoting (found by fuzzing, issue 16).
+    if (/[\u0000-\u001f]/.test(name)) throw new InputError(`${where}: table name ${JSON.stringify(name)} has a control character`);
     const sqlite = name.toLowerCase();
     const twin = taken.get(sqlite);
     if (twin) throw new InputError(`${where}: tables ${twin} and ${name} both become ${sqlite}`);

@@ -70,3 +70,20 @@ test('fuzz findings: a looping definition chain on a last page the file cuts sho
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fuzz finding: an Itho table name with a NUL in the catalog is an InputError, not an SqliteError from the cut SQL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-par-nul-'));
+  try {
+    const tables = smallItho();
+    tables[1] = { ...tables[1]!, catalogName: 'Datalabel_V30\u0000x' };
+    const par = join(dir, 'nul.par');
+    writeFileSync(par, writeJet4(tables));
+    assert.throws(
+      () => convertPar(par, { out: join(dir, 'map.sqlite') }),
+      (e) => e instanceof InputError && e.message === `${par}: not an Itho parameter database: table name "Datalabel_V30\\u0000x" has a control character`,
+    );
+    assert.deepEqual(readdirSync(dir), ['nul.par']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
