@@ -16,7 +16,7 @@ import { runIfMain } from './common.js';
 
 const TELEGRAMS = 30_000;
 const CHUNK = 1024;
-const OPTIONS = { timestamps: 'meter' as const, exclude: [] };
+const OPTIONS = { timestamps: 'meter' as const, exclude: [], meterClockWindowMs: 0 }; // receivedAtMs 0: no window
 
 function buildStream(n: number): { bytes: Buffer; count: number } {
   const recordings = Object.values(P1_RECORDINGS);

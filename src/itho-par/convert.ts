@@ -71,6 +71,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
 
   let reader: MDBReader;
   let names: string[];
+  const loop = definitionLoop(buffer);
+  if (loop) throw new InputError(`${input}: not an Access database (${loop})`);
   try {
     reader = new MDBReader(buffer);
     names = reader.getTableNames();
@@ -80,6 +82,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   }
 
   const where = `${input}: not an Itho parameter database`;
+  // A damaged catalog (MSysObjects) can list a table whose Name is null.
+  if (names.some((n) => typeof n !== 'string')) throw new InputError(`${where}: its catalog lists a table without a name`);
   const versionName = names.find((n) => n.toLowerCase() === VERSIEBEHEER.name.toLowerCase());
   if (!versionName) throw new InputError(`${where}: table ${VERSIEBEHEER.name} not found`);
   const versionPlan = plan(reader, versionName, VERSIEBEHEER.sqlite, VERSIEBEHEER.columns, where);
@@ -88,6 +92,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   for (const name of names) {
     const spec = specFor(name);
     if (!spec) continue;
+    // SQLite cuts SQL text at a NUL, whatever the quoting (found by fuzzing, issue 16).
+    if (/[\u0000-\u001f]/.test(name)) throw new InputError(`${where}: table name ${JSON.stringify(name)} has a control character`);
     const sqlite = name.toLowerCase();
     const twin = taken.get(sqlite);
     if (twin) throw new InputError(`${where}: tables ${twin} and ${name} both become ${sqlite}`);
@@ -192,6 +198,31 @@ function readInput(input: string): Buffer {
   }
 }
 
+/**
+ * mdb-reader follows a table definition's chain of pages (the "next page" word at offset 4 of
+ * each definition page, type 0x02) with no cycle check: a damaged file whose chain loops back
+ * would hang the converter for ever (found by fuzzing, issue 16). Returns what loops, if any.
+ * Jet 3 files (version byte 0 at 0x14) have 2 KiB pages, later ones 4 KiB.
+ */
+export function definitionLoop(buf: Buffer): string | undefined {
+  if (buf.length <= 0x14) return undefined; // too short: mdb-reader says so itself
+  const size = buf[0x14] === 0 ? 2048 : 4096;
+  // mdb-reader also reads a last page that the file cuts short.
+  const pages = Math.ceil(buf.length / size);
+  const ends = new Uint8Array(pages); // 1: the chain from here ends
+  const isDefinition = (q: number) => q > 0 && q < pages && q * size + 8 <= buf.length && buf[q * size] === 0x02;
+  for (let p = 1; p < pages; p++) {
+    if (!isDefinition(p) || ends[p]) continue;
+    const seen = new Set<number>();
+    for (let q = p; isDefinition(q) && !ends[q]; q = buf.readUInt32LE(q * size + 4)) {
+      if (seen.has(q)) return `the table definition on page ${p} links back to page ${q}`;
+      seen.add(q);
+    }
+    for (const q of seen) ends[q] = 1;
+  }
+  return undefined;
+}
+
 /** Resolve the Access column names (case-insensitively); name every missing one. */
 function plan(reader: MDBReader, name: string, sqlite: string, columns: readonly ColumnSpec[], where: string): Plan {
   let table: Table;
@@ -218,7 +249,7 @@ function readRows(p: Plan, input: string): (Value | undefined)[][] {
   } catch (err) {
     throw new InputError(`${input}: table ${p.table.name} cannot be read (${errorMessage(err)})`);
   }
-  const rows = data.map((r) => p.accessNames.map((n) => toSqlite(r[n])));
+  const rows = data.map((r, i) => p.accessNames.map((n) => toSqlite(r[n], () => `${input}: table ${p.table.name} row ${i + 1} column ${n}`)));
   if (p.sqlite === VERSIEBEHEER.sqlite) checkVersions(rows, p.table.name, p.accessNames[0], input);
   return rows.sort((a, b) => compareKeys(a[0], b[0]));
 }
@@ -234,10 +265,14 @@ function checkVersions(rows: (Value | undefined)[][], table: string, column: str
 }
 
 /** Values SQLite can bind: booleans as 0/1, dates as ISO text; numbers, text, blobs as they are. */
-function toSqlite(v: Value | undefined): Value | undefined {
+function toSqlite(v: Value | undefined, where: () => string): Value | undefined {
   if (v === undefined || v === null) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) {
+    // A damaged date cell decodes to an invalid Date (found by fuzzing, issue 16).
+    if (Number.isNaN(v.getTime())) throw new InputError(`${where()}: not a date`);
+    return v.toISOString();
+  }
   if (Array.isArray(v)) return JSON.stringify(v.map((a) => a.name));
   return v;
 }

@@ -28,6 +28,8 @@ export interface JetColumn {
 
 export interface JetTable {
   name: string;
+  /** The Name written to MSysObjects when it must differ from `name` (null: a damaged catalog). */
+  catalogName?: string | null;
   columns: readonly JetColumn[];
   rows: readonly (readonly JetValue[])[];
 }
@@ -83,7 +85,7 @@ export function writeJet4(tables: readonly JetTable[]): Buffer {
     ],
     rows: [
       [2, 0x0f000001, 'MSysObjects', 1, MSYS_FLAGS_SYSTEM, null],
-      ...user.map((l) => [l.tdefPage, 0x0f000001, l.table.name, 1, 0, null] as JetValue[]),
+      ...user.map((l) => [l.tdefPage, 0x0f000001, l.table.catalogName === undefined ? l.table.name : l.table.catalogName, 1, 0, null] as JetValue[]),
     ],
   };
   const msysRows = msysTable.rows.map((r, i) => encodeRow(msysTable, r, i));

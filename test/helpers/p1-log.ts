@@ -5,7 +5,7 @@
  */
 
 /** CRC-16/ARC, bit by bit (poly 0xA001 reflected, init 0). */
-function crc16arc(text: string): number {
+export function crc16arc(text: string): number {
   let crc = 0;
   for (let i = 0; i < text.length; i++) {
     crc ^= text.charCodeAt(i) & 0xff;

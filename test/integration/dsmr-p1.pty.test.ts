@@ -47,7 +47,7 @@ before(async () => {
   transport = new SerialTransport({ path: pair.b, ...dsmrP1Driver.defaultSerial!(dsmrP1Driver.options.parse({})) });
   session = dsmrP1Driver.createSession({
     device: 'meter',
-    options: dsmrP1Driver.options.parse({ mode: 'every', timestamps: 'meter', timezone: 'Europe/Stockholm', reopenMinMs: 100, reopenMaxMs: 400 }),
+    options: dsmrP1Driver.options.parse({ mode: 'every', timestamps: 'meter', meterClockWindowMs: 0, timezone: 'Europe/Stockholm', reopenMinMs: 100, reopenMaxMs: 400 }),
     tags: {},
     transport,
     clock: systemClock,

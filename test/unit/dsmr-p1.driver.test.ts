@@ -5,7 +5,9 @@ import type { Clock } from '../../src/core/clock.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
 
-const clock: Clock = { now: () => 0, nowNs: () => 0n, sleep: async () => undefined };
+// "Now" after every telegram here: a meter clock later than the decode time is not believed.
+const NOW_MS = Date.UTC(2030, 0, 1);
+const clock: Clock = { now: () => NOW_MS, nowNs: () => BigInt(NOW_MS) * 1_000_000n, sleep: async () => undefined };
 
 test('driver identity: id, stream kind, decode', () => {
   assert.equal(dsmrP1Driver.id, 'dsmr-p1');
@@ -21,6 +23,7 @@ test('options: defaults, each described', () => {
     timezone: 'Europe/Amsterdam',
     dsmrVersion: 'auto',
     maxTelegramBytes: 8192,
+    meterClockWindowMs: 7_200_000,
     staleAfterMs: 25_000,
     queueLimit: 600,
     exclude: [],

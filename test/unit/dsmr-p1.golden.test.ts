@@ -15,8 +15,8 @@ import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { fixture } from '../helpers/paths.js';
 
 const DIR = fixture('dsmr-p1');
-/** 2024-01-01T00:00:00Z: the "collection" time of telegrams that carry no clock. */
-const FIXED_MS = 1_704_067_200_000;
+/** 2030-01-01T00:00:00Z: the "collection" time of telegrams that carry no clock; later than every telegram (a meter clock after the decode time is not believed). */
+const FIXED_MS = 1_893_456_000_000;
 const fixedClock: Clock = { now: () => FIXED_MS, nowNs: () => BigInt(FIXED_MS) * 1_000_000n, sleep: async () => undefined };
 
 const cases = readdirSync(DIR, { withFileTypes: true })

@@ -95,8 +95,18 @@ test('mode latest: the newest telegram since the last collection, once; tags and
   await r.session.close();
 });
 
+test('timestamps: meter: a 2021 meter clock arriving in 2023 is not believed; the arrival time is used, counted as a drop reason', async () => {
+  const r = await rig({ timestamps: 'meter' });
+  await r.send(T211_7945);
+  const result = await r.session.collect(signal());
+  assert.equal(p1(result.points)[0]!.time, BigInt(T0) * 1_000_000n);
+  assert.deepEqual(result.dropped, [{ reason: 'implausible meter clock', count: 1 }]);
+  await r.session.close();
+});
+
 test('mode every: all telegrams, in order; the queue is bounded and overflow is counted', async () => {
-  const r = await rig({ mode: 'every', queueLimit: 2, timestamps: 'meter' });
+  // The captures are from 2021, the rig's clock says 2023: the plausibility window is off here.
+  const r = await rig({ mode: 'every', queueLimit: 2, timestamps: 'meter', meterClockWindowMs: 0 });
   await r.send(T211_7945, T211_57B6, T211_2B41);
   const result = await r.session.collect(signal());
   assert.deepEqual(

@@ -5,6 +5,7 @@
  * time, or the meter's clock with `timestamps: meter`, as the live session stamps them.
  */
 import type { Point } from '../../core/point.js';
+import type { FieldProblem } from '../problems.js';
 import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
 import { decodeTelegram } from './codec.js';
 import type { P1Options } from './config.js';
@@ -26,7 +27,9 @@ export function decodeP1Capture(records: readonly CaptureRecord[], ctx: DecodeCo
       }
       const t = decodeTelegram(ev.text, { timezone: ctx.options.timezone });
       for (const e of t.errors) errors.push(`telegram line ${e.line}: ${e.message}`);
-      points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options: ctx.options, receivedAtMs: r.timeMs }));
+      const problems: FieldProblem[] = [];
+      points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options: ctx.options, receivedAtMs: r.timeMs, problems }));
+      for (const p of problems) errors.push(`telegram line ${p.line ?? 1}: ${p.detail}`);
     }
   }
   return { points, errors };

@@ -48,6 +48,11 @@ export interface Telegram {
   version?: string;
   /** 0-0:1.0.0 as Unix ms. */
   meterTime?: number;
+  /**
+   * The clocks as sent, and their lines, for the message when one is not plausible: key
+   * `meter` for 0-0:1.0.0, the channel number for an M-Bus reading time. Set only when present.
+   */
+  clockTexts?: Map<'meter' | number, { text: string; line: number }>;
   values: P1Value[];
   mbus: MbusDevice[];
   errors: LineError[];
@@ -112,7 +117,10 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
         legacyGas = undefined;
         const v = measure(line, 1, line.length - 1, g.unit);
         if (Number.isNaN(v)) t.errors.push({ line: lineNo, message: `0-${g.channel}:24.3.0: ${measured.problem}` });
-        else setReading(channel((channels ??= new Map()), g.channel), v, measured.suffix, g.time, zone);
+        else {
+          const problem = setReading(t, channel((channels ??= new Map()), g.channel), v, measured.suffix, g.time, zone, lineNo);
+          if (problem) t.errors.push({ line: lineNo, message: `0-${g.channel}:24.3.0: ${problem}` });
+        }
       }
       continue;
     }
@@ -148,7 +156,10 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
     if (key === TIMESTAMP) {
       const ms = parseP1TimeAt(text, gs[0], ge[0], zone);
       if (ms === undefined) t.errors.push({ line: lineNo, message: `0-0:1.0.0: not a timestamp: "${text.slice(gs[0], ge[0])}"` });
-      else t.meterTime = ms;
+      else {
+        t.meterTime = ms;
+        (t.clockTexts ??= new Map()).set('meter', { text: text.slice(gs[0], ge[0]), line: lineNo });
+      }
       continue;
     }
     const d = OBIS_BY_KEY.get(key);
@@ -161,7 +172,7 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
     if (key >= 0 && key >>> 28 === 0 && b >= 1 && b <= 9) {
       // 0-n:C.D.E: M-Bus channel n.
       const cde = `${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
-      const problem = mbusLine(t, channel((channels ??= new Map()), b), cde, text, n, zone);
+      const problem = mbusLine(t, channel((channels ??= new Map()), b), cde, text, n, zone, lineNo);
       if (problem === 'legacy') legacyGas = { channel: b, time: text.slice(gs[0], ge[0]), unit: n > 5 ? text.slice(gs[5], ge[5]) : 'm3' };
       else if (problem) t.errors.push({ line: lineNo, message: `0-${b}:${cde}: ${problem}` });
       continue;
@@ -212,36 +223,44 @@ function channel(channels: Map<number, Channel>, n: number): Channel {
   return c;
 }
 
-function setReading(c: Channel, value: number, suffix: string | undefined, time: string, zone: string): void {
+/** The reading, and its time; returns a problem when the time does not parse (the reading still counts). */
+function setReading(t: Telegram, c: Channel, value: number, suffix: string | undefined, time: string, zone: string, line: number): string | undefined {
   c.hasReading = true;
   c.reading = value;
   c.readingField = suffix ? `reading_${suffix}` : 'reading';
-  if (isPlaceholder(time)) c.placeholderTime = true;
-  else {
-    const ms = parseP1Time(time, zone);
-    if (ms !== undefined) c.readingTime = ms;
+  if (isPlaceholder(time)) {
+    c.placeholderTime = true;
+    return undefined;
   }
+  const ms = parseP1Time(time, zone);
+  if (ms === undefined) return `not a timestamp: "${time}"; the telegram's time is used`;
+  c.readingTime = ms;
+  (t.clockTexts ??= new Map()).set(c.channel, { text: time, line });
+  return undefined;
 }
 
-function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number, zone: string): string | undefined {
+function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number, zone: string, line: number): string | undefined {
   const first = text.slice(gs[0], ge[0]);
   if (cde === MBUS_CODES.deviceType) {
     const v = Number(first);
-    if (first === '' || !Number.isInteger(v)) return `not a device type: "${first}"`;
+    if (first === '' || !Number.isSafeInteger(v)) return `not a device type: "${first}"`;
     c.deviceType = v;
   } else if ((MBUS_CODES.equipmentIds as readonly string[]).includes(cde)) {
     c.hasId = !isPlaceholder(first);
-    if (c.hasId) c.equipmentId = decodeHexText(first);
+    if (c.hasId) c.equipmentId = decodeHexText(first).trim();
   } else if ((MBUS_CODES.readings as readonly string[]).includes(cde)) {
     if (n < 2) return 'expected (time)(value*unit)';
     const v = measure(text, gs[1], ge[1], undefined);
     if (Number.isNaN(v)) return measured.problem;
-    setReading(c, v, measured.suffix, first, zone);
+    return setReading(t, c, v, measured.suffix, first, zone, line);
   } else if (cde === MBUS_CODES.legacyReading) {
     return 'legacy';
   } else if (cde === MBUS_CODES.valve) {
+    // An empty position is "no valve"; anything else must be an exact integer (issue 16).
     const v = Number(first);
-    if (first !== '' && Number.isInteger(v)) c.valve = v;
+    if (first === '') return undefined;
+    if (!Number.isSafeInteger(v)) return `not a valve position: "${first}"`;
+    c.valve = v;
   } else {
     t.unknown++;
   }
@@ -257,7 +276,9 @@ function addValue(t: Telegram, d: ObisDescriptor, text: string, n: number, zone:
       if (d.field === 'p1_version') t.version = raw;
       // An empty message, or an all-zero id (DSMR 2.2 placeholder): no field.
       if (raw === '' || (d.kind === 'hextext' && /^0+$/.test(raw))) return undefined;
-      push(t, d, d.field, 'string', d.kind === 'hextext' ? decodeHexText(raw) : raw);
+      // DSMR 2.2 meters pad their plain-text id with a leading space (` ZABF…`).
+      const value = d.kind === 'hextext' ? decodeHexText(raw).trim() : raw;
+      if (value !== '') push(t, d, d.field, 'string', value);
       return undefined;
     }
     case 'int':

@@ -27,6 +27,13 @@ export const p1OptionsSchema = z
       .enum(['collection', 'meter'])
       .default('collection')
       .describe("collection: when the telegram arrived; meter: the meter's clock (0-0:1.0.0) and each M-Bus reading's own time"),
+    meterClockWindowMs: z
+      .int()
+      .min(0)
+      .default(7_200_000)
+      .describe(
+        "timestamps: meter: a meter clock further than this (ms) from the arrival time is not believed (counted, logged, the arrival time is used); 2 h allows a meter an hour off for DST; 0: believe any clock",
+      ),
     timezone: z
       .string()
       .refine(isTimeZone, { message: 'not an IANA time zone (e.g. Europe/Amsterdam, Europe/Brussels, Europe/Stockholm)' })

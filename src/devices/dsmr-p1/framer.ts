@@ -157,11 +157,22 @@ export class P1Framer {
     return out;
   }
 
-  /** End of input: a telegram still open is dropped as truncated. */
+  /**
+   * End of input: a telegram whose input ends right after its CRC (a log file without the
+   * last CR LF; live serial input always brings it) is completed; one still open is dropped
+   * as truncated, saying whether its '!' came.
+   */
   flush(): FramerEvent[] {
     const out: FramerEvent[] = [];
+    if (this.state === IN && this.buf[this.scan] === BANG) {
+      // feed() stopped at the '!' only because the input ended within "up to 4 hex digits, CR".
+      const tail = this.buf[this.buf.length - 1] === CR ? '\n' : '\r\n';
+      out.push(...this.feed(Buffer.from(tail, 'latin1')));
+    }
     if (this.state === IN && this.buf.length > 0) {
-      out.push(this.drop('truncated', `input ended inside a telegram (${this.buf.length} bytes, no '!' end)`, 0, this.buf.length));
+      const bang = this.buf.indexOf(BANG, 0);
+      const what = bang < 0 ? "no '!' end" : `its end "${this.buf.toString('latin1', bang, Math.min(this.buf.length, bang + 8))}" cut short`;
+      out.push(this.drop('truncated', `input ended inside a telegram (${this.buf.length} bytes, ${what})`, 0, this.buf.length));
     }
     this.forget();
     return out;

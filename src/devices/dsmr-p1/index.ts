@@ -5,6 +5,7 @@
  * session.ts keeps the port open. See README.md beside this file.
  */
 import type { Point } from '../../core/point.js';
+import type { FieldProblem } from '../problems.js';
 import type { DecodeContext, DecodeResult, Driver } from '../types.js';
 import { dsmrP1Fields } from './fields.js';
 import { decodeP1Capture } from './capture.js';
@@ -29,6 +30,9 @@ export function decodeTelegramLog(input: Buffer, ctx: DecodeContext<P1Options>):
   const lines = new LineCounter(input);
   let n = 0;
   const nowMs = ctx.clock.now();
+  // The latest a meter clock in the log may say; backfill stubs ctx.clock at 0 (its marker for
+  // "no device clock"), so the system clock counts too.
+  const decodedAtMs = Math.max(nowMs, Date.now());
 
   const handle = (ev: FramerEvent) => {
     n++;
@@ -39,7 +43,9 @@ export function decodeTelegramLog(input: Buffer, ctx: DecodeContext<P1Options>):
     const t = decodeTelegram(ev.text, { timezone: options.timezone });
     const first = lines.at(ev.start);
     for (const e of t.errors) errors.push(`telegram ${n} (line ${first + e.line - 1}): ${e.message}`);
-    points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options, receivedAtMs: nowMs }));
+    const problems: FieldProblem[] = [];
+    points.push(...telegramToPoints(t, { device: ctx.device, tags: ctx.tags, options, receivedAtMs: nowMs, decodedAtMs, problems }));
+    for (const p of problems) errors.push(`telegram ${n} (line ${first + (p.line ?? 1) - 1}): ${p.detail}`);
   };
   for (const ev of framer.feed(input)) handle(ev);
   for (const ev of framer.flush()) handle(ev);

@@ -20,6 +20,7 @@ import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
 import { decodeTelegram, type Telegram } from './codec.js';
 import type { P1Options } from './config.js';
 import { P1Framer, type FramerEvent } from './framer.js';
+import type { FieldProblem } from '../problems.js';
 import { telegramToPoints } from './points.js';
 
 interface Received {
@@ -93,8 +94,6 @@ export class P1Session implements DeviceSession {
   async collect(signal: AbortSignal): Promise<CollectResult> {
     signal.throwIfAborted();
     const now = this.ctx.clock.now();
-    const dropped = [...this.drops].map(([reason, count]) => ({ reason, count }));
-    this.drops = new Map();
 
     let items: Received[] = [];
     if (this.options.mode === 'latest') {
@@ -104,11 +103,11 @@ export class P1Session implements DeviceSession {
       items = this.queue;
       this.queue = [];
     }
-    if (items.length > 0) {
-      const points: Point[] = [];
-      for (const r of items) points.push(...this.toPoints(r));
-      return dropped.length > 0 ? { points, dropped } : { points };
-    }
+    const points: Point[] = [];
+    for (const r of items) points.push(...this.toPoints(r));
+    const dropped = [...this.drops].map(([reason, count]) => ({ reason, count }));
+    this.drops = new Map();
+    if (items.length > 0) return dropped.length > 0 ? { points, dropped } : { points };
 
     const t = this.ctx.transport;
     if (!t.isOpen) {
@@ -153,7 +152,13 @@ export class P1Session implements DeviceSession {
 
   private toPoints(r: Received): Point[] {
     const { device, tags } = this.ctx;
-    return telegramToPoints(r.telegram, { device, tags, options: this.options, receivedAtMs: r.receivedAtMs });
+    const problems: FieldProblem[] = [];
+    const points = telegramToPoints(r.telegram, { device, tags, options: this.options, receivedAtMs: r.receivedAtMs, problems });
+    for (const p of problems) {
+      this.countDrop(p.reason, 1);
+      this.ctx.log.warn({ reason: p.reason, detail: p.detail }, 'P1 meter clock not believed');
+    }
+    return points;
   }
 
   /** Why there may be no telegrams: garbage with no telegrams usually means wrong serial settings. */

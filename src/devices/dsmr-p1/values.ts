@@ -4,6 +4,14 @@
  */
 import { UNITS } from './obis.js';
 
+/** UNITS by name, and by lower-case name: meters spell units in any case (a Kamstrup sends `kVArh`, `kVAr`). Maps: a unit named `constructor` is no unit. */
+const UNITS_EXACT = new Map(Object.entries(UNITS));
+const UNITS_ANY_CASE = new Map(Object.entries(UNITS).map(([name, u]) => [name.toLowerCase(), u]));
+
+function unitNamed(name: string): { suffix: string; pow10: number } | undefined {
+  return UNITS_EXACT.get(name) ?? UNITS_ANY_CASE.get(name.toLowerCase());
+}
+
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
@@ -68,7 +76,7 @@ export function measure(text: string, s: number, e: number, expect: string | und
   let star = text.indexOf('*', s);
   if (star >= e) star = -1;
   const digitsEnd = star >= 0 ? star : e;
-  const u0 = expect === undefined ? undefined : UNITS[expect];
+  const u0 = expect === undefined ? undefined : UNITS_EXACT.get(expect);
   if (u0 !== undefined && (star < 0 || (e - star - 1 === expect!.length && text.startsWith(expect!, star + 1)))) {
     // The unit the standard sends (the common case): no lookup by a cut-out string.
     measured.suffix = u0.suffix;
@@ -80,9 +88,11 @@ export function measure(text: string, s: number, e: number, expect: string | und
   let pow10 = 0;
   measured.suffix = undefined;
   if (unit !== undefined && unit !== 'auto') {
-    const u = UNITS[unit];
+    const u = unitNamed(unit);
     if (!u) return fail(`unknown unit "${unit}"`);
-    if (expect !== undefined && expect !== 'auto' && UNITS[expect].suffix !== u.suffix) return fail(`unit ${unit} where ${expect} was expected`);
+    // `expect` may come from the telegram too (the DSMR 2.2/3 gas header names its unit).
+    const e = expect === undefined || expect === 'auto' ? u : unitNamed(expect);
+    if (e?.suffix !== u.suffix) return fail(`unit ${unit} where ${expect} was expected`);
     pow10 = u.pow10;
     measured.suffix = u.suffix;
   }

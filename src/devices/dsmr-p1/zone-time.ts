@@ -3,7 +3,7 @@
  * S (summer time, DST active) or W (winter/standard time). This turns them into Unix ms in
  * an IANA zone with Intl.DateTimeFormat only (no tz database of our own).
  *
- * - The flag decides the offset: W is the zone's standard offset, S its summer offset. That
+ * - The flag (either case: an E350 sends `s`) decides the offset: W is the zone's standard offset, S its summer offset. That
  *   settles the repeated autumn hour, and it is also right for meters that keep standard
  *   time all year and say so (Nordic HAN meters such as the Sagemcom T211 send `W` in
  *   August; see test/fixtures/dsmr-p1/t211-se-2b41).
@@ -123,7 +123,8 @@ export function parseP1TimeAt(text: string, start: number, end: number, zone: st
   const mi = pair(text, start + 8);
   const ss = pair(text, start + 10);
   if ((yy | mo | dd | hh | mi | ss) < 0) return undefined;
-  const flag = len === 13 ? text.charCodeAt(start + 12) : 0;
+  // Some meters send the flag in lower case (a Landis+Gyr E350's gas time: `150701190000s`).
+  const flag = len === 13 ? text.charCodeAt(start + 12) & ~0x20 : 0;
   if (flag !== 0 && flag !== 83 /* S */ && flag !== 87 /* W */) return undefined;
   if (mo < 1 || mo > 12 || dd < 1 || hh > 23 || mi > 59 || ss > 59) return undefined;
   if (dd > DAYS[mo] && !(mo === 2 && dd === 29 && yy % 4 === 0)) return undefined; // 31 April and friends

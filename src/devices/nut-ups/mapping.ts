@@ -63,6 +63,11 @@ export const VARIABLES: readonly VarDescriptor[] = [
   d('ups.alarm', 'alarm', 'string', ''),
   d('ups.test.result', 'test_result', 'string', ''),
   d('ups.beeper.status', 'beeper_status', 'string', ''),
+  // Hexadecimal USB ids and version strings: text, never numbers (`0601` is not 601, `051d` is
+  // not "no field"); field names as the generic ones would be.
+  d('ups.vendorid', 'ups_vendorid', 'string', ''),
+  d('ups.productid', 'ups_productid', 'string', ''),
+  d('ups.firmware.aux', 'ups_firmware_aux', 'string', ''),
 ];
 
 export const VARIABLES_BY_NAME: ReadonlyMap<string, VarDescriptor> = new Map(VARIABLES.map((v) => [v.nut, v]));
@@ -140,8 +145,10 @@ export function decodeVariables(vars: ReadonlyMap<string, string>): Decoded {
         continue;
       }
       const n = parseNumber(value);
-      if (n === undefined) out.bad.push({ name, value });
-      else out.fields[desc.field] = { type: desc.type, value: desc.type === 'int' ? Math.round(n) : n };
+      const v = n !== undefined && desc.type === 'int' ? Math.round(n) : n;
+      // An integer a double no longer holds exactly (2.46e22 s of runtime) is no reading either.
+      if (v === undefined || (desc.type === 'int' && !Number.isSafeInteger(v))) out.bad.push({ name, value });
+      else out.fields[desc.field] = { type: desc.type, value: v };
       continue;
     }
     if (infoNames.has(name)) continue;

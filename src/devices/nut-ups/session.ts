@@ -108,7 +108,11 @@ export class NutUpsSession implements DeviceSession {
     if (!point) throw new NutUpsError(`${this.ctx.device}: upsd listed no usable variable for UPS ${ups}`, this.ctx.device, 'protocol');
     this.counts.polls_ok++;
     const result: CollectResult = { points: [point] };
-    if (decoded.bad.length > 0) result.dropped = decoded.bad.map((b) => ({ reason: `${b.name}: not a number: ${JSON.stringify(b.value)}`, count: 1 }));
+    if (decoded.bad.length > 0) {
+      // Counted by variable (a stable reason); the value goes to the log.
+      result.dropped = decoded.bad.map((b) => ({ reason: `${b.name}: not a usable number`, count: 1 }));
+      for (const b of decoded.bad) this.ctx.log.warn({ variable: b.name, value: b.value }, 'nut-ups: variable left out');
+    }
     return result;
   }
 

@@ -20,7 +20,7 @@ export interface Status {
   alarms: Record<AlarmFlag, number>;
   /** The eight alarm/unused bits of positions 0-7 as one integer, position 0 the highest bit. */
   alarmBits: number;
-  /** Per outlet 1..8, code 0-6. */
+  /** Per outlet 1..8, the digit as sent: 0-6 are OUTLET_STATUS, 7-9 unknown (points.ts leaves those out). */
   outletStatus: number[];
   inputV: number;
   inputHz: number;
@@ -34,11 +34,8 @@ export function decodeStatus(payload: string): Status {
   const t = tokens(payload, 13, 'QGS');
   const s = statusString(t[0]!, 16, /[0-9]/, 'QGS');
   for (let i = 0; i < 8; i++) if (s[i] !== '0' && s[i] !== '1') throw new FrameError(`QGS: alarm flag ${i} is ${show(s[i]!)}, expected 0 or 1`, 'syntax');
-  const outletStatus = [...s.slice(8)].map((c, i) => {
-    const code = Number(c);
-    if (code > 6) throw new FrameError(`QGS: outlet ${i + 1} status ${code} is not a known code (0-6)`, 'syntax');
-    return code;
-  });
+  // An unknown status digit costs only that outlet's status field (issue 16), not the reply.
+  const outletStatus = [...s.slice(8)].map(Number);
   const n = t.slice(1).map((x, i) => decimal(x, 'QGS', `field ${i + 1}`));
   const alarms = Object.fromEntries(ALARM_FLAGS.map((k, i) => [k, Number(s[i])])) as Record<AlarmFlag, number>;
   return {

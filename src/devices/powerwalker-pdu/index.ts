@@ -6,6 +6,7 @@
  * See README.md beside this file.
  */
 import { decodeExchanges } from '../powerwalker/capture.js';
+import type { FieldProblem } from '../problems.js';
 import type { Driver } from '../types.js';
 import { powerwalkerPduFields } from './fields.js';
 import { pduOptionsSchema, powerwalkerSerialSettings, type PduOptions } from './config.js';
@@ -28,7 +29,9 @@ export const powerwalkerPduDriver: Driver<PduOptions> = {
   decodeCapture(records, ctx) {
     const { values, errors, timeMs } = decodeExchanges(records, READ_COMMANDS);
     if (timeMs === undefined) return { points: [], errors };
-    return { points: pduPoints(values as PduPoll, ctx, timeMs), errors };
+    const problems: FieldProblem[] = [];
+    const points = pduPoints(values as PduPoll, ctx, timeMs, problems);
+    return { points, errors: [...errors, ...problems.map((p) => p.detail)] };
   },
   control: pduControl,
 };

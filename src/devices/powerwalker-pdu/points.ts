@@ -10,7 +10,8 @@
  */
 import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
 import { decodeFirmware, decodeProtocolId } from '../powerwalker/protocol.js';
-import { decodeCountdowns, decodeEnergy, decodeModel, decodePowers, decodeStatus, OUTLETS, type Countdown, type ModelInfo, type Status } from './codec.js';
+import type { FieldProblem } from '../problems.js';
+import { decodeCountdowns, decodeEnergy, decodeModel, decodePowers, decodeStatus, OUTLET_STATUS, OUTLETS, type Countdown, type ModelInfo, type Status } from './codec.js';
 
 export const MEASUREMENT = 'pdu';
 export const OUTLET_MEASUREMENT = 'pdu_outlet';
@@ -52,7 +53,7 @@ export interface PointContext {
   tags: Record<string, string>;
 }
 
-export function pduPoints(poll: PduPoll, ctx: PointContext, timeMs: number): Point[] {
+export function pduPoints(poll: PduPoll, ctx: PointContext, timeMs: number, problems: FieldProblem[] = []): Point[] {
   const time = msToNs(timeMs);
   const base = { ...ctx.tags, device: ctx.device };
   const points: Point[] = [];
@@ -72,7 +73,9 @@ export function pduPoints(poll: PduPoll, ctx: PointContext, timeMs: number): Poi
     const f: Record<string, FieldValue> = {};
     if (s) {
       f.current_a = s.outletA[o]!;
-      f.status = int(s.outletStatus[o]!);
+      const code = s.outletStatus[o]!;
+      if (code < OUTLET_STATUS.length) f.status = int(code);
+      else problems.push({ reason: 'unknown outlet status', detail: `outlet ${o + 1}: status code ${code} is not in the table (0-${OUTLET_STATUS.length - 1})` });
     }
     if (poll.watts) f.power_w = int(poll.watts.outlets[o]!);
     if (poll.va) f.apparent_power_va = int(poll.va.outlets[o]!);

@@ -3,8 +3,9 @@
  * each connection, then QGS, QPW, QPVA, QEC, QSR every poll; control commands from
  * control.ts, never retried, NAK an error.
  */
-import { InputError } from '../../core/errors.js';
+import { DeviceError, InputError } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DriverContext } from '../types.js';
+import { tally, type FieldProblem } from '../problems.js';
 import { PowerwalkerError } from '../powerwalker/link.js';
 import { PowerwalkerSession, readAll } from '../powerwalker/session.js';
 import { cancelCommand, decodeMemory, decodeStatus, memoryCommand, OUTLET_STATUS, OUTLETS, type MemoryValue } from './codec.js';
@@ -32,8 +33,11 @@ export class PduSession extends PowerwalkerSession<PduOptions> {
     }
     this.lastFailures = failures;
     for (const f of failures) this.ctx.log.warn({ command: f.command, reason: f.reason }, f.message);
-    const result: CollectResult = { points: pduPoints(poll, this.ctx, t0) };
-    if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `${f.command}: ${f.reason}`, count: 1 }));
+    const problems: FieldProblem[] = [];
+    const result: CollectResult = { points: pduPoints(poll, this.ctx, t0, problems) };
+    for (const p of problems) this.ctx.log.warn({ reason: p.reason, detail: p.detail }, 'pdu: field left out');
+    const dropped = [...failures.map((f) => ({ reason: `${f.command}: ${f.reason}`, count: 1 })), ...tally(problems)];
+    if (dropped.length > 0) result.dropped = dropped;
     return result;
   }
 
@@ -67,6 +71,8 @@ export class PduSession extends PowerwalkerSession<PduOptions> {
     const plan = new Map<number, 'recipe' | 'cancel'>();
     for (const o of wanted) {
       const code = status.outletStatus[o - 1]!;
+      // Never switch an outlet whose state the PDU reports in a code we do not know.
+      if (code >= OUTLET_STATUS.length) throw new DeviceError(`${this.ctx.device}: outlet ${o} reports status code ${code}, which is not in the table (0-${OUTLET_STATUS.length - 1}); nothing sent`, this.ctx.device);
       const action = to === 'on' ? ON_PLAN[code] : OFF_PLAN[code];
       if (action) plan.set(o, action);
     }

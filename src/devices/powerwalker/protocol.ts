@@ -74,14 +74,20 @@ export function tokens(payload: string, count: number, command: string): string[
 const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
+/** A decimal token; 309 digits and more overflow to Infinity, which is no reading (issue 16). */
 export function decimal(token: string, command: string, what: string): number {
   if (!DECIMAL.test(token)) throw new FrameError(`${command}: ${what} is not a number: ${show(token)}`, 'syntax');
-  return Number(token);
+  const v = Number(token);
+  if (!Number.isFinite(v)) throw new FrameError(`${command}: ${what} is out of range: ${show(token)}`, 'syntax');
+  return v;
 }
 
+/** An integer token, exact (a safe integer) or a FrameError. */
 export function integer(token: string, command: string, what: string): number {
   if (!INTEGER.test(token)) throw new FrameError(`${command}: ${what} is not an integer: ${show(token)}`, 'syntax');
-  return Number.parseInt(token, 10);
+  const v = Number.parseInt(token, 10);
+  if (!Number.isSafeInteger(v)) throw new FrameError(`${command}: ${what} is out of range: ${show(token)}`, 'syntax');
+  return v;
 }
 
 /** A status string of exactly `length` characters from `allowed` (§1.5: the original never checked). */

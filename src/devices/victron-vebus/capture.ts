@@ -45,7 +45,9 @@ export function decodeVebusCapture(records: readonly CaptureRecord[], ctx: Decod
     }
     if (pending) unanswered++;
     const reading = asm.reading();
-    return { points: readingToPoints(reading, { device: ctx.device, tags: ctx.tags }, t0), errors };
+    const points = readingToPoints(reading, { device: ctx.device, tags: ctx.tags }, t0, asm.problems);
+    for (const p of asm.problems) errors.push(`${where}: ${p.detail}`);
+    return { points, errors };
   } catch (err) {
     const detail = err instanceof FrameError ? err.message : errorMessage(err);
     errors.push(`${where}: ${detail}${unanswered ? ` (${unanswered} request${unanswered > 1 ? 's' : ''} without a reply)` : ''}`);

@@ -14,6 +14,7 @@ import {
   MARKER_COMMAND,
   MARKER_INFO,
   PHASE_INFO_DC,
+  SIGNED_RAM_IDS,
   WCMD,
   WREPLY,
   WRITE_FLAG_RAM_ONLY,
@@ -151,7 +152,11 @@ export interface AcInfo {
 }
 
 type Infos = Readonly<Record<number, VarInfo>>;
-const infoFor = (infos: Infos, id: number): VarInfo => infos[id] ?? DEFAULT_VAR_INFO[id]!;
+/** A variable's info: the unit's answer (or the default), with the sign Victron's definitions force (SIGNED_RAM_IDS). */
+function infoFor(infos: Infos, id: number): VarInfo {
+  const info = infos[id] ?? DEFAULT_VAR_INFO[id]!;
+  return SIGNED_RAM_IDS.has(id) && !info.signed && info.bit === undefined ? { ...info, signed: true } : info;
+}
 
 /** AC info (reply to `F 01…04`), §3.5: values scaled by the RAM-variable info of ids 0-3 and 8. */
 export function decodeAcInfo(f: VebusFrame, infos: Infos = DEFAULT_VAR_INFO): AcInfo {
@@ -199,7 +204,10 @@ export function decodeDcInfo(f: VebusFrame, infos: Infos = DEFAULT_VAR_INFO): Dc
   };
 }
 
-/** RAM-variable info (reply to `X 36`): undefined when the device does not know the variable. */
+/**
+ * RAM-variable info (reply to `X 36`): undefined when the device does not know the variable.
+ * A scale word that gives no finite scale (0x8000: 1 / 0) is a FrameError, never a scale.
+ */
 export function decodeVarInfo(f: VebusFrame): VarInfo | undefined {
   const code = winmonCode(f);
   if (code === WREPLY.variableNotSupported || code === WREPLY.commandNotSupported) return undefined;
@@ -215,7 +223,11 @@ export function decodeVarInfo(f: VebusFrame): VarInfo | undefined {
     field = 0x10000 - field;
     signed = true;
   }
-  if (offsetField === 0x8000) return { scale: 1, signed: false, offset: 0, bit: field - 1 };
+  if (offsetField === 0x8000) {
+    if (field > 16) throw new FrameError(`RAM-variable info reply ${hexdump(f.raw)}: bit ${field - 1} of a 16-bit variable`, 'syntax');
+    return { scale: 1, signed: false, offset: 0, bit: field - 1 };
+  }
+  if (field === 0x8000) throw new FrameError(`RAM-variable info reply ${hexdump(f.raw)}: scale word 0x8000 gives no scale (1 / 0)`, 'syntax');
   const scale = field >= 0x4000 ? 1 / (0x8000 - field) : field;
   return { scale, signed, offset: offsetField >= 0x8000 ? offsetField - 0x10000 : offsetField };
 }

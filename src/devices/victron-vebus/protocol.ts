@@ -106,6 +106,15 @@ export const DEFAULT_VAR_INFO: Readonly<Record<number, VarInfo>> = {
   16: { scale: 1, signed: true, offset: 0 },
 };
 
+/**
+ * RAM variables read signed whatever the unit's 0x36 answer says (issue 16). Victron's own
+ * MK2 code (velib, `Mk2RawAcPhase`) declares the inverter current `sn16 inverterI`, and casts
+ * the mains current to sn16 because "vebus does return a signed value, but the value info is
+ * not updated accordingly": a MultiPlus 24/3000 answers id 3 with an unsigned 1/100 scale and
+ * then sends fe ff for −0.02 A. The other variables keep the sign the unit declares.
+ */
+export const SIGNED_RAM_IDS: ReadonlySet<number> = new Set([RAM.iMains, RAM.iInverter]);
+
 /** Device state byte of the AC info frame (§3.5). Its integer is the `state` field. */
 export const DEVICE_STATES: readonly string[] = ['down', 'startup', 'off', 'slave', 'invert_full', 'invert_half', 'invert_aes', 'power_assist', 'bypass', 'charge'];
 

@@ -23,7 +23,8 @@ import {
   type Leds,
   type VebusFrame,
 } from './codec.js';
-import { CMD, DEFAULT_VAR_INFO, INFO_SNAPSHOT, LED_NAMES, LETTERS, MARKER_COMMAND, RAM, WCMD, type VarInfo } from './protocol.js';
+import type { FieldProblem } from '../problems.js';
+import { CMD, DEFAULT_VAR_INFO, DEVICE_STATES, INFO_SNAPSHOT, LED_NAMES, LETTERS, MARKER_COMMAND, RAM, WCMD, type VarInfo } from './protocol.js';
 
 export const MEASUREMENT = 'vebus';
 
@@ -39,6 +40,8 @@ export interface VebusReading {
 
 export class PollAssembler {
   readonly infos: Record<number, VarInfo>;
+  /** What could not be understood without costing the poll (a 0x36 answer with no usable scale). */
+  readonly problems: FieldProblem[] = [];
   private snapshotIds: number[] | undefined;
   private readonly ac: AcInfo[] = [];
   private dc: DcInfo | undefined;
@@ -69,7 +72,7 @@ export class PollAssembler {
     const wcmd = request[3]!;
     if (wcmd === WCMD.getRamVarInfo) {
       const id = request[4]! | (request[5]! << 8);
-      const info = decodeVarInfo(reply);
+      const info = varInfoOrProblem(id, reply, this.problems);
       if (info) this.infos[id] = info;
     } else if (wcmd === WCMD.readSnapshot) {
       if (!this.snapshotIds) throw new FrameError('snapshot read (X 38) without a trigger (F 06) before it', 'unexpected');
@@ -95,6 +98,20 @@ export class PollAssembler {
   }
 }
 
+/**
+ * One 0x36 answer: its info, undefined when the device does not know the variable, or when
+ * the answer gives no usable scale (a problem is added; the default scale stays in force).
+ */
+export function varInfoOrProblem(id: number, reply: VebusFrame, problems: FieldProblem[]): VarInfo | undefined {
+  try {
+    return decodeVarInfo(reply);
+  } catch (err) {
+    if (!(err instanceof FrameError)) throw err;
+    problems.push({ reason: 'bad scale', detail: `RAM id ${id}: ${err.message}; using the default scale` });
+    return undefined;
+  }
+}
+
 export interface PointContext {
   device: string;
   tags: Record<string, string>;
@@ -104,11 +121,15 @@ export interface PointContext {
  * The device point (no phase tag) and one point per AC phase (tag phase=L1…L4), all at
  * timeMs. Signs: see README.md (inverter power + = DC→AC, battery current + = charging).
  */
-export function readingToPoints(r: VebusReading, ctx: PointContext, timeMs: number): Point[] {
+export function readingToPoints(r: VebusReading, ctx: PointContext, timeMs: number, problems: FieldProblem[] = []): Point[] {
   const time = msToNs(timeMs);
   const base = { ...ctx.tags, device: ctx.device };
   const s = r.snapshot;
-  const fields: Record<string, FieldValue> = { state: int(r.ac[0]!.state), phases: int(r.ac.length) };
+  const fields: Record<string, FieldValue> = { phases: int(r.ac.length) };
+  const state = r.ac[0]!.state;
+  // A byte outside the state table is not a state (a MultiPlus 24/3000 sent 0xB7).
+  if (state < DEVICE_STATES.length) fields.state = int(state);
+  else problems.push({ reason: 'unknown state', detail: `state byte 0x${state.toString(16).toUpperCase()} is not in the state table (0…${DEVICE_STATES.length - 1})` });
   const batV = s.get(RAM.uBat);
   const batA = s.get(RAM.iBat);
   if (batV !== undefined) fields.battery_v = round(batV, 3);

@@ -19,7 +19,6 @@ import {
   decodeAcInfo,
   decodeAddress,
   decodeRamRead,
-  decodeVarInfo,
   decodeVersion,
   essPowerRequest,
   hex,
@@ -37,7 +36,8 @@ import type { VebusOptions } from './config.js';
 import type { EssPowerParams } from './control.js';
 import { VebusLink } from './link.js';
 import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './protocol.js';
-import { PollAssembler, readingToPoints, type VebusReading } from './reading.js';
+import { tally, type FieldProblem } from '../problems.js';
+import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './reading.js';
 
 export class VebusSession implements DeviceSession {
   private readonly options: VebusOptions;
@@ -46,6 +46,8 @@ export class VebusSession implements DeviceSession {
   private infos: Record<number, VarInfo> = {};
   /** This connection's 0x36 requests and replies, re-recorded at the start of each poll. */
   private infoRecords: [Buffer, Buffer][] = [];
+  /** Field problems since the last collect's result (a connect's unusable 0x36 answers, this poll's values). */
+  private problems: FieldProblem[] = [];
   private essRamId: number | undefined;
   private essScanned = false;
   private letter = 0;
@@ -124,10 +126,15 @@ export class VebusSession implements DeviceSession {
     this.lastCompleteMs = this.ctx.clock.now();
     this.lastReading = reading;
     this.counts.polls_ok++;
-    const result: CollectResult = { points: readingToPoints(reading, { device: this.ctx.device, tags: this.ctx.tags }, t0) };
+    const problems = this.problems;
+    this.problems = [];
+    const result: CollectResult = { points: readingToPoints(reading, { device: this.ctx.device, tags: this.ctx.tags }, t0, problems) };
     const bad = this.link.framer.counters.checksumErrors - this.lastChecksumErrors;
     this.lastChecksumErrors += bad;
-    if (bad > 0) result.dropped = [{ reason: 'bad checksum', count: bad }];
+    const dropped = tally(problems);
+    for (const p of problems) this.ctx.log.warn({ reason: p.reason, detail: p.detail }, 'vebus: field left out');
+    if (bad > 0) dropped.unshift({ reason: 'bad checksum', count: bad });
+    if (dropped.length > 0) result.dropped = dropped;
     return result;
   }
 
@@ -211,9 +218,9 @@ export class VebusSession implements DeviceSession {
       const tx = varInfoRequest(this.nextLetter(), id);
       const rx = await this.req(tx, signal);
       records.push([tx, rx.raw]);
-      const info = decodeVarInfo(rx);
+      const info = varInfoOrProblem(id, rx, this.problems);
       if (info) infos[id] = info;
-      else this.ctx.log.debug({ id }, 'vebus: RAM variable info not supported; using the default scale');
+      else this.ctx.log.debug({ id }, 'vebus: RAM variable info not supported or unusable; using the default scale');
     }
 
     this.infos = infos;
