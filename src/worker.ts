@@ -19,6 +19,7 @@ import { InfluxV2Writer } from './influx/v2-writer.js';
 import { pingProbe } from './influx/probe.js';
 import type { MqttDevice, MqttOutput } from './mqtt/output.js';
 import { VSCP_DRIVER } from './vscp/output.js';
+import { tally, withoutImplausible } from './devices/problems.js';
 import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
@@ -422,6 +423,12 @@ export class Worker {
     while (waitForStream && rt.driver.kind === 'stream' && result.points.length === 0) {
       await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
       result = await rt.session.collect(signal);
+    }
+    // A reading outside the range its driver declares is that field's problem, not a value (issue 16).
+    const plausible = withoutImplausible(result.points, rt.driver.fields);
+    if (plausible.problems.length > 0) {
+      for (const p of plausible.problems) this.log.warn({ device: name, problem: p.detail }, 'reading outside its physical range: left out');
+      result = { ...result, points: plausible.points, dropped: [...(result.dropped ?? []), ...tally(plausible.problems)] };
     }
     const { lines, dropped } = encodePoints(result.points, this.precision);
     const drops = [...(result.dropped ?? [])];

@@ -3,6 +3,7 @@
  * a poll driver gets the records of one collect() (one cycle id) together, a stream driver
  * one record per call. Generic over Driver: a new driver with decodeCapture needs nothing here.
  */
+import { withoutImplausible } from '../devices/problems.js';
 import type { CaptureRecord, DecodeContext, DecodeResult, Driver } from '../devices/types.js';
 
 export interface ReplayRecord extends CaptureRecord {
@@ -46,7 +47,10 @@ export function* groupRecords(driver: Driver, records: Iterable<ReplayRecord>): 
 /** decodeCapture for one group; a decoder that throws is that group's error, not the run's. */
 export function decodeGroup<O>(driver: Driver<O>, group: ReplayGroup, ctx: DecodeContext<O>): DecodeResult {
   try {
-    return driver.decodeCapture!(group.records, ctx);
+    const decoded = driver.decodeCapture!(group.records, ctx);
+    // The live worker's rule: a reading outside its declared physical range is left out, and said.
+    const plausible = withoutImplausible(decoded.points, driver.fields);
+    return plausible.problems.length === 0 ? decoded : { points: plausible.points, errors: [...decoded.errors, ...plausible.problems.map((p) => `out of range: ${p.detail}`)] };
   } catch (err) {
     return { points: [], errors: [`decoder failed: ${(err as Error).message}`] };
   }

@@ -5,6 +5,10 @@
  * and each problem is counted by reason (CollectResult.dropped, `wattline devices`) and
  * logged with its detail by the session.
  */
+import type { Point } from '../core/point.js';
+import { declaredField } from './fields.js';
+import type { DriverFields } from './types.js';
+
 export interface FieldProblem {
   /** Short and stable: the CollectResult.dropped reason (`unknown state`, `bad scale`). */
   reason: string;
@@ -19,4 +23,34 @@ export function tally(problems: readonly FieldProblem[]): { reason: string; coun
   const counts = new Map<string, number>();
   for (const p of problems) counts.set(p.reason, (counts.get(p.reason) ?? 0) + 1);
   return [...counts].map(([reason, count]) => ({ reason, count }));
+}
+
+/**
+ * Readings outside the physical range their driver declares (FieldSpec.min/max in
+ * `<id>/fields.ts`): a 655 A inverter current, a 120 % state of charge. Such a field is left
+ * out of its point (a point left with no field is left out whole) and becomes a problem
+ * `out of range`; everything else goes out. Pure; the points passed in are not changed.
+ */
+export function withoutImplausible(points: readonly Point[], fields: DriverFields | undefined): { points: Point[]; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  if (!fields) return { points: [...points], problems };
+  const out: Point[] = [];
+  for (const point of points) {
+    const declared = fields.measurements[point.measurement];
+    let kept: Point['fields'] | undefined;
+    for (const [name, value] of Object.entries(point.fields)) {
+      const n = typeof value === 'number' ? value : typeof value === 'object' ? Number(value.value) : undefined;
+      if (n === undefined || !declared) continue;
+      const spec = declaredField(declared, name);
+      if (!spec || (spec.min === undefined && spec.max === undefined)) continue;
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        kept ??= { ...point.fields };
+        delete kept[name];
+        problems.push({ reason: 'out of range', detail: `${point.measurement}.${name}=${n} is outside ${spec.min ?? '-∞'}…${spec.max ?? '∞'}${spec.unit ? ` ${spec.unit}` : ''}` });
+      }
+    }
+    if (!kept) out.push(point);
+    else if (Object.keys(kept).length > 0) out.push({ ...point, fields: kept });
+  }
+  return { points: out, problems };
 }

@@ -11,7 +11,8 @@ export const powerwalkerAtsFields: DriverFields = {
     ats: {
       fields: {
         ...named(['load_pct', 'temperature_c']),
-        output_a: byName('output_a', { min: 0, max: 16 }),
+        // A 16 A ATS; an overload reads above its rating until it trips: plausible up to 4x.
+        output_a: byName('output_a', { min: 0, max: 64 }),
         // Degrees between the sources' phases; no unit announced so far (the key has none the convention knows).
         sync_angle_deg: { quantity: 'number', kind: 'gauge' },
         // All 24 QAS positions, position 0 the highest bit.

@@ -6,9 +6,13 @@ import type { FieldValue } from '../../core/point.js';
 import { byName, count, flag, identityFromPoint, info, named, state, text } from '../fields.js';
 import type { DriverFields, SwitchEntity } from '../types.js';
 
-/** RC-16A IEC: 230 V mains, 16 A in total (so per outlet too). */
+/**
+ * What an RC-16A IEC (230 V mains, 16 A in total) can report, not its rating: an overload
+ * reads above 16 A until the breaker trips, so current is plausible up to 4x the rating; a
+ * reading beyond is a garbled reply (the worker leaves it out: devices/problems.ts).
+ */
 const MAINS = { min: 0, max: 300 };
-const AMPS = { min: 0, max: 16 };
+const AMPS = { min: 0, max: 64 };
 
 /** The PI90 outlet status digit (protocols.md §1.5). */
 const OUTLET_STATUS = { '0': 'off', '1': 'on', '2': 'shutdown active', '3': 'shutdown imminent', '4': 'restore active', '5': 'overload alarm', '6': 'locked' };

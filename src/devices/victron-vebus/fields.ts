@@ -20,7 +20,11 @@ export const victronVebusFields: DriverFields = {
         leds_on: state(undefined, 'gauge'),
         leds_blink: state(undefined, 'gauge'),
         ...Object.fromEntries(['mains', 'absorption', 'bulk', 'float', 'inverter', 'overload', 'low_bat', 'temperature'].map((n) => [`led_${n}`, LED])),
-        ...named(['mains_v', 'inverter_v', 'mains_a', 'inverter_a', 'mains_hz']),
+        ...named(['mains_v', 'inverter_v'], { min: 0, max: 300 }),
+        ...named(['mains_hz']),
+        // The largest MultiPlus/Quattro (15 kVA) draws ~65 A AC; a reading beyond ±100 A is a
+        // misread word (issue 16: 655.34 A from a signed -0.02 A read unsigned).
+        ...named(['mains_a', 'inverter_a'], { min: -100, max: 100 }),
       },
     },
   },
