@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,28 +20,14 @@ import { SerialTransport } from '../../src/transports/serial.js';
 import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd } from '../helpers/influxd.js';
-import { ROOT } from '../helpers/paths.js';
+import { hdhkRegisters, startHdhkSlave } from '../helpers/hdhk-slave.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 
-const PYTHON = '/usr/bin/python3';
-const SLAVE = join(ROOT, 'test', 'helpers', 'hdhk_slave.py');
-
-/** Registers from address 0 (protocols.md §2.3): firmware, ranges, then currents/frequencies. */
-function unitRegisters(firmware: number, currents: number[]): number[] {
-  const r = new Array<number>(56).fill(0);
-  r[0] = firmware;
-  r[1] = 40;
-  r[2] = 20;
-  r[3] = 1;
-  currents.forEach((c, i) => (r[8 + i] = c));
-  for (let i = 0; i < 16; i++) r[24 + i] = 499;
-  return r;
-}
 const SPEC = {
   // Unit 1: the vendor screenshot values (§2.4): 11.20 A on a-h, 11.24 A on i-p.
-  '1': unitRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
-  '2': unitRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
-  '17': unitRegisters(628, Array.from({ length: 16 }, (_, i) => 65535 - i)),
+  '1': hdhkRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
+  '2': hdhkRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
+  '17': hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 65535 - i)),
   // Unit 5 holds registers 0-9 only: the current read is answered with exception 2.
   '5': [628, 40, 40, 5, 0, 0, 5, 30, 0, 0],
 };
@@ -52,21 +38,6 @@ let slave: ChildProcess | undefined;
 let transport: SerialTransport;
 let session: HdhkSession;
 const signal = () => new AbortController().signal;
-
-async function startSlave(path: string): Promise<ChildProcess> {
-  const child = spawn(PYTHON, [SLAVE, path, JSON.stringify(SPEC)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('ready')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pymodbus slave exited: ${err.trim()}`);
-    if (Date.now() > deadline) throw new Error(`pymodbus slave not ready: ${err.trim()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
 
 async function stopSlave(): Promise<void> {
   const child = slave;
@@ -84,7 +55,7 @@ function byCircuit(points: Point[]): Record<string, Point> {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wattline-hdhk-'));
   pair = await startPtyPair(dir);
-  slave = await startSlave(pair.a);
+  slave = await startHdhkSlave(pair.a, SPEC);
   const options = hdhkDriver.options.parse({
     requestTimeoutMs: 300,
     pauseMs: 5,
@@ -148,7 +119,7 @@ test('the port vanishes and comes back: a typed error, then recovery', async () 
   await assert.rejects(session.collect(signal()), (e: unknown) => e instanceof TransportError && e.retryable);
 
   pair = await startPtyPair(dir);
-  slave = await startSlave(pair.a);
+  slave = await startHdhkSlave(pair.a, SPEC);
   const res = await session.collect(signal());
   assert.equal(byCircuit(res.points).oven!.fields.current_a, 11.2);
   assert.equal(session.stats().reopens, 1);
