@@ -10,6 +10,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/poll-cpu.js
  *   BENCH_SECONDS=60 BENCH_WARMUP_S=10 node dist/scripts/bench/poll-cpu.js
+ *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,8 @@ export function hdhkSixteenChannels(): unknown {
   return { units: [{ id: 1, name: 'board', channels }] };
 }
 
-function startWattline(dir: string, port: string, synchronous: 'full' | 'normal'): Contender {
+/** `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT). */
+function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline'): Contender {
   mkdirSync(dir);
   const config = join(dir, 'wattline.yaml');
   writeFileSync(
@@ -65,7 +67,9 @@ function startWattline(dir: string, port: string, synchronous: 'full' | 'normal'
       devices: [{ name: 'board', driver: 'hdhk', port: { path: port }, schedule: '* * * * * *', options: hdhkSixteenChannels() }],
     }),
   );
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), '--config', config, '--log-level', 'warn', 'run'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, join(root, 'dist/src/cli/main.js'), '--config', config, '--log-level', 'warn', 'run'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const polls = (): number => {
     const path = join(dir, 'outbox.sqlite');
     if (!existsSync(path)) return 0;
@@ -77,7 +81,7 @@ function startWattline(dir: string, port: string, synchronous: 'full' | 'normal'
       db.close();
     }
   };
-  return { name: `wattline, synchronous: ${synchronous}`, child, polls };
+  return { name: `${label}, synchronous: ${synchronous}`, child, polls };
 }
 
 function startCollectd(dir: string, port: string): Contender {
@@ -143,6 +147,12 @@ export async function run(): Promise<Record<string, unknown>> {
     contenders.push(startWattline(join(root, 'full'), await port('full'), 'full'));
     contenders.push(startWattline(join(root, 'normal'), await port('normal'), 'normal'));
     contenders.push(startCollectd(join(root, 'collectd'), await port('collectd')));
+    // Before/after side by side: BENCH_COMPARE_ROOT=<another build's project folder>.
+    const compare = process.env.BENCH_COMPARE_ROOT;
+    if (compare) {
+      contenders.push(startWattline(join(root, 'compare-full'), await port('compare-full'), 'full', compare, `compare (${compare})`));
+      contenders.push(startWattline(join(root, 'compare-normal'), await port('compare-normal'), 'normal', compare, `compare (${compare})`));
+    }
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     const load = loadavg().map((x) => x.toFixed(2)).join(' ');
     const start = contenders.map((c) => ({ cpu: cpuMs(c.child.pid!), polls: c.polls() }));
@@ -157,9 +167,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const collectd = results[2]!;
     const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
     for (const r of results) console.log(`${r.name}: ${r.cpu_ms} ms CPU over ${r.polls} polls = ${r.ms_per_poll} ms a poll`);
-    for (const r of results.slice(0, 2)) {
+    for (const r of [...results.slice(0, 2), ...results.slice(3)]) {
       const ratio = r.ms_per_poll / collectd.ms_per_poll;
-      const target = r.name.endsWith('full') ? ` | ≤ 2× ${ratio <= 2 ? '✔' : '✘ missed'}` : ' | ';
+      const target = r.name.startsWith('wattline') && r.name.endsWith('full') ? ` | ≤ 2× ${ratio <= 2 ? '✔' : '✘ missed'}` : ' | ';
       console.log(
         `| \`poll-cpu\`: one HDHK unit, 16 channels, 1 s, pymodbus RTU on a PTY, ${r.name.replace('wattline, ', '')} (${seconds} s, ${date} UTC, load ${load} → ${endLoad}) | ${r.ms_per_poll} ms CPU a poll | ${collectd.name}, same run, ${collectd.ms_per_poll} ms a poll (4 requests) | ${ratio.toFixed(2)}×${target} |`,
       );
