@@ -1,5 +1,6 @@
 /** Small pieces every benchmark uses. */
 import type { ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 /** SIGTERM a benchmark's child process, SIGKILL after 5 s, and wait until it has exited. */
@@ -26,4 +27,27 @@ export function runIfMain(moduleUrl: string, run: () => Promise<unknown>): void 
       process.exit(1);
     });
   }
+}
+
+/** The load average over 1, 5 and 15 minutes, "1.20/0.95/0.80". */
+export function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join('/');
+}
+
+/**
+ * Print one row of the README's benchmark table, so every figure there comes from a run
+ * of `npm run bench` (issue 24): the cells as given (benchmark, wattline, baseline, ratio,
+ * target), then when it ran and the load average at its start and end (2 shared cores).
+ * `grep '^README row'` collects them.
+ */
+export function printRow(cells: readonly [bench: string, ours: string, baseline: string, ratio: string, target: string], loadAtStart: string): void {
+  const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load ${loadAtStart} → ${loadAverage()}`;
+  console.log(`README row: | ${[...cells, when].join(' | ')} |`);
+}
+
+/** "✔" or "✘ missed" after a target, as the README's table writes it. */
+export function met(ok: boolean): string {
+  return ok ? '✔' : '✘ missed';
 }

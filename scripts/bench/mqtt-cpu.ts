@@ -33,7 +33,7 @@ import { createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
 import { ROOT } from '../../test/helpers/paths.js';
-import { runIfMain, stopChild } from './common.js';
+import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 /** CPU time of every thread of a process, in s: /proc/<pid>/task/<tid>/schedstat (ns on a CPU, user and kernel). */
 function cpuSeconds(pid: number): number {
@@ -123,6 +123,7 @@ async function measureSet(mqttUrl: string, influxUrl: string | null, perKind: nu
 }
 
 export async function run(): Promise<Record<string, unknown>> {
+  const load = loadAverage();
   const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
   const perKind = env('BENCH_WORKERS', 3);
   const sets = env('BENCH_SETS', 1);
@@ -159,6 +160,17 @@ export async function run(): Promise<Record<string, unknown>> {
       `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
         `CPU per worker without MQTT ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}% of a core), with MQTT ${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}%), x${(withMqtt / base).toFixed(3)}; ` +
         `with batchWindowMs 600 x${(with600 / base).toFixed(3)}; noise floor, largest against smallest baseline worker: x${noise.toFixed(3)}; ${received} messages delivered to a subscriber`,
+    );
+    const ratio = withMqtt / base;
+    printRow(
+      [
+        `\`mqtt-cpu\`${withInflux ? '' : ', `BENCH_INFLUX=0`'}: every simulated device every second to a real Mosquitto (read by a real subscriber), ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (points stay in the outbox)'}; worker CPU over ${total} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side`,
+        `${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}% of a core)`,
+        `the same run without \`mqtt\` (mean of ${perKind} such workers), ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}%)`,
+        `${ratio.toFixed(3)}×; with \`batchWindowMs: 600\` ${(with600 / base).toFixed(3)}×; noise floor ${noise.toFixed(3)}×`,
+        `≤ 1.1× ${met(ratio <= 1.1)} (issue 8)`,
+      ],
+      load,
     );
     return {
       bench: 'mqtt-cpu',

@@ -14,14 +14,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../../test/helpers/pty.js';
-import { runIfMain, stopChild } from './common.js';
+import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 const COLLECTD = '/usr/sbin/collectd';
 const CURRENTS = Array.from({ length: 16 }, (_, i) => 100 * (i + 1));
@@ -154,7 +154,7 @@ export async function run(): Promise<Record<string, unknown>> {
       contenders.push(startWattline(join(root, 'compare-normal'), await port('compare-normal'), 'normal', compare, `compare (${compare})`));
     }
     await new Promise((r) => setTimeout(r, warmupS * 1000));
-    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    const load = loadAverage();
     const start = contenders.map((c) => ({ cpu: cpuMs(c.child.pid!), polls: c.polls() }));
     await new Promise((r) => setTimeout(r, seconds * 1000));
     for (const c of contenders) if (c.child.exitCode !== null) throw new Error(`poll-cpu: ${c.name} exited with ${c.child.exitCode}`);
@@ -163,18 +163,23 @@ export async function run(): Promise<Record<string, unknown>> {
       const cpu = cpuMs(c.child.pid!) - start[i]!.cpu;
       return { name: c.name, polls, cpu_ms: Math.round(cpu), ms_per_poll: polls > 0 ? Math.round((cpu / polls) * 1000) / 1000 : Number.NaN };
     });
-    const endLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
     const collectd = results[2]!;
-    const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
     for (const r of results) console.log(`${r.name}: ${r.cpu_ms} ms CPU over ${r.polls} polls = ${r.ms_per_poll} ms a poll`);
     for (const r of [...results.slice(0, 2), ...results.slice(3)]) {
       const ratio = r.ms_per_poll / collectd.ms_per_poll;
-      const target = r.name.startsWith('wattline') && r.name.endsWith('full') ? ` | ≤ 2× ${ratio <= 2 ? '✔' : '✘ missed'}` : ' | ';
-      console.log(
-        `| \`poll-cpu\`: one HDHK unit, 16 channels, 1 s, pymodbus RTU on a PTY, ${r.name.replace('wattline, ', '')} (${seconds} s, ${date} UTC, load ${load} → ${endLoad}) | ${r.ms_per_poll} ms CPU a poll | ${collectd.name}, same run, ${collectd.ms_per_poll} ms a poll (4 requests) | ${ratio.toFixed(2)}×${target} |`,
+      const mine = r.name.startsWith('wattline');
+      printRow(
+        [
+          `\`poll-cpu\`: one HDHK unit (16 channels, one request) every second over a socat PTY from pymodbus, CPU over ${seconds} s, ${r.name}`,
+          `${r.ms_per_poll} ms a poll`,
+          `${collectd.name}, same run, its own identical slave: ${collectd.ms_per_poll} ms a poll (4 requests)`,
+          `${ratio.toFixed(2)}×`,
+          mine && r.name.endsWith('full') ? `≤ 2× ${met(ratio <= 2)}` : '',
+        ],
+        load,
       );
     }
-    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: endLoad, results };
+    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), results };
   } finally {
     await Promise.all(contenders.map((c) => stopChild(c.child)));
     await Promise.all(slaves.map((s) => stopChild(s)));

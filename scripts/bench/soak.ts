@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
@@ -24,11 +24,17 @@ import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../../test/helpers/pty.js';
-import { runIfMain, stopChild } from './common.js';
+import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 
 const MB = 1024 * 1024;
 const PROBE = join(ROOT, 'dist/scripts/bench/memory-probe.js');
+
+const SHAPES = {
+  simulated: 'every simulated device every second',
+  pty: 'P1 (simulator) and HDHK (pymodbus, 16 channels) over socat PTYs every second',
+  idle: 'idle worker (no devices)',
+};
 
 interface Sample {
   s: number;
@@ -123,7 +129,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const onSignal = () => stopEarly();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = loadAverage();
   try {
     for (const d of Object.values(dirs)) mkdirSync(d);
     const p1Pair = await startPtyPair(mkdtempSync(join(root, 'p1-pty-')));
@@ -157,15 +163,21 @@ export async function run(): Promise<Record<string, unknown>> {
       }
     }
     const results: Record<string, number | string>[] = shapes.map((s) => ({ ...summarise(s, warmupS), points_committed: committed(s.dir) }));
-    const endLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
-    const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
     for (const r of results) {
-      const ok = (r.rss_slope_mb_per_h as number) <= 1 && (r.shape !== 'simulated' || (r.rss_peak_mb as number) <= 80);
-      console.log(
-        `| \`soak\`, ${r.shape}, ${r.ran_s} s (${date} UTC, load ${load} → ${endLoad}) | RSS ${r.rss_slope_mb_per_h} MB/h after ${warmupS} s (heap ${r.heap_slope_mb_per_h} MB/h), peak ${r.rss_peak_mb} MB; ${r.points_committed} points | | | ≤ 1 MB/h${r.shape === 'simulated' ? ', peak ≤ 80 MB' : ''} ${ok ? '✔' : '✘ missed'} |`,
+      const simulated = r.shape === 'simulated';
+      const ok = (r.rss_slope_mb_per_h as number) <= 1 && (!simulated || (r.rss_peak_mb as number) <= 80);
+      printRow(
+        [
+          `\`soak\`, ${SHAPES[r.shape as keyof typeof SHAPES]}, ${(Number(r.ran_s) / 60).toFixed(0)} min`,
+          `RSS ${r.rss_slope_mb_per_h} MB/h after the ${warmupS / 60}-min warm-up (heap ${r.heap_slope_mb_per_h} MB/h); peak RSS ${r.rss_peak_mb} MB; ${r.points_committed} points`,
+          '',
+          '',
+          `≤ 1 MB/h${simulated ? ', peak ≤ 80 MB' : ''} ${met(ok)}`,
+        ],
+        load,
       );
     }
-    return { bench: 'soak', seconds, warmup_s: warmupS, load_start: load, load_end: endLoad, shapes: results };
+    return { bench: 'soak', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), shapes: results };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

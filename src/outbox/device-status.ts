@@ -29,10 +29,10 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   if (!existsSync(path)) return { record: () => undefined, get: () => undefined, close: () => undefined };
   const db = new Database(path);
   db.pragma('busy_timeout = 5000');
-  // A status row is a report, not a reading: NORMAL (the file is in WAL mode) lets its commit
-  // skip the fsync that FULL would make after every job (one of the poll's two; issue 24).
-  // A power cut may lose the last status updates, never a point: the outbox's own commits,
-  // on their own connection at their own level, still sync the WAL up to their frame.
+  // A status row is a report, not a reading: its commit need not fsync. NORMAL is what
+  // better-sqlite3's build gives a WAL file anyway (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1); said
+  // here so a rebuilt SQLite cannot add an fsync per job. A power cut may lose the last
+  // status updates, never a point: the outbox's own commits still sync the WAL up to theirs.
   db.pragma('synchronous = NORMAL');
   applyMigrations(db, migrationsDir('outbox'));
   const upsert = db.prepare(`
