@@ -123,7 +123,7 @@ export async function run(): Promise<Record<string, number>> {
       [
         `\`itho-convert\`: generated \`.par\`, ${SIZE.versions} list versions × (${SIZE.labels} labels, ${SIZE.parameters} parameters, ${SIZE.handbed} manual, ${SIZE.counters} counters) = ${tables.length} tables, ${rows.toLocaleString('en')} rows, whole conversion incl. fsync + rename`,
         `${k(r(ours.median))} rows/s (median of 7; best ${k(r(ours.best))})`,
-        `mdb-reader alone reading the same rows, writing nothing: ${k(r(readSecs.median))}/s; \`mdb-export \| sqlite3 .import\` per table: ${k(r(mdbSecs.median))}/s`,
+        `mdb-reader alone reading the same rows, writing nothing: ${k(r(readSecs.median))}/s; \`mdb-export \\| sqlite3 .import\` per table: ${k(r(mdbSecs.median))}/s`,
         `${(readSecs.median / ours.median).toFixed(2)}× the bare read; ${(mdbSecs.median / ours.median).toFixed(0)}× the mdbtools pipeline`,
         `≥ 50k rows/s ${met(r(ours.median) >= 50_000)} (issue 6)`,
       ],

@@ -24,7 +24,7 @@
  *   BENCH_WORKERS=3 BENCH_SECONDS=300 BENCH_WARMUP=60 BENCH_SETS=1 BENCH_INFLUX=1 node dist/scripts/bench/mqtt-cpu.js
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -33,20 +33,7 @@ import { createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
 import { ROOT } from '../../test/helpers/paths.js';
-import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
-
-/** CPU time of every thread of a process, in s: /proc/<pid>/task/<tid>/schedstat (ns on a CPU, user and kernel). */
-function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ns / 1e9;
-}
+import { cpuSeconds, loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 /** Where a worker delivers: a real influxd (a database each), or nowhere (points stay in the outbox). */
 type Delivery = { influxUrl: string; database: string } | null;

@@ -21,39 +21,15 @@ import { stringify } from 'yaml';
 import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../../test/helpers/pty.js';
-import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
+import { cpuSeconds, hdhkSixteenChannels, loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 const COLLECTD = '/usr/sbin/collectd';
 const CURRENTS = Array.from({ length: 16 }, (_, i) => 100 * (i + 1));
-
-/**
- * CPU time of a process's threads so far, ms: the sum of their /proc/<pid>/task/<tid>/schedstat
- * run times (nanoseconds; /proc/<pid>/stat counts 10 ms ticks, too coarse for collectd's
- * ~0.5 ms a second). Both sides keep their threads for the whole run.
- */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns / 1e6;
-}
 
 interface Contender {
   name: string;
   child: ChildProcess;
   polls: () => number;
-}
-
-/** One unit, 16 channels over three phases (what the issue's profile polled). */
-export function hdhkSixteenChannels(): unknown {
-  const channels: Record<string, unknown> = {};
-  for (let c = 1; c <= 16; c++) channels[String(c)] = { circuit: `circuit-${c}`, phase: `L${((c - 1) % 3) + 1}`, voltageV: 230 };
-  return { units: [{ id: 1, name: 'board', channels }] };
 }
 
 /** `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT). */
@@ -155,12 +131,12 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     const load = loadAverage();
-    const start = contenders.map((c) => ({ cpu: cpuMs(c.child.pid!), polls: c.polls() }));
+    const start = contenders.map((c) => ({ cpu: cpuSeconds(c.child.pid!) * 1000, polls: c.polls() }));
     await new Promise((r) => setTimeout(r, seconds * 1000));
     for (const c of contenders) if (c.child.exitCode !== null) throw new Error(`poll-cpu: ${c.name} exited with ${c.child.exitCode}`);
     const results = contenders.map((c, i) => {
       const polls = c.polls() - start[i]!.polls;
-      const cpu = cpuMs(c.child.pid!) - start[i]!.cpu;
+      const cpu = cpuSeconds(c.child.pid!) * 1000 - start[i]!.cpu;
       return { name: c.name, polls, cpu_ms: Math.round(cpu), ms_per_poll: polls > 0 ? Math.round((cpu / polls) * 1000) / 1000 : Number.NaN };
     });
     const collectd = results[2]!;

@@ -24,7 +24,7 @@ import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../../test/helpers/pty.js';
-import { loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
+import { hdhkSixteenChannels, loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
 
 const MB = 1024 * 1024;
@@ -107,12 +107,6 @@ function committed(dir: string): number {
   }
 }
 
-function hdhkUnit(): unknown {
-  const channels: Record<string, unknown> = {};
-  for (let c = 1; c <= 16; c++) channels[String(c)] = { circuit: `circuit-${c}`, phase: `L${((c - 1) % 3) + 1}`, voltageV: 230 };
-  return { units: [{ id: 1, name: 'board', channels }] };
-}
-
 export async function run(): Promise<Record<string, unknown>> {
   const seconds = Number(process.env.BENCH_SOAK_S ?? 3600);
   const warmupS = Number(process.env.BENCH_SOAK_WARMUP_S ?? 300);
@@ -144,7 +138,7 @@ export async function run(): Promise<Record<string, unknown>> {
         outbox: { path: 'outbox.sqlite' },
         devices: [
           { name: 'p1', driver: 'dsmr-p1', port: { path: p1Pair.b }, schedule: every, options: { mode: 'latest', timestamps: 'collection' } },
-          { name: 'board', driver: 'hdhk', port: { path: hdhkPair.b }, schedule: every, options: hdhkUnit() },
+          { name: 'board', driver: 'hdhk', port: { path: hdhkPair.b }, schedule: every, options: hdhkSixteenChannels() },
         ],
       }, sampleMs),
     );
