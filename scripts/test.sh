@@ -27,6 +27,10 @@ done
 { test -x /lib/nut/upsd || test -x /usr/lib/nut/upsd; } && { test -x /lib/nut/dummy-ups || test -x /usr/lib/nut/dummy-ups; } || missing+=(nut-server)
 # Python modules: pymodbus is the independent Modbus RTU slave of the HDHK tests.
 /usr/bin/python3 -c 'import pymodbus, serial, serial_asyncio' 2>/dev/null || missing+=(python3-pymodbus python3-serial python3-serial-asyncio)
+# collectd and the libmodbus its modbus plugin needs (collectd-core only recommends it): the
+# poll-cpu bench's side-by-side baseline and its smoke test.
+test -x /usr/sbin/collectd || missing+=(collectd-core)
+ldconfig -p 2>/dev/null | grep -q 'libmodbus\.so\.5' || missing+=(libmodbus5)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "test: installing Debian packages: ${missing[*]}" >&2

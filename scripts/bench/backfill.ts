@@ -21,7 +21,7 @@ import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { CLI } from '../../test/helpers/cli.js';
 import { count, createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { p1Log } from '../../test/helpers/p1-log.js';
-import { median } from './common.js';
+import { loadAverage, median, met, printRow } from './common.js';
 
 
 function config(folder: string, url: string, db: string): string {
@@ -51,6 +51,7 @@ function timed(args: string[]): number {
 }
 
 export async function run(telegrams = Number(process.env.BENCH_TELEGRAMS ?? 86_400), rounds = Number(process.env.BENCH_ROUNDS ?? 3)): Promise<Record<string, unknown>> {
+  const load = loadAverage();
   const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-backfill-'));
   try {
     const log = join(dir, 'p1-day.log');
@@ -114,6 +115,18 @@ export async function run(telegrams = Number(process.env.BENCH_TELEGRAMS ?? 86_4
       ratio: Math.round(median(rows.map((r) => r.ratio)) * 100) / 100,
       target: 0.7,
     };
+    const ratios = rows.map((r) => r.ratio);
+    const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
+    printRow(
+      [
+        `\`backfill\`: ${telegrams.toLocaleString('en')} one-second P1 telegrams (\`backfill --driver dsmr-p1 --input\` into influxd 1.6.7), net of CLI start-up`,
+        `${k(result.backfill_tps_net)} telegrams/s (${k(result.backfill_tps_gross)} gross)`,
+        `\`wattline drain\` of the same ${telegrams.toLocaleString('en')} points pre-encoded, ${k(result.drain_pps_net)}/s (${k(result.drain_pps_gross)} gross)`,
+        `${result.ratio.toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+        `≥ 0.7 ${met(result.ratio >= 0.7)} (issue 7)`,
+      ],
+      load,
+    );
     console.log(JSON.stringify(result));
     return result;
   } finally {

@@ -29,6 +29,7 @@ import { Flusher } from '../../src/influx/flusher.js';
 import { InfluxV1Writer } from '../../src/influx/v1-writer.js';
 import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { count, createDatabase, startInfluxd, type Influxd } from '../../test/helpers/influxd.js';
+import { loadAverage, met, printRow } from './common.js';
 
 const BATCH = 10_000;
 const T0_MS = 1_700_000_000_000;
@@ -154,6 +155,7 @@ export async function run(points = Number(process.env.BENCH_POINTS ?? 1_000_000)
 async function runMode(points: number, rounds: number, PIN: boolean): Promise<Record<string, number | string | boolean>> {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-drain-'));
   let influx: Influxd | null = null;
+  const loadAtStart = loadAverage();
   try {
     console.log(`drain: ${points.toLocaleString('en')} points (~${line(points >> 1).length} bytes each) in batches of ${BATCH}, influxd 1.6.7 on loopback, ${rounds} round(s) each, no gzip${PIN ? ', influxd pinned to CPU 0 and the sender to CPU 1' : ', unpinned'}`);
     const files: string[] = [];
@@ -204,6 +206,16 @@ async function runMode(points: number, rounds: number, PIN: boolean): Promise<Re
     console.log(`  ours / curl: ${ratio} (target ≥ 0.8)`);
     console.log(
       `  sender CPU per point: ours ${perPoint(cpu.ours)} µs, curl ${perPoint(cpu.curl)} µs; influxd ${perPoint(cpu.influxd.ours)} / ${perPoint(cpu.influxd.curl)} µs; load average ${load} on ${CPUS} CPUs`,
+    );
+    printRow(
+      [
+        `\`drain\`${PIN ? '' : ', same, unpinned (both share the 2 cores)'}${PIN ? `: ${points / 1e6}M points from the outbox into influxd 1.6.7, influxd on CPU 0, sender on CPU 1` : ''}`,
+        `${Math.round(ours / 1000)}k points/s`,
+        `\`curl --data-binary\` posting the same ${BATCH / 1000}k batches, ${Math.round(curl / 1000)}k/s`,
+        `${ratio.toFixed(2)}×`,
+        PIN ? `≥ 0.8× ${met(ratio >= 0.8)}` : '',
+      ],
+      loadAtStart,
     );
     const result = {
       bench: 'drain',

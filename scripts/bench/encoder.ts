@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Point as ClientPoint } from '@influxdata/influxdb-client';
 import { encodePoints } from '../../src/core/line-protocol.js';
 import { int, UintField, type FieldValue, type Point, type Precision } from '../../src/core/point.js';
-import { median } from './common.js';
+import { loadAverage, median, met, printRow } from './common.js';
 
 const BASELINE = '@influxdata/influxdb-client Point.toLineProtocol()';
 
@@ -114,6 +114,7 @@ export async function run(opts: { points?: number; rounds?: number } = {}): Prom
   const n = opts.points ?? 200_000;
   const rounds = opts.rounds ?? 9;
   const precision: Precision = 'ns';
+  const load = loadAverage();
   const points = realisticPoints(n);
   const clientPoints = points.map((p) => toClientPoint(p, precision));
 
@@ -180,6 +181,16 @@ export async function run(opts: { points?: number; rounds?: number } = {}): Prom
   console.log(
     `encoder: ours ${k(ours_pps)} points/s, client ${k(baseline_pps)} points/s, ratio ${ratio}x ` +
       `(${n} points, median of ${rounds} rounds, same bytes checked)`,
+  );
+  printRow(
+    [
+      `\`encoder\`: ${k(n)} points, 3 tags, ~10 fields`,
+      `${k(ours_pps)} points/s`,
+      `\`Point.toLineProtocol()\` of \`@influxdata/influxdb-client\`, ${k(baseline_pps)}/s (same bytes checked)`,
+      `${ratio.toFixed(1)}× (rounds ${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)})`,
+      `≥ 2× ${met(ratio >= 2)}`,
+    ],
+    load,
   );
   console.log(JSON.stringify(result));
   return result;

@@ -21,7 +21,7 @@ import { Scheduler } from '../../src/scheduler/index.js';
 import { startHdhkSimulator, vendorExampleRegisters, type HdhkSimulator } from '../../src/simulators/hdhk.js';
 import { createPacedSimLink, type PacedLink } from '../../src/simulators/paced-link.js';
 import type { DeviceSession } from '../../src/devices/types.js';
-import { median, runIfMain } from './common.js';
+import { loadAverage, median, met, printRow, runIfMain } from './common.js';
 
 const UNITS = 8;
 const ROUNDS = 7;
@@ -74,6 +74,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 export async function run(): Promise<Record<string, number | string>> {
+  const load = loadAverage();
   const a = await bus('bus-a');
   const b = await bus('bus-b');
   try {
@@ -137,6 +138,8 @@ export async function run(): Promise<Record<string, number | string>> {
       slower_alone_ms: round(slowerAloneMs),
       ratio_parallel: Number(ratioParallel.toFixed(3)),
     };
+    printRow([`\`hdhk-bus\`: ${UNITS} units on one bus at 9600 8N1, paced simulator`, `${oneBusMs.toFixed(0)} ms a poll`, `wire time of the frames + 3.5-char gaps, ${wire.toFixed(0)} ms`, `${ratioWire.toFixed(3)}×`, `≤ 1.2× ${met(ratioWire <= 1.2)} (issue 4)`], load);
+    printRow([`\`hdhk-bus\`: two such buses polled together`, `${twoBusesMs.toFixed(0)} ms`, `the slower bus alone, ${slowerAloneMs.toFixed(0)} ms`, `${ratioParallel.toFixed(3)}×`, `≤ 1.1× ${met(ratioParallel <= 1.1)} (issue 4)`], load);
     console.log(JSON.stringify({ bench: 'hdhk-bus', ...result }));
     return result;
   } finally {

@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one after another, each printing its own lines and a
  * final JSON summary of all. Ratios are measured against a baseline in the same run.
  *   BENCH_ONLY=encoder,outbox npm run bench
+ * Each prints its README table row(s) ("README row: | ... |", with the date and load average).
  */
 import { pathToFileURL } from 'node:url';
 
@@ -21,6 +22,9 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<unknown> }>> = 
   backfill: () => import('./backfill.js'),
   'mqtt-cpu': () => import('./mqtt-cpu.js'),
   'observe-cost': () => import('./observe-cost.js'),
+  'poll-cpu': () => import('./poll-cpu.js'),
+  // An hour by default (BENCH_SOAK_S): last, so the quick figures come first.
+  soak: () => import('./soak.js'),
 };
 
 export async function runAll(only?: string[]): Promise<Record<string, unknown>> {

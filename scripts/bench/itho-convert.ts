@@ -20,7 +20,7 @@ import { convertPar } from '../../src/itho-par/index.js';
 import { VERSIEBEHEER, VERSION_TABLES } from '../../src/itho-par/tables.js';
 import { generatedItho, rowCount } from '../../test/helpers/itho-par-fixture.js';
 import { writeJet4 } from '../../test/helpers/jet4-writer.js';
-import { runIfMain } from './common.js';
+import { loadAverage, met, printRow, runIfMain } from './common.js';
 
 const SIZE = { versions: 60, labels: 150, parameters: 100, handbed: 40, counters: 20 };
 
@@ -69,6 +69,7 @@ function mdbExportImport(file: string, tables: string[], out: string): void {
 }
 
 export async function run(): Promise<Record<string, number>> {
+  const load = loadAverage();
   const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-itho-'));
   try {
     const tables = generatedItho(SIZE);
@@ -117,6 +118,17 @@ export async function run(): Promise<Record<string, number>> {
       ratio_read_only: Number((readSecs.median / ours.median).toFixed(3)),
       ratio_mdbtools: Number((mdbSecs.median / ours.median).toFixed(3)),
     };
+    const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
+    printRow(
+      [
+        `\`itho-convert\`: generated \`.par\`, ${SIZE.versions} list versions × (${SIZE.labels} labels, ${SIZE.parameters} parameters, ${SIZE.handbed} manual, ${SIZE.counters} counters) = ${tables.length} tables, ${rows.toLocaleString('en')} rows, whole conversion incl. fsync + rename`,
+        `${k(r(ours.median))} rows/s (median of 7; best ${k(r(ours.best))})`,
+        `mdb-reader alone reading the same rows, writing nothing: ${k(r(readSecs.median))}/s; \`mdb-export \\| sqlite3 .import\` per table: ${k(r(mdbSecs.median))}/s`,
+        `${(readSecs.median / ours.median).toFixed(2)}× the bare read; ${(mdbSecs.median / ours.median).toFixed(0)}× the mdbtools pipeline`,
+        `≥ 50k rows/s ${met(r(ours.median) >= 50_000)} (issue 6)`,
+      ],
+      load,
+    );
     console.log(JSON.stringify({ bench: 'itho-convert', rows, tables: tables.length, ...result }));
     return result;
   } finally {

@@ -31,7 +31,7 @@ import { simulatedDeviceEntries } from '../../src/simulators/index.js';
 import { createDatabase, startInfluxd } from '../../test/helpers/influxd.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { subscribe } from '../../test/helpers/mqtt-subscriber.js';
-import { runIfMain } from './common.js';
+import { loadAverage, met, printRow, runIfMain } from './common.js';
 import { mean, round3, sideBySide } from './side-by-side.js';
 
 /** Where a worker delivers: a real influxd (a database each), or nowhere (points stay in the outbox). */
@@ -86,6 +86,7 @@ async function measureSet(mqttUrl: string, influxUrl: string | null, perKind: nu
 }
 
 export async function run(): Promise<Record<string, unknown>> {
+  const load = loadAverage();
   const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
   const perKind = env('BENCH_WORKERS', 3);
   const sets = env('BENCH_SETS', 1);
@@ -123,12 +124,34 @@ export async function run(): Promise<Record<string, unknown>> {
         `wattline run, the simulated P1 meter (a telegram a second), MQTT on, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
           `CPU per worker without VSCP ${base.toFixed(3)} s, with mqtt.vscp ${withMqtt.toFixed(3)} s, x${(withMqtt / base).toFixed(3)}; noise floor x${noise.toFixed(3)}; ${received} messages delivered to a subscriber`,
       );
+      const ratio = withMqtt / base;
+      printRow(
+        [
+          `\`mqtt-cpu\` with \`BENCH_MODE=vscp\`: the simulated P1 meter (a telegram a second), MQTT on, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB'}; worker CPU over ${total} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side`,
+          `${withMqtt.toFixed(3)} s with \`mqtt.vscp\``,
+          `the same run without \`vscp\` (mean of ${perKind} such workers), ${base.toFixed(3)} s`,
+          `${ratio.toFixed(3)}×; noise floor ${noise.toFixed(3)}×`,
+          `≤ 1.05× ${met(ratio <= 1.05)} (issue 21)`,
+        ],
+        load,
+      );
       return { bench: 'vscp-cpu', delivery: withInflux ? 'influxd 1.x' : 'outbox only', sets, workers_per_kind: perKind, seconds, warmup_s: warmupS, cpu_without_vscp_s: round3(base), cpu_with_vscp_s: round3(withMqtt), ratio: round3(withMqtt / base), noise_floor: round3(noise), messages_delivered: received, baseline: 'the same wattline run with MQTT on and no vscp section' };
     }
     console.log(
       `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +
         `CPU per worker without MQTT ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}% of a core), with MQTT ${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}%), x${(withMqtt / base).toFixed(3)}; ` +
         `with batchWindowMs 600 x${(with600 / base).toFixed(3)}; noise floor, largest against smallest baseline worker: x${noise.toFixed(3)}; ${received} messages delivered to a subscriber`,
+    );
+    const ratio = withMqtt / base;
+    printRow(
+      [
+        `\`mqtt-cpu\`${withInflux ? '' : ', `BENCH_INFLUX=0`'}: every simulated device every second to a real Mosquitto (read by a real subscriber), ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (points stay in the outbox)'}; worker CPU over ${total} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side`,
+        `${withMqtt.toFixed(3)} s (${((withMqtt / total) * 100).toFixed(2)}% of a core)`,
+        `the same run without \`mqtt\` (mean of ${perKind} such workers), ${base.toFixed(3)} s (${((base / total) * 100).toFixed(2)}%)`,
+        `${ratio.toFixed(3)}×; with \`batchWindowMs: 600\` ${(with600 / base).toFixed(3)}×; noise floor ${noise.toFixed(3)}×`,
+        `≤ 1.1× ${met(ratio <= 1.1)} (issue 8)`,
+      ],
+      load,
     );
     return {
       bench: 'mqtt-cpu',

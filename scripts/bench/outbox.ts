@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
+import { loadAverage, met, printRow } from './common.js';
 
 const INSERT_BATCH = 1000;
 const DRAIN_BATCH = 5000;
@@ -100,6 +101,7 @@ export async function run(points = 1_000_000, rounds = 3): Promise<Record<string
     const avgBytes = Math.round(batches.flat().reduce((n, l) => n + l.length, 0) / (POOL_BATCHES * INSERT_BATCH));
     console.log(`outbox: ${points} points of ~${avgBytes} bytes, inserts in batches of ${INSERT_BATCH}, drain in batches of ${DRAIN_BATCH}, ${rounds} rounds`);
 
+    const load = loadAverage();
     const seen = { baseline: [] as number[], full: [] as number[], normal: [] as number[], drain: [] as number[], ratio: [] as number[] };
     for (let round = 1; round <= rounds; round++) {
       const baseline = benchBaselineInsert(join(dir, `baseline-${round}.sqlite`), batches, points);
@@ -124,6 +126,17 @@ export async function run(points = 1_000_000, rounds = 3): Promise<Record<string
     console.log(`  outbox peek+ack (drain):           ${fmt(median(seen.drain))} points/s`);
     console.log(`  append(full) / baseline:           ${ratio}`);
 
+    const spread = `${Math.min(...seen.ratio).toFixed(2)}–${Math.max(...seen.ratio).toFixed(2)}`;
+    printRow(
+      [
+        `\`outbox\`: ${points / 1e6}M lines appended in batches of ${INSERT_BATCH}, \`synchronous=full\`, ${rounds} rounds`,
+        `${fmtK(median(seen.full))} points/s (normal ${fmtK(median(seen.normal))}/s; peek+ack ${fmtK(median(seen.drain))}/s)`,
+        `bare better-sqlite3 insert loop into a one-column table, ${fmtK(median(seen.baseline))}/s`,
+        `${ratio.toFixed(2)}× (rounds ${spread})`,
+        `≥ 200k/s ${met(median(seen.full) >= 200_000)}`,
+      ],
+      load,
+    );
     const result = {
       bench: 'outbox',
       insert_pps: median(seen.full),
@@ -137,6 +150,10 @@ export async function run(points = 1_000_000, rounds = 3): Promise<Record<string
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function fmtK(n: number): string {
+  return `${Math.round(n / 1000)}k`;
 }
 
 function fmt(n: number): string {

@@ -12,7 +12,7 @@ import { crc16arc } from '../../src/devices/dsmr-p1/crc.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import { P1_RECORDINGS } from '../../src/simulators/dsmr-p1-recordings.js';
-import { runIfMain } from './common.js';
+import { loadAverage, met, printRow, runIfMain } from './common.js';
 
 const TELEGRAMS = 30_000;
 const CHUNK = 1024;
@@ -82,6 +82,7 @@ function rate(fn: () => unknown, items: number, rounds = 5): number {
 }
 
 export async function run(): Promise<{ telegrams_per_s: number; baseline: number; ratio: number }> {
+  const load = loadAverage();
   const { bytes, count } = buildStream(TELEGRAMS);
   if (decodeAll(bytes) !== count) throw new Error('bench: not every telegram decoded');
   const ours = rate(() => decodeAll(bytes), count);
@@ -94,6 +95,16 @@ export async function run(): Promise<{ telegrams_per_s: number; baseline: number
   console.log(`  naive substring parse (no CRC): ${Math.round(naive).toLocaleString('en')} telegrams/s`);
   console.log(`  CRC-16/ARC alone:               ${crcMBps.toFixed(0)} MB/s = ${Math.round((crcMBps * 1e6) / perTelegram).toLocaleString('en')} telegrams/s`);
   console.log(`  ratio ours/naive: ${(ours / naive).toFixed(2)}; target >= 20,000 telegrams/s: ${ours >= 20_000 ? 'met' : 'NOT met'}`);
+  printRow(
+    [
+      `\`p1-decode\`: ${(count / 1000).toFixed(0)}k recorded telegrams, frame + CRC + decode + points`,
+      `${Math.round(ours / 1000)}k telegrams/s`,
+      `the original tool's substring parse without CRC, ${Math.round(naive / 1000)}k/s`,
+      `${(ours / naive).toFixed(1)}×`,
+      `≥ 20k/s ${met(ours >= 20_000)}`,
+    ],
+    load,
+  );
   const result = { telegrams_per_s: Math.round(ours), baseline: Math.round(naive), ratio: Number((ours / naive).toFixed(3)) };
   console.log(JSON.stringify({ bench: 'p1-decode', ...result, crc_mb_per_s: Number(crcMBps.toFixed(1)) }));
   return result;

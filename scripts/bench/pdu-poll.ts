@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { powerwalkerPduDriver } from '../../src/devices/powerwalker-pdu/index.js';
 import { createPacedSimLink } from '../../src/simulators/paced-link.js';
 import { startPduSimulator } from '../../src/simulators/powerwalker-pdu.js';
-import { median } from './common.js';
+import { loadAverage, median, met, printRow } from './common.js';
 
 const ROUNDS = 7;
 const COMMANDS = 5;
@@ -27,6 +27,7 @@ const LINE = { baudRate: 2400, dataBits: 8 as const, parity: 'none' as const, st
 
 
 export async function run(): Promise<Record<string, number | string>> {
+  const load = loadAverage();
   const link = createPacedSimLink('sim:pdu-bench', LINE);
   await link.device.open();
   const sim = startPduSimulator(link.device, { replyDelayMs: REPLY_DELAY_MS });
@@ -63,6 +64,8 @@ export async function run(): Promise<Record<string, number | string>> {
     console.log(`pdu-poll: ${bytesPerPoll} bytes a poll at 2400 8N1 (${link.charMs.toFixed(3)} ms a byte) + ${COMMANDS} × ${REPLY_DELAY_MS} ms reply delay = ${baselineMs.toFixed(1)} ms`);
     console.log(`pdu-poll: one full poll ${pollMs.toFixed(1)} ms (median of ${ROUNDS}): ${ratio.toFixed(3)}× the wire (target <= 1.15)`);
     console.log(`pdu-poll: the original's 1 s per command: ${originalMs} ms a poll; ${(originalMs / pollMs).toFixed(1)}× faster`);
+    printRow([`\`pdu-poll\`: one PowerWalker PDU poll (QGS, QPW, QPVA, QEC, QSR) at 2400 8N1, paced simulator, ${REPLY_DELAY_MS} ms reply delay`, `${pollMs.toFixed(0)} ms a poll`, `wire time of the ${bytesPerPoll} bytes + ${COMMANDS} × ${REPLY_DELAY_MS} ms, ${baselineMs.toFixed(0)} ms`, `${ratio.toFixed(3)}×`, `≤ 1.15× ${met(ratio <= 1.15)} (issue 3)`], load);
+    printRow([`\`pdu-poll\`, against the original library (1 s read timeout per command)`, `${pollMs.toFixed(0)} ms`, `${COMMANDS} × 1 s = ${originalMs} ms`, `${(originalMs / pollMs).toFixed(1)}× faster`, ''], load);
     return { pollMs: Number(pollMs.toFixed(1)), wireMs: Number(baselineMs.toFixed(1)), ratio: Number(ratio.toFixed(3)), bytesPerPoll, originalMs, speedup: Number((originalMs / pollMs).toFixed(2)) };
   } finally {
     await session.close();

@@ -5,25 +5,12 @@
  * its peak resident memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ROOT } from '../../test/helpers/paths.js';
-import { stopChild } from './common.js';
-
-/** CPU time of every thread of a process, in s: /proc/<pid>/task/<tid>/schedstat (ns on a CPU, user and kernel). */
-export function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ns / 1e9;
-}
+import { cpuSeconds, stopChild } from './common.js';
 
 /** Peak resident memory of a process (VmHWM), in bytes. */
 export function peakRssBytes(pid: number): number {

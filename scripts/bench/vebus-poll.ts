@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { victronVebusDriver } from '../../src/devices/victron-vebus/index.js';
 import { createPacedSimLink } from '../../src/simulators/paced-link.js';
 import { startVebusSimulator } from '../../src/simulators/victron-vebus.js';
-import { median, runIfMain } from './common.js';
+import { loadAverage, median, met, printRow, runIfMain } from './common.js';
 
 const ROUNDS = 9;
 const REPLY_DELAY_MS = 20;
@@ -25,6 +25,7 @@ const LINE = { baudRate: 2400, dataBits: 8 as const, parity: 'none' as const, st
 
 
 export async function run(): Promise<Record<string, number>> {
+  const load = loadAverage();
   const link = createPacedSimLink('sim:bench-mp2', LINE);
   await link.device.open();
   const sim = startVebusSimulator(link.device, { idleVersionMs: 0, replyDelayMs: REPLY_DELAY_MS, snapshotMs: 130 });
@@ -61,6 +62,7 @@ export async function run(): Promise<Record<string, number>> {
     console.log(`  poll ${pollMs.toFixed(1)} ms; wire + reply delays ${wireMs.toFixed(1)} ms; ratio ${ratio.toFixed(3)} (target <= 1.15: ${ratio <= 1.15 ? 'met' : 'NOT met'})`);
     console.log(`  the original's three 0.1 s sleeps alone: 300 ms more (≈ ${((wireMs + 300) / wireMs).toFixed(2)}× the wire time)`);
     const result = { poll_ms: round(pollMs), wire_ms: round(wireMs), ratio_vs_wire: Number(ratio.toFixed(3)), connect_ms: round(connectMs), frames, bytes };
+    printRow([`\`vebus-poll\`: one Multiplus poll (${frames} frames, ${bytes} bytes) at 2400 8N1, paced simulator answering after ${REPLY_DELAY_MS} ms`, `${pollMs.toFixed(0)} ms`, `wire time of those frames + reply delays + line gaps, ${wireMs.toFixed(0)} ms`, `${ratio.toFixed(2)}×`, `≤ 1.15× ${met(ratio <= 1.15)} (issue 5)`], load);
     console.log(JSON.stringify({ bench: 'vebus-poll', ...result }));
     if (sim.requests.get('V') !== 1) throw new Error('bench: the session reconnected');
     return result;

@@ -5,6 +5,12 @@ export interface Clock {
   /** Nanoseconds since the Unix epoch (millisecond resolution is fine for readings). */
   nowNs(): bigint;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Call `fn` after `ms`; the returned function cancels it. Optional: where a clock lacks it
+   * (test clocks), sleep with an AbortSignal does the same. The scheduler arms one per job,
+   * and an AbortController for each costs more than the poll's own work (issue 24).
+   */
+  after?(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
@@ -23,4 +29,8 @@ export const systemClock: Clock = {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
 };

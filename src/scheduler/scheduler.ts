@@ -191,10 +191,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       entry.current.ctl.abort(new WattlineError(`job ${entry.spec.name} aborted: scheduler stopping`, 'aborted'));
     }
     if (running.length === 0) return;
-    const bound = timer(this.#clock, this.#stopTimeoutMs);
-    const allDone = Promise.all(running.map((r) => r.done)).then(() => true);
-    const settled = await Promise.race([allDone, bound.fired.then(() => false)]);
-    bound.cancel();
+    const allDone = Promise.all(running.map((r) => r.done));
+    const settled = await new Promise<boolean>((resolve) => {
+      const cancel = this.#after(this.#stopTimeoutMs, () => resolve(false));
+      void allDone.then(() => {
+        cancel();
+        resolve(true);
+      });
+    });
     if (!settled) {
       const names = [...this.#entries.values()].filter((e) => e.current).map((e) => e.spec.name);
       this.#logger?.warn({ jobs: names }, `jobs still running ${this.#stopTimeoutMs} ms after stop`);
@@ -287,49 +291,71 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       report(this.#record(entry, outcome, error, startedAt, queuedAt));
     };
 
-    // Waiting for the port gives up on its own bound, or when stop() aborts the run.
-    const wait = new AbortController();
-    const waitBound = timer(this.#clock, entry.lockWaitMs);
-    const onStop = () => wait.abort(ctl.signal.reason);
-    ctl.signal.addEventListener('abort', onStop, { once: true });
-    void waitBound.fired.then(() =>
-      wait.abort(new TimeoutError(`job ${spec.name} waited more than ${entry.lockWaitMs} ms for port ${spec.portKey}`)),
-    );
-
     const body = async () => {
-      waitBound.cancel();
-      ctl.signal.removeEventListener('abort', onStop);
       const startedAt = this.#clock.now();
       this.#emitSafe('jobStart', { name: spec.name, trigger, waitMs: startedAt - queuedAt });
-      // Promise.resolve().then: a job that throws synchronously is handled like a rejection.
-      const work = Promise.resolve().then(() => spec.run(ctl.signal));
-      const bound = timer(this.#clock, spec.timeoutMs);
-      await Promise.race([
-        work.then(
-          () => finish('ok', undefined, startedAt),
-          (err) => finish(ctl.signal.aborted ? 'aborted' : 'error', toError(err), startedAt),
-        ),
-        bound.fired.then(() => {
-          const err = new TimeoutError(`job ${spec.name} timed out after ${spec.timeoutMs}ms`);
-          finish('timeout', err, startedAt);
-          ctl.abort(err);
-        }),
-      ]);
-      bound.cancel();
-      // Keep the port until the job has really let go of it.
-      await work.catch(() => undefined);
+      // The timeout reports at once and aborts the job; the port stays held until the job
+      // has really let go of it (the await below), however long that takes.
+      const cancel = this.#after(spec.timeoutMs, () => {
+        const err = new TimeoutError(`job ${spec.name} timed out after ${spec.timeoutMs}ms`);
+        finish('timeout', err, startedAt);
+        ctl.abort(err);
+      });
+      try {
+        // Promise.resolve().then: a job that throws synchronously is handled like a rejection.
+        await Promise.resolve().then(() => spec.run(ctl.signal));
+        finish('ok', undefined, startedAt);
+      } catch (err) {
+        finish(ctl.signal.aborted ? 'aborted' : 'error', toError(err), startedAt);
+      } finally {
+        cancel();
+      }
     };
 
     try {
       if (spec.portKey === null) await body();
-      else await this.locks.run(spec.portKey, body, { signal: wait.signal });
+      // A free port is taken at once (synchronously, so nobody slips in): nothing to bound.
+      else if (!this.locks.isHeld(spec.portKey)) await this.locks.run(spec.portKey, body);
+      else await this.#waitForPort(entry, ctl, body);
     } catch (err) {
       // Only giving up on the port lands here: body never throws.
       finish(err instanceof TimeoutError ? 'lock-timeout' : 'aborted', toError(err), null);
-    } finally {
-      waitBound.cancel();
-      ctl.signal.removeEventListener('abort', onStop);
     }
+  }
+
+  /** Queue for a busy port: give up after the entry's lockWaitMs, or when stop() aborts the run. */
+  async #waitForPort(entry: Entry, ctl: AbortController, body: () => Promise<void>): Promise<void> {
+    const { spec } = entry;
+    const wait = new AbortController();
+    const onStop = () => wait.abort(ctl.signal.reason);
+    ctl.signal.addEventListener('abort', onStop, { once: true });
+    const cancel = this.#after(entry.lockWaitMs, () =>
+      wait.abort(new TimeoutError(`job ${spec.name} waited more than ${entry.lockWaitMs} ms for port ${spec.portKey}`)),
+    );
+    const stopWaiting = () => {
+      cancel();
+      ctl.signal.removeEventListener('abort', onStop);
+    };
+    try {
+      await this.locks.run(
+        spec.portKey!,
+        () => {
+          stopWaiting();
+          return body();
+        },
+        { signal: wait.signal },
+      );
+    } finally {
+      stopWaiting();
+    }
+  }
+
+  /** Call fn after ms on the clock; returns the cancel function. */
+  #after(ms: number, fn: () => void): () => void {
+    if (this.#clock.after) return this.#clock.after(ms, fn);
+    const ctl = new AbortController();
+    this.#clock.sleep(ms, ctl.signal).then(fn, () => undefined);
+    return () => ctl.abort(TIMER_CANCELLED);
   }
 
   #record(entry: Entry, outcome: JobOutcome, error: Error | undefined, startedAt: number | null, queuedAt: number): JobResult {
@@ -373,20 +399,11 @@ function emptyStats(): Stats {
 }
 
 /**
- * The reason a timer is cancelled with. abort() without one builds a DOMException (with its
- * stack trace) on every call, even on an already aborted signal: three times per job, ~6% of
- * an idle worker's CPU in a profile. Nobody reads it: the cancelled sleep's rejection is dropped.
+ * The reason a timer of a clock without after() is cancelled with. abort() without one builds
+ * a DOMException (with its stack trace) on every call, even on an already aborted signal.
+ * Nobody reads it: the cancelled sleep's rejection is dropped.
  */
 const TIMER_CANCELLED = new Error('timer cancelled');
-
-/** A cancellable delay on the injected clock; `fired` stays pending once cancelled. */
-function timer(clock: Clock, ms: number): { fired: Promise<void>; cancel: () => void } {
-  const ctl = new AbortController();
-  const fired = new Promise<void>((resolve) => {
-    clock.sleep(ms, ctl.signal).then(resolve, () => undefined);
-  });
-  return { fired, cancel: () => ctl.abort(TIMER_CANCELLED) };
-}
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

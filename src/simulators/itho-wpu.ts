@@ -4,6 +4,7 @@
  * Pi's slave 0x40), built from the recorded replies and the tables in itho-wpu-data.ts.
  * Its framing and checksum are its own (DESIGN: a simulator never imports the codec).
  */
+import { remember } from './history.js';
 import {
   DATALOG_RECORDED_START,
   DATATYPE_REPLY,
@@ -56,7 +57,7 @@ export class SimulatedWpu {
   readonly counters = DEMO_COUNTERS.map((c) => c[3]);
   /** The node-id reply (the recording; tests may swap it, e.g. for a firmware update). */
   nodeidReply: Buffer = Buffer.from(NODEID_REPLY);
-  /** Request frames received, in order (hex). */
+  /** Request frames received, in order (hex); the last HISTORY_LIMIT or fewer. */
   readonly requests: string[] = [];
   private readonly raw: number[];
   private readonly random: () => number;
@@ -92,7 +93,7 @@ export class SimulatedWpu {
 
   /** Answers one request frame; undefined when the WPU ignores it (bad checksum, unknown class). */
   handle(frame: Uint8Array): Buffer | undefined {
-    this.requests.push(Buffer.from(frame).toString('hex'));
+    remember(this.requests, Buffer.from(frame).toString('hex'));
     if (frame.length < 6 || frame[0] !== 0x80 || sum(frame, 0x82) !== 0 || frame[4] !== frame.length - 6) return undefined;
     const [hi, lo, type] = [frame[1]!, frame[2]!, frame[3]!];
     const p = frame.subarray(5, frame.length - 1);

@@ -7,6 +7,7 @@
  * It shares nothing with the driver (DESIGN: a simulator must not import devices/): its
  * request parser and reply quoting are its own.
  */
+import { remember } from './history.js';
 import type { Transport } from '../transports/transport.js';
 
 export interface NutUpsSimulatorOptions {
@@ -136,7 +137,7 @@ export function startNutUpsSimulator(device: Transport, driverOptions: unknown, 
   const answer = (line: string): string[] => {
     const w = words(line);
     const [cmd, sub, a, b] = w;
-    commands.push([cmd, sub].filter(Boolean).join(' '));
+    remember(commands, [cmd, sub].filter(Boolean).join(' '));
     switch (cmd) {
       case 'USERNAME':
         if (w.length !== 2) return ['ERR INVALID-ARGUMENT'];

@@ -75,7 +75,7 @@ export class PacedEndpoint extends SimEndpoint {
   override async write(data: Uint8Array): Promise<void> {
     if (!this.isOpen) throw new TransportError(`${this.key}: write on a closed link`, true);
     const chunk = Buffer.from(data);
-    this.written.push(chunk);
+    this.noteWrite(chunk);
     const at = this.line.book(chunk.length);
     const deliver = (): void => {
       const late = at - performance.now();

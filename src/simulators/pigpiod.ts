@@ -14,6 +14,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Transport } from '../transports/transport.js';
+import { remember } from './history.js';
 import { SimulatedWpu, type SimulatedWpuOptions } from './itho-wpu.js';
 
 const CMD = { NC: 21, I2CO: 54, I2CC: 55, I2CWD: 57, NOIB: 99, BSCX: 114, EVM: 115 } as const;
@@ -48,7 +49,7 @@ export interface PigpiodSimulatorOptions extends SimulatedWpuOptions {
 
 export interface PigpiodSimulator {
   readonly wpu: SimulatedWpu;
-  /** Command names received, in order (NOIB, EVM, BSCX, I2CO, I2CWD, I2CC, NC). */
+  /** Command names received, in order (NOIB, EVM, BSCX, I2CO, I2CWD, I2CC, NC); the last HISTORY_LIMIT or fewer. */
   readonly commands: string[];
   /** The next `count` WPU replies get `fault` (count Infinity: until cleared with undefined). */
   fault(fault: PigpiodFault | undefined, count?: number): void;
@@ -125,7 +126,7 @@ class PigpiodCore implements PigpiodSimulator {
   }
 
   private command(st: ConnState, cmd: number, p1: number, p2: number, ext: Buffer): void {
-    this.commands.push(NAMES[cmd] ?? `CMD${cmd}`);
+    remember(this.commands, NAMES[cmd] ?? `CMD${cmd}`);
     switch (cmd) {
       case CMD.NOIB: {
         const h = this.nextNotify++;

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { HidDeviceInfo, HidHandle, HidModule } from '../transports/hid.js';
 import { createSimLink, type SimEndpoint } from '../transports/sim.js';
 import type { Transport } from '../transports/transport.js';
+import { remember } from './history.js';
 
 export const REPORT_BYTES = 8;
 
@@ -46,7 +47,7 @@ class FakeHandle extends EventEmitter implements HidHandle {
     super();
     this.onReply = (reply: Buffer) => {
       for (const r of toReports(reply)) {
-        owner.reports.push(r);
+        remember(owner.reports, r);
         if (!this.closed) this.emit('data', r);
       }
     };
@@ -56,7 +57,7 @@ class FakeHandle extends EventEmitter implements HidHandle {
   async write(data: number[] | Buffer): Promise<number> {
     if (this.closed || !this.owner.plugged()) throw new Error('could not write to HID device');
     const buf = Buffer.from(data as Buffer);
-    this.owner.writes.push(buf);
+    remember(this.owner.writes, buf);
     await this.host.write(buf);
     return buf.length;
   }

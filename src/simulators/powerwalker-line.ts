@@ -5,6 +5,7 @@
  * without `(`, one field too many, half a reply, NAK. Built from protocols.md §1.2 alone,
  * never from the driver's codec.
  */
+import { remember } from './history.js';
 import type { Transport } from '../transports/transport.js';
 
 export type PowerwalkerFault = 'none' | 'silence' | 'garbage' | 'no-paren' | 'extra-field' | 'short-status' | 'half' | 'nak';
@@ -24,7 +25,7 @@ export interface LineOptions {
 export interface PowerwalkerLine {
   stop(): void;
   setFault(fault: PowerwalkerFault, spec?: FaultSpec): void;
-  /** Every request received, without CR, in order. */
+  /** Every request received, without CR, in order (the last HISTORY_LIMIT or fewer). */
   readonly requests: string[];
 }
 
@@ -42,7 +43,7 @@ export function servePowerwalker(device: Transport, answer: (request: string) =>
   };
 
   const respond = (request: string) => {
-    requests.push(request);
+    remember(requests, request);
     const payload = answer(request) ?? 'NAK';
     let reply = `(${payload}\r`;
     const spoil = fault.kind !== 'none' && fault.left > 0 && (fault.command === undefined || fault.command === request);

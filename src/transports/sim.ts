@@ -9,11 +9,28 @@ import type { Transport } from './transport.js';
 export class SimEndpoint extends EventEmitter implements Transport {
   peer!: SimEndpoint;
   private opened = false;
-  /** Everything written by this end, for tests that check requests. */
+  /**
+   * What this end wrote, for tests that check requests: kept only after keepWrites() (the
+   * last `max`), since a demo worker's links run for months and kept every write (issue 24).
+   */
   readonly written: Buffer[] = [];
+  private keep = 0;
 
   constructor(readonly key: string) {
     super();
+  }
+
+  /** Keep this end's last `max` writes in `written` (tests). */
+  keepWrites(max = 1000): this {
+    this.keep = max;
+    return this;
+  }
+
+  /** Note a write in `written` when a test asked for it. */
+  protected noteWrite(chunk: Buffer): void {
+    if (this.keep === 0) return;
+    this.written.push(chunk);
+    if (this.written.length > this.keep) this.written.shift();
   }
 
   get isOpen(): boolean {
@@ -33,7 +50,7 @@ export class SimEndpoint extends EventEmitter implements Transport {
   async write(data: Uint8Array): Promise<void> {
     if (!this.opened) throw new TransportError(`${this.key}: write on a closed link`, true);
     const chunk = Buffer.from(data);
-    this.written.push(chunk);
+    this.noteWrite(chunk);
     // Deliver asynchronously, as a real port would.
     setImmediate(() => this.peer.receive(chunk));
   }

@@ -19,6 +19,7 @@ test('bits per character, character time and the 3.5-character gap', () => {
 
 test('frames arrive whole, in order, later, at the other end only', async () => {
   const link = createPacedSimLink('sim:paced');
+  link.host.keepWrites();
   await link.host.open();
   await link.device.open();
   const atDevice: Buffer[] = [];

@@ -45,6 +45,20 @@ class ManualClock implements Clock {
   }
 }
 
+/** The same manual time with Clock.after, as systemClock has it (the scheduler's timers use it when present). */
+class ManualAfterClock extends ManualClock {
+  after = (ms: number, fn: () => void): (() => void) => {
+    const ctl = new AbortController();
+    this.sleep(ms, ctl.signal).then(fn, () => undefined);
+    return () => ctl.abort();
+  };
+}
+
+const CLOCKS = [
+  { kind: 'sleep only', make: (): ManualClock => new ManualClock() },
+  { kind: 'with after()', make: (): ManualClock => new ManualAfterClock() },
+];
+
 function job(over: Partial<JobSpec> & { name: string }): JobSpec {
   return { cron: '0 0 * * *', portKey: null, timeoutMs: 60_000, run: async () => undefined, ...over };
 }
@@ -196,9 +210,9 @@ describe('Scheduler.runOnce', () => {
   });
 });
 
-describe('Scheduler timeouts (manual clock)', () => {
+for (const { kind, make } of CLOCKS) describe(`Scheduler timeouts (manual clock, ${kind})`, () => {
   test('timeout aborts the signal, is recorded, and the port stays held until the job lets go', async () => {
-    const clock = new ManualClock();
+    const clock = make();
     const s = new Scheduler({ clock });
     let reason: unknown;
     const zombie = deferred();
@@ -237,7 +251,7 @@ describe('Scheduler timeouts (manual clock)', () => {
   });
 
   test('the timeout starts once the port is held; waiting has its own bound', async () => {
-    const clock = new ManualClock();
+    const clock = make();
     const s = new Scheduler({ clock });
     const gate = deferred();
     let holderIn = false;
@@ -264,7 +278,7 @@ describe('Scheduler timeouts (manual clock)', () => {
   });
 
   test('by default a job waits for its port as long as max(timeout, cron interval)', async () => {
-    const clock = new ManualClock();
+    const clock = make();
     const s = new Scheduler({ clock });
     const gate = deferred();
     s.add(job({ name: 'holder', portKey: 'P', timeoutMs: 1_000_000, run: () => gate.promise }));
@@ -310,8 +324,8 @@ describe('Scheduler.stop', () => {
     assert.ok(s.status().every((x) => x.nextRun === null && !x.running));
   });
 
-  test('gives up waiting after stopTimeoutMs for a job that ignores its signal', async () => {
-    const clock = new ManualClock();
+  for (const { kind, make } of CLOCKS) test(`gives up waiting after stopTimeoutMs for a job that ignores its signal (${kind})`, async () => {
+    const clock = make();
     const s = new Scheduler({ clock, stopTimeoutMs: 500 });
     const gate = deferred();
     let started = false;
