@@ -23,14 +23,17 @@ const vscp = require('node-vscp') as {
   getNodeId(guid: string): number;
 };
 
-/** The readings VSCP publishes: OBIS → [type, scale from the meter's unit] (docs/protocols/vscp.md §8). */
-const FIXED: Record<string, [number, number]> = {
-  '1-0:1.7.0': [14, 1000], '1-0:2.7.0': [14, 1000],
-  '1-0:21.7.0': [14, 1000], '1-0:41.7.0': [14, 1000], '1-0:61.7.0': [14, 1000],
-  '1-0:22.7.0': [14, 1000], '1-0:42.7.0': [14, 1000], '1-0:62.7.0': [14, 1000],
-  '1-0:32.7.0': [16, 1], '1-0:52.7.0': [16, 1], '1-0:72.7.0': [16, 1],
-  '1-0:31.7.0': [5, 1], '1-0:51.7.0': [5, 1], '1-0:71.7.0': [5, 1],
-  '1-0:1.8.0': [13, 1], '1-0:2.8.0': [13, 1],
+/**
+ * The readings VSCP publishes: OBIS → [type, scale from the meter's unit, unit byte, node id]
+ * (docs/protocols/vscp.md §8 for type, unit and scale; §2.2 for the ids).
+ */
+const FIXED: Record<string, [number, number, number, number]> = {
+  '1-0:1.7.0': [14, 1000, 0, 5], '1-0:2.7.0': [14, 1000, 0, 6],
+  '1-0:21.7.0': [14, 1000, 0, 9], '1-0:41.7.0': [14, 1000, 0, 11], '1-0:61.7.0': [14, 1000, 0, 13],
+  '1-0:22.7.0': [14, 1000, 0, 10], '1-0:42.7.0': [14, 1000, 0, 12], '1-0:62.7.0': [14, 1000, 0, 14],
+  '1-0:32.7.0': [16, 1, 0, 21], '1-0:52.7.0': [16, 1, 0, 22], '1-0:72.7.0': [16, 1, 0, 23],
+  '1-0:31.7.0': [5, 1, 0, 24], '1-0:51.7.0': [5, 1, 0, 25], '1-0:71.7.0': [5, 1, 0, 26],
+  '1-0:1.8.0': [13, 1, 1, 1], '1-0:2.8.0': [13, 1, 1, 2],
 };
 
 let broker: Mosquitto;
@@ -91,8 +94,10 @@ test('simulated P1 meter: every telegram becomes one VSCP event per reading it c
     assert.ok(Math.abs(data.value - w.value) < 1e-9 * Math.max(1, w.value), `${w.obis}: ${data.value} vs ${w.value}`);
     assert.equal(data.zone, 7);
     assert.equal(data.subzone, 9);
+    assert.equal(data.unit, FIXED[w.obis]![2], `${w.obis} unit`);
+    assert.equal(data.sensorindex, 0, "the original code's default sensor index");
     assert.equal(Date.parse(payload.vscpDateTime), w.second, 'the time the telegram was read');
-    assert.ok(vscp.getNodeId(ev.vscpGuid) >= 1 && vscp.getNodeId(ev.vscpGuid) <= 26);
+    assert.equal(vscp.getNodeId(ev.vscpGuid), FIXED[w.obis]![3], `${w.obis} node id`);
     assert.equal(m.retain, false);
   });
 });
