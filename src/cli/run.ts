@@ -155,7 +155,9 @@ export async function runDaemon(cmd: Command, loaded: LoadedConfig, options: Dae
   const reload =
     options.reload?.(worker, log) ??
     (async (): Promise<ControlReply> => {
-      throw new ConfigError('the demo runs its built-in config: there is no file to re-read (restart it)');
+      const refusal = 'config reload refused: the demo runs its built-in config, there is no file to re-read (restart it)';
+      log.warn(refusal);
+      throw new ConfigError(refusal);
     });
   // SIGHUP (systemd's ExecReload) and `wattline reload`: caught from the start (its default kills
   // the process), applied once the worker runs; refusals are logged by the reloader.
