@@ -28,6 +28,7 @@ import { groupRecords, decodeGroup } from '../../src/backfill/replay.js';
 import { parseInput } from '../../src/backfill/input.js';
 import { formatCaptureLine } from '../../src/outbox/capture-format.js';
 import { convertPar } from '../../src/itho-par/index.js';
+import { HeldOpen } from '../../src/backfill/held.js';
 import { smallItho } from '../helpers/itho-par-fixture.js';
 import { writeJet4 } from '../helpers/jet4-writer.js';
 import { withModbusCrc } from '../../src/simulators/hdhk.js';
@@ -139,7 +140,9 @@ const byteTarget = (name: string, covers: string, seeds: Buffer[], run: (b: Buff
 });
 
 const recordTarget = (name: string, covers: string, driver: Driver, options: unknown, seeds: CaptureRecord[][], repair?: Repair): FuzzTarget<CaptureRecord[]> => {
-  const ctx = ctxFor(driver, options);
+  // Handles kept from input to input as in a backfill run (the capture-files target below
+  // takes the per-call path); they go with the target's worker thread.
+  const ctx = { ...ctxFor(driver, options), held: new HeldOpen() };
   return {
     name,
     covers,
