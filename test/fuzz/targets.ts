@@ -30,6 +30,7 @@ import { formatCaptureLine } from '../../src/outbox/capture-format.js';
 import { convertPar } from '../../src/itho-par/index.js';
 import { HeldOpen } from '../../src/backfill/held.js';
 import { smallItho } from '../helpers/itho-par-fixture.js';
+import { parWithLval } from '../helpers/lval-chain.js';
 import { writeJet4 } from '../helpers/jet4-writer.js';
 import { withModbusCrc } from '../../src/simulators/hdhk.js';
 import { mutate, Rng } from './mutate.js';
@@ -260,7 +261,8 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   ];
   const fileCtx = new Map(captureFiles.map((c) => [c.driver.id, ctxFor(c.driver, sessionOptions(c.driver.id, dir))]));
 
-  const parSeeds = [...accessFiles(), writeJet4(smallItho())];
+  // With memos on LVAL rows: a proper chain (mutations make it loop) and a looping one.
+  const parSeeds = [...accessFiles(), writeJet4(smallItho()), parWithLval('chain'), parWithLval('two-row-loop')];
   // The converter reads a file and fsyncs its map: fastDir is on tmpfs where there is one.
   const parIn = join(fastDir, 'fuzz.par');
   const parOut = join(fastDir, 'fuzz-map.sqlite');
