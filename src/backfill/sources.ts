@@ -8,6 +8,7 @@ import type { Point } from '../core/point.js';
 import { findDriver } from '../devices/index.js';
 import type { DecodeContext, Driver } from '../devices/types.js';
 import { openCaptureStore, type CaptureQuery } from '../outbox/capture-store.js';
+import { HeldOpen } from './held.js';
 import { parseInput, readInputFile } from './input.js';
 import type { BackfillUnit } from './engine.js';
 import { decodeGroup, groupRecords, type ReplayRecord } from './replay.js';
@@ -97,7 +98,8 @@ export interface SourceSpec {
 export function buildUnits(spec: SourceSpec): { units: Iterable<BackfillUnit>; close(): void } {
   const driver = findDriver(spec.driver);
   if (!driver) throw new ConfigError(`unknown driver "${spec.driver}"`);
-  const ctx: DecodeContext<unknown> = { device: spec.device, options: spec.options, tags: spec.tags, clock: systemClock };
+  const held = new HeldOpen();
+  const ctx: DecodeContext<unknown> = { device: spec.device, options: spec.options, tags: spec.tags, clock: systemClock, held };
   const src = spec.source;
   if (src.kind === 'archive') {
     // Reading only: no retention here (that is the worker's), so the limits do not matter.
@@ -105,12 +107,18 @@ export function buildUnits(spec: SourceSpec): { units: Iterable<BackfillUnit>; c
     const records = (function* (): Generator<ReplayRecord> {
       for (const r of store.read(src.query)) yield { timeMs: r.timeMs, direction: r.direction, data: r.data, cycle: r.cycle, position: r.id, where: `capture ${r.id}` };
     })();
-    return { units: recordUnits(driver, records, ctx), close: () => store.close() };
+    return {
+      units: recordUnits(driver, records, ctx),
+      close: () => {
+        held.close();
+        store.close();
+      },
+    };
   }
   const data = readInputFile(src.file, 'backfill');
-  if (src.kind === 'plain') return { units: plainUnits(driver, data, src.name, ctx), close: () => undefined };
+  if (src.kind === 'plain') return { units: plainUnits(driver, data, src.name, ctx), close: () => held.close() };
   const input = parseInput(data, src.name, driver, src.device);
   if (input.kind !== 'captures') throw new InputError(`${src.name}: not a capture file any more`);
   const records = input.records.filter((r) => r.timeMs >= src.fromMs && r.timeMs <= src.toMs);
-  return { units: recordUnits(driver, records, ctx), close: () => undefined };
+  return { units: recordUnits(driver, records, ctx), close: () => held.close() };
 }

@@ -9,6 +9,7 @@ import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { action, EXIT } from './common.js';
 import { devicesIn, parseInput } from '../backfill/input.js';
+import { HeldOpen } from '../backfill/held.js';
 import { decodeGroup, groupRecords, type ReplayRecord } from '../backfill/replay.js';
 import type { DecodeContext, DecodeResult, Driver } from '../devices/types.js';
 import type { Point } from '../core/point.js';
@@ -59,7 +60,8 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
         const meterTime = 'timestamps' in given || parsedInput.kind === 'captures' ? undefined : driver.options.safeParse({ ...given, timestamps: 'meter' });
         const parsed = meterTime?.success ? meterTime : driver.options.safeParse(given, { reportInput: true });
         if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, ['--option']).join('\n'));
-        const ctx = { device: opts.device, options: parsed.data, tags: {}, clock: systemClock };
+        const held = new HeldOpen();
+        const ctx = { device: opts.device, options: parsed.data, tags: {}, clock: systemClock, held };
         let records = parsedInput.kind === 'captures' ? parsedInput.records : [];
         const devices = devicesIn(records);
         if (devices.length > 1) {
@@ -67,7 +69,12 @@ everything that decodes is still printed. Exit 1 when anything did not decode.`,
           if (!devices.includes(opts.device)) throw new ConfigError(`${name} holds captures of devices ${devices.join(', ')}: pick one with --device`);
           records = records.filter((r) => r.device === opts.device);
         }
-        const result = parsedInput.kind === 'plain' ? driver.decode!(input, ctx) : decodeCaptures(driver, records, ctx);
+        let result: DecodeResult;
+        try {
+          result = parsedInput.kind === 'plain' ? driver.decode!(input, ctx) : decodeCaptures(driver, records, ctx);
+        } finally {
+          held.close();
+        }
         if (opts.format === 'json') {
           process.stdout.write(JSON.stringify(result.points.map(pointToJson), null, 2) + '\n');
         } else {

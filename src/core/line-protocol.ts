@@ -54,8 +54,8 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 // InfluxDB's models.MinNanoTime/MaxNanoTime; 1.6.7 refuses -9223372036854775807.
-const TIME_MIN = INT64_MIN + 2n;
-const TIME_MAX = INT64_MAX - 1n;
+export const TIME_MIN = INT64_MIN + 2n;
+export const TIME_MAX = INT64_MAX - 1n;
 
 // Escape tables indexed by char code: 1 where the character needs a backslash form.
 const REPL: string[] = [];

@@ -108,6 +108,15 @@ export interface DecodeContext<Options> {
   options: Options;
   tags: Record<string, string>;
   clock: Clock;
+  /** Handles a decoder may keep open from one call to the next of the same run (the Itho
+   *  parameter map), closed by whoever made the context when the run ends; absent: open and
+   *  close within each call. */
+  held?: HeldHandles;
+}
+
+/** Run-scoped open things, one per key; `open` runs on the first `get` of a key. */
+export interface HeldHandles {
+  get<T extends { close(): void }>(key: string, open: () => T): T;
 }
 
 export interface DecodeResult {

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import MDBReader, { type Table, type Value } from 'mdb-reader';
 import { errorMessage, InputError } from '../core/errors.js';
 import { applyMigrations, migrationsDir } from '../outbox/migrate.js';
+import { withLoopGuard } from './long-values.js';
 import { createTableSql, quoteIdent, specFor, VERSIEBEHEER, type ColumnSpec } from './tables.js';
 
 export interface ConvertOptions {
@@ -74,7 +75,8 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   const loop = definitionLoop(buffer);
   if (loop) throw new InputError(`${input}: not an Access database (${loop})`);
   try {
-    reader = new MDBReader(buffer);
+    // The catalog is read here too: its Name column could be a memo in a damaged file.
+    reader = withLoopGuard(() => new MDBReader(buffer));
     names = reader.getTableNames();
   } catch (err) {
     if (/password/i.test(errorMessage(err))) throw new InputError(`${input}: the Access database is password-protected, which the converter does not support`);
@@ -245,7 +247,7 @@ function plan(reader: MDBReader, name: string, sqlite: string, columns: readonly
 function readRows(p: Plan, input: string): (Value | undefined)[][] {
   let data: Record<string, Value>[];
   try {
-    data = p.table.getData({ columns: p.accessNames });
+    data = withLoopGuard(() => p.table.getData({ columns: p.accessNames }));
   } catch (err) {
     throw new InputError(`${input}: table ${p.table.name} cannot be read (${errorMessage(err)})`);
   }

@@ -13,6 +13,7 @@
  * - device, driver: where it came from (optional in hand-made files for `decode`).
  */
 import { InputError } from '../core/errors.js';
+import { TIME_MAX, TIME_MIN } from '../core/line-protocol.js';
 
 export interface CaptureLine {
   timeMs: number;
@@ -36,6 +37,11 @@ export function formatCaptureLine(r: CaptureLine): string {
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+// The whole milliseconds InfluxDB can store (its nanosecond int64 range): a record outside
+// would decode into points the encoder drops, so it is refused where its line is known.
+const MIN_MS = Number(TIME_MIN / 1_000_000n);
+const MAX_MS = Number(TIME_MAX / 1_000_000n);
+const RANGE = `${new Date(MIN_MS).toISOString()} to ${new Date(MAX_MS).toISOString()}`;
 
 /** One line of a capture file; `where` (`file:line N`) starts every error. */
 export function parseCaptureLine(line: string, where: string): CaptureLine {
@@ -52,6 +58,7 @@ export function parseCaptureLine(line: string, where: string): CaptureLine {
   if (typeof o.time === 'number' && Number.isFinite(o.time)) timeMs = Math.trunc(o.time);
   else if (typeof o.time === 'string' && !Number.isNaN(Date.parse(o.time))) timeMs = Date.parse(o.time);
   else throw bad(`"time" must be an ISO 8601 time or Unix ms, got ${JSON.stringify(o.time)}`);
+  if (timeMs < MIN_MS || timeMs > MAX_MS) throw bad(`"time" ${JSON.stringify(o.time)} is outside InfluxDB's range (${RANGE})`);
   if (o.direction !== 'rx' && o.direction !== 'tx') throw bad(`"direction" must be "rx" or "tx", got ${JSON.stringify(o.direction)}`);
   const hasHex = 'hex' in o;
   const hasText = 'text' in o;

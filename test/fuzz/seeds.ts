@@ -25,6 +25,14 @@ export function p1Telegrams(): Buffer[] {
     .sort(Buffer.compare);
 }
 
+/** The frames of a golden folder's JSON (`frames`/`replies` with `hex` or `reply` text), as bytes. */
+export function goldenFrames(folder: 'victron-vebus' | 'itho-wpu' | 'powerwalker'): Buffer[] {
+  const file = folder === 'powerwalker' ? 'replies.json' : 'frames.json';
+  const doc = JSON.parse(readFileSync(fixture(folder, file), 'utf8')) as { frames?: { hex: string; dir?: string }[]; replies?: { reply: string }[] };
+  if (doc.replies) return doc.replies.map((r) => Buffer.from(`${r.reply}\r`, 'ascii'));
+  return doc.frames!.filter((f) => f.dir !== 'tx').map((f) => Buffer.from(f.hex.replace(/ /g, ''), 'hex'));
+}
+
 /** Real Access files (mdb-reader's test files) as .par seeds. */
 export function accessFiles(): Buffer[] {
   const dir = fixture('access');

@@ -28,11 +28,13 @@ import { groupRecords, decodeGroup } from '../../src/backfill/replay.js';
 import { parseInput } from '../../src/backfill/input.js';
 import { formatCaptureLine } from '../../src/outbox/capture-format.js';
 import { convertPar } from '../../src/itho-par/index.js';
+import { HeldOpen } from '../../src/backfill/held.js';
 import { smallItho } from '../helpers/itho-par-fixture.js';
+import { parWithLval } from '../helpers/lval-chain.js';
 import { writeJet4 } from '../helpers/jet4-writer.js';
 import { withModbusCrc } from '../../src/simulators/hdhk.js';
 import { mutate, Rng } from './mutate.js';
-import { accessFiles, p1Telegrams, recordPolls, sessionOptions } from './seeds.js';
+import { accessFiles, goldenFrames, p1Telegrams, recordPolls, sessionOptions } from './seeds.js';
 
 export interface FuzzTarget<S> {
   name: string;
@@ -139,7 +141,9 @@ const byteTarget = (name: string, covers: string, seeds: Buffer[], run: (b: Buff
 });
 
 const recordTarget = (name: string, covers: string, driver: Driver, options: unknown, seeds: CaptureRecord[][], repair?: Repair): FuzzTarget<CaptureRecord[]> => {
-  const ctx = ctxFor(driver, options);
+  // Handles kept from input to input as in a backfill run (the capture-files target below
+  // takes the per-call path); they go with the target's worker thread.
+  const ctx = { ...ctxFor(driver, options), held: new HeldOpen() };
   return {
     name,
     covers,
@@ -239,9 +243,10 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   // HID: replies in 8-byte reports padded with NUL (powerwalker protocols.md §1.1).
   const hidStream = (replies: Buffer[]) =>
     Buffer.concat(replies.flatMap((r) => Array.from({ length: Math.ceil(r.length / 8) }, (_, i) => Buffer.concat([r.subarray(i * 8, i * 8 + 8), Buffer.alloc(8)]).subarray(0, 8))));
-  const pwReplies = [...rxOf('powerwalker-pdu'), ...rxOf('powerwalker-ats')];
+  // Recorded by the simulators' sessions, and the golden folders' recordings from other projects.
+  const pwReplies = [...rxOf('powerwalker-pdu'), ...rxOf('powerwalker-ats'), ...goldenFrames('powerwalker')];
 
-  const ithoReplies = rxOf('itho-wpu');
+  const ithoReplies = [...rxOf('itho-wpu'), ...goldenFrames('itho-wpu')];
   const datatypeReply = ithoReplies.map((r) => (() => { try { return decodeDatatypeList(checkReply(r, 'datatype')); } catch { return undefined; } })()).find((x) => x);
 
   // Capture files: every driver's polls as the JSON lines `wattline decode` and backfill read.
@@ -257,7 +262,8 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   ];
   const fileCtx = new Map(captureFiles.map((c) => [c.driver.id, ctxFor(c.driver, sessionOptions(c.driver.id, dir))]));
 
-  const parSeeds = [...accessFiles(), writeJet4(smallItho())];
+  // With memos on LVAL rows: a proper chain (mutations make it loop) and a looping one.
+  const parSeeds = [...accessFiles(), writeJet4(smallItho()), parWithLval('chain'), parWithLval('two-row-loop')];
   // The converter reads a file and fsyncs its map: fastDir is on tmpfs where there is one.
   const parIn = join(fastDir, 'fuzz.par');
   const parOut = join(fastDir, 'fuzz-map.sqlite');
@@ -274,7 +280,7 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
       return points;
     }, repairP1),
     byteTarget('dsmr-p1 telegram log (decode/backfill)', "the driver's decode(): framer, OBIS parser, points, line numbers", telegrams, (b) => dsmr.decode!(b, p1Meter).points, repairP1),
-    byteTarget('victron-vebus framer + codec', 'VebusFramer.feed in chunks → every reply decoder on every frame', rxOf('victron-vebus'), (b, rng) => {
+    byteTarget('victron-vebus framer + codec', 'VebusFramer.feed in chunks → every reply decoder on every frame', [...rxOf('victron-vebus'), ...goldenFrames('victron-vebus')], (b, rng) => {
       const framer = new VebusFramer();
       for (const c of chunks(b, rng)) for (const ev of framer.feed(c)) if (ev.kind === 'frame') vebusFrame(ev.frame);
       try {
