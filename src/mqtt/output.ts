@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { createVscpOutput } from '../vscp/output.js';
+import { createVscpOutput, type VscpOutput } from '../vscp/output.js';
 import { Announcer } from './announcer.js';
 import { CompatConnection } from './compat-connection.js';
 import { COMPAT_DRIVERS } from './compat-powerwalker.js';
@@ -97,7 +97,7 @@ export class MqttOutput {
     for (const dev of options.devices) this.devices.set(dev.name, deviceState(dev));
     const compat = cfg.compatibility;
     this.targets = {
-      vscp: cfg.vscp ? createVscpOutput(cfg.vscp, options.devices.map((d) => ({ name: d.name, driver: d.driver.id }))) : undefined,
+      vscp: cfg.vscp ? vscpOutput(cfg.vscp, options.devices) : undefined,
       compatPdu: compat.mode === 'powerwalker' ? this.compatDevice(compat.pdu, COMPAT_DRIVERS.pdu, 'pdu') : undefined,
       compatAts: compat.mode === 'powerwalker' ? this.compatDevice(compat.ats, COMPAT_DRIVERS.ats, 'ats') : undefined,
     };
@@ -159,7 +159,7 @@ export class MqttOutput {
     if (this.cfg.vscp) {
       // The P1 device VSCP publishes may have been renamed or removed.
       try {
-        this.targets.vscp = createVscpOutput(this.cfg.vscp, devices.map((d) => ({ name: d.name, driver: d.driver.id })));
+        this.targets.vscp = vscpOutput(this.cfg.vscp, devices);
       } catch (err) {
         this.targets.vscp = undefined;
         this.log.warn({ err: errorMessage(err) }, 'mqtt.vscp: no VSCP events until the config names its device again');
@@ -259,4 +259,10 @@ export class MqttOutput {
     this.announcer.republish(this.devices);
     this.publisher.flush();
   }
+}
+
+/** mqtt.vscp's events for its P1 meter among these devices (a ConfigError when it names none, or none can be picked). */
+function vscpOutput(cfg: NonNullable<MqttConfig['vscp']>, devices: readonly MqttDevice[]): VscpOutput {
+  const named = devices.map((d) => ({ name: d.name, driver: d.driver.id }));
+  return createVscpOutput(cfg, named);
 }
