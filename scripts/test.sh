@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (npm test, and .ci/run through it): installs the Debian packages
-# the integration tests start (when root; otherwise names them and stops), builds, runs
-# every test under test/ with node's test runner.
+# the integration tests start (when root; otherwise names them and stops), lints, checks the
+# formatting, builds, runs every test under test/ with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +46,14 @@ fi
 if [[ ! -d node_modules ]]; then
   export npm_config_nodedir=${npm_config_nodedir:-/usr}
   npm ci
+fi
+
+# Files given on the command line narrow the run to those tests: no lint or format check then.
+if (($# == 0)); then
+  # Seconds each, and a finding needs no build to show: ESLint (eslint.config.mjs), then Prettier
+  # (.prettierrc.json; `npm run format` rewrites what it reports).
+  npm run --silent lint
+  npm run --silent format:check
 fi
 
 # A clean build: stale compiled tests of deleted sources must not run. tsconfig.json compiles

@@ -58,7 +58,7 @@ the next run), or when InfluxDB refused lines: those were moved to the dead lett
         const remote = await collectThroughWorker(loaded, names, true);
         if (remote) return logReports(log, remote) ? EXIT.ok : EXIT.failed;
         const worker = new Worker({ loaded, drivers, log, echo: process.stdout, oneShot: true, only: names.length ? names : undefined });
-        let failed = false;
+        let failed: boolean;
         try {
           const reports = await worker.runOnce();
           explainHeldPorts(loaded, reports);

@@ -33,9 +33,7 @@ export function parseNumberPayload(payload: string): string | undefined {
   return String(Number(p));
 }
 
-export type ParsedCommand =
-  | { ok: true; device: string; spec: CommandSpec; target?: string; verb: string; args: string[]; base: string }
-  | { ok: false; reason: string };
+export type ParsedCommand = { ok: true; device: string; spec: CommandSpec; target?: string; verb: string; args: string[]; base: string } | { ok: false; reason: string };
 
 /**
  * Route `<prefix>/<device>/<path>[/<target>]/set` with its payload to a verb and arguments.

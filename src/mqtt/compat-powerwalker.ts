@@ -7,7 +7,7 @@
  *
  * Topics: pdu/power/{in,out1..8} {w, va, a}; pdu/outlet/out<N> {status, state, restore_sec,
  * shutdown_sec}; pdu/status; ats/supply/src{1,2} {v, hz, active, preferred, bad}; ats/status;
- * alert (1 where a part is in alarm). `$CONNECTED/<client id>` is 1 on connect, 0 on stop or death (output.ts).
+ * alert (1 where a part is in alarm). `$CONNECTED/<client id>` is 1 on connect, 0 on stop or death (compat-connection.ts).
  *
  * The wattline field each value is read from is listed in FIELDS (one table; a list of names
  * means the first one present), checked against the drivers' points by the integration test.

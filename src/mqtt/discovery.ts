@@ -85,8 +85,7 @@ export function fieldAnnouncements(point: Point, device: DeviceDescription, seri
       // HA 2025.10 replaced object_id (ignored since 2026.4) by default_entity_id.
       default_entity_id: `${meta.component}.${id}`,
       state_topic: stateTopic,
-      value_template:
-        meta.component === 'binary_sensor' ? `{{ 'ON' if value_json[${key}] | int(0) == 1 else 'OFF' }}` : `{{ value_json[${key}] }}`,
+      value_template: meta.component === 'binary_sensor' ? `{{ 'ON' if value_json[${key}] | int(0) == 1 else 'OFF' }}` : `{{ value_json[${key}] }}`,
       availability_topic: ctx.availabilityTopic,
       device: block,
       origin: { name: 'wattline' },

@@ -98,7 +98,8 @@ function tlsSummary(tls: NonNullable<MqttConfig['tls']>, resolvePath: (p: string
   const parts: string[] = [];
   parts.push(tls.ca ? `ca ${cert('ca', tls.ca)}` : 'system CAs');
   if (tls.cert !== undefined || tls.key !== undefined) {
-    if (tls.cert === undefined || tls.key === undefined) throw new ConfigError(`mqtt.tls: ${tls.cert === undefined ? 'key' : 'cert'} is set but ${tls.cert === undefined ? 'cert' : 'key'} is not (a client certificate needs both)`);
+    if (tls.cert === undefined || tls.key === undefined)
+      throw new ConfigError(`mqtt.tls: ${tls.cert === undefined ? 'key' : 'cert'} is set but ${tls.cert === undefined ? 'cert' : 'key'} is not (a client certificate needs both)`);
     const key = read('key', tls.key).toString('utf8');
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new ConfigError(`mqtt.tls.key: ${tls.key} is not a PEM private key`);
     parts.push(`client certificate ${cert('cert', tls.cert)}, key ${tls.key}`);

@@ -58,7 +58,7 @@ export function writeDemoParameterMap(path: string): void {
 export function ensureDemoParameterMap(path: string): void {
   if (existsSync(path)) {
     let version: number | undefined;
-    let demo = false;
+    let demo: boolean;
     try {
       const db = new Database(path, { readonly: true, fileMustExist: true });
       try {

@@ -309,8 +309,16 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
       if (buf[1] === 0x3f && buf.length >= total) {
         // The raw sleep/wakeup frames (their checksum does not follow the rule, §3.4).
         const hex = buf.subarray(0, total).toString('hex');
-        if (hex === '053f04000000c5') (sim.rawCommands.push('sleep'), (state.state = 2), (state.ledsOn = 0), (state.ledsBlink = 0));
-        else if (hex === '053f07000000c2') (sim.rawCommands.push('wakeup'), (state.state = 9), (state.ledsOn = 0x01));
+        if (hex === '053f04000000c5') {
+          sim.rawCommands.push('sleep');
+          state.state = 2;
+          state.ledsOn = 0;
+          state.ledsBlink = 0;
+        } else if (hex === '053f07000000c2') {
+          sim.rawCommands.push('wakeup');
+          state.state = 9;
+          state.ledsOn = 0x01;
+        }
         buf = buf.subarray(total);
         continue;
       }

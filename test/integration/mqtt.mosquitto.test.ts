@@ -111,7 +111,7 @@ test('a device removed from the config: its retained configs and states are clea
 
   const watcher = await subscribe(broker.url, ['homeassistant/#', 'wl2/board/#']);
   const second = await startWorker(config('b.sqlite', ['meter'], 'wl2'), drivers, dir);
-  let cleared: string[] = [];
+  let cleared: string[];
   try {
     try {
       await watcher.waitFor((m) => m.topic === configTopic('wl2_board_hdhk_unit_1_channel_1_current_a', 'sensor', 'wl2') && m.payload === '', 'the board config cleared');

@@ -193,7 +193,7 @@ test('a secret is never echoed in a message: its type is said instead', () => {
   assert.match(viaEnv, /influx: unknown key "token"/);
   assert.doesNotMatch(viaEnv, /tok-123/);
   // A value from the environment is not shown in a message whatever its key: secrets live there.
-  const fromEnv = problems(`log: { level: "\${LEVEL}" }\n` + P1.replace('/dev/ttyUSB0 }', '/dev/ttyUSB0, baudRate: "x\${PIN}" }'), { LEVEL: 'pin-9911', PIN: '9911' });
+  const fromEnv = problems(`log: { level: "\${LEVEL}" }\n` + P1.replace('/dev/ttyUSB0 }', '/dev/ttyUSB0, baudRate: "x${PIN}" }'), { LEVEL: 'pin-9911', PIN: '9911' });
   assert.deepEqual(fromEnv, [
     'log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got the value of ${LEVEL} (not shown: it may be a secret)',
     'devices[0] (meter).port.baudRate: expected a number, got the value of ${PIN} (not shown: it may be a secret)',

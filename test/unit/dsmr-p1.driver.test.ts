@@ -1,13 +1,13 @@
 /** The driver's face: options schema, default serial settings, decode() of telegram logs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 // "Now" after every telegram here: a meter clock later than the decode time is not believed.
 const NOW_MS = Date.UTC(2030, 0, 1);
-const clock: Clock = { now: () => NOW_MS, nowNs: () => BigInt(NOW_MS) * 1_000_000n, sleep: async () => undefined };
+const clock = new FakeClock(NOW_MS);
 
 test('driver identity: id, stream kind, decode', () => {
   assert.equal(dsmrP1Driver.id, 'dsmr-p1');

@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePoints } from '../../src/core/line-protocol.js';
-import type { Clock } from '../../src/core/clock.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { fixture } from '../helpers/paths.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const DIR = fixture('dsmr-p1');
 /** 2030-01-01T00:00:00Z: the "collection" time of telegrams that carry no clock; later than every telegram (a meter clock after the decode time is not believed). */
 const FIXED_MS = 1_893_456_000_000;
-const fixedClock: Clock = { now: () => FIXED_MS, nowNs: () => BigInt(FIXED_MS) * 1_000_000n, sleep: async () => undefined };
+const fixedClock = new FakeClock(FIXED_MS);
 
 const cases = readdirSync(DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())

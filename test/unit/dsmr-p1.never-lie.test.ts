@@ -13,11 +13,12 @@ import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import type { FieldProblem } from '../../src/devices/problems.js';
 import { crc16arc } from '../helpers/p1-log.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const AMS = { timezone: 'Europe/Amsterdam' };
 const withCrc = (body: string) => `${body}!${crc16arc(body + '!').toString(16).toUpperCase().padStart(4, '0')}\r\n`;
 const telegram = (lines: string[]) => withCrc(lines.join('\r\n') + '\r\n');
-const fixedClock = (ms: number): Clock => ({ now: () => ms, nowNs: () => BigInt(ms) * 1_000_000n, sleep: async () => undefined });
+const fixedClock = (ms: number): Clock => new FakeClock(ms);
 const decodeLog = (text: string | Buffer, options: Record<string, unknown> = {}, nowMs = Date.UTC(2024, 0, 1)) =>
   dsmrP1Driver.decode!(Buffer.isBuffer(text) ? text : Buffer.from(text, 'latin1'), {
     device: 'm',

@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { dsmrP1Driver } from '../../src/devices/dsmr-p1/index.js';
 import { T211_57B6, T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
 import { createSimLink } from '../../src/transports/sim.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 /** Waits (bounded) until the session's background loops have got somewhere; not a timing test. */
@@ -21,9 +21,8 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 async function rig(options: Record<string, unknown> = {}) {
   const { host, device } = createSimLink('tcp:p1-reader:8088');
   await device.open();
-  let now = 1_700_000_000_000;
-  // sleep() resolves on the next turn: the session's loops run as fast as the test moves `now`.
-  const clock: Clock = { now: () => now, nowNs: () => BigInt(now) * 1_000_000n, sleep: (_ms, s) => new Promise((ok, no) => (s?.aborted ? no(s.reason) : setImmediate(ok))) };
+  // sleep() resolves on the next turn: the session's loops run as fast as the test moves the time.
+  const clock = new FakeClock(1_700_000_000_000, { sleep: 'next-tick' });
   const session = dsmrP1Driver.createSession({ device: 'meter', options: dsmrP1Driver.options.parse(options), tags: {}, transport: host, clock, log: silentLogger() });
   await session.start();
   const send = async (t: string) => {
@@ -31,7 +30,7 @@ async function rig(options: Record<string, unknown> = {}) {
     await settle();
   };
   const advance = async (ms: number) => {
-    now += ms;
+    clock.advance(ms);
     await settle();
   };
   return { session, host, send, advance };

@@ -15,6 +15,7 @@ import { P1Simulator, transportSink } from '../../src/simulators/dsmr-p1.js';
 import { DSMR5_NL, T211_57B6, T211_7945, T211_2B41 } from '../../src/simulators/dsmr-p1-recordings.js';
 import { createSimLink, type SimEndpoint } from '../../src/transports/sim.js';
 import type { Transport } from '../../src/transports/transport.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
 const settle = () => new Promise((r) => setTimeout(r, 5));
@@ -26,17 +27,8 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 const signal = () => new AbortController().signal;
 
 function fakeClock() {
-  let now = T0;
-  const sleeps: number[] = [];
-  const clock: Clock = {
-    now: () => now,
-    nowNs: () => BigInt(now) * 1_000_000n,
-    sleep: (ms, s) => {
-      sleeps.push(ms);
-      return new Promise((resolve, reject) => (s?.aborted ? reject(s.reason) : setImmediate(resolve)));
-    },
-  };
-  return { clock, sleeps, advance: (ms: number) => (now += ms) };
+  const clock = new FakeClock(T0, { sleep: 'next-tick' });
+  return { clock, sleeps: clock.sleeps, advance: (ms: number) => clock.advance(ms) };
 }
 
 interface Rig {

@@ -11,16 +11,14 @@ import { silentLogger } from '../../src/core/log.js';
 import { hdhkDriver, HdhkUnitError, type HdhkSession } from '../../src/devices/hdhk/index.js';
 import { HDHK_DEMO_OPTIONS, startHdhkDemoSimulator, startHdhkSimulator, vendorExampleRegisters, withModbusCrc, type HdhkSimulator } from '../../src/simulators/hdhk.js';
 import { createSimLink, type SimEndpoint } from '../../src/transports/sim.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
 const signal = () => new AbortController().signal;
 
 function clock(): { clock: Clock; sleeps: number[] } {
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    clock: { now: () => T0, nowNs: () => BigInt(T0) * 1_000_000n, sleep: async (ms) => void sleeps.push(ms) },
-  };
+  const fake = new FakeClock(T0);
+  return { clock: fake, sleeps: fake.sleeps };
 }
 
 function registers(unit: number): number[] {

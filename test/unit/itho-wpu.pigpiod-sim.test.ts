@@ -17,6 +17,7 @@ import { wpuReply } from '../../src/simulators/itho-wpu.js';
 import { createSimLink } from '../../src/transports/sim.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
 import { ithoDir, ithoOptions, ithoSession, type IthoDir } from '../helpers/itho.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 let d: IthoDir;
 let sim: PigpiodSimulator & { port: number };
@@ -216,7 +217,7 @@ test('simulated pigpiod: decodeCapture turns one poll\'s captured frames into th
   const live2 = await s.collect(signal()); // from the cache: only the datalog in its records
   await s.close();
   assert.equal(captures.filter((c) => c.direction === 'tx').length, 6);
-  const ctx = { device: 'wpu', options: o, tags: { site: 'test' }, clock: { now: () => 0, nowNs: () => 0n, sleep: async () => undefined } };
+  const ctx = { device: 'wpu', options: o, tags: { site: 'test' }, clock: new FakeClock(0) };
   const again1 = ithoWpuDriver.decodeCapture!(captures.slice(0, n1), ctx);
   const again2 = ithoWpuDriver.decodeCapture!(captures.slice(n1), ctx);
   assert.deepEqual(again1.errors, []);

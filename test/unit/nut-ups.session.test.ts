@@ -5,17 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { TransportError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { IntField } from '../../src/core/point.js';
 import { isNutUpsError, nutUpsDriver, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator, type NutUpsSimulator, type NutUpsSimulatorOptions } from '../../src/simulators/nut-ups.js';
 import { createSimLink, type SimEndpoint } from '../../src/transports/sim.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
 const signal = () => new AbortController().signal;
-const clock: Clock = { now: () => T0, nowNs: () => BigInt(T0) * 1_000_000n, sleep: async () => undefined };
+const clock = new FakeClock(T0);
 
 interface Rig {
   session: NutUpsSession;

@@ -12,16 +12,16 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { TLSSocket } from 'node:tls';
-import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { isNutUpsError, nutUpsDriver, runInstantCommand, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
 import { NUT_UPS_DEMO_OPTIONS } from '../../src/simulators/nut-ups.js';
 import { createSimLink } from '../../src/transports/sim.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
 import { makeSelfSigned } from '../helpers/self-signed.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
-const clock: Clock = { now: () => T0, nowNs: () => BigInt(T0) * 1_000_000n, sleep: async () => undefined };
+const clock = new FakeClock(T0);
 const signal = () => new AbortController().signal;
 const cert = makeSelfSigned();
 after(() => cert.cleanup());

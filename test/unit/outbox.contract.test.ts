@@ -298,7 +298,7 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       assert.equal(outbox.stats().bytes, odd.reduce((n, l) => n + lineBytes(l), 0));
     });
 
-    test('bad arguments and a closed outbox throw', (t) => {
+    test('bad arguments and a closed outbox throw', () => {
       const outbox = factory(ROOMY, () => 1_000);
       assert.throws(() => outbox.append(['x'], 'h' as Precision), RangeError);
       assert.throws(() => outbox.peek(0, 100), RangeError);

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { ConfigError, DeviceError, InputError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { powerwalkerAtsDriver } from '../../src/devices/powerwalker-ats/index.js';
@@ -14,9 +13,10 @@ import { PowerwalkerError, powerwalkerPduDriver, type PduOptions } from '../../s
 import { startAtsSimulator } from '../../src/simulators/powerwalker-ats.js';
 import { startPduSimulator } from '../../src/simulators/powerwalker-pdu.js';
 import { createSimLink } from '../../src/transports/sim.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const signal = () => new AbortController().signal;
-const clock: Clock = { now: () => 0, nowNs: () => 0n, sleep: async () => undefined };
+const clock = new FakeClock(0);
 const opts = (o: unknown = {}) => powerwalkerPduDriver.options.parse(o) as PduOptions;
 const prepare = (verb: string, args: string[], options: PduOptions = opts({ control: { allow: ['shutdown', 'shutdown-restore', 'cancel', 'on', 'off', 'test', 'energy-clear'], outlets: 'all' } })) =>
   powerwalkerPduDriver.control!.prepare(verb, args, options, 'pdu1');

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { TransportError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { buildConfigSchema } from '../../src/config/schema.js';
@@ -18,9 +17,10 @@ import { startPduSimulator } from '../../src/simulators/powerwalker-pdu.js';
 import { HidTransport, hidKey, type HidModule } from '../../src/transports/hid.js';
 import { createTransport, linkKey } from '../../src/worker.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const signal = () => new AbortController().signal;
-const clock: Clock = { now: () => 42, nowNs: () => 42_000_000n, sleep: async () => undefined };
+const clock = new FakeClock(42);
 
 test('toReports: a reply in 8-byte reports, the last NUL-padded', () => {
   const r = toReports(Buffer.from('(PI90\r'));

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { DeviceError, TimeoutError, TransportError } from '../../src/core/errors.js';
 import { encodePoints } from '../../src/core/line-protocol.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -18,10 +17,11 @@ import type { CaptureRecord, DeviceSession } from '../../src/devices/types.js';
 import { startAtsSimulator, type AtsSimulator } from '../../src/simulators/powerwalker-ats.js';
 import { startPduSimulator, type PduSimulator } from '../../src/simulators/powerwalker-pdu.js';
 import { createSimLink, type SimEndpoint } from '../../src/transports/sim.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const T0 = 1_700_000_000_000;
 const signal = () => new AbortController().signal;
-const clock: Clock = { now: () => T0, nowNs: () => BigInt(T0) * 1_000_000n, sleep: async () => undefined };
+const clock = new FakeClock(T0);
 
 interface Rig<S> {
   session: DeviceSession;

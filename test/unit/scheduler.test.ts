@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/core/clock.js';
 import { ConfigError, DeviceError, TimeoutError } from '../../src/core/errors.js';
 import { Scheduler, type JobSpec, type JobStatus } from '../../src/scheduler/index.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -21,42 +21,10 @@ async function until(cond: () => boolean, what = 'condition'): Promise<void> {
   throw new Error(`never happened: ${what}`);
 }
 
-/** Time that moves only when the test says so. */
-class ManualClock implements Clock {
-  t = 1_700_000_000_000;
-  #timers: { at: number; fire: () => void }[] = [];
-  now = () => this.t;
-  nowNs = () => BigInt(this.t) * 1_000_000n;
-  sleep = (ms: number, signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = { at: this.t + ms, fire: resolve };
-      this.#timers.push(timer);
-      signal?.addEventListener('abort', () => {
-        this.#timers = this.#timers.filter((x) => x !== timer);
-        reject(signal.reason);
-      }, { once: true });
-    });
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.#timers.filter((x) => x.at <= this.t);
-    this.#timers = this.#timers.filter((x) => x.at > this.t);
-    for (const d of due) d.fire();
-  }
-}
-
-/** The same manual time with Clock.after, as systemClock has it (the scheduler's timers use it when present). */
-class ManualAfterClock extends ManualClock {
-  after = (ms: number, fn: () => void): (() => void) => {
-    const ctl = new AbortController();
-    this.sleep(ms, ctl.signal).then(fn, () => undefined);
-    return () => ctl.abort();
-  };
-}
-
 const CLOCKS = [
-  { kind: 'sleep only', make: (): ManualClock => new ManualClock() },
-  { kind: 'with after()', make: (): ManualClock => new ManualAfterClock() },
+  // Time that moves only when the test says so; the second with Clock.after, as systemClock has it (the scheduler's timers use it when present).
+  { kind: 'sleep only', make: (): FakeClock => new FakeClock(1_700_000_000_000, { sleep: 'on-advance' }) },
+  { kind: 'with after()', make: (): FakeClock => new FakeClock(1_700_000_000_000, { sleep: 'on-advance', after: true }) },
 ];
 
 function job(over: Partial<JobSpec> & { name: string }): JobSpec {

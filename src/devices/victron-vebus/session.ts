@@ -112,7 +112,10 @@ export class VebusSession implements DeviceSession {
       await this.open();
       if (!this.connected) await this.connect(signal);
       else {
-        for (const [tx, rx] of this.infoRecords) (this.link.record('tx', tx), this.link.record('rx', rx));
+        for (const [tx, rx] of this.infoRecords) {
+          this.link.record('tx', tx);
+          this.link.record('rx', rx);
+        }
         await this.scanIfNeeded(signal);
       }
       reading = await this.poll(signal);
