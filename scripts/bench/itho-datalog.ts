@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkReply } from '../../src/devices/itho-wpu/codec.js';
-import { ParameterMap } from '../../src/devices/itho-wpu/parameter-map.js';
+import { ParameterMap } from '../../src/devices/itho-wpu/tables-parameter-map.js';
 import { datalogPoint, makePlan } from '../../src/devices/itho-wpu/points.js';
 import { writeDemoParameterMap } from '../../src/simulators/itho-demo-map.js';
 import { DATATYPE_REPLY, NODEID_REPLY } from '../../src/simulators/itho-wpu-data.js';

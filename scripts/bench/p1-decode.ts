@@ -8,7 +8,7 @@
  * Prints human lines, then one JSON line. Target: >= 20,000 telegrams/s.
  */
 import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
-import { crc16arc } from '../../src/devices/dsmr-p1/crc.js';
+import { crc16arc } from '../../src/devices/dsmr-p1/framer-crc.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import { P1_RECORDINGS } from '../../src/simulators/dsmr-p1-recordings.js';

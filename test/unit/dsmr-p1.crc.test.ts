@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/crc.js';
+import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/framer-crc.js';
 import { simCrc16 } from '../../src/simulators/dsmr-p1.js';
 import { fixture } from '../helpers/paths.js';
 

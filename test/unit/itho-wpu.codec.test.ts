@@ -18,8 +18,8 @@ import {
   decodeSetting,
   requests,
 } from '../../src/devices/itho-wpu/codec.js';
-import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/datatypes.js';
-import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/pigpio.js';
+import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/tables.js';
+import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/link-pigpio.js';
 import { datalogPoint, planFrom } from '../../src/devices/itho-wpu/points.js';
 import { IntField } from '../../src/core/point.js';
 import fc from 'fast-check';

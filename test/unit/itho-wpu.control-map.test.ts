@@ -12,7 +12,7 @@ import { ConfigError, InputError } from '../../src/core/errors.js';
 import { validate } from '../../src/config/load.js';
 import { drivers } from '../../src/devices/index.js';
 import { ithoWpuDriver, ParameterMap, ParameterMapError } from '../../src/devices/itho-wpu/index.js';
-import { labelsFor, SQL } from '../../src/devices/itho-wpu/parameter-map.js';
+import { labelsFor, SQL } from '../../src/devices/itho-wpu/tables-parameter-map.js';
 import { startPigpiodServer, type PigpiodSimulator } from '../../src/simulators/pigpiod.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
 import { ithoDir, ithoOptions, ithoSession, type IthoDir } from '../helpers/itho.js';

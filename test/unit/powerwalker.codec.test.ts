@@ -19,7 +19,8 @@ import {
   shutdownCommand,
   shutdownDelayCode,
 } from '../../src/devices/powerwalker-pdu/codec.js';
-import { decodeFirmware, decodeProtocolId, encodeCommand, ReplyFramer, replyPayload, tokens } from '../../src/devices/powerwalker/protocol.js';
+import { decodeFirmware, decodeProtocolId, encodeCommand, replyPayload, tokens } from '../../src/devices/powerwalker/codec.js';
+import { ReplyFramer } from '../../src/devices/powerwalker/framer.js';
 
 const hex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ');
 const frameError = (reason: FrameError['reason']) => (e: unknown) => e instanceof FrameError && e.reason === reason;

@@ -30,7 +30,7 @@ import {
   versionRequest,
   winmonCode,
 } from '../../src/devices/victron-vebus/codec.js';
-import { DEFAULT_VAR_INFO, LETTER_X, SNAPSHOT_IDS, type Letter } from '../../src/devices/victron-vebus/protocol.js';
+import { DEFAULT_VAR_INFO, LETTER_X, SNAPSHOT_IDS, type Letter } from '../../src/devices/victron-vebus/tables.js';
 
 const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');
 const frame = (s: string) => parseFrame(hex(s));

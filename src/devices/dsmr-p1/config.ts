@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
-import { FIELD_GROUPS } from './obis.js';
+import { FIELD_GROUPS } from './tables.js';
 import { DEFAULT_MAX_TELEGRAM_BYTES } from './framer.js';
-import { checkTimeZone } from './zone-time.js';
+import { checkTimeZone } from './codec-time.js';
 
 function isTimeZone(zone: string): boolean {
   try {

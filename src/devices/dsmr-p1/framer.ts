@@ -13,7 +13,7 @@
  * Unpadded CRCs (`!B9F`, seen from a Warmtelink heat meter) are accepted. The telegram text
  * keeps its CR LF (they are covered by the CRC) and is decoded as latin1, byte for byte.
  */
-import { crc16arc, formatCrc } from './crc.js';
+import { crc16arc, formatCrc } from './framer-crc.js';
 
 export type DropReason = 'crc' | 'truncated' | 'oversize' | 'malformed';
 

@@ -8,7 +8,7 @@
  * In both directions the bytes plus the address byte sum to 0 mod 256.
  */
 import { FrameError } from '../../core/errors.js';
-import { dataType, hex, readRaw, scale, type DataType } from './datatypes.js';
+import { dataType, hex, readRaw, scale, type DataType } from './tables.js';
 
 /** Address bytes on the wire: the WPU (7-bit 0x41) and the Pi's BSC slave (7-bit 0x40). */
 export const WPU_ADDRESS_BYTE = 0x82;

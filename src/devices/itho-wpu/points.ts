@@ -9,8 +9,8 @@
 import { FrameError } from '../../core/errors.js';
 import { int, msToNs, type FieldValue, type IntField, type Point } from '../../core/point.js';
 import { compileLayout, decodeCounters, decodeNodeId, type DatalogLayout, type NodeId } from './codec.js';
-import { hex, type DataType } from './datatypes.js';
-import { fieldKeys, labelsFor, type Label, type ParameterMap } from './parameter-map.js';
+import { hex, type DataType } from './tables.js';
+import { fieldKeys, labelsFor, type Label, type ParameterMap } from './tables-parameter-map.js';
 
 export const MEASUREMENT = 'itho_wpu';
 export const COUNTERS_MEASUREMENT = 'itho_wpu_counters';

@@ -1,5 +1,5 @@
 /**
- * The itho-wpu session. Each collect() is one conversation with pigpiod (bus.ts): the node
+ * The itho-wpu session. Each collect() is one conversation with pigpiod (link.ts): the node
  * id, serial and datatype list come from the cache db (read from the WPU only when missing,
  * or again when the datalog's length stops matching the datatype widths), then one datalog
  * request, and the counters on every `countersEvery`th poll. Everything is closed at the end
@@ -13,12 +13,12 @@
 import { ConfigError, DeviceError, FrameError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import type { Transport } from '../../transports/transport.js';
-import { WpuBus } from './bus.js';
+import { WpuBus } from './link.js';
 import { IdentityCache, type Identity } from './cache.js';
 import { decodeSerial, requests } from './codec.js';
 import type { IthoWpuOptions } from './config.js';
-import { runControl } from './control-run.js';
-import { ParameterMap } from './parameter-map.js';
+import { runControl } from './session-control.js';
+import { ParameterMap } from './tables-parameter-map.js';
 import { countersPoint, datalogPoint, makePlan, type DatalogPlan } from './points.js';
 
 export class IthoWpuSession implements DeviceSession {

@@ -3,7 +3,7 @@
  * QAS (24 status bits), QRI (ratings), GM (memory map 0-20). Pure: payload text → values.
  */
 import { FrameError } from '../../core/errors.js';
-import { decimal, integer, show, statusString, tokens } from '../powerwalker/protocol.js';
+import { decimal, integer, show, statusString, tokens } from '../powerwalker/codec.js';
 
 export interface AtsReading {
   sources: { voltageV: number; frequencyHz: number }[];

@@ -4,7 +4,7 @@
  * (../powerwalker/); codec.ts → points.ts here. See README.md beside this file.
  */
 import { decodeExchanges } from '../powerwalker/capture.js';
-import { powerwalkerSerialSettings } from '../powerwalker/options.js';
+import { powerwalkerSerialSettings } from '../powerwalker/config.js';
 import type { Driver } from '../types.js';
 import { powerwalkerAtsFields } from './fields.js';
 import { atsOptionsSchema, type AtsOptions } from './config.js';

@@ -5,7 +5,7 @@
  * command is refused rather than misread (§1.9).
  */
 import { FrameError } from '../../core/errors.js';
-import { decimal, integer, show, statusString, tokens } from '../powerwalker/protocol.js';
+import { decimal, integer, show, statusString, tokens } from '../powerwalker/codec.js';
 
 export const OUTLETS = 8;
 

@@ -4,7 +4,7 @@
  * which outlets (`all` also allows outlet `A`).
  */
 import { z } from 'zod';
-import { powerwalkerSerialSettings, requestTimeoutMs, retries } from '../powerwalker/options.js';
+import { powerwalkerSerialSettings, requestTimeoutMs, retries } from '../powerwalker/config.js';
 import { OUTLETS } from './codec.js';
 
 /** Verbs that change the device; `memory` only reads and needs no allowance. */

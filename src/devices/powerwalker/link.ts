@@ -6,26 +6,12 @@
  * commands never are (the caller decides).
  */
 import type { Clock } from '../../core/clock.js';
-import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
+import { FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Transport } from '../../transports/transport.js';
-import { encodeCommand, ReplyFramer, replyPayload } from './protocol.js';
-
-export type PowerwalkerErrorReason = 'reply' | 'truncated' | 'nak' | 'identity';
-
-/** The device answered, but not usefully: a malformed or stale reply, half a reply, NAK, or the wrong device. */
-export class PowerwalkerError extends DeviceError {
-  override name = 'PowerwalkerError';
-  constructor(
-    message: string,
-    device: string,
-    readonly reason: PowerwalkerErrorReason,
-    readonly command: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, device, options);
-  }
-}
+import { encodeCommand, replyPayload } from './codec.js';
+import { PowerwalkerError } from './errors.js';
+import { ReplyFramer } from './framer.js';
 
 export interface LinkOptions {
   device: string;

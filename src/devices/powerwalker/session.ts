@@ -10,8 +10,9 @@
  */
 import { ConfigError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
-import { PowerwalkerError, PowerwalkerLink } from './link.js';
-import { decodeProtocolId } from './protocol.js';
+import { PowerwalkerError } from './errors.js';
+import { PowerwalkerLink } from './link.js';
+import { decodeProtocolId } from './codec.js';
 import { LinkState } from '../../transports/link-state.js';
 import { isNetworkLink } from '../../transports/transport.js';
 

@@ -11,7 +11,7 @@
  * looked like a long frame's len). Never throws for what the line brings.
  */
 import { parseFrame, type VebusFrame } from './codec.js';
-import { LEN_LED_FLAG, LEN_MASK, MARKER_COMMAND, MARKER_INFO } from './protocol.js';
+import { LEN_LED_FLAG, LEN_MASK, MARKER_COMMAND, MARKER_INFO } from './tables.js';
 
 export type FramerEvent = { kind: 'frame'; frame: VebusFrame } | { kind: 'drop'; reason: 'checksum'; raw: Buffer };
 

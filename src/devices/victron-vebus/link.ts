@@ -10,7 +10,7 @@ import { TimeoutError, TransportError } from '../../core/errors.js';
 import type { Transport } from '../../transports/transport.js';
 import { hexdump, infoKind, isCommand, type VebusFrame } from './codec.js';
 import { VebusFramer } from './framer.js';
-import { CMD, INFO_SNAPSHOT, LETTERS, MARKER_COMMAND } from './protocol.js';
+import { CMD, INFO_SNAPSHOT, LETTERS, MARKER_COMMAND } from './tables.js';
 
 export interface Expectation {
   /** For messages: `version`, `AC info L2`, `X 38`. */

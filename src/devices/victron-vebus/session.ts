@@ -35,9 +35,9 @@ import {
 import type { VebusOptions } from './config.js';
 import type { EssPowerParams } from './control.js';
 import { VebusLink } from './link.js';
-import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './protocol.js';
+import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './tables.js';
 import { tally, type FieldProblem } from '../problems.js';
-import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './reading.js';
+import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './points.js';
 
 export class VebusSession implements DeviceSession {
   private readonly options: VebusOptions;

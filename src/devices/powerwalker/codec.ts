@@ -8,51 +8,10 @@
  */
 import { FrameError } from '../../core/errors.js';
 
-export const CR = 0x0d;
-/** Longest reply we accept before the CR (QSR: 24 tokens of up to 7 characters, with room). */
-export const MAX_REPLY_BYTES = 512;
-
 /** `QGS` → `51 47 53 0D`: the command's ASCII bytes and CR. */
 export function encodeCommand(command: string): Buffer {
   if (!/^[\x21-\x7e]+$/.test(command)) throw new RangeError(`not a PowerWalker command: ${JSON.stringify(command)}`);
   return Buffer.from(`${command}\r`, 'ascii');
-}
-
-/**
- * Collects reply bytes until a CR. NUL bytes (HID report padding, §1.1) are dropped where
- * they stand; a run of MAX_REPLY_BYTES without a CR is thrown away (counted by the caller).
- */
-export class ReplyFramer {
-  private buf: number[] = [];
-  overflows = 0;
-
-  /** Complete replies in this chunk, each without its CR. */
-  push(chunk: Uint8Array): Buffer[] {
-    const out: Buffer[] = [];
-    for (const b of chunk) {
-      if (b === 0x00) continue;
-      if (b === CR) {
-        out.push(Buffer.from(this.buf));
-        this.buf = [];
-        continue;
-      }
-      this.buf.push(b);
-      if (this.buf.length > MAX_REPLY_BYTES) {
-        this.buf = [];
-        this.overflows++;
-      }
-    }
-    return out;
-  }
-
-  /** Bytes waiting for their CR. */
-  get pending(): number {
-    return this.buf.length;
-  }
-
-  reset(): void {
-    this.buf = [];
-  }
 }
 
 /** One reply (without its CR) → the payload after `(`, trailing whitespace removed (§1.2). */

@@ -9,7 +9,7 @@ import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } f
 import type { Logger } from '../../core/log.js';
 import type { Transport } from '../../transports/transport.js';
 import { checkReply, PI_BSC_ADDRESS, replyLength, WPU_I2C_ADDRESS, type Request } from './codec.js';
-import { bscSlaveControl, EVENT_BSC, pack, PigpioClient } from './pigpio.js';
+import { bscSlaveControl, EVENT_BSC, pack, PigpioClient } from './link-pigpio.js';
 
 export interface BusOptions {
   device: string;

@@ -12,7 +12,7 @@ import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
 import { IdentityCache } from './cache.js';
 import { checkReply, CLASSES, type MessageKind } from './codec.js';
 import type { IthoWpuOptions } from './config.js';
-import { ParameterMap } from './parameter-map.js';
+import { ParameterMap } from './tables-parameter-map.js';
 import { countersPoint, datalogPoint, makePlan } from './points.js';
 
 function kindOf(frame: Buffer): MessageKind | undefined {
