@@ -20,6 +20,7 @@ import type { IthoWpuOptions } from './config.js';
 import { runControl } from './session-control.js';
 import { ParameterMap } from './tables-parameter-map.js';
 import { countersPoint, datalogPoint, makePlan, type DatalogPlan } from './points.js';
+import { safeCapture } from '../kit/capture.js';
 
 export class IthoWpuSession implements DeviceSession {
   private map: ParameterMap | undefined;
@@ -68,7 +69,7 @@ export class IthoWpuSession implements DeviceSession {
       retryDelayMs: o.retryDelayMs,
       clock: this.ctx.clock,
       log: this.ctx.log,
-      capture: this.ctx.capture,
+      capture: safeCapture(this.ctx, 'itho-wpu'),
       counts: this.counts,
     }, stale);
   }

@@ -12,7 +12,7 @@
  *   exchanges re-recorded (the same bytes as on connect, stamped t0), so that one poll's
  *   records decode on their own with the device's scales (decodeCapture).
  */
-import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
+import { DeviceError, FrameError, TimeoutError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import {
   addressRequest,
@@ -35,6 +35,8 @@ import {
 import type { VebusOptions } from './config.js';
 import type { EssPowerParams } from './control.js';
 import { VebusLink } from './link.js';
+import { safeCapture } from '../kit/capture.js';
+import { PortKeeper } from '../kit/port.js';
 import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './tables.js';
 import { tally, type FieldProblem } from '../problems.js';
 import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './points.js';
@@ -53,7 +55,8 @@ export class VebusSession implements DeviceSession {
   private letter = 0;
   private lastCompleteMs: number | undefined;
   private connectedAtMs: number | undefined;
-  private closed = false;
+  /** Open-or-defer, reopen, close. */
+  private readonly port: PortKeeper;
   private lastChecksumErrors = 0;
   private readonly counts = { polls: 0, polls_ok: 0, connects: 0, offline: 0 };
   version: VersionReply | undefined;
@@ -61,22 +64,9 @@ export class VebusSession implements DeviceSession {
 
   constructor(private readonly ctx: DriverContext<VebusOptions>) {
     this.options = ctx.options;
-    const capture = ctx.capture;
-    this.link = new VebusLink(
-      ctx.transport,
-      ctx.clock,
-      capture
-        ? (dir, data, t) => {
-            try {
-              capture(dir, data, t);
-            } catch (err) {
-              ctx.log.warn({ err: errorMessage(err) }, 'vebus capture failed');
-            }
-          }
-        : undefined,
-    );
+    this.link = new VebusLink(ctx.transport, ctx.clock, safeCapture(ctx, 'vebus'));
     this.link.attach();
-    ctx.transport.on('close', this.onClose);
+    this.port = new PortKeeper(ctx, { name: 'vebus', onClose: () => (this.connected = false) });
     ctx.transport.on('error', this.onError);
   }
 
@@ -85,19 +75,13 @@ export class VebusSession implements DeviceSession {
     return this.essRamId;
   }
 
-  async start(): Promise<void> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
-    try {
-      await this.open();
-    } catch (err) {
-      if (err instanceof TransportError && !err.retryable) throw err;
-      this.ctx.log.warn({ err: errorMessage(err) }, 'vebus port did not open; retrying on the next poll');
-    }
+  start(): Promise<void> {
+    return this.port.start(() => this.open());
   }
 
   async collect(signal: AbortSignal): Promise<CollectResult> {
     signal.throwIfAborted();
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.port.assertOpen();
     this.counts.polls++;
     const t0 = this.ctx.clock.now();
     this.link.stampNext(t0);
@@ -139,7 +123,7 @@ export class VebusSession implements DeviceSession {
   }
 
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.port.assertOpen();
     await this.open();
     if (request.verb === 'sleep' || request.verb === 'wakeup') {
       // Raw frames as recorded (§3.4); the device answers nothing.
@@ -163,12 +147,8 @@ export class VebusSession implements DeviceSession {
     return { message: `${this.ctx.device}: ESS set-point ${watts} W written to RAM id ${id} (RAM only)`, data: { watts, ramId: id } };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.link.detach();
-    this.ctx.transport.off('close', this.onClose);
-    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'vebus port close failed'));
+  close(): Promise<void> {
+    return this.port.close(() => this.link.detach());
   }
 
   stats(): Record<string, number> {
@@ -183,16 +163,9 @@ export class VebusSession implements DeviceSession {
     };
   }
 
+  /** A port opened just now needs version, address and scales again. */
   private async open(): Promise<void> {
-    const t = this.ctx.transport;
-    if (t.isOpen) return;
-    this.connected = false;
-    try {
-      await t.open();
-    } catch (err) {
-      if (err instanceof TransportError) throw err;
-      throw new TransportError(`${t.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
-    }
+    if (await this.port.ensureOpen()) this.connected = false;
   }
 
   private nextLetter(): Letter {
@@ -288,11 +261,6 @@ export class VebusSession implements DeviceSession {
     if (this.essRamId !== undefined) await step(ramReadRequest(this.nextLetter(), this.essRamId, 0));
     return asm.reading();
   }
-
-  private readonly onClose = (): void => {
-    this.connected = false;
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'vebus port closed; reopening on the next poll');
-  };
 
   private readonly onError = (err: Error): void => {
     this.ctx.log.debug({ err: errorMessage(err) }, 'vebus port error');
