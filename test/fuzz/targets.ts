@@ -1,5 +1,5 @@
 /**
- * One fuzz target per framer and decoder (issue 16): how to seed it, how to mutate its
+ * One fuzz target per framer and decoder: how to seed it, how to mutate its
  * input, and how to run one input. run() returns the points the input produced (checked by
  * the harness) and may throw only the project's typed errors (WattlineError subclasses).
  */
@@ -237,7 +237,7 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   for (const id of ['victron-vebus', 'hdhk', 'nut-ups', 'itho-wpu', 'powerwalker-pdu', 'powerwalker-ats']) polls[id] = await recordPolls(id, dir, 3);
   const rxOf = (id: string) => polls[id]!.flatMap((p) => p.filter((r) => r.direction === 'rx').map((r) => r.data));
 
-  // HID: replies in 8-byte reports padded with NUL (powerwalker protocols.md §1.1).
+  // HID: replies in 8-byte reports padded with NUL (docs/protocols/powerwalker.md §1.1).
   const hidStream = (replies: Buffer[]) =>
     Buffer.concat(replies.flatMap((r) => Array.from({ length: Math.ceil(r.length / 8) }, (_, i) => Buffer.concat([r.subarray(i * 8, i * 8 + 8), Buffer.alloc(8)]).subarray(0, 8))));
   const pwReplies = [...rxOf('powerwalker-pdu'), ...rxOf('powerwalker-ats')];

@@ -1,5 +1,5 @@
 /**
- * The VE.Bus codec against every frame recorded in protocols.md §3 (from martiby/multiplus2's
+ * The VE.Bus codec against every frame recorded in docs/protocols/victron-vebus.md §3 (from martiby/multiplus2's
  * docstrings and the author's Venus OS captures; the 5-value snapshot is the synthetic one of
  * §3.6), with the decoded values given there.
  */

@@ -256,7 +256,7 @@ function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number,
   } else if (cde === MBUS_CODES.legacyReading) {
     return 'legacy';
   } else if (cde === MBUS_CODES.valve) {
-    // An empty position is "no valve"; anything else must be an exact integer (issue 16).
+    // An empty position is "no valve"; anything else must be an exact integer.
     const v = Number(first);
     if (first === '') return undefined;
     if (!Number.isSafeInteger(v)) return `not a valve position: "${first}"`;

@@ -1,6 +1,6 @@
 /**
  * Options of the dsmr-p1 driver (the device entry's `options:`): one strict schema, the
- * defaults and their units here and nowhere else (STYLE #5).
+ * defaults and their units here and nowhere else.
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';

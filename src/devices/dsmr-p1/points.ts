@@ -1,5 +1,5 @@
 /**
- * Telegram -> points (STYLE #1):
+ * Telegram -> points:
  * - `p1`: tags device (+ the config's extra tags); one field per decoded OBIS value;
  * - `p1_mbus`: one per M-Bus device, tags device, channel, mbus_type (gas, water, heat...).
  *

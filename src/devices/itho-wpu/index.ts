@@ -1,5 +1,5 @@
 /**
- * itho-wpu: Itho WPU heat pump on I²C through the pigpio daemon (protocols.md §4).
+ * itho-wpu: Itho WPU heat pump on I²C through the pigpio daemon (docs/protocols/itho-wpu.md §4).
  * Layers: tables.ts (type-code table) -> codec.ts (frames ⇄ values) -> points.ts;
  * link-pigpio.ts (pigpiod socket client) -> link.ts (one I²C conversation) -> session.ts;
  * tables-parameter-map.ts reads the converted .par map, cache.ts keeps node id and datatype.

@@ -1,5 +1,5 @@
 /**
- * One I²C conversation with the WPU through pigpiod (protocols.md §4.6–4.7): open both
+ * One I²C conversation with the WPU through pigpiod (docs/protocols/itho-wpu.md §4.6–4.7): open both
  * sockets, NOIB, EVM(BSC), arm the BSC slave at 0x40, I2CO(1, 0x41); per request I2CWD and
  * BSCX on each BSC event until a whole reply frame is there; then I2CC, BSC off, EVM off, NC,
  * both sockets closed — also when something failed on the way.

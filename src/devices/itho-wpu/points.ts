@@ -118,7 +118,7 @@ export function countersPoint(plan: DatalogPlan, payload: Uint8Array, timeMs: nu
   return { measurement: COUNTERS_MEASUREMENT, tags: { ...ctx.tags, device: ctx.device }, fields, time: msToNs(timeMs) };
 }
 
-/** `Title (unit) (name)`, the original's display form (protocols.md §4.5 step 4). */
+/** `Title (unit) (name)`, the original's display form (docs/protocols/itho-wpu.md §4.5 step 4). */
 export function display(label: Label): string {
   const title = (label.title ?? label.name ?? '').toLowerCase().replace(/(^|\s)\S/g, (c) => c.toUpperCase());
   return `${title}${label.unit ? ` (${label.unit})` : ''} (${label.key})`;

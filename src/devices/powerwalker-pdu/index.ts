@@ -1,6 +1,6 @@
 /**
  * powerwalker-pdu: PowerWalker PDU RC-16A IEC (protocol PI90), 8 outlets, over serial
- * (2400 8N1) or USB HID (protocols.md §1). Layers: ../powerwalker/framer.ts, codec.ts (framing
+ * (2400 8N1) or USB HID (docs/protocols/powerwalker.md §1). Layers: ../powerwalker/framer.ts, codec.ts (framing
  * shared with the ATS) → codec.ts (PDU replies, control encoding, memory map) → points.ts;
  * session.ts over ../powerwalker/link.ts and session.ts; control.ts for the verbs.
  * See README.md beside this file.

@@ -1,5 +1,5 @@
 /**
- * What the PowerWalker PDU (PI90) and ATS (PI97) share (protocols.md §1.2): an ASCII
+ * What the PowerWalker PDU (PI90) and ATS (PI97) share (docs/protocols/powerwalker.md §1.2): an ASCII
  * request ended by CR, a reply `(` … CR, fields separated by single spaces, `(ACK` / `(NAK`
  * for control commands, no checksum. Pure: bytes ⇄ values, no I/O, no clock.
  *
@@ -33,7 +33,7 @@ export function tokens(payload: string, count: number, command: string): string[
 const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
-/** A decimal token; 309 digits and more overflow to Infinity, which is no reading (issue 16). */
+/** A decimal token; 309 digits and more overflow to Infinity, which is no reading. */
 export function decimal(token: string, command: string, what: string): number {
   if (!DECIMAL.test(token)) throw new FrameError(`${command}: ${what} is not a number: ${show(token)}`, 'syntax');
   const v = Number(token);

@@ -1,7 +1,7 @@
 /**
- * One request/reply at a time over the injected transport (serial or HID, protocols.md
- * §1.1, §1.9): drain stale input, write `cmd CR`, collect bytes until the CR, with a
- * deadline per command instead of the original's fixed one-second waits. Every exchange is
+ * One request/reply at a time over the injected transport (serial or HID,
+ * docs/protocols/powerwalker.md §1.1, §1.9): drain stale input, write `cmd CR`, collect
+ * bytes until the CR, with a deadline per command instead of the original's fixed one-second waits. Every exchange is
  * handed to the capture hook. Read-only queries may be retried after a bad reply; control
  * commands never are (the caller decides).
  */

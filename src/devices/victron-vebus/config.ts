@@ -1,5 +1,5 @@
 /**
- * Options of the victron-vebus driver: one strict schema, defaults and units here (STYLE #5).
+ * Options of the victron-vebus driver: one strict schema, defaults and units here.
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * VE.Bus framer: byte chunks in, whole checked frames out (STYLE #2).
+ * VE.Bus framer: byte chunks in, whole checked frames out.
  *
  * It reads `len` (bit 7: two LED bytes follow the data), takes the rest, and checks that
  * all bytes sum to 0 mod 256 (§3.2). A frame starts at a byte whose low 7 bits are ≥ 2,

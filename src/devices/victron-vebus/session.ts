@@ -1,5 +1,5 @@
 /**
- * The VE.Bus session (protocols.md §3.7, done better, §3.8):
+ * The VE.Bus session (docs/protocols/victron-vebus.md §3.7, done better, §3.8):
  * - connect: version, address selection, RAM-variable scale/offset (0x36) of every variable
  *   the poll uses, the ESS-assistant scan (step 1 + low nibble, computed correctly);
  * - poll: snapshot trigger (F 06), AC info per phase present (F 01…), DC info (F 00),
