@@ -6,7 +6,9 @@
  *   snapshot read (X 38, at least snapshotWaitMs after the trigger), LEDs (L), and the ESS
  *   set-point (X 30) when the scan found one. No sleeps between steps: each request waits
  *   for its own reply (or its timeout), so a poll takes the wire time of its frames;
- * - offline: without a complete poll for offlineAfterMs the next poll connects afresh;
+ * - offline: without a complete poll for offlineAfterMs the next poll connects afresh (on a
+ *   network link the connection is closed first: a half-open one sends no FIN); a network
+ *   link logs once when it goes down and once when it is back (kit/port.ts);
  * - capture: every frame, the poll's first record stamped with the poll's start (t0), which
  *   the points carry too. A poll that does not connect begins with the connection's 0x36
  *   exchanges re-recorded (the same bytes as on connect, stamped t0), so that one poll's
@@ -66,7 +68,7 @@ export class VebusSession implements DeviceSession {
     this.options = ctx.options;
     this.link = new VebusLink(ctx.transport, ctx.clock, safeCapture(ctx, 'vebus'));
     this.link.attach();
-    this.port = new PortKeeper(ctx, { name: 'vebus', onClose: () => (this.connected = false) });
+    this.port = new PortKeeper(ctx, { name: 'vebus', link: 'vebus link', onClose: () => (this.connected = false) });
     ctx.transport.on('error', this.onError);
   }
 
@@ -89,7 +91,10 @@ export class VebusSession implements DeviceSession {
     if (this.connected && t0 - since > this.options.offlineAfterMs) {
       this.counts.offline++;
       this.connected = false;
-      this.ctx.log.warn({ seconds: Math.round((t0 - since) / 1000) }, 'vebus offline: no complete poll; connecting afresh');
+      const seconds = Math.round((t0 - since) / 1000);
+      // A network link that stopped answering may be half-open (no FIN): a fresh connection finds out.
+      if (this.port.link && this.ctx.transport.isOpen) await this.port.resetSilent(`no complete poll for ${seconds} s (half-open connection?)`);
+      else this.ctx.log.warn({ seconds }, 'vebus offline: no complete poll; connecting afresh');
     }
     let reading: VebusReading;
     try {
@@ -108,6 +113,7 @@ export class VebusSession implements DeviceSession {
       this.link.stampNext(undefined); // t0 belongs to this poll only
     }
     this.lastCompleteMs = this.ctx.clock.now();
+    this.port.up();
     this.lastReading = reading;
     this.counts.polls_ok++;
     const problems = this.problems;
@@ -155,6 +161,7 @@ export class VebusSession implements DeviceSession {
     const f = this.link.framer.counters;
     return {
       ...this.counts,
+      ...this.port.counts,
       frames_ok: f.frames,
       checksum_errors: f.checksumErrors,
       garbage_bytes: f.garbageBytes,
@@ -204,7 +211,9 @@ export class VebusSession implements DeviceSession {
     this.connectedAtMs = this.ctx.clock.now();
     this.counts.connects++;
     await this.scanIfNeeded(signal);
-    this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
+    // On a network link that was down, LinkState's "back" line says it; this one is for the first connect.
+    const level = this.port.link && this.counts.connects > 1 ? 'debug' : 'info';
+    this.ctx.log[level]({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
   }
 
   /** The scan once per connection; a scan that timed out is tried again on the next poll, and costs no readings. */
