@@ -11,6 +11,7 @@ import { TimeoutError } from '../../src/core/errors.js';
 import { encodePoints } from '../../src/core/line-protocol.js';
 import { silentLogger } from '../../src/core/log.js';
 import { blueprintDriver } from '../../src/devices/_blueprint/index.js';
+import { declaredField } from '../../src/devices/fields.js';
 import { BlueprintError } from '../../src/devices/_blueprint/errors.js';
 import { drivers } from '../../src/devices/index.js';
 import type { CaptureRecord } from '../../src/devices/types.js';
@@ -42,6 +43,7 @@ test('blueprint (through its simulator): a poll gives the simulated values, faul
     const signal = new AbortController().signal;
     const first = await session.collect(signal);
     assert.equal(lines(first.points), LINE);
+    for (const p of first.points) for (const f of Object.keys(p.fields)) assert.ok(declaredField(blueprintDriver.fields!.measurements[p.measurement], f), `${p.measurement}.${f} not in fields.ts`);
     const decoded = blueprintDriver.decodeCapture!(records, { device: 'meter1', options, tags: { site: 'lab' }, clock });
     assert.deepEqual(decoded.errors, []);
     assert.equal(lines(decoded.points), LINE);
