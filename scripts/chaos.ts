@@ -1,5 +1,5 @@
 /**
- * The chaos run (issue 23): `wattline run` on every simulated device, every second, its outbox on
+ * The chaos run: `wattline run` on every simulated device, every second, its outbox on
  * a small tmpfs, delivering to a real influxd 1.6.7 on loopback, for CHAOS_SECONDS (default 1800)
  * while a driver loop, at random moments (seeded by CHAOS_SEED, printed), does one of:
  *   - kill:   SIGKILL the worker and start it again;

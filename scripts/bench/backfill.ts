@@ -1,5 +1,5 @@
 /**
- * Backfill throughput (issue 7): a day of one-second P1 telegrams (86,400; DSMR 5, meter
+ * Backfill throughput (docs/capture.md): a day of one-second P1 telegrams (86,400; DSMR 5, meter
  * clock set, one `p1` point each) imported with `wattline backfill --driver dsmr-p1 --input`
  * into a real influxd 1.6.7, against a baseline in the same run: `wattline drain` sending the
  * same 86,400 points, pre-encoded (the backfill's own --dry-run output) and already in the

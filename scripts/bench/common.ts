@@ -39,7 +39,7 @@ export function loadAverage(): string {
 
 /**
  * Print one row of the README's benchmark table, so every figure there comes from a run
- * of `npm run bench` (issue 24): the cells as given (benchmark, wattline, baseline, ratio,
+ * of `npm run bench`: the cells as given (benchmark, wattline, baseline, ratio,
  * target), then when it ran and the load average at its start and end (2 shared cores).
  * `grep '^README row'` collects them.
  */

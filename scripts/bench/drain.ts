@@ -1,5 +1,5 @@
 /**
- * Draining a backlog into a real influxd 1.6.7 (DESIGN.md §Performance): our Flusher +
+ * Draining a backlog into a real influxd 1.6.7 (README "Benchmarks"): our Flusher +
  * InfluxV1Writer reading a SQLite outbox, against a baseline in the same run: one kept-alive
  * `curl --data-binary` process posting the same 10k-line batches from files (curl `-K` with
  * `next` between transfers, so one connection serves them all). No gzip on either side

@@ -1,6 +1,6 @@
 /**
  * Encoder benchmark: our encodePoints() against Point.toLineProtocol() of the official client,
- * on the same realistic points, side by side in one run (DESIGN §Performance: ratios, not
+ * on the same realistic points, side by side in one run (README "Benchmarks": ratios, not
  * absolute figures, since these machines are noisy). Checks byte equality first.
  *
  * The baseline is timed on client Points built beforehand, so only toLineProtocol() is timed

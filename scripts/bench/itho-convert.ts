@@ -8,7 +8,7 @@
  * - mdb-reader alone reading the same tables' rows, writing nothing (the floor of our reader);
  * - the mdbtools way: `mdb-export <file> <table> | sqlite3 <out> ".import --csv /dev/stdin <table>"`
  *   for every table, as a shell user would do it (median of 2).
- * Target (issue 6): >= 50,000 rows/s.
+ * Target: >= 50,000 rows/s.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * recorded 92-code datatype list, 142-byte frames) checked (source, length, checksum, type,
  * class), decoded with the type-code table and mapped to `itho_wpu` points with the demo
  * parameter map's labels, on one core. Baseline in the same run: the original tool's way
- * (protocols.md §4.4), frame bytes as a list of hex strings, each field's width found by an
+ * (docs/protocols/itho-wpu.md §4.4), frame bytes as a list of hex strings, each field's width found by an
  * if/elif chain and converted with int(x, 16) arithmetic, a dict of label → value, no checks.
  * Prints human lines, then one JSON line. Target: >= 100,000 datalogs/s.
  */
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkReply } from '../../src/devices/itho-wpu/codec.js';
-import { ParameterMap } from '../../src/devices/itho-wpu/parameter-map.js';
+import { ParameterMap } from '../../src/devices/itho-wpu/tables-parameter-map.js';
 import { datalogPoint, makePlan } from '../../src/devices/itho-wpu/points.js';
 import { writeDemoParameterMap } from '../../src/simulators/itho-demo-map.js';
 import { DATATYPE_REPLY, NODEID_REPLY } from '../../src/simulators/itho-wpu-data.js';

@@ -1,5 +1,5 @@
 /**
- * HDHK over Modbus TCP (`modbus+tcp://`, issue 20).
+ * HDHK over Modbus TCP (`modbus+tcp://`, docs/network.md).
  *
  * (a) 8 units on one gateway: Debian's pymodbus as the Modbus TCP server (test/helpers/hdhk_slave.py),
  *     the real HdhkSession on the worker's own link (createTransport from the URL), pauseMs 0.
@@ -46,7 +46,7 @@ const UNITS = 8;
 const ROUNDS = 21;
 const GATEWAYS = 32;
 
-/** An HDHK meter's registers from address 0 (protocols.md §2.3). */
+/** An HDHK meter's registers from address 0 (docs/protocols/hdhk.md §2.3). */
 const registers = () => hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 1120 + i));
 
 // ---- bare Modbus TCP client: one FC03 request, its MBAP reply read by its length ----

@@ -1,5 +1,5 @@
 /**
- * CPU cost of the MQTT output (issue 8 target: at most +10% of the worker's CPU time).
+ * CPU cost of the MQTT output (targets: at most +10% of the worker's CPU time).
  *
  * `wattline run` with every simulated device polled every second, delivering to a real influxd
  * (as a deployed worker does: MQTT is its second output) and publishing state and discovery

@@ -1,5 +1,5 @@
 /**
- * What watching the worker costs (issue 18 targets: CPU at most 1.02x, peak RSS at most +3 MB).
+ * What watching the worker costs (targets: CPU at most 1.02x, peak RSS at most +3 MB).
  *
  * `wattline run` with every simulated device polled every second, delivering to a real influxd,
  * with self-metrics (every 30 s, the default) and the HTTP endpoint on, scraped every 15 s (as a

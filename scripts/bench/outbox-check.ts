@@ -1,5 +1,5 @@
 /**
- * The outbox's start check (issue 23, src/outbox/integrity.ts): `PRAGMA quick_check` reads
+ * The outbox's start check (src/outbox/integrity.ts): `PRAGMA quick_check` reads
  * every page, so its cost grows with the file. Measured on outboxes of several sizes, with
  * the file in the page cache (warm) and dropped from it first (cold: a start after boot),
  * beside the light check used above QUICK_CHECK_MAX_BYTES.

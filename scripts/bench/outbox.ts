@@ -1,5 +1,5 @@
 /**
- * Outbox throughput (DESIGN.md §Performance): inserts in batches of 1000 lines with
+ * Outbox throughput (README "Benchmarks"): inserts in batches of 1000 lines with
  * synchronous=full and =normal, and read-and-ack of the backlog in batches of 5000,
  * beside a baseline measured in the same run: a bare better-sqlite3 insert loop into a
  * one-column WAL table, one transaction per batch. The ratio is outbox/baseline inserts.

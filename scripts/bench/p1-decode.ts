@@ -8,7 +8,7 @@
  * Prints human lines, then one JSON line. Target: >= 20,000 telegrams/s.
  */
 import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
-import { crc16arc } from '../../src/devices/dsmr-p1/crc.js';
+import { crc16arc } from '../../src/devices/dsmr-p1/framer-crc.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import { P1_RECORDINGS } from '../../src/simulators/dsmr-p1-recordings.js';
@@ -42,7 +42,7 @@ function decodeAll(bytes: Buffer): number {
   return telegrams;
 }
 
-// The original tool's if/elif chain (protocols.md §5.4-5.5), minimal.
+// The original tool's if/elif chain (docs/protocols/dsmr-p1.md §5.4-5.5), minimal.
 const NAIVE_CODES = ['1-0:1.8.0', '1-0:2.8.0', '1-0:3.8.0', '1-0:4.8.0', '1-0:1.7.0', '1-0:2.7.0', '1-0:3.7.0', '1-0:4.7.0', '1-0:21.7.0', '1-0:41.7.0', '1-0:61.7.0', '1-0:22.7.0', '1-0:42.7.0', '1-0:62.7.0', '1-0:23.7.0', '1-0:43.7.0', '1-0:63.7.0', '1-0:24.7.0', '1-0:44.7.0', '1-0:64.7.0', '1-0:32.7.0', '1-0:52.7.0', '1-0:72.7.0', '1-0:31.7.0', '1-0:51.7.0', '1-0:71.7.0'];
 
 function naiveAll(bytes: Buffer): number {

@@ -6,8 +6,8 @@
  *
  * Baseline, same run: the wire time of the bytes that actually crossed the line during the
  * timed polls (counted by the link) plus the simulator's reply delay per command. Target
- * ratio <= 1.15 (issue 3). Also the speed-up over the original library, which waited for
- * its 1 s read timeout on every command (protocols.md §1.1): 5 commands = 5 s a poll.
+ * ratio <= 1.15. Also the speed-up over the original library, which waited for
+ * its 1 s read timeout on every command (docs/protocols/powerwalker.md §1.1): 5 commands = 5 s a poll.
  * Medians of several rounds; the first poll (QPI, QMD, QVFW) is a warm-up.
  */
 import { performance } from 'node:perf_hooks';

@@ -1,5 +1,5 @@
 /**
- * CPU per HDHK poll (issue 24): `wattline run` polling one HDHK unit (16 channels, one
+ * CPU per HDHK poll: `wattline run` polling one HDHK unit (16 channels, one
  * Modbus request for registers 8-23, 16 points plus the phase sums) every second over a
  * socat PTY from Debian's pymodbus RTU slave, with the outbox at `synchronous: full` and at
  * `normal`, side by side with collectd 5.12's modbus plugin reading the same 16 registers from

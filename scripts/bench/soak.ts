@@ -1,5 +1,5 @@
 /**
- * Memory over a long run (issue 24): `wattline run` in three shapes side by side, each sampled
+ * Memory over a long run: `wattline run` in three shapes side by side, each sampled
  * every 10 s by a preloaded probe (memory-probe.ts: RSS and V8 heap):
  *   - simulated: every simulated device polled every second;
  *   - pty: the P1 and HDHK drivers over real socat PTYs, every second: the P1 simulator

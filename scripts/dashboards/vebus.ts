@@ -1,7 +1,7 @@
 import { Q, type DashboardSpec } from './kit.js';
 
 const acPhases = [`("phase" =~ /^L[1-4]$/)`];
-/** VE.Bus device states, protocols.md §3 (src/devices/victron-vebus/README.md). */
+/** VE.Bus device states, docs/protocols/victron-vebus.md §3 (src/devices/victron-vebus/README.md). */
 const states: Record<string, [string, string]> = {
   '0': ['down', 'red'],
   '1': ['startup', 'yellow'],

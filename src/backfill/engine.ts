@@ -1,5 +1,5 @@
 /**
- * One backfill run (issue 7): decode units of input (capture groups or pieces of a telegram
+ * One backfill run (docs/capture.md): decode units of input (capture groups or pieces of a telegram
  * log) → line protocol → a sink, in chunks, each with the position of its last unit (the CLI's
  * sink sends them and moves the run's checkpoint over the ones settled). A run that
  * was interrupted (SIGTERM, SIGKILL, power) decodes from the beginning again (decoders may

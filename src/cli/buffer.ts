@@ -14,7 +14,7 @@ import { outputLines } from './status.js';
 function openOutbox(loaded: LoadedConfig): SqliteOutbox {
   const c = loaded.config.outbox;
   const path = resolveConfigPath(loaded, c.path);
-  // No outbox yet: an empty one in memory answers, and no file or folder appears (issue 17).
+  // No outbox yet: an empty one in memory answers, and no file or folder appears.
   return new SqliteOutbox(existsSync(path) ? path : ':memory:', { maxRows: c.maxRows, maxBytes: c.maxBytes }, { minFreeBytes: c.minFreeBytes });
 }
 
@@ -29,7 +29,7 @@ async function withOutbox<T>(cmd: Command, fn: (outbox: SqliteOutbox, loaded: Lo
   }
 }
 
-/** The backfill outbox beside the outbox (issue 7), when a backfill has made one. */
+/** The backfill outbox beside the outbox (docs/capture.md), when a backfill has made one. */
 function backfillPending(loaded: LoadedConfig): { path: string; rows: number; deadLetters: number } | null {
   const path = backfillOutboxPath(resolveConfigPath(loaded, loaded.config.outbox.path));
   if (!existsSync(path)) return null;
@@ -80,7 +80,7 @@ export function registerBufferVerbs(program: Command): void {
               ...(space ? [`disk:         ${spaceLine(space)}`] : []),
               `dead letters: ${s.deadLetters}${s.deadLetters ? '  (wattline buffer dead-letters)' : ''}`,
               ...(backfill ? [`backfill:     ${backfill.rows} points pending in ${backfill.path} (sent after the live points), ${backfill.deadLetters} dead letters`] : []),
-              // Why it is (not) sending, from the running worker (issue 18); nothing when none runs.
+              // Why it is (not) sending, from the running worker; nothing when none runs.
               ...running,
             ].join('\n') + '\n',
           );

@@ -29,7 +29,7 @@ export function registerConfigVerbs(program: Command): void {
           out.push(`device ${d.name}: ${d.driver} on ${describeLink(d, drivers.find((x) => x.id === d.driver))}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
         }
         out.push(...check.mqtt);
-        // A port in use is a config error here too (issue 18), not only when `run` starts.
+        // A port in use is a config error here too, not only when `run` starts.
         if (c.http) out.push(await (await import('../observe/http.js')).checkListen(c.http));
         process.stdout.write(out.join('\n') + '\n');
         for (const line of check.warnings) process.stderr.write(`wattline: warning: ${line}\n`);

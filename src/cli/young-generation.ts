@@ -1,5 +1,5 @@
 /**
- * Startup without a grown young generation (issue 2, README run-memory).
+ * Startup without a grown young generation (README run-memory).
  *
  * Loading the CLI (zod schemas of every driver, yaml, the worker) keeps most of what it
  * allocates, so V8 doubles the young generation's semi-spaces three times during the first

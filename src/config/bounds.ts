@@ -1,5 +1,5 @@
 /**
- * Bounds every duration and count in the config shares (issue 23): Node's timers take at most
+ * Bounds every duration and count in the config shares: Node's timers take at most
  * 2^31-1 ms (a larger delay fires at once, with a TimeoutOverflowWarning each time), and a pair
  * of limits must be in order. Tighter caps are set where a larger value makes no sense.
  */

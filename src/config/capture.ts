@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The capture archive: raw exchanges of the devices with `capture: on`, for backfill (issue 7). */
+/** The capture archive: raw exchanges of the devices with `capture: on`, for backfill (docs/capture.md). */
 export const captureSchema = z
   .strictObject({
     path: z.string().min(1).default('data/capture.sqlite').describe('SQLite file of the capture archive (relative to the config file); apart from the outbox'),

@@ -1,5 +1,5 @@
 /**
- * What `run` checks before it opens a port or writes a file, beyond the schema (issue 17):
+ * What `run` checks before it opens a port or writes a file, beyond the schema:
  * the files the config names (those read exist, those written can be created, without creating
  * anything), InfluxDB's CA file, the MQTT section's TLS files and device names, and serial ports (a missing one is
  * a warning: a device may be unplugged, and the worker keeps trying to open it). `config check`

@@ -1,6 +1,6 @@
 /**
  * What counts as a secret in a config, and how to show a value without it: error messages
- * and summaries print the type or `***`, never the text (issue 23).
+ * and summaries print the type or `***`, never the text.
  */
 
 /** Keys whose values are secrets wherever they appear (influx, mqtt, driver options). */

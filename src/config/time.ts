@@ -1,6 +1,6 @@
 /**
  * Cron expressions and time zones, checked when the config is read, so `config check` and
- * every verb refuse what the scheduler would refuse (issue 17), with the device named.
+ * every verb refuse what the scheduler would refuse, with the device named.
  */
 import { Cron } from 'croner';
 import { z } from 'zod';

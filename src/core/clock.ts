@@ -8,7 +8,7 @@ export interface Clock {
   /**
    * Call `fn` after `ms`; the returned function cancels it. Optional: where a clock lacks it
    * (test clocks), sleep with an AbortSignal does the same. The scheduler arms one per job,
-   * and an AbortController for each costs more than the poll's own work (issue 24).
+   * and an AbortController for each costs more than the poll's own work.
    */
   after?(ms: number, fn: () => void): () => void;
 }

@@ -1,6 +1,6 @@
 /**
- * Field metadata helpers (docs/fields.md): the naming convention every driver follows (DESIGN
- * "Measurements": the unit is the field name's suffix, `_kwh`, `_w`, `_v`, ...) turned into
+ * Field metadata helpers (docs/fields.md): the naming convention every driver follows ("Names"
+ * there: the unit is the field name's suffix, `_kwh`, `_w`, `_v`, ...) turned into
  * `FieldSpec`s, and the lookup outputs use: a declared field, else a driver's pattern, else the
  * convention. Drivers declare their fields in `<id>/fields.ts` with these.
  */
@@ -26,7 +26,7 @@ const SUFFIXES: readonly (readonly [string, string, Quantity, FieldKind])[] = [
   ['_s', 's', 'duration', 'gauge'],
 ];
 
-/** DESIGN "Measurements": `unit` (a bus address), `outlet`, `channel`, `phase`, `source` identify a series. */
+/** docs/fields.md "Names": `unit` (a bus address), `outlet`, `channel`, `phase`, `source` identify a series. */
 export const CONVENTION_SERIES: readonly string[] = ['unit', 'outlet', 'channel', 'phase', 'source'];
 
 function suffixOf(field: string) {
@@ -91,7 +91,7 @@ export function describeField(fields: DriverFields | undefined, measurement: str
   return resolved;
 }
 
-/** The tags that identify a measurement's series within a device: declared, else DESIGN's convention. */
+/** The tags that identify a measurement's series within a device: declared, else the convention of docs/fields.md "Names". */
 export function seriesTags(fields: DriverFields | undefined, measurement: string): readonly string[] {
   return fields?.measurements[measurement]?.series ?? CONVENTION_SERIES;
 }

@@ -1,5 +1,5 @@
 /**
- * What a decoder did not understand in one reading (issue 16): an unknown state or enum
+ * What a decoder did not understand in one reading: an unknown state or enum
  * value, an unknown unit, an unparseable time, a scale that makes no sense. The field is
  * left out (never stored as if it were a value), the rest of the reading still goes out,
  * and each problem is counted by reason (CollectResult.dropped, `wattline devices`) and

@@ -233,8 +233,9 @@ export interface FieldSpec {
 export interface MeasurementFields {
   /**
    * Tags that tell this measurement's series apart within one device, in topic order
-   * (`['unit', 'channel']`); [] for one series per device. Omitted: DESIGN's identifying tags
-   * `unit`, `outlet`, `channel`, `phase`, `source`, those a point carries (`CONVENTION_SERIES`).
+   * (`['unit', 'channel']`); [] for one series per device. Omitted: the identifying tags
+   * (docs/fields.md "Names") `unit`, `outlet`, `channel`, `phase`, `source`, those a point
+   * carries (`CONVENTION_SERIES`).
    */
   series?: readonly string[];
   fields: Readonly<Record<string, FieldSpec>>;

@@ -1,5 +1,5 @@
 /**
- * Response bodies read with a cap (issue 23): a server (or a proxy in front of it) may answer
+ * Response bodies read with a cap: a server (or a proxy in front of it) may answer
  * a write with hundreds of megabytes; only the start says what went wrong.
  */
 

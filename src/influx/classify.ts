@@ -1,5 +1,5 @@
 /**
- * Sorting a write response into the outcome classes of DESIGN.md §6. Pure: no I/O, no
+ * Sorting a write response into the outcome classes of README "How a point travels" (Flusher). Pure: no I/O, no
  * clock (the caller passes `nowMs` for HTTP-date Retry-After values).
  *
  * | status                         | outcome | why                                                    |

@@ -1,5 +1,5 @@
 /**
- * Moves lines from the outbox to InfluxDB, oldest first (DESIGN.md §6). The outbox is the
+ * Moves lines from the outbox to InfluxDB, oldest first (README "How a point travels", Flusher). The outbox is the
  * only state that matters: a row leaves it through `ack` after a 2xx, or `deadLetter` after
  * the server refused exactly that line. Everything else (back-off, counters, the last error)
  * is for reporting and may be lost with the process.

@@ -1,7 +1,7 @@
 import type { Precision } from '../core/point.js';
 
 /**
- * What the server said about one batch, sorted into the classes of DESIGN.md §6.
+ * What the server said about one batch, sorted into the classes of README "How a point travels" (Flusher).
  * - ok: 2xx, delete from the outbox
  * - retry: network error, timeout, 5xx, 429; keep and back off (honour retryAfterMs)
  * - split: 413; split the batch and send the halves

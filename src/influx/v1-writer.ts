@@ -26,7 +26,7 @@ const gzip = promisify(gzipCb);
 
 /**
  * v1 `precision` values. 1.6 reads `ns` and `us` as nanoseconds without complaint, so only
- * the one-letter forms are ever sent (DESIGN.md, Real parts in tests).
+ * the one-letter forms are ever sent (tested against a real influxd).
  */
 export const V1_PRECISION: Record<Precision, string> = { ns: 'n', us: 'u', ms: 'ms', s: 's' };
 

@@ -4,7 +4,7 @@
  *
  * We use the client's transport (`InfluxDB.transport.send`), not its `WriteApi`: the
  * WriteApi owns a write buffer, a flush timer and a retry buffer that re-sends failed
- * lines from memory on its own schedule. Here the outbox is the only buffer (DESIGN.md §6),
+ * lines from memory on its own schedule. Here the outbox is the only buffer (README "How a point travels", Flusher),
  * and the flusher needs the outcome of exactly the request it made: status, body and
  * `Retry-After`. `transport.send` gives us that and nothing else, so there is no second
  * buffer to switch off: it never exists. The client still does what it is good at: the
@@ -159,7 +159,7 @@ type RequestApi = (options: RequestOptions, callback: (res: IncomingMessage) => 
 
 /**
  * The client keeps 1000 characters of a text error body but reads a JSON one in full, however
- * large (issue 23: a 300 MB answer). Its transport makes requests through one function
+ * large (a 300 MB answer). Its transport makes requests through one function
  * (`requestApi`, node:http's request); wrapped here, every error response keeps its first
  * MAX_BODY_BYTES (counted as they arrive on the wire) and is cut off beyond them: the request
  * is destroyed, the client reports an error, and `write` classifies the status with the start

@@ -1,6 +1,6 @@
 /**
  * The Itho service tool's parameter database (`$_parameters_HeatPump.par`, an Access file)
- * → the SQLite parameter map the itho-wpu driver reads (protocols.md §4.5). Read with
+ * → the SQLite parameter map the itho-wpu driver reads (docs/protocols/itho-wpu.md §4.5). Read with
  * mdb-reader (no ODBC, no mdbtools), written with better-sqlite3 in one transaction to a
  * temporary file beside the output, renamed into place only when complete.
  */
@@ -94,7 +94,7 @@ export function convertPar(input: string, opts: ConvertOptions = {}): ConvertSum
   for (const name of names) {
     const spec = specFor(name);
     if (!spec) continue;
-    // SQLite cuts SQL text at a NUL, whatever the quoting (found by fuzzing, issue 16).
+    // SQLite cuts SQL text at a NUL, whatever the quoting (found by fuzzing: test/fuzz/).
     if (/[\u0000-\u001f]/.test(name)) throw new InputError(`${where}: table name ${JSON.stringify(name)} has a control character`);
     const sqlite = name.toLowerCase();
     const twin = taken.get(sqlite);
@@ -203,7 +203,7 @@ function readInput(input: string): Buffer {
 /**
  * mdb-reader follows a table definition's chain of pages (the "next page" word at offset 4 of
  * each definition page, type 0x02) with no cycle check: a damaged file whose chain loops back
- * would hang the converter for ever (found by fuzzing, issue 16). Returns what loops, if any.
+ * would hang the converter for ever (found by fuzzing: test/fuzz/). Returns what loops, if any.
  * Jet 3 files (version byte 0 at 0x14) have 2 KiB pages, later ones 4 KiB.
  */
 export function definitionLoop(buf: Buffer): string | undefined {
@@ -271,7 +271,7 @@ function toSqlite(v: Value | undefined, where: () => string): Value | undefined 
   if (v === undefined || v === null) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (v instanceof Date) {
-    // A damaged date cell decodes to an invalid Date (found by fuzzing, issue 16).
+    // A damaged date cell decodes to an invalid Date (found by fuzzing: test/fuzz/).
     if (Number.isNaN(v.getTime())) throw new InputError(`${where()}: not a date`);
     return v.toISOString();
   }

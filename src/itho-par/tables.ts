@@ -1,6 +1,6 @@
 /**
  * Which Access tables of the Itho `.par` database are copied, which of their columns, and
- * the SQLite columns they become (protocols.md §4.5). The driver's parameter-map reader is
+ * the SQLite columns they become (docs/protocols/itho-wpu.md §4.5). The driver's parameter-map reader is
  * written against the same text: names and column order here are the contract.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The worker seen from outside (issue 18): its own figures as points into the outbox (like
+ * The worker seen from outside: its own figures as points into the outbox (like
  * Telegraf's inputs.internal), Prometheus /metrics and /health over HTTP, and the status
  * `wattline status` shows. One snapshot feeds all of them.
  */

@@ -1,5 +1,5 @@
 /**
- * The one capture file format (issue 7; README "Capture files"): JSON lines, one raw
+ * The one capture file format (docs/capture.md; README "Capture files"): JSON lines, one raw
  * exchange per line, in capture order.
  *
  *   {"time":"2026-11-25T17:50:00.123Z","device":"bus1","driver":"hdhk","cycle":17,"direction":"tx","hex":"010300080010c5c4"}

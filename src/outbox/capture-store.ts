@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { applyMigrations, migrationsDir } from './migrate.js';
 
 /**
- * The capture archive (issue 7): every raw exchange of the devices with `capture: on`, in
+ * The capture archive (docs/capture.md): every raw exchange of the devices with `capture: on`, in
  * its own SQLite file so a large archive never slows the outbox's commits. Records are
  * buffered in memory and written in one transaction per collect() (`flush`), and retention
  * (age, size) runs now and then after a flush. The archive is for re-decoding, not a

@@ -50,7 +50,7 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
   return {
     record(device, r) {
-      // On a full disk the status waits for the next job: it is a report, not data (issue 23).
+      // On a full disk the status waits for the next job: it is a report, not data.
       try {
         upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
       } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * The outbox file checked before anything is written to it (issue 23): not a folder or a
+ * The outbox file checked before anything is written to it: not a folder or a
  * device, an SQLite file (not garbage, not cut short), not another program's database, and
  * sound as far as `PRAGMA quick_check` can tell. Before this, a damaged file let the worker
  * start and lose every new point at warn level, and a foreign SQLite file was switched to WAL

@@ -1,5 +1,5 @@
 /**
- * Live points before backfill points (issue 7). Backfill points that wait (InfluxDB down or
+ * Live points before backfill points (docs/capture.md). Backfill points that wait (InfluxDB down or
  * refusing, `backfill --queue-only`) are committed to a second outbox file beside the live one
  * (`outbox.backfill.sqlite` for `outbox.sqlite`), so a backfill's big transactions never hold
  * the live file's write lock. The flusher sends this composite:

@@ -1,5 +1,5 @@
 /**
- * `wattline buffer recover` (issue 23): every readable row of a damaged outbox copied into a
+ * `wattline buffer recover`: every readable row of a damaged outbox copied into a
  * fresh one, which takes its place; the damaged file is kept aside, never changed.
  *
  * Rows are read in id order, in chunks; where a chunk hits a damaged page the walk goes on id

@@ -1,5 +1,5 @@
 /**
- * The outbox's filesystem (issue 23): how much room is left, the margin below which new points
+ * The outbox's filesystem: how much room is left, the margin below which new points
  * are refused (`outbox.minFreeBytes`), and a reserve file the outbox gives back when the disk
  * is full, so the deletes that acknowledge delivered rows can always be written.
  *

@@ -81,7 +81,7 @@ const PEEK_CHUNK = 10_000;
 const IN_IDS = 'id IN (SELECT value FROM json_each(?))';
 
 /**
- * The outbox in one SQLite file (DESIGN.md §5). Several processes may open the same
+ * The outbox in one SQLite file (README "How a point travels", Outbox). Several processes may open the same
  * file: WAL lets readers run beside the writer, every write is an IMMEDIATE transaction
  * that waits up to busy_timeout for the lock, and counters are always read from the file
  * (never cached), so each connection sees the others' changes.
@@ -158,7 +158,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   /**
-   * Backfill (issue 7): commit lines together with the run's checkpoint, in one transaction,
+   * Backfill (docs/capture.md): commit lines together with the run's checkpoint, in one transaction,
    * so an interrupted run resumes exactly after the last input whose points are committed.
    */
   appendWithCheckpoint(lines: readonly string[], precision: Precision, job: string, position: number): { dropped: number; ids: [first: number, last: number] | null } {

@@ -25,7 +25,7 @@ export interface OutboxStats {
   refused?: number;
 }
 
-/** The outbox's filesystem (issue 23): free bytes (the file's own free pages included) against `outbox.minFreeBytes`. */
+/** The outbox's filesystem: free bytes (the file's own free pages included) against `outbox.minFreeBytes`. */
 export interface OutboxSpaceStatus {
   freeBytes: number;
   minFreeBytes: number;

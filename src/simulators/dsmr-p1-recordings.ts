@@ -8,7 +8,7 @@
 
 const crlf = (lines: string[]): string => lines.map((l) => l + '\r\n').join('');
 
-/** Sagemcom T211 (Sweden, ESMR 5 HAN profile), CRC 7945: psvanstrom/esphome-p1reader README.md (also protocols.md §5.2). */
+/** Sagemcom T211 (Sweden, ESMR 5 HAN profile), CRC 7945: psvanstrom/esphome-p1reader README.md (also docs/protocols/dsmr-p1.md §5.2). */
 export const T211_7945 = crlf([
   '/ELL5\\253833635_A',
   '',

@@ -2,12 +2,12 @@
  * A P1 smart meter on the other end of a link: it pushes recorded telegrams at the meter's
  * cadence, onto a Transport's device end (the in-memory sim link of the demo) or into a PTY
  * path (socat, for the integration tests). It can vary the values (the demo) and act out
- * failures on demand (STYLE #9): a bad CRC, line noise, a cut-off telegram, an oversize one,
+ * failures on demand: a bad CRC, line noise, a cut-off telegram, an oversize one,
  * a telegram split into random chunks.
  *
- * It shares nothing with the driver (DESIGN: a simulator must not import devices/): its
+ * It shares nothing with the driver (a simulator never imports src/devices/: docs/adding-a-driver.md): its
  * telegrams are recordings (dsmr-p1-recordings.ts) and when it changes a value it recomputes
- * the CRC with its own bit-by-bit CRC-16/ARC (protocols.md §5.3).
+ * the CRC with its own bit-by-bit CRC-16/ARC (docs/protocols/dsmr-p1.md §5.3).
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { Transport } from '../transports/transport.js';

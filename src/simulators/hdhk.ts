@@ -1,9 +1,9 @@
 /**
  * HDHK 16-channel current meters on the device end of a link: a Modbus RTU slave answering
- * function 0x03 for several unit ids (protocols.md §2.2-§2.4), and acting out failures per
- * unit on demand (STYLE #9): silence, an exception, a bad CRC, a truncated frame.
+ * function 0x03 for several unit ids (docs/protocols/hdhk.md §2.2-§2.4), and acting out failures per
+ * unit on demand: silence, an exception, a bad CRC, a truncated frame.
  *
- * It shares nothing with the driver (DESIGN: a simulator must not import devices/): the
+ * It shares nothing with the driver (a simulator never imports src/devices/: docs/adding-a-driver.md): the
  * register layout is taken from the protocol table here, and the CRC is its own bit-by-bit
  * CRC-16/MODBUS (§2.4), not modbus-serial's table.
  */

@@ -1,6 +1,6 @@
 /**
  * The demo's parameter map: what scripts/convert-itho-par.ts would write from a real .par
- * file, in miniature (protocols.md §4.5 tables, names lower-cased), for the simulated WPU:
+ * file, in miniature (docs/protocols/itho-wpu.md §4.5 tables, names lower-cased), for the simulated WPU:
  * list version 31 → datalabel_v7 (the 92 labels), parameterlijst_v5, handbed_v3, counters_v2.
  * The table numbers differ from the list version on purpose, as they do in real maps.
  * Written to a temporary file and renamed, so a reader never sees half of it; a file that is

@@ -1,6 +1,6 @@
 /**
  * The simulated WPU's tables, from the recorded frames of pommi/python-itho-wpu#2
- * (protocols.md §4.3) and made-up but plausible values for the rest. Nothing here comes
+ * (docs/protocols/itho-wpu.md §4.3) and made-up but plausible values for the rest. Nothing here comes
  * from src/devices/: widths and checksums are this file's own.
  */
 
@@ -21,7 +21,7 @@ export const SERIAL = 1234567;
 
 /**
  * The demo's 92 labels, one per datatype code, in order: [name, title, unit]. The first
- * twelve are the temperatures and pressure whose recorded values protocols.md §4.3 decodes.
+ * twelve are the temperatures and pressure whose recorded values docs/protocols/itho-wpu.md §4.3 decodes.
  */
 export const DEMO_LABELS: readonly [string, string, string | null][] = [
   ['T_OUT', 'buitentemperatuur', '°C'],

@@ -2,7 +2,7 @@
  * A simulated Itho WPU as the I²C peer behind the pigpiod simulator: it takes request
  * frames (what the Pi writes to 0x41) and answers with reply frames (what it writes to the
  * Pi's slave 0x40), built from the recorded replies and the tables in itho-wpu-data.ts.
- * Its framing and checksum are its own (DESIGN: a simulator never imports the codec).
+ * Its framing and checksum are its own (a simulator never imports the driver's codec, or a codec bug would cancel itself out).
  */
 import { remember } from './history.js';
 import {

@@ -4,7 +4,7 @@
  * INSTCMD (after USERNAME/PASSWORD of the configured user), VER, LOGOUT; one UPS whose readings wander a little; failures on demand (stale data,
  * silence, a status sequence).
  *
- * It shares nothing with the driver (DESIGN: a simulator must not import devices/): its
+ * It shares nothing with the driver (a simulator never imports src/devices/: docs/adding-a-driver.md): its
  * request parser and reply quoting are its own.
  */
 import { remember } from './history.js';

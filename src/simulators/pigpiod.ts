@@ -1,6 +1,6 @@
 /**
  * A pigpio daemon on its socket interface (joan2937/pigpio `DOC/src/html/sif.html`,
- * protocols.md §4.7), byte for byte: 16-byte LE requests (cmd, p1, p2, p3 + p3 extension
+ * docs/protocols/itho-wpu.md §4.7), byte for byte: 16-byte LE requests (cmd, p1, p2, p3 + p3 extension
  * bytes), 16-byte replies (cmd, p1, p2, res), BSCX followed by its data, NOIB turning a
  * socket into a notification socket with 12-byte reports. Behind it, on I²C bus 1, the
  * simulated WPU at 0x41, which answers by writing to the BSC slave when that is armed.
@@ -151,7 +151,7 @@ class PigpiodCore implements PigpiodSimulator {
         const data = p1 & 1 ? this.fifo : Buffer.alloc(0);
         this.fifo = Buffer.alloc(0);
         const status = Buffer.alloc(4);
-        status.writeUInt32LE(0x12, 0); // FR as logged in real traffic ("Status 18", protocols.md §4.7)
+        status.writeUInt32LE(0x12, 0); // FR as logged in real traffic ("Status 18", docs/protocols/itho-wpu.md §4.7)
         return this.reply(st, cmd, p1, p2, 4 + data.length, Buffer.concat([status, data]));
       }
       case CMD.I2CO: {

@@ -1,5 +1,5 @@
 /**
- * A PowerWalker ATS (PI97) on the device end of a link (protocols.md §1.5-§1.7): two
+ * A PowerWalker ATS (PI97) on the device end of a link (docs/protocols/powerwalker.md §1.5-§1.7): two
  * sources, the load on source 1 unless it fails (then on source 2, the transfer), the 24
  * status bits following the state, the memory map 0-20 (`GM` + 4 digits), NAK for anything
  * else. Tables written from the protocol document, never from the driver's codec.

@@ -2,7 +2,7 @@
  * A PowerWalker simulator behind the USB HID interface: a stand-in for the `node-hid`
  * module (devicesAsync, HIDAsync.open) whose device passes each write to the simulator and
  * hands its replies back as 8-byte input reports, the last one padded with NULs, the way
- * the original's HID path reads them (protocols.md §1.1). No virtual HID device can exist
+ * the original's HID path reads them (docs/protocols/powerwalker.md §1.1). No virtual HID device can exist
  * on these machines (no UHID), so this is how HidTransport is tested end to end.
  */
 import { EventEmitter } from 'node:events';

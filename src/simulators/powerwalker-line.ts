@@ -1,8 +1,8 @@
 /**
  * The device end of a PowerWalker link (PDU and ATS simulators share it): requests are
  * ASCII up to CR, each answered with `(` payload CR after an optional reply delay, and the
- * failures a real line shows acted out on demand (STYLE #9): silence, garbage, a reply
- * without `(`, one field too many, half a reply, NAK. Built from protocols.md §1.2 alone,
+ * failures a real line shows acted out on demand: silence, garbage, a reply
+ * without `(`, one field too many, half a reply, NAK. Built from docs/protocols/powerwalker.md §1.2 alone,
  * never from the driver's codec.
  */
 import { remember } from './history.js';

@@ -1,6 +1,6 @@
 /**
  * A PowerWalker PDU RC-16A (PI90) on the device end of a link, as a state machine after
- * protocols.md §1.3-§1.6: outlets with loads, energy counters growing with the power drawn,
+ * docs/protocols/powerwalker.md §1.3-§1.6: outlets with loads, energy counters growing with the power drawn,
  * shutdown countdowns running down through "shutdown active" and "shutdown imminent"
  * (the last `shutdown_imminent_signal` minutes, memory 14) to off, then "restore active"
  * to on again when a restore delay was given; cancel, test, energy clear; NAK for anything

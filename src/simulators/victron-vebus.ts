@@ -1,13 +1,13 @@
 /**
- * A Multiplus-II behind an MK3-USB on the device end of a link (protocols.md §3): version
+ * A Multiplus-II behind an MK3-USB on the device end of a link (docs/protocols/victron-vebus.md §3): version
  * frames (asked for, and unsolicited while the host is idle), address selection, LED
  * status, AC info per phase and DC info, RAM variables with their scale/offset (0x36), the
  * snapshot (F 06 + X 38), an assistant table with the ESS assistant at a configurable RAM
  * id, and set-point writes (0x37) acknowledged with 0x87. On demand it acts out failures
- * (STYLE #9): replies with a bad checksum, garbage before a reply, a version frame between
+ *: replies with a bad checksum, garbage before a reply, a version frame between
  * request and reply, or silence.
  *
- * It shares nothing with the driver (DESIGN: simulators never import devices/): frames,
+ * It shares nothing with the driver (a simulator never imports src/devices/: docs/adding-a-driver.md): frames,
  * the checksum, the RAM table and the scale encoding are written out here from the protocol
  * description, so a codec bug cannot cancel itself out.
  */

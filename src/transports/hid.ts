@@ -1,6 +1,6 @@
 /**
  * A USB HID device through `node-hid` (hidraw on Linux) as a byte link, for devices that
- * enumerate as HID instead of a serial adapter (PowerWalker PDU/ATS, protocols.md §1.1).
+ * enumerate as HID instead of a serial adapter (PowerWalker PDU/ATS, docs/protocols/powerwalker.md §1.1).
  *
  * - Found by `path` (/dev/hidrawN) or by vendorId/productId (the first match), freshly on
  *   each open(), so a device unplugged and plugged back is found again.

@@ -11,7 +11,7 @@ export class SimEndpoint extends EventEmitter implements Transport {
   private opened = false;
   /**
    * What this end wrote, for tests that check requests: kept only after keepWrites() (the
-   * last `max`), since a demo worker's links run for months and kept every write (issue 24).
+   * last `max`), since a demo worker's links run for months and kept every write.
    */
   readonly written: Buffer[] = [];
   private keep = 0;

@@ -1,5 +1,5 @@
 /**
- * The short version of `npm run fuzz` (issue 16): every framer and decoder target with a
+ * The short version of `npm run fuzz`: every framer and decoder target with a
  * fixed base seed and FUZZ_SHORT_INPUTS inputs (default 1500) each, seeded with the recorded
  * frames, each target in a worker thread so a hang is a finding rather than a stuck suite.
  * No time limit per input here (a loaded machine is no finding); a hang is an input still

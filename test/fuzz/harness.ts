@@ -1,6 +1,6 @@
 /**
  * Runs one fuzz target: seeds first, then mutated inputs from a seeded PRNG (input i of a
- * run with base seed s is reproducible from (s, i)). Checks per input (issue 16):
+ * run with base seed s is reproducible from (s, i)). Checks per input:
  * - nothing but the project's typed errors (WattlineError) escapes;
  * - every point has at least one field, no float field is NaN or ±Infinity, and the line
  *   protocol encoder takes every point (nothing dropped as unencodable);

@@ -1,5 +1,5 @@
 /**
- * Deterministic mutations of recorded bytes (issue 16): bit flips, byte changes, truncation,
+ * Deterministic mutations of recorded bytes: bit flips, byte changes, truncation,
  * splices of two seeds, repeated slices, "huge lengths" (long runs of digits, 0xFF length
  * bytes, very long tokens), inserted and deleted ranges. One seed number reproduces an input.
  */

@@ -1,5 +1,5 @@
 /**
- * One fuzz target per framer and decoder (issue 16): how to seed it, how to mutate its
+ * One fuzz target per framer and decoder: how to seed it, how to mutate its
  * input, and how to run one input. run() returns the points the input produced (checked by
  * the harness) and may throw only the project's typed errors (WattlineError subclasses).
  */
@@ -13,17 +13,18 @@ import type { CaptureRecord, DecodeContext, Driver } from '../../src/devices/typ
 import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
-import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/crc.js';
+import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/framer-crc.js';
 import { checksum as ithoChecksum, PI_ADDRESS_BYTE, checkReply, CLASSES, compileLayout, decodeCounters, decodeDatalog, decodeDatatypeList, decodeManual, decodeNodeId, decodeSerial, decodeSetting, type MessageKind } from '../../src/devices/itho-wpu/codec.js';
 import { decodeVariables, deviceInfo } from '../../src/devices/nut-ups/mapping.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { LineFramer, ListReader } from '../../src/devices/nut-ups/protocol.js';
 import { decodeAts, decodeAtsStatus, decodeRatings } from '../../src/devices/powerwalker-ats/codec.js';
 import { decodeCountdowns, decodeEnergy, decodeModel, decodePowers, decodeStatus } from '../../src/devices/powerwalker-pdu/codec.js';
-import { decodeFirmware, decodeProtocolId, ReplyFramer, replyPayload } from '../../src/devices/powerwalker/protocol.js';
+import { decodeFirmware, decodeProtocolId, replyPayload } from '../../src/devices/powerwalker/codec.js';
+import { ReplyFramer } from '../../src/devices/powerwalker/framer.js';
 import * as vebus from '../../src/devices/victron-vebus/codec.js';
 import { VebusFramer } from '../../src/devices/victron-vebus/framer.js';
-import { DEFAULT_VAR_INFO, SNAPSHOT_IDS } from '../../src/devices/victron-vebus/protocol.js';
+import { DEFAULT_VAR_INFO, SNAPSHOT_IDS } from '../../src/devices/victron-vebus/tables.js';
 import { groupRecords, decodeGroup } from '../../src/backfill/replay.js';
 import { parseInput } from '../../src/backfill/input.js';
 import { formatCaptureLine } from '../../src/outbox/capture-format.js';
@@ -240,7 +241,7 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   for (const id of ['victron-vebus', 'hdhk', 'nut-ups', 'itho-wpu', 'powerwalker-pdu', 'powerwalker-ats']) polls[id] = await recordPolls(id, dir, 3);
   const rxOf = (id: string) => polls[id]!.flatMap((p) => p.filter((r) => r.direction === 'rx').map((r) => r.data));
 
-  // HID: replies in 8-byte reports padded with NUL (powerwalker protocols.md §1.1).
+  // HID: replies in 8-byte reports padded with NUL (docs/protocols/powerwalker.md §1.1).
   const hidStream = (replies: Buffer[]) =>
     Buffer.concat(replies.flatMap((r) => Array.from({ length: Math.ceil(r.length / 8) }, (_, i) => Buffer.concat([r.subarray(i * 8, i * 8 + 8), Buffer.alloc(8)]).subarray(0, 8))));
   // Recorded by the simulators' sessions, and the golden folders' recordings from other projects.

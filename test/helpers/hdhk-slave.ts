@@ -10,7 +10,7 @@ import { ROOT } from './paths.js';
 const PYTHON = '/usr/bin/python3';
 const SLAVE = join(ROOT, 'test', 'helpers', 'hdhk_slave.py');
 
-/** Registers from address 0 (protocols.md §2.3): firmware, ranges, then currents/frequencies. */
+/** Registers from address 0 (docs/protocols/hdhk.md §2.3): firmware, ranges, then currents/frequencies. */
 export function hdhkRegisters(firmware: number, currents: number[]): number[] {
   const r = new Array<number>(56).fill(0);
   r[0] = firmware;

@@ -2,7 +2,7 @@
 """A Modbus RTU slave standing in for HDHK meters, for test/integration/hdhk.pymodbus.test.ts.
 
 Run with Debian's python3-pymodbus (3.0): hdhk_slave.py <serial path | tcp:PORT> '<json>' where the JSON
-maps unit ids to register lists from address 0 (protocols.md §2.3). A unit whose list is
+maps unit ids to register lists from address 0 (docs/protocols/hdhk.md §2.3). A unit whose list is
 shorter than 24 registers answers the current read with exception 2 (illegal data address);
 unit ids not listed stay silent, as an absent meter on RS-485 would (a Modbus TCP server, `tcp:PORT` on 127.0.0.1 with MBAP
 framing, answers them with nothing too). Prints "ready" once the port is open.

@@ -1,6 +1,6 @@
 /**
  * Itho-shaped Access databases (the tables and columns of the service tool's
- * `$_parameters_HeatPump.par`, protocols.md §4.5), written with the Jet 4 writer.
+ * `$_parameters_HeatPump.par`, docs/protocols/itho-wpu.md §4.5), written with the Jet 4 writer.
  * `smallItho()` is hand-made for row-by-row assertions; `generatedItho()` has realistic
  * size for the benchmark.
  */

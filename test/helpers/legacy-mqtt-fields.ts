@@ -35,7 +35,7 @@ const diagnostic: Override = { diagnostic: true, stateClass: undefined };
 
 /**
  * Per measurement: field name (or /pattern/) → correction. Measurement names are the drivers'
- * (DESIGN "Measurements"; each driver's README lists its fields).
+ * (docs/fields.md "Names"; each driver's README lists its fields).
  */
 const OVERRIDES: Record<string, [string | RegExp, Override][]> = {
   p1: [

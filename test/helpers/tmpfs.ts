@@ -1,5 +1,5 @@
 /**
- * A real tmpfs of a given size (DESIGN.md: the test command runs as root) for a full disk
+ * A real tmpfs of a given size (the test command runs as root: scripts/test.sh) for a full disk
  * under the outbox: mounted on a fresh temporary folder, unmounted and removed in every outcome.
  */
 import { execFileSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Capture archive and backfill (issue 7) end to end, against a real influxd 1.6.7: a run of
+ * Capture archive and backfill (docs/capture.md) end to end, against a real influxd 1.6.7: a run of
  * simulated devices (the project's own P1, HDHK and UPS simulators behind the same transports)
  * with capture on, the database dropped and rebuilt from the archive; a re-decode with a changed
  * ctRatio; a P1 telegram log with broken telegrams; backfills interrupted by SIGTERM and SIGKILL

@@ -1,5 +1,5 @@
 /**
- * `config check` is the whole truth (issue 17): every config in the table below is refused by
+ * `config check` is the whole truth: every config in the table below is refused by
  * `config check` and by `run` with the same lines on stderr and exit 2, and neither writes
  * anything (the folder holds only the config afterwards). The messages name the file, the place
  * and the device. A serial port that does not exist is a warning, not a refusal.

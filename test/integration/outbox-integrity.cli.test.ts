@@ -68,7 +68,7 @@ describe('an outbox path that is no outbox file', () => {
     assert.equal(b.code, 0, b.stderr);
     const stats = JSON.parse(b.stdout);
     assert.equal(stats.rows, 0);
-    // The disk as the outbox sees it (issue 23): the default margin is 5% of the filesystem, at most 1 GiB.
+    // The disk as the outbox sees it: the default margin is 5% of the filesystem, at most 1 GiB.
     const fs = statfsSync(dir);
     assert.equal(stats.refused, 0);
     assert.equal(stats.space.minFreeBytes, Math.min(1024 ** 3, Math.floor(fs.blocks * fs.bsize * 0.05)));

@@ -1,5 +1,5 @@
 /**
- * No secret is ever printed (issue 23): secrets planted through `${VAR}` (a digits-only
+ * No secret is ever printed: secrets planted through `${VAR}` (a digits-only
  * InfluxDB password, a token, passwords in URLs, a NUT password, an MQTT password) are looked
  * for in everything the read-only verbs print and in every log line of short `run`s at trace
  * level: one delivering to a real influxd 1.6.7 with auth on (the digits-only password must

@@ -1,5 +1,5 @@
 /**
- * decodeCapture of the existing drivers (issue 7) on hand-built records: the timestamp rule
+ * decodeCapture of the existing drivers (docs/capture.md) on hand-built records: the timestamp rule
  * (a poll's points at its first record's time; P1 at the record's time or the meter clock),
  * damaged records named, the rest still decoded. Frames are built here with an own
  * CRC-16/MODBUS, not the driver's.

@@ -1,5 +1,5 @@
 /**
- * Capture archive pieces (issue 7): the JSON-lines format, the SQLite archive (order, cycle
+ * Capture archive pieces (docs/capture.md): the JSON-lines format, the SQLite archive (order, cycle
  * ids, retention by age and size), the live-before-backfill outbox in front of the flusher,
  * and the backfill engine's checkpoints.
  */

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeHexText, decodeTelegram, scaleDecimal, type Telegram } from '../../src/devices/dsmr-p1/codec.js';
-import { OBIS, UNITS } from '../../src/devices/dsmr-p1/obis.js';
-import { localToUtc, parseP1Time } from '../../src/devices/dsmr-p1/zone-time.js';
+import { OBIS, UNITS } from '../../src/devices/dsmr-p1/tables.js';
+import { localToUtc, parseP1Time } from '../../src/devices/dsmr-p1/codec-time.js';
 
 const AMS = 'Europe/Amsterdam';
 const tg = (...lines: string[]) => ['/TST5\\test', '', ...lines, '!0000', ''].join('\r\n');

@@ -2,17 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/crc.js';
+import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/framer-crc.js';
 import { simCrc16 } from '../../src/simulators/dsmr-p1.js';
 import { fixture } from '../helpers/paths.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
-test('CRC-16/ARC check value: "123456789" -> BB3D (protocols.md §5.3)', () => {
+test('CRC-16/ARC check value: "123456789" -> BB3D (docs/protocols/dsmr-p1.md §5.3)', () => {
   assert.equal(crc16arc(ascii('123456789')), 0xbb3d);
 });
 
-test('CRC-16/ARC of "/" alone -> DC41 (the worked example in protocols.md §5.3)', () => {
+test('CRC-16/ARC of "/" alone -> DC41 (the worked example in docs/protocols/dsmr-p1.md §5.3)', () => {
   assert.equal(crc16arc(ascii('/')), 0xdc41);
 });
 

@@ -1,5 +1,5 @@
 /**
- * The P1 framer with real bytes (STYLE #7). Captures: test/fixtures/dsmr-p1/SOURCES.md
+ * The P1 framer with real bytes. Captures: test/fixtures/dsmr-p1/SOURCES.md
  * (T211 7945 from psvanstrom/esphome-p1reader; the others from ndokter/dsmr_parser, MIT).
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Golden folders (STYLE #8): test/fixtures/dsmr-p1/<case>/telegram.txt is a real capture (see
+ * Golden folders: test/fixtures/dsmr-p1/<case>/telegram.txt is a real capture (see
  * SOURCES.md there); expected.lp was written by hand from the telegram's values, and
  * expected-error.txt holds the one-line errors decode() must report. options.json, when
  * present, overrides driver options (the meter's time zone). Timestamps come from the meter's

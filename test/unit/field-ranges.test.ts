@@ -1,5 +1,5 @@
 /**
- * Readings outside the physical range their driver declares (issue 16): left out of the point,
+ * Readings outside the physical range their driver declares: left out of the point,
  * counted and said, the rest of the reading kept; the same rule for live collection (the
  * worker) and for backfill (decodeGroup). Ranges from the drivers' own metadata.
  */

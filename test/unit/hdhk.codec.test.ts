@@ -1,5 +1,5 @@
 /**
- * HDHK codec and points. Frames from protocols.md §2.2 (the recorded request) and §2.4
+ * HDHK codec and points. Frames from docs/protocols/hdhk.md §2.2 (the recorded request) and §2.4
  * (the synthetic reply built from the vendor screenshot values, CRC verified there).
  */
 import { test } from 'node:test';
@@ -15,9 +15,9 @@ import { modbusCrc, withModbusCrc } from '../../src/simulators/hdhk.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-// protocols.md §2.2: the read the original performs, unit 1, FC03, start 8, count 16.
+// docs/protocols/hdhk.md §2.2: the read the original performs, unit 1, FC03, start 8, count 16.
 const REQUEST = hex('01 03 00 08 00 10 C5 C4');
-// protocols.md §2.4: 11.20 A on a-h, 11.24 A on i-p.
+// docs/protocols/hdhk.md §2.4: 11.20 A on a-h, 11.24 A on i-p.
 const RESPONSE = hex('01 03 20 04 60 04 60 04 60 04 60 04 60 04 60 04 60 04 60 04 64 04 64 04 64 04 64 04 64 04 64 04 64 04 64 48 41');
 
 test('the recorded request is FC03, start 8, count 16 with a good CRC', () => {

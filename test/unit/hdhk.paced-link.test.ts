@@ -1,7 +1,7 @@
 /**
  * The paced sim link (src/simulators/paced-link.ts) that the hdhk-bus bench polls over:
  * character and gap arithmetic, and that frames arrive intact, in order, asynchronously,
- * to the other end only. No timing assertions (DESIGN §Performance: never timed tests).
+ * to the other end only. No timing assertions (speed belongs in scripts/bench, never in a test).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

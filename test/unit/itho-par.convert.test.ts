@@ -152,7 +152,7 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
         [0, 'cnt_comp_hours', 'Compressor draaiuren', 'Uren dat de compressor liep', 'uur'],
         [1, 'cnt_comp_starts', 'Compressor starts', null, ''],
       ]);
-      // Column names and types as protocols.md §4.5; ids are REAL as in the original.
+      // Column names and types as docs/protocols/itho-wpu.md §4.5; ids are REAL as in the original.
       const cols = (t: string) => db.prepare(`SELECT name, type FROM pragma_table_info(?)`).raw().all(t);
       assert.deepEqual(cols('versiebeheer'), [['version', 'INTEGER'], ['datalabel', 'INTEGER'], ['parameterlist', 'INTEGER'], ['handbed', 'INTEGER'], ['counters', 'INTERGER']]);
       assert.deepEqual(cols('datalabel_v31'), [['id', 'REAL'], ['name', 'TEXT'], ['title', 'TEXT'], ['tooltip', 'TEXT'], ['unit', 'TEXT']]);

@@ -1,5 +1,5 @@
 /**
- * The Itho codec and the pigpiod packing on every frame of protocols.md §4: the request
+ * The Itho codec and the pigpiod packing on every frame of docs/protocols/itho-wpu.md §4: the request
  * frames [verified there], the real node-id and 92-code datatype replies and the partial
  * real datalog of pommi/python-itho-wpu#2, and the byte-exact pigpiod socket examples.
  */
@@ -18,8 +18,8 @@ import {
   decodeSetting,
   requests,
 } from '../../src/devices/itho-wpu/codec.js';
-import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/datatypes.js';
-import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/pigpio.js';
+import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/tables.js';
+import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/link-pigpio.js';
 import { datalogPoint, planFrom } from '../../src/devices/itho-wpu/points.js';
 import { IntField } from '../../src/core/point.js';
 import fc from 'fast-check';
@@ -27,7 +27,7 @@ import fc from 'fast-check';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const show = (b: Buffer) => b.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1 ');
 
-test('request frames are byte-exact (protocols.md §4.2, verified frames)', () => {
+test('request frames are byte-exact (docs/protocols/itho-wpu.md §4.2, verified frames)', () => {
   assert.equal(show(requests.nodeid().frame), '80 90 E0 04 00 8A');
   assert.equal(show(requests.serial().frame), '80 90 E1 04 00 89');
   assert.equal(show(requests.datatype().frame), '80 A4 00 04 00 56');
@@ -149,7 +149,7 @@ test('serial, setting, manual and counters payloads', () => {
   assert.deepEqual(decodeCounters(hex('32 49 14 C9 00 25')), [12873, 5321, 37]);
 });
 
-test('pigpiod packings are byte-exact (protocols.md §4.7)', () => {
+test('pigpiod packings are byte-exact (docs/protocols/itho-wpu.md §4.7)', () => {
   assert.equal(show(pack.noib()), '63 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00');
   assert.equal(show(pack.evm(0, 0x80000000)), '73 00 00 00 00 00 00 00 00 00 00 80 00 00 00 00');
   assert.equal(bscSlaveControl(0x40), 0x00400305);

@@ -12,7 +12,7 @@ import { ConfigError, InputError } from '../../src/core/errors.js';
 import { validate } from '../../src/config/load.js';
 import { drivers } from '../../src/devices/index.js';
 import { ithoWpuDriver, ParameterMap, ParameterMapError } from '../../src/devices/itho-wpu/index.js';
-import { labelsFor, SQL } from '../../src/devices/itho-wpu/parameter-map.js';
+import { labelsFor, SQL } from '../../src/devices/itho-wpu/tables-parameter-map.js';
 import { startPigpiodServer, type PigpiodSimulator } from '../../src/simulators/pigpiod.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
 import { ithoDir, ithoOptions, ithoSession, type IthoDir } from '../helpers/itho.js';
@@ -92,7 +92,7 @@ test('simulated pigpiod: setting-set scales by the datatype decimals, checks the
   assert.equal(sim.wpu.manual.get(37)!.override, false);
 });
 
-test('parameter map: the lookups of protocols.md §4.5, labels ordered by id, keys lower-cased', () => {
+test('parameter map: the lookups of docs/protocols/itho-wpu.md §4.5, labels ordered by id, keys lower-cased', () => {
   const map = ParameterMap.open(d.map);
   const v = map.version(31);
   assert.deepEqual(v, { version: 31, datalabel: 7, parameterlist: 5, handbed: 3, counters: 2 });

@@ -251,7 +251,7 @@ test('announced topics survive a restart in their file; stale devices are listed
   }
 });
 
-// PowerWalker compatibility. Inputs: the PDU sample replies of protocols.md §1.7 (QGS, QPW,
+// PowerWalker compatibility. Inputs: the PDU sample replies of docs/protocols/powerwalker.md §1.7 (QGS, QPW,
 // QPVA); expected payloads written out by hand from the original mqtt.py's dicts as Python's
 // json.dumps prints them.
 test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () => {
@@ -282,7 +282,7 @@ test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () 
   assert.equal(msgs.size, 1 + 8 + 1 + 8 + 1);
 });
 
-test('compat: ATS supply and status topics (QATS/QAS sample of protocols.md §1.7: on source 1)', () => {
+test('compat: ATS supply and status topics (QATS/QAS sample of docs/protocols/powerwalker.md §1.7: on source 1)', () => {
   const ats = point('ats', { device: 'ats' }, {
     load_pct: 14, output_a: 2.2, sync_angle_deg: 1, temperature_c: 35, active_source: int(1), preferred_source: int(1),
     aux_pwr1_fail: int(0), aux_pwr2_fail: int(0), on_fault_mode: int(0), overload_alarm: int(0), overload_fault: int(0), short_fault: int(0), syncron_bad: int(0),

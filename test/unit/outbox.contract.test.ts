@@ -1,5 +1,5 @@
 /**
- * One contract for every Outbox implementation (STYLE.md 10): the same tests run against
+ * One contract for every Outbox implementation: the same tests run against
  * SqliteOutbox and MemoryOutbox, including a model-based property test
  * (test/helpers/outbox-model.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * What only the SQLite outbox promises: persistence, migrations, several connections on
- * one file, and nothing committed lost to SIGKILL (DESIGN.md §Reliability).
+ * one file, and nothing committed lost to SIGKILL (README "How a point travels", Outbox).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The pigpiod simulator itself (no real pigpiod on these machines), over a raw TCP socket,
- * with the byte sequences of protocols.md §4.7 typed in as documented — not through the
+ * with the byte sequences of docs/protocols/itho-wpu.md §4.7 typed in as documented — not through the
  * driver's client, so a packing mistake shared by both could not hide.
  */
 import { test } from 'node:test';

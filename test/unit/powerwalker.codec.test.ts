@@ -1,5 +1,5 @@
 /**
- * PowerWalker PDU/ATS codec: wire bytes checked by hand against protocols.md §1.4/§1.6 (the
+ * PowerWalker PDU/ATS codec: wire bytes checked by hand against docs/protocols/powerwalker.md §1.4/§1.6 (the
  * ASCII table, not the code), the decoded sample replies of §1.7, and the bad inputs §1.9
  * asks a careful port to refuse.
  */
@@ -19,12 +19,13 @@ import {
   shutdownCommand,
   shutdownDelayCode,
 } from '../../src/devices/powerwalker-pdu/codec.js';
-import { decodeFirmware, decodeProtocolId, encodeCommand, ReplyFramer, replyPayload, tokens } from '../../src/devices/powerwalker/protocol.js';
+import { decodeFirmware, decodeProtocolId, encodeCommand, replyPayload, tokens } from '../../src/devices/powerwalker/codec.js';
+import { ReplyFramer } from '../../src/devices/powerwalker/framer.js';
 
 const hex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ');
 const frameError = (reason: FrameError['reason']) => (e: unknown) => e instanceof FrameError && e.reason === reason;
 
-test('wire bytes as in protocols.md §1.4 and §1.6', () => {
+test('wire bytes as in docs/protocols/powerwalker.md §1.4 and §1.6', () => {
   assert.equal(hex(encodeCommand('QGS')), '51 47 53 0D');
   assert.equal(hex(encodeCommand(shutdownCommand(8, 1, 0))), '53 2C 38 2E 31 52 30 30 30 30 0D'); // S,8.1R0000
   assert.equal(hex(encodeCommand(cancelCommand(8))), '43 53 2C 38 0D'); // CS,8

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeAts, decodeAtsStatus, ATS_STATUS_KEYS } from '../../src/devices/powerwalker-ats/codec.js';
 import { decodeEnergy, decodeModel, decodePowers, decodeStatus } from '../../src/devices/powerwalker-pdu/codec.js';
-import { ReplyFramer, replyPayload } from '../../src/devices/powerwalker/protocol.js';
+import { replyPayload } from '../../src/devices/powerwalker/codec.js';
+import { ReplyFramer } from '../../src/devices/powerwalker/framer.js';
 import { fixture } from '../helpers/paths.js';
 
 interface Recorded {

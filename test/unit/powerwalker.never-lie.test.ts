@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
-import { decimal, integer } from '../../src/devices/powerwalker/protocol.js';
+import { decimal, integer } from '../../src/devices/powerwalker/codec.js';
 import { IntField } from '../../src/core/point.js';
 import type { FieldProblem } from '../../src/devices/problems.js';
 import { decodeEnergy, decodePowers, decodeStatus } from '../../src/devices/powerwalker-pdu/codec.js';

@@ -1,5 +1,5 @@
 /**
- * The VE.Bus codec against every frame recorded in protocols.md §3 (from martiby/multiplus2's
+ * The VE.Bus codec against every frame recorded in docs/protocols/victron-vebus.md §3 (from martiby/multiplus2's
  * docstrings and the author's Venus OS captures; the 5-value snapshot is the synthetic one of
  * §3.6), with the decoded values given there.
  */
@@ -30,7 +30,7 @@ import {
   versionRequest,
   winmonCode,
 } from '../../src/devices/victron-vebus/codec.js';
-import { DEFAULT_VAR_INFO, LETTER_X, SNAPSHOT_IDS, type Letter } from '../../src/devices/victron-vebus/protocol.js';
+import { DEFAULT_VAR_INFO, LETTER_X, SNAPSHOT_IDS, type Letter } from '../../src/devices/victron-vebus/tables.js';
 
 const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');
 const frame = (s: string) => parseFrame(hex(s));

@@ -1,5 +1,5 @@
 /**
- * The VE.Bus framer and the request/reply link, with recorded frames (protocols.md §3):
+ * The VE.Bus framer and the request/reply link, with recorded frames (docs/protocols/victron-vebus.md §3):
  * split at every byte, two in one chunk, garbage before, a bad checksum dropped and counted,
  * a version frame between request and reply, a late reply never taken for the next request.
  */

@@ -27,7 +27,7 @@ import {
   type VebusFrame,
 } from '../../src/devices/victron-vebus/codec.js';
 import { VebusFramer } from '../../src/devices/victron-vebus/framer.js';
-import type { Letter } from '../../src/devices/victron-vebus/protocol.js';
+import type { Letter } from '../../src/devices/victron-vebus/tables.js';
 import { fixture } from '../helpers/paths.js';
 
 interface Recorded {

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
 import { IntField } from '../../src/core/point.js';
 import { buildFrame, decodeAcInfo, decodeDcInfo, decodeVarInfo, parseFrame, varInfoRequest } from '../../src/devices/victron-vebus/codec.js';
-import { DEFAULT_VAR_INFO, LETTER_X, SIGNED_RAM_IDS } from '../../src/devices/victron-vebus/protocol.js';
-import { PollAssembler, readingToPoints, type VebusReading } from '../../src/devices/victron-vebus/reading.js';
+import { DEFAULT_VAR_INFO, LETTER_X, SIGNED_RAM_IDS } from '../../src/devices/victron-vebus/tables.js';
+import { PollAssembler, readingToPoints, type VebusReading } from '../../src/devices/victron-vebus/points.js';
 import type { FieldProblem } from '../../src/devices/problems.js';
 
 const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');

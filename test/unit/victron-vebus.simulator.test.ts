@@ -1,5 +1,5 @@
 /**
- * The Multiplus simulator answers the recorded requests of protocols.md §3 with the recorded
+ * The Multiplus simulator answers the recorded requests of docs/protocols/victron-vebus.md §3 with the recorded
  * replies, byte for byte (raw bytes here, no codec: the simulator must stand on its own).
  */
 import { test } from 'node:test';

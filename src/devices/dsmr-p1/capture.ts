@@ -1,5 +1,5 @@
 /**
- * decodeCapture for P1 (issue 7): each archived record is one telegram as it arrived (the
+ * decodeCapture for P1 (docs/capture.md): each archived record is one telegram as it arrived (the
  * session captures the framed text with its arrival time). It goes through the framer again,
  * so an edited or damaged record is caught by its CRC, and its points carry the record's
  * time, or the meter's clock with `timestamps: meter`, as the live session stamps them.

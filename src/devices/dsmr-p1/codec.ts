@@ -4,15 +4,15 @@
  *
  * A data line is `A-B:C.D.E(value)(value)...` (DSMR 5.0.2 §6.4); EasyMeter's `*255` suffix
  * on the code is tolerated. Codes without a descriptor are counted in `unknown` and give no
- * field: a field appears only where its name, type and unit were decided (obis.ts).
+ * field: a field appears only where its name, type and unit were decided (tables.ts).
  * Lines are scanned in place (a telegram arrives every second, a backfill brings millions):
  * the code becomes a number and values are read from the text without cutting it up.
  */
-import { MBUS_CODES, OBIS_BY_KEY, obisKey, type FieldGroup, type ObisDescriptor } from './obis.js';
-import { decodeHexText, measure, measured, scaleDecimalAt } from './values.js';
-import { parseP1Time, parseP1TimeAt } from './zone-time.js';
+import { MBUS_CODES, OBIS_BY_KEY, obisKey, type FieldGroup, type ObisDescriptor } from './tables.js';
+import { decodeHexText, measure, measured, scaleDecimalAt } from './codec-values.js';
+import { parseP1Time, parseP1TimeAt } from './codec-time.js';
 
-export { decodeHexText, scaleDecimal } from './values.js';
+export { decodeHexText, scaleDecimal } from './codec-values.js';
 
 export interface P1Value {
   code: string;
@@ -256,7 +256,7 @@ function mbusLine(t: Telegram, c: Channel, cde: string, text: string, n: number,
   } else if (cde === MBUS_CODES.legacyReading) {
     return 'legacy';
   } else if (cde === MBUS_CODES.valve) {
-    // An empty position is "no valve"; anything else must be an exact integer (issue 16).
+    // An empty position is "no valve"; anything else must be an exact integer.
     const v = Number(first);
     if (first === '') return undefined;
     if (!Number.isSafeInteger(v)) return `not a valve position: "${first}"`;

@@ -1,12 +1,12 @@
 /**
  * Options of the dsmr-p1 driver (the device entry's `options:`): one strict schema, the
- * defaults and their units here and nowhere else (STYLE #5).
+ * defaults and their units here and nowhere else.
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
-import { FIELD_GROUPS } from './obis.js';
+import { FIELD_GROUPS } from './tables.js';
 import { DEFAULT_MAX_TELEGRAM_BYTES } from './framer.js';
-import { checkTimeZone } from './zone-time.js';
+import { checkTimeZone } from './codec-time.js';
 
 function isTimeZone(zone: string): boolean {
   try {

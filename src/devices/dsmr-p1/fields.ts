@@ -1,11 +1,11 @@
 /**
- * Field metadata of the P1 driver (docs/fields.md), made from the OBIS table (obis.ts): every
+ * Field metadata of the P1 driver (docs/fields.md), made from the OBIS table (tables.ts): every
  * field a row can produce, described by its name's unit suffix, with the corrections a suffix
  * cannot say (event counts, power factor, tariff and breaker codes, limiter settings).
  */
 import { byName, count, info, state, text } from '../fields.js';
 import type { DriverFields, FieldSpec } from '../types.js';
-import { OBIS, UNITS } from './obis.js';
+import { OBIS, UNITS } from './tables.js';
 
 /** Mains voltage per phase (230 V nominal, EN 50160 ±10 %): beyond 0–300 V a reading is suspect. */
 const VOLTAGE = { min: 0, max: 300 };

@@ -1,7 +1,7 @@
 /**
  * P1 push framer: byte chunks in, whole telegrams out.
  *
- * A telegram (DSMR 5.0.2 §6.2, protocols.md §5.2) is `/` header ... `!` CRC CR LF, where the
+ * A telegram (DSMR 5.0.2 §6.2, docs/protocols/dsmr-p1.md §5.2) is `/` header ... `!` CRC CR LF, where the
  * CRC is 4 hex digits (CRC-16/ARC over `/`..`!`), or absent for DSMR 2.2/3 (`!` CR LF).
  * The framer resyncs on `/`, never throws for what the line brings, and counts each drop:
  * - bytes outside any telegram (CR and LF between telegrams are not counted: a telegram
@@ -13,7 +13,7 @@
  * Unpadded CRCs (`!B9F`, seen from a Warmtelink heat meter) are accepted. The telegram text
  * keeps its CR LF (they are covered by the CRC) and is decoded as latin1, byte for byte.
  */
-import { crc16arc, formatCrc } from './crc.js';
+import { crc16arc, formatCrc } from './framer-crc.js';
 
 export type DropReason = 'crc' | 'truncated' | 'oversize' | 'malformed';
 

@@ -1,5 +1,5 @@
 /**
- * Telegram -> points (STYLE #1):
+ * Telegram -> points:
  * - `p1`: tags device (+ the config's extra tags); one field per decoded OBIS value;
  * - `p1_mbus`: one per M-Bus device, tags device, channel, mbus_type (gas, water, heat...).
  *
@@ -17,7 +17,7 @@ import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
 import type { Telegram } from './codec.js';
 import type { FieldProblem } from '../problems.js';
 import type { P1Options } from './config.js';
-import { mbusTypeName, type FieldGroup } from './obis.js';
+import { mbusTypeName, type FieldGroup } from './tables.js';
 
 export const MEASUREMENT = 'p1';
 const NONE: ReadonlySet<FieldGroup> = new Set();

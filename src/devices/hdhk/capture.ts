@@ -1,5 +1,5 @@
 /**
- * decodeCapture for HDHK (issue 7): the records of one poll (FC03 requests as sent, reply
+ * decodeCapture for HDHK (docs/capture.md): the records of one poll (FC03 requests as sent, reply
  * frames as the RTU port framed them) back into the poll's points, with the current options
  * (a changed ctRatio, circuit or phase applies to old captures). Every point of a poll carries
  * the time of its first record, as the live session stamps them.

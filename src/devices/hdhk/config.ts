@@ -1,13 +1,13 @@
 /**
  * Options of the hdhk driver (the device entry's `options:`): one strict schema, the
- * defaults and their units here and nowhere else (STYLE #5). One device entry is one
+ * defaults and their units here and nowhere else. One device entry is one
  * RS-485 bus; its units are polled one after another.
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
 import { CHANNELS, DEFAULT_CT_RATIO, UNIT_ID_MAX, UNIT_ID_MIN } from './registers.js';
 
-const ctRatio = z.number().positive().max(100).describe('Amperes per register count (protocols.md §2.2: 0.01 for DL-CT08CL2, 0.0245 for SCT013-030)');
+const ctRatio = z.number().positive().max(100).describe('Amperes per register count (docs/protocols/hdhk.md §2.2: 0.01 for DL-CT08CL2, 0.0245 for SCT013-030)');
 
 export const channelSchema = z
   .strictObject({
@@ -46,7 +46,7 @@ export const hdhkOptionsSchema = z
       .min(0)
       .max(10_000)
       .default(20)
-      .describe('Pause between two requests on the bus, ms (at least the 3.5-character gap: ~4 ms at 9600 baud, protocols.md §2.6)'),
+      .describe('Pause between two requests on the bus, ms (at least the 3.5-character gap: ~4 ms at 9600 baud, docs/protocols/hdhk.md §2.6)'),
     requestTimeoutMs: z.int().min(10).max(60_000).default(1000).describe('How long to wait for each reply, ms (the original used 1 s)'),
     frequency: z
       .enum(['skip', 'read'])
@@ -80,7 +80,7 @@ export type HdhkOptions = z.output<typeof hdhkOptionsSchema>;
 export type HdhkUnitOptions = HdhkOptions['units'][number];
 export type HdhkChannelOptions = HdhkUnitOptions['channels'][string];
 
-/** Factory setting (protocols.md §2.1, register 3 = 0x0001): 9600 baud, 8N1. */
+/** Factory setting (docs/protocols/hdhk.md §2.1, register 3 = 0x0001): 9600 baud, 8N1. */
 export function hdhkSerialSettings(): SerialSettings {
   return { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 };
 }

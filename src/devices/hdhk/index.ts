@@ -1,5 +1,5 @@
 /**
- * hdhk: HDHK 16-channel AC current meters, Modbus RTU over RS-485 (protocols.md §2).
+ * hdhk: HDHK 16-channel AC current meters, Modbus RTU over RS-485 (docs/protocols/hdhk.md §2).
  * One device entry = one bus with one or more units. Layers: registers.ts (the map as
  * data) -> codec.ts (words -> readings) -> points.ts; session.ts talks modbus-serial over
  * the injected transport (rtu-port.ts). See README.md beside this file.

@@ -1,5 +1,5 @@
 /**
- * Readings -> points (STYLE #1):
+ * Readings -> points:
  * - `hdhk`: one series per reported channel; tags device, unit (Modbus id), unit_name (when
  *   configured), channel (1…16), circuit, phase (when configured); fields current_a,
  *   apparent_power_va (when a voltage is configured), frequency_hz (when read), range_a

@@ -1,5 +1,5 @@
 /**
- * The HDHK register map as data (protocols.md §2.3, from the vendor sheet; the read the
+ * The HDHK register map as data (docs/protocols/hdhk.md §2.3, from the vendor sheet; the read the
  * original performs is §2.2). All registers are holding registers, unsigned 16-bit, read
  * with function 0x03.
  */
@@ -27,13 +27,13 @@ export interface RegisterBlock {
 }
 
 /** Registers 0–2: firmware version (628 = V6.2.8), current range of channels a–h and i–p in A. */
-export const INFO: RegisterBlock = { start: 0, count: 3, scale: 1, unit: '', ref: 'protocols.md §2.3 regs 0x0000-0x0002' };
+export const INFO: RegisterBlock = { start: 0, count: 3, scale: 1, unit: '', ref: 'docs/protocols/hdhk.md §2.3 regs 0x0000-0x0002' };
 
 /** Registers 8–23: channel a…p current, 0.01 A per count before the CT ratio (the read of §2.2). */
-export const CURRENT: RegisterBlock = { start: 8, count: CHANNELS, scale: 0.01, unit: 'A', ref: 'protocols.md §2.2, §2.3 regs 0x0008-0x0017' };
+export const CURRENT: RegisterBlock = { start: 8, count: CHANNELS, scale: 0.01, unit: 'A', ref: 'docs/protocols/hdhk.md §2.2, §2.3 regs 0x0008-0x0017' };
 
 /** Registers 24–39: channel a…p frequency, 0.1 Hz per count. */
-export const FREQUENCY: RegisterBlock = { start: 24, count: CHANNELS, scale: 0.1, unit: 'Hz', ref: 'protocols.md §2.3 regs 0x0018-0x0027' };
+export const FREQUENCY: RegisterBlock = { start: 24, count: CHANNELS, scale: 0.1, unit: 'Hz', ref: 'docs/protocols/hdhk.md §2.3 regs 0x0018-0x0027' };
 
 /** Default current per count: 0.01 A, which matches the supplied DL-CT08CL2 transformers (§2.2). */
 export const DEFAULT_CT_RATIO = 0.01;

@@ -14,7 +14,7 @@
  *   a fresh one finds out. Such a link logs once when it goes down and once when it is back.
  */
 import type ModbusSerial from 'modbus-serial';
-import { DeviceError, TransportError, errorMessage } from '../../core/errors.js';
+import { DeviceError, TransportError } from '../../core/errors.js';
 import type { Point } from '../../core/point.js';
 import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
 import { decodeChannels, decodeInfo, type UnitInfo } from './codec.js';
@@ -25,8 +25,8 @@ import { CURRENT, FREQUENCY, INFO } from './registers.js';
 import { TransportMbapPort } from './mbap-port.js';
 import type { ModbusPort } from './modbus-port.js';
 import { TransportRtuPort } from './rtu-port.js';
-import { LinkState } from '../../transports/link-state.js';
-import { isNetworkLink } from '../../transports/transport.js';
+import { safeCapture } from '../kit/capture.js';
+import { describe, PortKeeper } from '../kit/port.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
 
@@ -52,46 +52,43 @@ export class HdhkSession implements DeviceSession {
   private clientInstance: ModbusClient | undefined;
   /** Registers 0-2 per unit id since the last connect; null: the unit refused them. */
   private readonly info = new Map<number, UnitInfo | null>();
-  private closed = false;
-  private everOpen = false;
   private requestsThisPoll = 0;
   /** When this poll's first request went out: every point of the poll carries it. */
   private pollTimeMs: number | undefined;
-  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0, reopens: 0, open_failures: 0, link_resets: 0 };
-  /** Network links only: one log line per change between answering and not. */
-  private readonly link: LinkState | undefined;
+  private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0 };
+  /** Open-or-defer, reopen, close; on a network link one log line per change between answering and not. */
+  private readonly keeper: PortKeeper;
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
 
   constructor(private readonly ctx: DriverContext<HdhkOptions>) {
     this.options = ctx.options;
-    const capture = ctx.capture;
+    const capture = safeCapture(ctx, 'hdhk');
     // A Modbus TCP server gets MBAP frames; a serial line or a raw TCP stream RTU frames (with CRC).
     const Port = ctx.transport.framing === 'mbap' ? TransportMbapPort : TransportRtuPort;
     this.port = new Port(ctx.transport, (dir, data) => {
       // A poll's points carry the time of its first exchange (the capture rule, types.ts).
       const now = ctx.clock.now();
       this.pollTimeMs ??= now;
-      if (capture) safeCapture(() => capture(dir, data, now), ctx);
+      capture?.(dir, data, now);
     });
-    ctx.transport.on('close', this.onClose);
-    this.link = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'hdhk link') : undefined;
+    this.keeper = new PortKeeper(ctx, {
+      name: 'hdhk',
+      link: 'hdhk link',
+      open: () => new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve()))),
+      // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
+      onClose: () => this.info.clear(),
+    });
   }
 
-  async start(): Promise<void> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
-    try {
-      await this.connect();
-    } catch (err) {
-      if (err instanceof TransportError && !err.retryable) throw err;
-      // A missing port is retried on each poll; collect() reports it.
-      this.ctx.log.warn({ err: errorMessage(err) }, 'hdhk port did not open; retrying on the next poll');
-    }
+  start(): Promise<void> {
+    // A missing port is retried on each poll; collect() reports it.
+    return this.keeper.start(() => this.connect());
   }
 
   async collect(signal: AbortSignal): Promise<CollectResult> {
     signal.throwIfAborted();
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.keeper.assertOpen();
     this.counts.polls++;
     await this.connect();
     this.requestsThisPoll = 0;
@@ -106,11 +103,8 @@ export class HdhkSession implements DeviceSession {
     const readings = outcomes.flatMap((o) => (o.ok ? [o.reading] : []));
     const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
     for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
-    if (readings.length > 0) this.link?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
-    else if (this.link && this.ctx.transport.isOpen && failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) {
-      this.counts.link_resets++;
-      await this.link.reset(this.ctx.transport, this.ctx.clock.now(), 'no unit answered (half-open connection?)');
-    }
+    if (readings.length > 0) this.keeper.up();
+    else if (failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) await this.keeper.resetSilent('no unit answered (half-open connection?)');
     if (readings.length === 0) {
       const first = failures[0]!;
       if (!this.ctx.transport.isOpen) throw new TransportError(`${this.ctx.transport.key}: port went away during the poll; reopening on the next poll`, true, { cause: first });
@@ -127,18 +121,12 @@ export class HdhkSession implements DeviceSession {
     return result;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.ctx.transport.off('close', this.onClose);
-    this.port.detach();
-    // Keep an 'error' listener: a late error of a closing port must not throw.
-    this.ctx.transport.on('error', () => undefined);
-    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'hdhk port close failed'));
+  close(): Promise<void> {
+    return this.keeper.close(() => this.port.detach());
   }
 
   stats(): Record<string, number> {
-    return { ...this.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+    return { ...this.counts, ...this.keeper.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
   }
 
   /** The modbus-serial client over our transport, made on first use. */
@@ -155,23 +143,7 @@ export class HdhkSession implements DeviceSession {
       (client as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.ctx.log.debug({ err: describe(err) }, 'hdhk port error'));
       this.clientInstance = client;
     }
-    if (this.ctx.transport.isOpen) return;
-    this.link?.attempt();
-    try {
-      await new Promise<void>((resolve, reject) => this.client.open((err?: Error | null) => (err ? reject(err) : resolve())));
-    } catch (err) {
-      this.counts.open_failures++;
-      this.link?.down(this.ctx.clock.now(), describe(err), { port: this.ctx.transport.key });
-      if (err instanceof TransportError) throw err;
-      throw new TransportError(`${this.ctx.transport.key}: cannot open: ${describe(err)}`, true, { cause: err });
-    }
-    if (this.everOpen) {
-      this.counts.reopens++;
-      // A network link says it is back when a unit answers (LinkState), not on connect.
-      if (this.link) this.ctx.log.debug({ port: this.ctx.transport.key }, 'hdhk link reconnected');
-      else this.ctx.log.info({ port: this.ctx.transport.key }, 'hdhk port reopened');
-    }
-    this.everOpen = true;
+    await this.keeper.ensureOpen();
   }
 
   private async pollUnit(unit: HdhkUnitOptions, signal: AbortSignal): Promise<UnitOutcome> {
@@ -243,26 +215,5 @@ export class HdhkSession implements DeviceSession {
     }
     this.counts.frame_errors++;
     return mk('frame', describe(err));
-  }
-
-  private readonly onClose = (): void => {
-    // Whatever is plugged in when the port comes back is read afresh (registers 0-2).
-    this.info.clear();
-    if (this.closed || this.link?.resetting) return;
-    if (this.link) this.link.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
-    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'hdhk port closed; reopening on the next poll');
-  };
-}
-
-function describe(err: unknown): string {
-  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
-  return String(err);
-}
-
-function safeCapture(fn: () => void, ctx: DriverContext<HdhkOptions>): void {
-  try {
-    fn();
-  } catch (err) {
-    ctx.log.warn({ err: errorMessage(err) }, 'hdhk capture failed');
   }
 }

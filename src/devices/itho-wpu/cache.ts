@@ -1,5 +1,5 @@
 /**
- * The small SQLite cache of what a WPU tells once (protocols.md §4.6: the original kept
+ * The small SQLite cache of what a WPU tells once (docs/protocols/itho-wpu.md §4.6: the original kept
  * itho-wpu-cache.json): node id, serial and the datatype list, per device, as raw payloads.
  * Schema: migrations/itho-cache/. Refreshed by the session when the datalog length stops
  * matching the datatype widths.

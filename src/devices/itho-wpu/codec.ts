@@ -1,5 +1,5 @@
 /**
- * The Itho WPU I²C message codec (protocols.md §4.2–4.3): pure bytes ⇄ values, no I/O.
+ * The Itho WPU I²C message codec (docs/protocols/itho-wpu.md §4.2–4.3): pure bytes ⇄ values, no I/O.
  *
  * Request (written by the Pi to 0x41, address byte 0x82 on the wire):
  *   80 | class hi lo | type (04 read, 06 write) | len N | payload | chk
@@ -8,7 +8,7 @@
  * In both directions the bytes plus the address byte sum to 0 mod 256.
  */
 import { FrameError } from '../../core/errors.js';
-import { dataType, hex, readRaw, scale, type DataType } from './datatypes.js';
+import { dataType, hex, readRaw, scale, type DataType } from './tables.js';
 
 /** Address bytes on the wire: the WPU (7-bit 0x41) and the Pi's BSC slave (7-bit 0x40). */
 export const WPU_ADDRESS_BYTE = 0x82;
@@ -20,7 +20,7 @@ export const MSG_READ = 0x04;
 export const MSG_WRITE = 0x06;
 export const MSG_RESPONSE = 0x01;
 
-/** Message classes [hi, lo] (protocols.md §4.2). */
+/** Message classes [hi, lo] (docs/protocols/itho-wpu.md §4.2). */
 export const CLASSES = {
   nodeid: [0x90, 0xe0],
   serial: [0x90, 0xe1],

@@ -1,20 +1,20 @@
 /**
- * itho-wpu: Itho WPU heat pump on I²C through the pigpio daemon (protocols.md §4).
- * Layers: datatypes.ts (type-code table) -> codec.ts (frames ⇄ values) -> points.ts;
- * pigpio.ts (pigpiod socket client) -> bus.ts (one I²C conversation) -> session.ts;
- * parameter-map.ts reads the converted .par map, cache.ts keeps node id and datatype.
+ * itho-wpu: Itho WPU heat pump on I²C through the pigpio daemon (docs/protocols/itho-wpu.md §4).
+ * Layers: tables.ts (type-code table) -> codec.ts (frames ⇄ values) -> points.ts;
+ * link-pigpio.ts (pigpiod socket client) -> link.ts (one I²C conversation) -> session.ts;
+ * tables-parameter-map.ts reads the converted .par map, cache.ts keeps node id and datatype.
  * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
 import { ithoWpuFields } from './fields.js';
 import { ithoWpuOptionsSchema, type IthoWpuOptions } from './config.js';
 import { ithoControl } from './control.js';
-import { decodeIthoCapture } from './decode-capture.js';
+import { decodeIthoCapture } from './capture.js';
 import { IthoWpuSession } from './session.js';
 
 export type { IthoWpuOptions } from './config.js';
 export { IthoWpuSession } from './session.js';
-export { ParameterMap, ParameterMapError } from './parameter-map.js';
+export { ParameterMap, ParameterMapError } from './tables-parameter-map.js';
 
 export const ithoWpuDriver: Driver<IthoWpuOptions> = {
   id: 'itho-wpu',

@@ -9,8 +9,8 @@
 import { FrameError } from '../../core/errors.js';
 import { int, msToNs, type FieldValue, type IntField, type Point } from '../../core/point.js';
 import { compileLayout, decodeCounters, decodeNodeId, type DatalogLayout, type NodeId } from './codec.js';
-import { hex, type DataType } from './datatypes.js';
-import { fieldKeys, labelsFor, type Label, type ParameterMap } from './parameter-map.js';
+import { hex, type DataType } from './tables.js';
+import { fieldKeys, labelsFor, type Label, type ParameterMap } from './tables-parameter-map.js';
 
 export const MEASUREMENT = 'itho_wpu';
 export const COUNTERS_MEASUREMENT = 'itho_wpu_counters';
@@ -118,7 +118,7 @@ export function countersPoint(plan: DatalogPlan, payload: Uint8Array, timeMs: nu
   return { measurement: COUNTERS_MEASUREMENT, tags: { ...ctx.tags, device: ctx.device }, fields, time: msToNs(timeMs) };
 }
 
-/** `Title (unit) (name)`, the original's display form (protocols.md §4.5 step 4). */
+/** `Title (unit) (name)`, the original's display form (docs/protocols/itho-wpu.md §4.5 step 4). */
 export function display(label: Label): string {
   const title = (label.title ?? label.name ?? '').toLowerCase().replace(/(^|\s)\S/g, (c) => c.toUpperCase());
   return `${title}${label.unit ? ` (${label.unit})` : ''} (${label.key})`;

@@ -1,5 +1,5 @@
 /**
- * The itho-wpu session. Each collect() is one conversation with pigpiod (bus.ts): the node
+ * The itho-wpu session. Each collect() is one conversation with pigpiod (link.ts): the node
  * id, serial and datatype list come from the cache db (read from the WPU only when missing,
  * or again when the datalog's length stops matching the datatype widths), then one datalog
  * request, and the counters on every `countersEvery`th poll. Everything is closed at the end
@@ -13,13 +13,14 @@
 import { ConfigError, DeviceError, FrameError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import type { Transport } from '../../transports/transport.js';
-import { WpuBus } from './bus.js';
+import { WpuBus } from './link.js';
 import { IdentityCache, type Identity } from './cache.js';
 import { decodeSerial, requests } from './codec.js';
 import type { IthoWpuOptions } from './config.js';
-import { runControl } from './control-run.js';
-import { ParameterMap } from './parameter-map.js';
+import { runControl } from './session-control.js';
+import { ParameterMap } from './tables-parameter-map.js';
 import { countersPoint, datalogPoint, makePlan, type DatalogPlan } from './points.js';
+import { safeCapture } from '../kit/capture.js';
 
 export class IthoWpuSession implements DeviceSession {
   private map: ParameterMap | undefined;
@@ -68,7 +69,7 @@ export class IthoWpuSession implements DeviceSession {
       retryDelayMs: o.retryDelayMs,
       clock: this.ctx.clock,
       log: this.ctx.log,
-      capture: this.ctx.capture,
+      capture: safeCapture(this.ctx, 'itho-wpu'),
       counts: this.counts,
     }, stale);
   }

@@ -1,5 +1,5 @@
 /**
- * decodeCapture for nut-ups (issue 7): the records of one poll (commands sent, reply chunks
+ * decodeCapture for nut-ups (docs/capture.md): the records of one poll (commands sent, reply chunks
  * received) back into the UPS point. The reply to `LIST VAR <ups>` is the text received
  * after that command up to the next one; the point carries the poll's first record's time,
  * as the live session stamps it.

@@ -1,7 +1,7 @@
 /**
  * Options of the nut-ups driver (the device entry's `options:`): one strict schema, the
- * defaults and their units here and nowhere else (STYLE #5). Secrets come from the
- * environment through the config's `${VAR}` references (DESIGN "Configuration").
+ * defaults and their units here and nowhere else. Secrets come from the
+ * environment through the config's `${VAR}` references (README "Configuration").
  */
 import { z } from 'zod';
 

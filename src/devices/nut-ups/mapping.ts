@@ -1,5 +1,5 @@
 /**
- * NUT variables as data (STYLE #4): standard names (NUT developer guide, "NUT command and
+ * NUT variables as data: standard names (NUT developer guide, "NUT command and
  * variable naming scheme": docs/nut-names.txt) → field names with their unit, and the
  * `ups.status` flags (nut-names.txt, "ups.status"; upsmon's list of status words).
  *
@@ -11,7 +11,7 @@ export type FieldType = 'float' | 'int' | 'string';
 export interface VarDescriptor {
   /** NUT variable name, e.g. `battery.charge`. */
   nut: string;
-  /** Field name with its unit suffix (DESIGN "Measurements"). */
+  /** Field name with its unit suffix (docs/fields.md "Names"). */
   field: string;
   type: FieldType;
   /** Unit for the README; '' for strings and counts. */

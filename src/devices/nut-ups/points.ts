@@ -1,5 +1,5 @@
 /**
- * Readings → points (STYLE #1): one `ups` point per poll; tags device, ups (and mfr, model,
+ * Readings → points: one `ups` point per poll; tags device, ups (and mfr, model,
  * serial with `info: tags`); fields from mapping.ts: standard variables with their unit,
  * `status` (the raw ups.status), one 0/1 integer per status flag, other numeric variables
  * under sanitised names (floats).

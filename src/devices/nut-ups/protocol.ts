@@ -63,7 +63,7 @@ export class LineFramer {
 
   push(chunk: Buffer | string): string[] {
     let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    // Inside an oversize line, its rest is never kept (issue 23: every read is bounded).
+    // Inside an oversize line, its rest is never kept (every read is bounded).
     if (this.skipping) {
       const nl = text.indexOf('\n');
       if (nl < 0) return [];

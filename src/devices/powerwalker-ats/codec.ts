@@ -1,9 +1,9 @@
 /**
- * PowerWalker ATS (PI97) replies (protocols.md §1.5-§1.7): QATS (both sources, output),
+ * PowerWalker ATS (PI97) replies (docs/protocols/powerwalker.md §1.5-§1.7): QATS (both sources, output),
  * QAS (24 status bits), QRI (ratings), GM (memory map 0-20). Pure: payload text → values.
  */
 import { FrameError } from '../../core/errors.js';
-import { decimal, integer, show, statusString, tokens } from '../powerwalker/protocol.js';
+import { decimal, integer, show, statusString, tokens } from '../powerwalker/codec.js';
 
 export interface AtsReading {
   sources: { voltageV: number; frequencyHz: number }[];

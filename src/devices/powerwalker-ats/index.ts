@@ -1,10 +1,10 @@
 /**
  * powerwalker-ats: PowerWalker ATS automatic transfer switch (protocol PI97), over serial
- * (2400 8N1) or USB HID (protocols.md §1). Shares framing, link and session with the PDU
+ * (2400 8N1) or USB HID (docs/protocols/powerwalker.md §1). Shares framing, link and session with the PDU
  * (../powerwalker/); codec.ts → points.ts here. See README.md beside this file.
  */
 import { decodeExchanges } from '../powerwalker/capture.js';
-import { powerwalkerSerialSettings } from '../powerwalker/options.js';
+import { powerwalkerSerialSettings } from '../powerwalker/config.js';
 import type { Driver } from '../types.js';
 import { powerwalkerAtsFields } from './fields.js';
 import { atsOptionsSchema, type AtsOptions } from './config.js';

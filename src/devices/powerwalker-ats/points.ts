@@ -11,7 +11,7 @@
  *   rated_output_a, rated_output_hz, battery_v (float, when the ATS reports them).
  */
 import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
-import { decodeFirmware, decodeProtocolId } from '../powerwalker/protocol.js';
+import { decodeFirmware, decodeProtocolId } from '../powerwalker/codec.js';
 import { decodeAts, decodeAtsStatus, decodeRatings, type AtsRatings, type AtsReading, type AtsStatus } from './codec.js';
 
 export const MEASUREMENT = 'ats';

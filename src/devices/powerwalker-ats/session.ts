@@ -1,7 +1,7 @@
 /** The ATS session: QPI once per connection, QRI + QVFW on the first poll of each, QATS + QAS every poll. */
 import { InputError } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DriverContext } from '../types.js';
-import { PowerwalkerError } from '../powerwalker/link.js';
+import { PowerwalkerError } from '../powerwalker/errors.js';
 import { PowerwalkerSession, readAll } from '../powerwalker/session.js';
 import { atsMemoryCommand, decodeAtsMemory } from './codec.js';
 import type { AtsOptions } from './config.js';

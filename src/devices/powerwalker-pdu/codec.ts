@@ -1,11 +1,11 @@
 /**
- * PowerWalker PDU RC-16A (PI90) replies and control commands (protocols.md §1.3-§1.6).
+ * PowerWalker PDU RC-16A (PI90) replies and control commands (docs/protocols/powerwalker.md §1.3-§1.6).
  * Pure: payload text (after `(`) → values, arguments → command strings. Every reply is
  * checked for its field count and every field for its form, so a stale reply to an earlier
  * command is refused rather than misread (§1.9).
  */
 import { FrameError } from '../../core/errors.js';
-import { decimal, integer, show, statusString, tokens } from '../powerwalker/protocol.js';
+import { decimal, integer, show, statusString, tokens } from '../powerwalker/codec.js';
 
 export const OUTLETS = 8;
 
@@ -34,7 +34,7 @@ export function decodeStatus(payload: string): Status {
   const t = tokens(payload, 13, 'QGS');
   const s = statusString(t[0]!, 16, /[0-9]/, 'QGS');
   for (let i = 0; i < 8; i++) if (s[i] !== '0' && s[i] !== '1') throw new FrameError(`QGS: alarm flag ${i} is ${show(s[i]!)}, expected 0 or 1`, 'syntax');
-  // An unknown status digit costs only that outlet's status field (issue 16), not the reply.
+  // An unknown status digit costs only that outlet's status field, not the reply.
   const outletStatus = [...s.slice(8)].map(Number);
   const n = t.slice(1).map((x, i) => decimal(x, 'QGS', `field ${i + 1}`));
   const alarms = Object.fromEntries(ALARM_FLAGS.map((k, i) => [k, Number(s[i])])) as Record<AlarmFlag, number>;

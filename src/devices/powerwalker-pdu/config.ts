@@ -1,10 +1,10 @@
 /**
  * Options of the powerwalker-pdu driver (the device entry's `options:`): one strict schema,
- * defaults and units here (STYLE #5). Control is off unless listed: which verbs, and for
+ * defaults and units here. Control is off unless listed: which verbs, and for
  * which outlets (`all` also allows outlet `A`).
  */
 import { z } from 'zod';
-import { powerwalkerSerialSettings, requestTimeoutMs, retries } from '../powerwalker/options.js';
+import { powerwalkerSerialSettings, requestTimeoutMs, retries } from '../powerwalker/config.js';
 import { OUTLETS } from './codec.js';
 
 /** Verbs that change the device; `memory` only reads and needs no allowance. */

@@ -14,7 +14,7 @@ import type { DriverFields, SwitchEntity } from '../types.js';
 const MAINS = { min: 0, max: 300 };
 const AMPS = { min: 0, max: 64 };
 
-/** The PI90 outlet status digit (protocols.md §1.5). */
+/** The PI90 outlet status digit (docs/protocols/powerwalker.md §1.5). */
 const OUTLET_STATUS = { '0': 'off', '1': 'on', '2': 'shutdown active', '3': 'shutdown imminent', '4': 'restore active', '5': 'overload alarm', '6': 'locked' };
 
 function num(v: FieldValue | undefined): number | undefined {

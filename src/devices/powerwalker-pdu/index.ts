@@ -1,6 +1,6 @@
 /**
  * powerwalker-pdu: PowerWalker PDU RC-16A IEC (protocol PI90), 8 outlets, over serial
- * (2400 8N1) or USB HID (protocols.md §1). Layers: ../powerwalker/protocol.ts (framing
+ * (2400 8N1) or USB HID (docs/protocols/powerwalker.md §1). Layers: ../powerwalker/framer.ts, codec.ts (framing
  * shared with the ATS) → codec.ts (PDU replies, control encoding, memory map) → points.ts;
  * session.ts over ../powerwalker/link.ts and session.ts; control.ts for the verbs.
  * See README.md beside this file.
@@ -16,7 +16,7 @@ import { PduSession } from './session.js';
 
 export type { PduOptions } from './config.js';
 export { PduSession } from './session.js';
-export { PowerwalkerError } from '../powerwalker/link.js';
+export { PowerwalkerError } from '../powerwalker/errors.js';
 
 export const powerwalkerPduDriver: Driver<PduOptions> = {
   id: 'powerwalker-pdu',

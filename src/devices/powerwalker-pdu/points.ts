@@ -9,7 +9,7 @@
  *   (string), nominal_input_v, nominal_output_v, input_sockets, output_sockets (int).
  */
 import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
-import { decodeFirmware, decodeProtocolId } from '../powerwalker/protocol.js';
+import { decodeFirmware, decodeProtocolId } from '../powerwalker/codec.js';
 import type { FieldProblem } from '../problems.js';
 import { decodeCountdowns, decodeEnergy, decodeModel, decodePowers, decodeStatus, OUTLET_STATUS, OUTLETS, type Countdown, type ModelInfo, type Status } from './codec.js';
 

@@ -6,7 +6,7 @@
 import { DeviceError, InputError } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DriverContext } from '../types.js';
 import { tally, type FieldProblem } from '../problems.js';
-import { PowerwalkerError } from '../powerwalker/link.js';
+import { PowerwalkerError } from '../powerwalker/errors.js';
 import { PowerwalkerSession, readAll } from '../powerwalker/session.js';
 import { cancelCommand, decodeMemory, decodeStatus, memoryCommand, OUTLET_STATUS, OUTLETS, type MemoryValue } from './codec.js';
 import type { PduOptions } from './config.js';

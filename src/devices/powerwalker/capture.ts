@@ -6,7 +6,7 @@
  */
 import { errorMessage } from '../../core/errors.js';
 import type { CaptureRecord } from '../types.js';
-import { replyPayload } from './protocol.js';
+import { replyPayload } from './codec.js';
 
 export interface CaptureCommand {
   key: string;

@@ -1,50 +1,33 @@
 /**
- * One request/reply at a time over the injected transport (serial or HID, protocols.md
- * §1.1, §1.9): drain stale input, write `cmd CR`, collect bytes until the CR, with a
- * deadline per command instead of the original's fixed one-second waits. Every exchange is
+ * One request/reply at a time over the injected transport (serial or HID,
+ * docs/protocols/powerwalker.md §1.1, §1.9): drain stale input, write `cmd CR`, collect
+ * bytes until the CR, with a deadline per command instead of the original's fixed one-second waits. Every exchange is
  * handed to the capture hook. Read-only queries may be retried after a bad reply; control
  * commands never are (the caller decides).
  */
 import type { Clock } from '../../core/clock.js';
-import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
+import { FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Transport } from '../../transports/transport.js';
-import { encodeCommand, ReplyFramer, replyPayload } from './protocol.js';
-
-export type PowerwalkerErrorReason = 'reply' | 'truncated' | 'nak' | 'identity';
-
-/** The device answered, but not usefully: a malformed or stale reply, half a reply, NAK, or the wrong device. */
-export class PowerwalkerError extends DeviceError {
-  override name = 'PowerwalkerError';
-  constructor(
-    message: string,
-    device: string,
-    readonly reason: PowerwalkerErrorReason,
-    readonly command: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, device, options);
-  }
-}
+import { encodeCommand, replyPayload } from './codec.js';
+import { PowerwalkerError } from './errors.js';
+import { ReplyFramer } from './framer.js';
+import type { CaptureHook } from '../kit/capture.js';
+import { realSleep, ReplySlot } from '../kit/reply.js';
 
 export interface LinkOptions {
   device: string;
   transport: Transport;
   clock: Clock;
   log: Logger;
-  capture?: (direction: 'rx' | 'tx', data: Buffer | string, timeMs: number) => void;
+  /** Already safe (kit/capture.ts): a failing archive never fails an exchange. */
+  capture?: CaptureHook;
   requestTimeoutMs: number;
-}
-
-interface Waiter {
-  command: string;
-  resolve: (frame: Buffer) => void;
-  reject: (err: Error) => void;
 }
 
 export class PowerwalkerLink {
   private readonly framer = new ReplyFramer();
-  private waiter: Waiter | undefined;
+  private readonly slot = new ReplySlot<Buffer>();
   private stamp: number | undefined;
   private queue: Promise<void> = Promise.resolve();
   readonly counts = { requests: 0, replies: 0, bad_replies: 0, timeouts: 0, truncated: 0, naks: 0, retries: 0, stray_bytes: 0 };
@@ -82,43 +65,29 @@ export class PowerwalkerLink {
     if (this.framer.pending > 0) this.counts.stray_bytes += this.framer.pending;
     this.framer.reset();
     this.counts.requests++;
-    this.capture('tx', bytes, this.stamp ?? this.o.clock.now());
+    this.o.capture?.('tx', bytes, this.stamp ?? this.o.clock.now());
     this.stamp = undefined;
 
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const frame = new Promise<Buffer>((resolve, reject) => {
-      this.waiter = { command, resolve, reject };
-      timer = setTimeout(() => {
-        if (this.framer.pending > 0) {
-          this.counts.truncated++;
-          this.fail(new PowerwalkerError(`${device}: ${command}: half a reply (${this.framer.pending} bytes, no CR) in ${requestTimeoutMs} ms`, device, 'truncated', command));
-        } else {
-          this.counts.timeouts++;
-          this.fail(new TimeoutError(`${device}: no reply to ${command} in ${requestTimeoutMs} ms (device off, wrong port or wrong link?)`));
-        }
-      }, requestTimeoutMs);
-      onAbort = () => this.fail(signal.reason instanceof Error ? signal.reason : new TimeoutError(`${device}: ${command} aborted`));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    frame.catch(() => undefined);
     try {
-      await transport.write(bytes);
-      const raw = await frame;
-      this.capture('rx', Buffer.concat([raw, Buffer.from([0x0d])]), this.o.clock.now());
-      try {
-        const payload = replyPayload(raw, command);
-        this.counts.replies++;
-        return payload;
-      } catch (err) {
-        throw this.badReply(command, err);
-      }
+      const raw = await this.slot.wait(command, () => transport.write(bytes), {
+        timeoutMs: requestTimeoutMs,
+        signal,
+        sleep: realSleep,
+        timedOut: () => {
+          if (this.framer.pending === 0) {
+            this.counts.timeouts++;
+            return new TimeoutError(`${device}: no reply to ${command} in ${requestTimeoutMs} ms (device off, wrong port or wrong link?)`);
+          }
+          this.counts.truncated++;
+          return new PowerwalkerError(`${device}: ${command}: half a reply (${this.framer.pending} bytes, no CR) in ${requestTimeoutMs} ms`, device, 'truncated', command);
+        },
+      });
+      this.o.capture?.('rx', Buffer.concat([raw, Buffer.from([0x0d])]), this.o.clock.now());
+      const payload = replyPayload(raw, command);
+      this.counts.replies++;
+      return payload;
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      throw this.badReply(command, err);
     }
   }
 
@@ -158,7 +127,7 @@ export class PowerwalkerLink {
   detach(): void {
     this.o.transport.off('data', this.onData);
     this.o.transport.off('close', this.onClose);
-    this.fail(new TransportError(`${this.o.transport.key}: session closed`, false));
+    this.slot.fail(() => new TransportError(`${this.o.transport.key}: session closed`, false));
   }
 
   private badReply(command: string, err: unknown): Error {
@@ -167,36 +136,15 @@ export class PowerwalkerLink {
     return new PowerwalkerError(`${this.o.device}: ${err.message}`, this.o.device, 'reply', command, { cause: err });
   }
 
-  private fail(err: Error): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(err);
-  }
-
-  private capture(direction: 'rx' | 'tx', data: Buffer, timeMs: number): void {
-    if (!this.o.capture) return;
-    try {
-      this.o.capture(direction, data, timeMs);
-    } catch (err) {
-      this.o.log.warn({ err: errorMessage(err) }, 'powerwalker: capture failed');
-    }
-  }
-
   private readonly onData = (chunk: Buffer): void => {
     for (const frame of this.framer.push(chunk)) {
-      const w = this.waiter;
-      if (!w) {
-        this.counts.stray_bytes += frame.length + 1;
-        continue;
-      }
-      this.waiter = undefined;
-      w.resolve(frame);
+      if (!this.slot.offer(frame)) this.counts.stray_bytes += frame.length + 1;
     }
   };
 
   private readonly onClose = (why?: Error): void => {
     this.framer.reset();
-    this.fail(why instanceof TransportError ? why : new TransportError(`${this.o.transport.key}: port closed`, true));
+    this.slot.fail(() => (why instanceof TransportError ? why : new TransportError(`${this.o.transport.key}: port closed`, true)));
   };
 
   // An emitter without an 'error' listener throws; the 'close' that follows is what counts.

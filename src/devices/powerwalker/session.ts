@@ -8,12 +8,12 @@
  * rebooted or a relay that froze leaves one that looks open (no FIN); the next poll connects
  * afresh, and the link logs once when it goes down and once when it answers again.
  */
-import { ConfigError, TransportError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
-import { PowerwalkerError, PowerwalkerLink } from './link.js';
-import { decodeProtocolId } from './protocol.js';
-import { LinkState } from '../../transports/link-state.js';
-import { isNetworkLink } from '../../transports/transport.js';
+import { PowerwalkerError } from './errors.js';
+import { PowerwalkerLink } from './link.js';
+import { decodeProtocolId } from './codec.js';
+import { safeCapture } from '../kit/capture.js';
+import { PortKeeper } from '../kit/port.js';
 
 export interface PowerwalkerCommonOptions {
   requestTimeoutMs: number;
@@ -30,11 +30,9 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   protected readonly link: PowerwalkerLink;
   private identified = false;
   private infoPending = true;
-  private closed = false;
-  private everOpen = false;
-  protected readonly counts = { polls: 0, reopens: 0, open_failures: 0, link_resets: 0 };
-  /** Network links only: one log line per change between answering and not. */
-  private readonly linkState: LinkState | undefined;
+  protected readonly counts = { polls: 0 };
+  /** Open-or-defer, reopen, close; on a network link one log line per change between answering and not. */
+  private readonly port: PortKeeper;
   /** The commands the last poll had to drop, with why (for tests and `wattline devices`). */
   lastFailures: PowerwalkerError[] = [];
 
@@ -47,20 +45,22 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       transport: ctx.transport,
       clock: ctx.clock,
       log: ctx.log,
-      capture: ctx.capture,
+      capture: safeCapture(ctx, 'powerwalker'),
       requestTimeoutMs: ctx.options.requestTimeoutMs,
     });
-    ctx.transport.on('close', this.onClose);
-    this.linkState = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'powerwalker link') : undefined;
+    this.port = new PortKeeper(ctx, {
+      name: 'powerwalker',
+      link: 'powerwalker link',
+      // Whatever is plugged in when the port comes back is identified afresh.
+      onClose: () => {
+        this.identified = false;
+        this.infoPending = true;
+      },
+    });
   }
 
-  async start(): Promise<void> {
-    try {
-      await this.open();
-    } catch (err) {
-      if (err instanceof TransportError && !err.retryable) throw err;
-      this.ctx.log.warn({ err: errorMessage(err) }, 'powerwalker port did not open; retrying on the next poll');
-    }
+  start(): Promise<void> {
+    return this.port.start();
   }
 
   async collect(signal: AbortSignal): Promise<CollectResult> {
@@ -75,13 +75,10 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       this.infoPending = false;
       this.lastFailures = [];
       const result = await this.poll(signal, t0, withInfo, protocol);
-      this.linkState?.up(this.ctx.clock.now(), { port: this.ctx.transport.key });
+      this.port.up();
       return result;
     } catch (err) {
-      if (this.linkState && this.framesIn() === frames && this.ctx.transport.isOpen) {
-        this.counts.link_resets++;
-        await this.linkState.reset(this.ctx.transport, this.ctx.clock.now(), 'no reply (half-open connection?)');
-      }
+      if (this.framesIn() === frames) await this.port.resetSilent('no reply (half-open connection?)');
       throw err;
     }
   }
@@ -106,22 +103,18 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
   protected abstract poll(signal: AbortSignal, t0: number, withInfo: boolean, protocol?: string): Promise<CollectResult>;
   protected abstract runControl(request: ControlRequest, signal: AbortSignal): Promise<ControlResult>;
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.ctx.transport.off('close', this.onClose);
-    this.link.detach();
-    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'powerwalker port close failed'));
+  close(): Promise<void> {
+    return this.port.close(() => this.link.detach());
   }
 
   stats(): Record<string, number> {
-    return { ...this.counts, ...this.link.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+    return { ...this.counts, ...this.port.counts, ...this.link.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
   }
 
   /** Port open and QPI checked; returns the protocol id when QPI was asked just now. */
   private async ready(signal: AbortSignal): Promise<string | undefined> {
-    if (this.closed) throw new PowerwalkerError(`${this.ctx.device}: session is closed`, this.ctx.device, 'identity', '');
-    await this.open();
+    if (this.port.closed) throw new PowerwalkerError(`${this.ctx.device}: session is closed`, this.ctx.device, 'identity', '');
+    await this.port.ensureOpen();
     if (this.identified) return undefined;
     const id = await this.link.query('QPI', decodeProtocolId, this.ctx.options.retries, signal);
     if (id !== this.expected) {
@@ -133,33 +126,6 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
     this.identified = true;
     return id;
   }
-
-  private async open(): Promise<void> {
-    if (this.ctx.transport.isOpen) return;
-    try {
-      await this.ctx.transport.open();
-    } catch (err) {
-      this.counts.open_failures++;
-      this.linkState?.down(this.ctx.clock.now(), errorMessage(err), { port: this.ctx.transport.key });
-      if (err instanceof TransportError || err instanceof ConfigError) throw err;
-      throw new TransportError(`${this.ctx.transport.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
-    }
-    if (this.everOpen) {
-      this.counts.reopens++;
-      // A network link says it is back when the device answers (LinkState), not on connect.
-      this.ctx.log[this.linkState ? 'debug' : 'info']({ port: this.ctx.transport.key }, 'powerwalker port reopened');
-    }
-    this.everOpen = true;
-  }
-
-  private readonly onClose = (): void => {
-    // Whatever is plugged in when the port comes back is identified afresh.
-    this.identified = false;
-    this.infoPending = true;
-    if (this.closed || this.linkState?.resetting) return;
-    if (this.linkState) this.linkState.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
-    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'powerwalker port closed; reopening on the next poll');
-  };
 }
 
 /**

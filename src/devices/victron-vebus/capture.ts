@@ -6,7 +6,7 @@
  * W/X/Y/Z letter); unsolicited frames are skipped. Scales come from the 0x36 exchanges in
  * the records: a connecting poll has them, and the session re-records them at the start of
  * every other poll. Records without them (archives from elsewhere) decode with the default
- * scales of protocol.ts (DEFAULT_VAR_INFO), as the original assumed.
+ * scales of tables.ts (DEFAULT_VAR_INFO), as the original assumed.
  */
 import { FrameError, errorMessage } from '../../core/errors.js';
 import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
@@ -14,7 +14,7 @@ import type { VebusFrame } from './codec.js';
 import type { VebusOptions } from './config.js';
 import { VebusFramer } from './framer.js';
 import { expectationFor, type Expectation } from './link.js';
-import { PollAssembler, readingToPoints } from './reading.js';
+import { PollAssembler, readingToPoints } from './points.js';
 
 export function decodeVebusCapture(records: readonly CaptureRecord[], ctx: DecodeContext<VebusOptions>): DecodeResult {
   if (records.length === 0) return { points: [], errors: [] };

@@ -1,6 +1,6 @@
 /**
- * Pure VE.Bus codec (STYLE #1): request frames built with their checksum, reply frames
- * decoded into values. No I/O, no clock. Facts: protocols.md §3 and protocol.ts.
+ * Pure VE.Bus codec: request frames built with their checksum, reply frames
+ * decoded into values. No I/O, no clock. Facts: docs/protocols/victron-vebus.md §3 and tables.ts.
  *
  * A frame is `len marker data… chk`: len counts the marker and data (bit 7: two LED bytes
  * follow the data), and all bytes, len and chk included, sum to 0 mod 256 (§3.2).
@@ -20,7 +20,7 @@ import {
   WRITE_FLAG_RAM_ONLY,
   type Letter,
   type VarInfo,
-} from './protocol.js';
+} from './tables.js';
 
 export interface VebusFrame {
   /** The whole frame, len through checksum. */

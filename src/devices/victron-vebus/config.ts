@@ -1,9 +1,9 @@
 /**
- * Options of the victron-vebus driver: one strict schema, defaults and units here (STYLE #5).
+ * Options of the victron-vebus driver: one strict schema, defaults and units here.
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
-import { ESS_SCAN_MAX_READS, ESS_SCAN_START } from './protocol.js';
+import { ESS_SCAN_MAX_READS, ESS_SCAN_START } from './tables.js';
 
 const watts = z.int().min(-32767).max(32767);
 

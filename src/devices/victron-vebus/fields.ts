@@ -9,7 +9,7 @@ const LED = state({ '0': 'off', '1': 'on or blinking' }, 'gauge');
 export const victronVebusFields: DriverFields = {
   manufacturer: 'Victron Energy',
   measurements: {
-    // The device point has no phase tag, the per-phase points phase=L1…L4 (the series tags: DESIGN's convention).
+    // The device point has no phase tag, the per-phase points phase=L1…L4 (the series tags: the convention of docs/fields.md "Names").
     vebus: {
       fields: {
         state: state(STATES, 'gauge'),
@@ -23,7 +23,7 @@ export const victronVebusFields: DriverFields = {
         ...named(['mains_v', 'inverter_v'], { min: 0, max: 300 }),
         ...named(['mains_hz']),
         // The largest MultiPlus/Quattro (15 kVA) draws ~65 A AC; a reading beyond ±100 A is a
-        // misread word (issue 16: 655.34 A from a signed -0.02 A read unsigned).
+        // misread word (655.34 A from a signed -0.02 A read unsigned).
         ...named(['mains_a', 'inverter_a'], { min: -100, max: 100 }),
       },
     },

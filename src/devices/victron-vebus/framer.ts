@@ -1,5 +1,5 @@
 /**
- * VE.Bus framer: byte chunks in, whole checked frames out (STYLE #2).
+ * VE.Bus framer: byte chunks in, whole checked frames out.
  *
  * It reads `len` (bit 7: two LED bytes follow the data), takes the rest, and checks that
  * all bytes sum to 0 mod 256 (§3.2). A frame starts at a byte whose low 7 bits are ≥ 2,
@@ -11,7 +11,7 @@
  * looked like a long frame's len). Never throws for what the line brings.
  */
 import { parseFrame, type VebusFrame } from './codec.js';
-import { LEN_LED_FLAG, LEN_MASK, MARKER_COMMAND, MARKER_INFO } from './protocol.js';
+import { LEN_LED_FLAG, LEN_MASK, MARKER_COMMAND, MARKER_INFO } from './tables.js';
 
 export type FramerEvent = { kind: 'frame'; frame: VebusFrame } | { kind: 'drop'; reason: 'checksum'; raw: Buffer };
 

@@ -1,8 +1,8 @@
 /**
  * victron-vebus: Victron Multiplus(-II) behind an MK2/MK3-USB interface (VE.Bus "MK2
- * protocol", protocols.md §3). Layers: protocol.ts (constants as data) -> codec.ts (frames
+ * protocol", docs/protocols/victron-vebus.md §3). Layers: tables.ts (constants as data) -> codec.ts (frames
  * <-> values) -> framer.ts (bytes -> checked frames) -> link.ts (request/reply matching,
- * timeouts, capture) -> session.ts; reading.ts makes points, capture.ts re-decodes
+ * timeouts, capture) -> session.ts; points.ts makes points, capture.ts re-decodes
  * captures, control.ts validates the control verbs. See README.md beside this file.
  */
 import type { Driver } from '../types.js';

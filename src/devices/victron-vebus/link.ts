@@ -10,7 +10,9 @@ import { TimeoutError, TransportError } from '../../core/errors.js';
 import type { Transport } from '../../transports/transport.js';
 import { hexdump, infoKind, isCommand, type VebusFrame } from './codec.js';
 import { VebusFramer } from './framer.js';
-import { CMD, INFO_SNAPSHOT, LETTERS, MARKER_COMMAND } from './protocol.js';
+import type { CaptureHook } from '../kit/capture.js';
+import { ReplySlot } from '../kit/reply.js';
+import { CMD, INFO_SNAPSHOT, LETTERS, MARKER_COMMAND } from './tables.js';
 
 export interface Expectation {
   /** For messages: `version`, `AC info L2`, `X 38`. */
@@ -43,25 +45,18 @@ export interface LinkCounters {
   timeouts: number;
 }
 
-type Capture = (direction: 'rx' | 'tx', data: Buffer, timeMs: number) => void;
-
-interface Pending {
-  expect: Expectation;
-  resolve: (f: VebusFrame) => void;
-  reject: (err: Error) => void;
-}
 
 export class VebusLink {
   readonly framer = new VebusFramer();
   readonly counters: LinkCounters = { unsolicited_version: 0, stray_frames: 0, timeouts: 0 };
-  private pending: Pending | undefined;
+  private readonly slot = new ReplySlot<VebusFrame, Expectation>();
   /** The next capture record's time (the poll's t0), used once. */
   private firstCaptureAt: number | undefined;
 
   constructor(
     private readonly transport: Transport,
     private readonly clock: Clock,
-    private readonly capture: Capture | undefined,
+    private readonly capture: CaptureHook | undefined,
   ) {}
 
   attach(): void {
@@ -95,26 +90,17 @@ export class VebusLink {
   async request(frame: Buffer, timeoutMs: number, signal: AbortSignal): Promise<VebusFrame> {
     const expect = expectationFor(frame);
     if (!expect) throw new RangeError(`request ${hexdump(frame)} gets no reply`);
-    signal.throwIfAborted();
-    const timer = new AbortController();
-    const onAbort = () => timer.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const reply = new Promise<VebusFrame>((resolve, reject) => (this.pending = { expect, resolve, reject }));
-      await this.send(frame);
-      const timeout = this.clock.sleep(timeoutMs, timer.signal).then(() => undefined);
-      const got = await Promise.race([reply, timeout]);
-      if (got) return got;
-      signal.throwIfAborted();
-      this.counters.timeouts++;
-      // A half frame in the framer will never complete now.
-      this.framer.reset();
-      throw new TimeoutError(`${this.transport.key}: no ${expect.what} reply in ${timeoutMs} ms`);
-    } finally {
-      this.pending = undefined;
-      timer.abort();
-      signal.removeEventListener('abort', onAbort);
-    }
+    return this.slot.wait(expect, () => this.send(frame), {
+      timeoutMs,
+      signal,
+      sleep: (ms, s) => this.clock.sleep(ms, s),
+      timedOut: () => {
+        this.counters.timeouts++;
+        // A half frame in the framer will never complete now.
+        this.framer.reset();
+        return new TimeoutError(`${this.transport.key}: no ${expect.what} reply in ${timeoutMs} ms`);
+      },
+    });
   }
 
   private stamp(): number {
@@ -125,10 +111,8 @@ export class VebusLink {
 
   /** The port went away mid-request: say so now rather than after the timeout. */
   private readonly onClose = (): void => {
-    const p = this.pending;
-    this.pending = undefined;
     this.framer.reset();
-    p?.reject(new TransportError(`${this.transport.key}: port closed while waiting for a ${p.expect.what} reply`, true));
+    this.slot.fail((expect) => new TransportError(`${this.transport.key}: port closed while waiting for a ${expect.what} reply`, true));
   };
 
   private readonly onData = (chunk: Buffer): void => {
@@ -136,11 +120,8 @@ export class VebusLink {
       if (ev.kind === 'drop') continue; // counted by the framer
       const f = ev.frame;
       this.capture?.('rx', f.raw, this.stamp());
-      const p = this.pending;
-      if (p && p.expect.matches(f)) {
-        this.pending = undefined;
-        p.resolve(f);
-      } else if (isCommand(f, CMD.version)) this.counters.unsolicited_version++;
+      if (this.slot.offer(f, (expect) => expect.matches(f))) continue;
+      if (isCommand(f, CMD.version)) this.counters.unsolicited_version++;
       else this.counters.stray_frames++;
     }
   };

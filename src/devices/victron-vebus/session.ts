@@ -1,18 +1,20 @@
 /**
- * The VE.Bus session (protocols.md §3.7, done better, §3.8):
+ * The VE.Bus session (docs/protocols/victron-vebus.md §3.7, done better, §3.8):
  * - connect: version, address selection, RAM-variable scale/offset (0x36) of every variable
  *   the poll uses, the ESS-assistant scan (step 1 + low nibble, computed correctly);
  * - poll: snapshot trigger (F 06), AC info per phase present (F 01…), DC info (F 00),
  *   snapshot read (X 38, at least snapshotWaitMs after the trigger), LEDs (L), and the ESS
  *   set-point (X 30) when the scan found one. No sleeps between steps: each request waits
  *   for its own reply (or its timeout), so a poll takes the wire time of its frames;
- * - offline: without a complete poll for offlineAfterMs the next poll connects afresh;
+ * - offline: without a complete poll for offlineAfterMs the next poll connects afresh (on a
+ *   network link the connection is closed first: a half-open one sends no FIN); a network
+ *   link logs once when it goes down and once when it is back (kit/port.ts);
  * - capture: every frame, the poll's first record stamped with the poll's start (t0), which
  *   the points carry too. A poll that does not connect begins with the connection's 0x36
  *   exchanges re-recorded (the same bytes as on connect, stamped t0), so that one poll's
  *   records decode on their own with the device's scales (decodeCapture).
  */
-import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } from '../../core/errors.js';
+import { DeviceError, FrameError, TimeoutError, errorMessage } from '../../core/errors.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import {
   addressRequest,
@@ -35,9 +37,11 @@ import {
 import type { VebusOptions } from './config.js';
 import type { EssPowerParams } from './control.js';
 import { VebusLink } from './link.js';
-import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './protocol.js';
+import { safeCapture } from '../kit/capture.js';
+import { PortKeeper } from '../kit/port.js';
+import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './tables.js';
 import { tally, type FieldProblem } from '../problems.js';
-import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './reading.js';
+import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './points.js';
 
 export class VebusSession implements DeviceSession {
   private readonly options: VebusOptions;
@@ -53,7 +57,8 @@ export class VebusSession implements DeviceSession {
   private letter = 0;
   private lastCompleteMs: number | undefined;
   private connectedAtMs: number | undefined;
-  private closed = false;
+  /** Open-or-defer, reopen, close. */
+  private readonly port: PortKeeper;
   private lastChecksumErrors = 0;
   private readonly counts = { polls: 0, polls_ok: 0, connects: 0, offline: 0 };
   version: VersionReply | undefined;
@@ -61,22 +66,9 @@ export class VebusSession implements DeviceSession {
 
   constructor(private readonly ctx: DriverContext<VebusOptions>) {
     this.options = ctx.options;
-    const capture = ctx.capture;
-    this.link = new VebusLink(
-      ctx.transport,
-      ctx.clock,
-      capture
-        ? (dir, data, t) => {
-            try {
-              capture(dir, data, t);
-            } catch (err) {
-              ctx.log.warn({ err: errorMessage(err) }, 'vebus capture failed');
-            }
-          }
-        : undefined,
-    );
+    this.link = new VebusLink(ctx.transport, ctx.clock, safeCapture(ctx, 'vebus'));
     this.link.attach();
-    ctx.transport.on('close', this.onClose);
+    this.port = new PortKeeper(ctx, { name: 'vebus', link: 'vebus link', onClose: () => (this.connected = false) });
     ctx.transport.on('error', this.onError);
   }
 
@@ -85,19 +77,13 @@ export class VebusSession implements DeviceSession {
     return this.essRamId;
   }
 
-  async start(): Promise<void> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
-    try {
-      await this.open();
-    } catch (err) {
-      if (err instanceof TransportError && !err.retryable) throw err;
-      this.ctx.log.warn({ err: errorMessage(err) }, 'vebus port did not open; retrying on the next poll');
-    }
+  start(): Promise<void> {
+    return this.port.start(() => this.open());
   }
 
   async collect(signal: AbortSignal): Promise<CollectResult> {
     signal.throwIfAborted();
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.port.assertOpen();
     this.counts.polls++;
     const t0 = this.ctx.clock.now();
     this.link.stampNext(t0);
@@ -105,7 +91,10 @@ export class VebusSession implements DeviceSession {
     if (this.connected && t0 - since > this.options.offlineAfterMs) {
       this.counts.offline++;
       this.connected = false;
-      this.ctx.log.warn({ seconds: Math.round((t0 - since) / 1000) }, 'vebus offline: no complete poll; connecting afresh');
+      const seconds = Math.round((t0 - since) / 1000);
+      // A network link that stopped answering may be half-open (no FIN): a fresh connection finds out.
+      if (this.port.link && this.ctx.transport.isOpen) await this.port.resetSilent(`no complete poll for ${seconds} s (half-open connection?)`);
+      else this.ctx.log.warn({ seconds }, 'vebus offline: no complete poll; connecting afresh');
     }
     let reading: VebusReading;
     try {
@@ -127,6 +116,7 @@ export class VebusSession implements DeviceSession {
       this.link.stampNext(undefined); // t0 belongs to this poll only
     }
     this.lastCompleteMs = this.ctx.clock.now();
+    this.port.up();
     this.lastReading = reading;
     this.counts.polls_ok++;
     const problems = this.problems;
@@ -142,7 +132,7 @@ export class VebusSession implements DeviceSession {
   }
 
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.port.assertOpen();
     await this.open();
     if (request.verb === 'sleep' || request.verb === 'wakeup') {
       // Raw frames as recorded (§3.4); the device answers nothing.
@@ -166,18 +156,15 @@ export class VebusSession implements DeviceSession {
     return { message: `${this.ctx.device}: ESS set-point ${watts} W written to RAM id ${id} (RAM only)`, data: { watts, ramId: id } };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.link.detach();
-    this.ctx.transport.off('close', this.onClose);
-    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'vebus port close failed'));
+  close(): Promise<void> {
+    return this.port.close(() => this.link.detach());
   }
 
   stats(): Record<string, number> {
     const f = this.link.framer.counters;
     return {
       ...this.counts,
+      ...this.port.counts,
       frames_ok: f.frames,
       checksum_errors: f.checksumErrors,
       garbage_bytes: f.garbageBytes,
@@ -186,16 +173,9 @@ export class VebusSession implements DeviceSession {
     };
   }
 
+  /** A port opened just now needs version, address and scales again. */
   private async open(): Promise<void> {
-    const t = this.ctx.transport;
-    if (t.isOpen) return;
-    this.connected = false;
-    try {
-      await t.open();
-    } catch (err) {
-      if (err instanceof TransportError) throw err;
-      throw new TransportError(`${t.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
-    }
+    if (await this.port.ensureOpen()) this.connected = false;
   }
 
   private nextLetter(): Letter {
@@ -234,7 +214,9 @@ export class VebusSession implements DeviceSession {
     this.connectedAtMs = this.ctx.clock.now();
     this.counts.connects++;
     await this.scanIfNeeded(signal);
-    this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
+    // On a network link that was down, LinkState's "back" line says it; this one is for the first connect.
+    const level = this.port.link && this.counts.connects > 1 ? 'debug' : 'info';
+    this.ctx.log[level]({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
   }
 
   /** The scan once per connection; a scan that timed out is tried again on the next poll, and costs no readings. */
@@ -291,11 +273,6 @@ export class VebusSession implements DeviceSession {
     if (this.essRamId !== undefined) await step(ramReadRequest(this.nextLetter(), this.essRamId, 0));
     return asm.reading();
   }
-
-  private readonly onClose = (): void => {
-    this.connected = false;
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'vebus port closed; reopening on the next poll');
-  };
 
   private readonly onError = (err: Error): void => {
     this.ctx.log.debug({ err: errorMessage(err) }, 'vebus port error');

@@ -1,5 +1,5 @@
 /**
- * What the PowerWalker PDU (PI90) and ATS (PI97) share (protocols.md §1.2): an ASCII
+ * What the PowerWalker PDU (PI90) and ATS (PI97) share (docs/protocols/powerwalker.md §1.2): an ASCII
  * request ended by CR, a reply `(` … CR, fields separated by single spaces, `(ACK` / `(NAK`
  * for control commands, no checksum. Pure: bytes ⇄ values, no I/O, no clock.
  *
@@ -8,51 +8,10 @@
  */
 import { FrameError } from '../../core/errors.js';
 
-export const CR = 0x0d;
-/** Longest reply we accept before the CR (QSR: 24 tokens of up to 7 characters, with room). */
-export const MAX_REPLY_BYTES = 512;
-
 /** `QGS` → `51 47 53 0D`: the command's ASCII bytes and CR. */
 export function encodeCommand(command: string): Buffer {
   if (!/^[\x21-\x7e]+$/.test(command)) throw new RangeError(`not a PowerWalker command: ${JSON.stringify(command)}`);
   return Buffer.from(`${command}\r`, 'ascii');
-}
-
-/**
- * Collects reply bytes until a CR. NUL bytes (HID report padding, §1.1) are dropped where
- * they stand; a run of MAX_REPLY_BYTES without a CR is thrown away (counted by the caller).
- */
-export class ReplyFramer {
-  private buf: number[] = [];
-  overflows = 0;
-
-  /** Complete replies in this chunk, each without its CR. */
-  push(chunk: Uint8Array): Buffer[] {
-    const out: Buffer[] = [];
-    for (const b of chunk) {
-      if (b === 0x00) continue;
-      if (b === CR) {
-        out.push(Buffer.from(this.buf));
-        this.buf = [];
-        continue;
-      }
-      this.buf.push(b);
-      if (this.buf.length > MAX_REPLY_BYTES) {
-        this.buf = [];
-        this.overflows++;
-      }
-    }
-    return out;
-  }
-
-  /** Bytes waiting for their CR. */
-  get pending(): number {
-    return this.buf.length;
-  }
-
-  reset(): void {
-    this.buf = [];
-  }
 }
 
 /** One reply (without its CR) → the payload after `(`, trailing whitespace removed (§1.2). */
@@ -74,7 +33,7 @@ export function tokens(payload: string, count: number, command: string): string[
 const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
-/** A decimal token; 309 digits and more overflow to Infinity, which is no reading (issue 16). */
+/** A decimal token; 309 digits and more overflow to Infinity, which is no reading. */
 export function decimal(token: string, command: string, what: string): number {
   if (!DECIMAL.test(token)) throw new FrameError(`${command}: ${what} is not a number: ${show(token)}`, 'syntax');
   const v = Number(token);

@@ -1,5 +1,5 @@
 /**
- * VE.Bus "MK2 protocol" constants as data (protocols.md §3; the MK2 Protocol 3.14 document
+ * VE.Bus "MK2 protocol" constants as data (docs/protocols/victron-vebus.md §3; the MK2 Protocol 3.14 document
  * as quoted by j9brown/victron-mk3, [ext]). Nothing here does I/O.
  */
 
@@ -107,7 +107,7 @@ export const DEFAULT_VAR_INFO: Readonly<Record<number, VarInfo>> = {
 };
 
 /**
- * RAM variables read signed whatever the unit's 0x36 answer says (issue 16). Victron's own
+ * RAM variables read signed whatever the unit's 0x36 answer says. Victron's own
  * MK2 code (velib, `Mk2RawAcPhase`) declares the inverter current `sn16 inverterI`, and casts
  * the mains current to sn16 because "vebus does return a signed value, but the value info is
  * not updated accordingly": a MultiPlus 24/3000 answers id 3 with an unsigned 1/100 scale and

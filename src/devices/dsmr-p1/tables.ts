@@ -1,11 +1,11 @@
 /**
- * OBIS descriptors as data (STYLE #4): one row per code the driver turns into a field.
+ * OBIS descriptors as data: one row per code the driver turns into a field.
  *
  * Sources: DSMR P1 Companion Standard 5.0.2 (NL) table 6.x, e-MUCS H 1.7.1 (BE, Fluvius),
- * Smarty P1 1.1 (LU), the Swedish "HAN port" list for the Sagemcom T211 (protocols.md §5.4),
+ * Smarty P1 1.1 (LU), the Swedish "HAN port" list for the Sagemcom T211 (docs/protocols/dsmr-p1.md §5.4),
  * and dsmr_parser `obis_references.py` (E.ON HU, ESO LT, Sagemcom T210-D) for the rarer codes.
  *
- * `unit` is the unit the standard sends; the field's unit is the suffix of its name (STYLE:
+ * `unit` is the unit the standard sends; the field's unit is the suffix of its name (docs/fields.md:
  * `_kwh`, `_w`, `_v`, ...). The codec converts what actually arrives into the field's unit by
  * moving the decimal point (kW -> W is x10^3, Wh -> kWh is x10^-3), so 1.727 kW is exactly
  * 1727 W, not 1726.9999999999998.

@@ -1,5 +1,5 @@
 /**
- * A pigpio daemon client over its socket interface (protocols.md §4.7; joan2937/pigpio
+ * A pigpio daemon client over its socket interface (docs/protocols/itho-wpu.md §4.7; joan2937/pigpio
  * `pigpio.py`, `DOC/src/html/sif.html`), no native module. Requests are 16 bytes (four
  * uint32 LE: cmd, p1, p2, p3) plus p3 extension bytes; replies are 16 bytes (cmd, p1, p2
  * echoed, res int32), BSCX followed by `res` more bytes. Notifications come on a second

@@ -1,7 +1,7 @@
 /**
  * CRC-16/ARC as DSMR 4+/ESMR 5 P1 telegrams use it: polynomial 0x8005 processed reflected
  * (0xA001), initial value 0, no final XOR, over every byte from '/' to '!' inclusive
- * (protocols.md §5.3; check value '123456789' -> 0xBB3D).
+ * (docs/protocols/dsmr-p1.md §5.3; check value '123456789' -> 0xBB3D).
  *
  * Slicing-by-8: T[k][n] is the CRC of byte n followed by k zero bytes, so eight bytes cost
  * eight independent lookups instead of a chain of eight; a 1 kB telegram takes ~2 µs.

@@ -2,7 +2,7 @@
  * Reading P1 value text in place: decimal numbers scaled by a power of ten without float
  * noise, units mapped to field units, hex-encoded text decoded.
  */
-import { UNITS } from './obis.js';
+import { UNITS } from './tables.js';
 
 /** UNITS by name, and by lower-case name: meters spell units in any case (a Kamstrup sends `kVArh`, `kVAr`). Maps: a unit named `constructor` is no unit. */
 const UNITS_EXACT = new Map(Object.entries(UNITS));

@@ -1,6 +1,6 @@
 /**
  * Reader of the SQLite parameter map converted from Itho's `$_parameters_HeatPump.par`
- * (protocols.md §4.5), written against exactly these tables (names lower-cased as the
+ * (docs/protocols/itho-wpu.md §4.5), written against exactly these tables (names lower-cased as the
  * converter writes them):
  *   versiebeheer(version, datalabel, parameterlist, handbed, counters)
  *   datalabel_vN(id, name, title, tooltip, unit)

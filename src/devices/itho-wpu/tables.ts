@@ -1,5 +1,5 @@
 /**
- * Itho datalog type codes (protocols.md §4.4): width, signedness and decimals of each code.
+ * Itho datalog type codes (docs/protocols/itho-wpu.md §4.4): width, signedness and decimals of each code.
  * One table, read by one decoder. Fields are big-endian.
  *
  * - The original's formatter divided only the low byte for 0x12/0x13/0x14 (operator

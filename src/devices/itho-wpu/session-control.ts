@@ -5,11 +5,11 @@
  */
 import { DeviceError, InputError } from '../../core/errors.js';
 import type { ControlRequest, ControlResult } from '../types.js';
-import type { WpuBus } from './bus.js';
+import type { WpuBus } from './link.js';
 import { decodeCounters, decodeDatalog, decodeManual, decodeNodeId, decodeSerial, decodeSetting, requests } from './codec.js';
 import type { IthoParams } from './control.js';
-import { dataType, hex, toRaw } from './datatypes.js';
-import type { ParameterRow } from './parameter-map.js';
+import { dataType, hex, toRaw } from './tables.js';
+import type { ParameterRow } from './tables-parameter-map.js';
 import { display, type DatalogPlan } from './points.js';
 
 /** What runControl needs of the session (kept narrow to avoid an import cycle). */

@@ -24,7 +24,7 @@ import {
   type VebusFrame,
 } from './codec.js';
 import type { FieldProblem } from '../problems.js';
-import { CMD, DEFAULT_VAR_INFO, DEVICE_STATES, INFO_SNAPSHOT, LED_NAMES, LETTERS, MARKER_COMMAND, RAM, WCMD, type VarInfo } from './protocol.js';
+import { CMD, DEFAULT_VAR_INFO, DEVICE_STATES, INFO_SNAPSHOT, LED_NAMES, LETTERS, MARKER_COMMAND, RAM, WCMD, type VarInfo } from './tables.js';
 
 export const MEASUREMENT = 'vebus';
 

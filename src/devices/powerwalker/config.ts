@@ -1,4 +1,4 @@
-/** Option pieces and line settings both PowerWalker drivers use (protocols.md §1.1, §1.9). */
+/** Option pieces and line settings both PowerWalker drivers use (docs/protocols/powerwalker.md §1.1, §1.9). */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
 

@@ -14,7 +14,7 @@ import type { CaptureRecord, DecodeContext, DecodeResult, HeldHandles } from '..
 import { IdentityCache } from './cache.js';
 import { checkReply, CLASSES, type MessageKind } from './codec.js';
 import type { IthoWpuOptions } from './config.js';
-import { ParameterMap } from './parameter-map.js';
+import { ParameterMap } from './tables-parameter-map.js';
 import { countersPoint, datalogPoint, makePlan, type DatalogPlan } from './points.js';
 
 /** Plans kept per map (a few node id + datatype lists in practice; a bound against odd input). */

@@ -1,5 +1,5 @@
 /**
- * One I²C conversation with the WPU through pigpiod (protocols.md §4.6–4.7): open both
+ * One I²C conversation with the WPU through pigpiod (docs/protocols/itho-wpu.md §4.6–4.7): open both
  * sockets, NOIB, EVM(BSC), arm the BSC slave at 0x40, I2CO(1, 0x41); per request I2CWD and
  * BSCX on each BSC event until a whole reply frame is there; then I2CC, BSC off, EVM off, NC,
  * both sockets closed — also when something failed on the way.
@@ -9,7 +9,8 @@ import { DeviceError, FrameError, TimeoutError, TransportError, errorMessage } f
 import type { Logger } from '../../core/log.js';
 import type { Transport } from '../../transports/transport.js';
 import { checkReply, PI_BSC_ADDRESS, replyLength, WPU_I2C_ADDRESS, type Request } from './codec.js';
-import { bscSlaveControl, EVENT_BSC, pack, PigpioClient } from './pigpio.js';
+import { bscSlaveControl, EVENT_BSC, pack, PigpioClient } from './link-pigpio.js';
+import type { CaptureHook } from '../kit/capture.js';
 
 export interface BusOptions {
   device: string;
@@ -23,7 +24,8 @@ export interface BusOptions {
   retryDelayMs: number;
   clock: Clock;
   log: Logger;
-  capture?: (direction: 'rx' | 'tx', data: Buffer, timeMs: number) => void;
+  /** Already safe (kit/capture.ts): a failing archive never fails an exchange. */
+  capture?: CaptureHook;
   /** Counters shared with the session's stats(). */
   counts: Record<string, number>;
 }
@@ -181,12 +183,7 @@ export class WpuBus {
   private capture(direction: 'rx' | 'tx', frame: Buffer): void {
     const t = this.o.clock.now();
     this.firstCaptureMs ??= t;
-    if (!this.o.capture) return;
-    try {
-      this.o.capture(direction, frame, t);
-    } catch (err) {
-      this.o.log.warn({ err: errorMessage(err) }, 'itho-wpu: capture failed');
-    }
+    this.o.capture?.(direction, frame, t);
   }
 
   /** Undo in reverse order whatever open() got to; never throws. */

@@ -1,0 +1,20 @@
+/**
+ * The capture hook as drivers call it: a failing archive costs a warning, never the poll
+ * (docs/capture.md). Undefined when the device has no capture configured.
+ */
+import { errorMessage } from '../../core/errors.js';
+import type { DriverContext } from '../types.js';
+
+export type CaptureHook = (direction: 'rx' | 'tx', data: Buffer, timeMs: number) => void;
+
+export function safeCapture(ctx: Pick<DriverContext<unknown>, 'capture' | 'log'>, name: string): CaptureHook | undefined {
+  const capture = ctx.capture;
+  if (!capture) return undefined;
+  return (direction, data, timeMs) => {
+    try {
+      capture(direction, data, timeMs);
+    } catch (err) {
+      ctx.log.warn({ err: errorMessage(err) }, `${name} capture failed`);
+    }
+  };
+}
