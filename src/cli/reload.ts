@@ -10,8 +10,8 @@ import { askRunningWorker } from '../control/client.js';
 import type { ControlReply } from '../control/protocol.js';
 import { errorMessage, WattlineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { Worker } from '../worker.js';
-import type { ReloadPlan } from '../worker-reload.js';
+import type { Worker } from '../runtime/worker.js';
+import type { ReloadPlan } from '../runtime/reload-plan.js';
 import { action, EXIT, load, logLevel } from './common.js';
 
 const RELOAD_TIMEOUT_MS = 60_000;

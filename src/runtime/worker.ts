@@ -4,39 +4,39 @@
  */
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
-import { systemClock, type Clock } from './core/clock.js';
-import { ConfigError, errorMessage } from './core/errors.js';
-import { encodePoints } from './core/line-protocol.js';
-import type { Logger, LogLevel } from './core/log.js';
-import type { Point, Precision } from './core/point.js';
-import { resolveConfigPath, type LoadedConfig } from './config/load.js';
-import type { DeviceConfig } from './config/schema.js';
-import type { ControlRequest, ControlResult, DeviceSession, Driver, DriverContext, SerialSettings } from './devices/types.js';
-import { Flusher } from './influx/flusher.js';
-import type { Writer } from './influx/types.js';
-import { InfluxV1Writer } from './influx/v1-writer.js';
-import { InfluxV2Writer } from './influx/v2-writer.js';
-import { pingProbe } from './influx/probe.js';
-import type { MqttDevice, MqttOutput } from './mqtt/output.js';
-import { VSCP_DRIVER } from './vscp/output.js';
-import { tally, withoutImplausible } from './devices/problems.js';
-import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
-import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
-import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
-import { backfillOutboxPath, PriorityOutbox } from './outbox/priority-outbox.js';
-import type { Outbox } from './outbox/types.js';
-import { Scheduler, type JobSpec } from './scheduler/index.js';
-import { planReload, runnableDevices, type ReloadPlan } from './worker-reload.js';
-import { startSimulator, type RunningSimulator } from './simulators/index.js';
-import { createSimLink } from './transports/sim.js';
-import { SerialTransport } from './transports/serial.js';
-import { HidTransport, hidKey } from './transports/hid.js';
-import { isNetworkPath, parseNetworkPath, type NetworkAddress } from './transports/address.js';
-import { Rfc2217Transport } from './transports/rfc2217.js';
-import { TcpTransport } from './transports/tcp.js';
-import type { Transport } from './transports/transport.js';
-import type { InfluxConfig } from './config/influx.js';
-import { DeviceWatch, Observer, withoutCredentials } from './observe/index.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { encodePoints } from '../core/line-protocol.js';
+import type { Logger, LogLevel } from '../core/log.js';
+import type { Point, Precision } from '../core/point.js';
+import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import type { DeviceConfig } from '../config/schema.js';
+import type { ControlRequest, ControlResult, DeviceSession, Driver, DriverContext, SerialSettings } from '../devices/types.js';
+import { Flusher } from '../influx/flusher.js';
+import type { Writer } from '../influx/types.js';
+import { InfluxV1Writer } from '../influx/v1-writer.js';
+import { InfluxV2Writer } from '../influx/v2-writer.js';
+import { pingProbe } from '../influx/probe.js';
+import type { MqttDevice, MqttOutput } from '../mqtt/output.js';
+import { VSCP_DRIVER } from '../vscp/output.js';
+import { tally, withoutImplausible } from '../devices/problems.js';
+import { openDeviceStatus, type DeviceStatusStore } from '../outbox/device-status.js';
+import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
+import { openCaptureStore, type CaptureStore } from '../outbox/capture-store.js';
+import { backfillOutboxPath, PriorityOutbox } from '../outbox/priority-outbox.js';
+import type { Outbox } from '../outbox/types.js';
+import { Scheduler, type JobSpec } from '../scheduler/index.js';
+import { planReload, runnableDevices, type ReloadPlan } from './reload-plan.js';
+import { startSimulator, type RunningSimulator } from '../simulators/index.js';
+import { createSimLink } from '../transports/sim.js';
+import { SerialTransport } from '../transports/serial.js';
+import { HidTransport, hidKey } from '../transports/hid.js';
+import { isNetworkPath, parseNetworkPath, type NetworkAddress } from '../transports/address.js';
+import { Rfc2217Transport } from '../transports/rfc2217.js';
+import { TcpTransport } from '../transports/tcp.js';
+import type { Transport } from '../transports/transport.js';
+import type { InfluxConfig } from '../config/influx.js';
+import { DeviceWatch, Observer, withoutCredentials } from '../observe/index.js';
 
 /** How often once/test look again for a stream device's first frame. */
 const STREAM_WAIT_STEP_MS = 100;
@@ -369,7 +369,7 @@ export class Worker {
     const config = loaded.config;
     if (!config.mqtt || !this.outbox) return;
     // Loaded only when configured: a worker without MQTT does not carry its modules (README, run-memory).
-    const { MqttOutput } = await import('./mqtt/output.js');
+    const { MqttOutput } = await import('../mqtt/output.js');
     this.mqtt = new MqttOutput({
       config: config.mqtt,
       devices: this.mqttDevices(),
