@@ -14,7 +14,8 @@ import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { SqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { baseTags, openCaptures } from '../runtime/worker.js';
+import { baseTags } from '../assembly/device.js';
+import { openCaptures } from '../assembly/stores.js';
 import { decodeInThread, startSender, type SenderResult } from './backfill-send.js';
 import { EXIT, load, logger } from './common.js';
 

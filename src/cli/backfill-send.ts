@@ -11,7 +11,7 @@ import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import type { SqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { createFlusher, createWriter } from '../runtime/worker.js';
+import { createFlusher, createWriter } from '../assembly/delivery.js';
 
 /** Pending backfill rows above which the decoding thread gets no credit until the sender catches up. */
 const HIGH_WATER = 200_000;

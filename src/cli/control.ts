@@ -15,7 +15,7 @@ import { ConfigError, errorMessage, InputError, TimeoutError, TransportError } f
 import type { Logger } from '../core/log.js';
 import { drivers } from '../devices/index.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
-import { openDevice, prepareControl } from '../runtime/worker.js';
+import { openDevice, prepareControl } from '../assembly/device.js';
 import { action, EXIT, load, logger } from './common.js';
 import { heldPortMessage } from './via-worker.js';
 

@@ -12,7 +12,7 @@ import type { NutUpsOptions } from '../devices/nut-ups/config.js';
 import { listInstantCommands, runInstantCommand } from '../devices/nut-ups/commands.js';
 import { drivers } from '../devices/index.js';
 import { NutError } from '../devices/nut-ups/protocol.js';
-import { createTransport } from '../runtime/worker.js';
+import { createTransport } from '../assembly/transport.js';
 import { action, EXIT, load } from './common.js';
 
 const HINTS: Record<string, string> = {

@@ -1,229 +1,47 @@
 /**
- * Wires the rooms together: config → transports + driver sessions → scheduler jobs
- * → line protocol → outbox → flusher → InfluxDB. Only this file and cli/ do wiring.
+ * The runtime: a config's devices as scheduler jobs, each collection → line protocol → one
+ * outbox transaction, the flusher to InfluxDB, MQTT and the observer beside it, reloads and
+ * control verbs under the port locks. What it is built from comes from assembly/.
  */
-import { hostname } from 'node:os';
-import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { encodePoints } from '../core/line-protocol.js';
 import type { Logger, LogLevel } from '../core/log.js';
-import type { Point, Precision } from '../core/point.js';
-import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import type { Precision } from '../core/point.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
-import type { ControlRequest, ControlResult, DeviceSession, Driver, DriverContext, SerialSettings } from '../devices/types.js';
-import { Flusher } from '../influx/flusher.js';
-import type { Writer } from '../influx/types.js';
-import { InfluxV1Writer } from '../influx/v1-writer.js';
-import { InfluxV2Writer } from '../influx/v2-writer.js';
-import { pingProbe } from '../influx/probe.js';
-import type { MqttDevice, MqttOutput } from '../mqtt/output.js';
+import type { ControlRequest, ControlResult, DeviceSession, Driver } from '../devices/types.js';
+import type { Flusher } from '../influx/flusher.js';
+import type { MqttOutput } from '../mqtt/output.js';
 import { VSCP_DRIVER } from '../vscp/output.js';
-import { tally, withoutImplausible } from '../devices/problems.js';
-import { openDeviceStatus, type DeviceStatusStore } from '../outbox/device-status.js';
-import { openSqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { openCaptureStore, type CaptureStore } from '../outbox/capture-store.js';
-import { backfillOutboxPath, PriorityOutbox } from '../outbox/priority-outbox.js';
+import { openDeviceStatus } from '../outbox/device-status.js';
 import type { Outbox } from '../outbox/types.js';
 import { Scheduler, type JobSpec } from '../scheduler/index.js';
+import { DeviceWatch, type Observer } from '../observe/index.js';
+import { openDevice, prepareControl } from '../assembly/device.js';
+import { createFlusher } from '../assembly/delivery.js';
+import { linkKey } from '../assembly/link.js';
+import { openOutbox, prioritised } from '../assembly/stores.js';
+import { CaptureArchive, withRawTelegrams } from './captures.js';
+import { encodeCollected } from './encode.js';
+import { JobLedger } from './ledger.js';
+import { mqttDevices, startMqtt } from './mqtt.js';
+import { createObserver } from './observer.js';
 import { planReload, runnableDevices, type ReloadPlan } from './reload-plan.js';
-import { startSimulator, type RunningSimulator } from '../simulators/index.js';
-import { createSimLink } from '../transports/sim.js';
-import { SerialTransport } from '../transports/serial.js';
-import { HidTransport, hidKey } from '../transports/hid.js';
-import { isNetworkPath, parseNetworkPath, type NetworkAddress } from '../transports/address.js';
-import { Rfc2217Transport } from '../transports/rfc2217.js';
-import { TcpTransport } from '../transports/tcp.js';
-import type { Transport } from '../transports/transport.js';
-import type { InfluxConfig } from '../config/influx.js';
-import { DeviceWatch, Observer, withoutCredentials } from '../observe/index.js';
+import { failedReport, type DeviceRuntime, type JobReport, type RawTelegram, type WorkerOptions } from './types.js';
+
+export type { DeviceRuntime, JobReport, RawTelegram, WorkerOptions } from './types.js';
 
 /** How often once/test look again for a stream device's first frame. */
 const STREAM_WAIT_STEP_MS = 100;
-const FALLBACK_SERIAL: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 };
-
-export interface DeviceRuntime {
-  config: DeviceConfig;
-  driver: Driver;
-  transport: Transport;
-  session: DeviceSession;
-  simulator?: RunningSimulator;
-  /** Capture archive: the cycle id of the collect() running now (poll drivers), null otherwise. */
-  cycle?: number | null;
-  /** Telegrams received since the last collect(), kept only for a raw consumer (mqtt.vscp). */
-  raw?: RawTelegram[];
-}
-
-export interface RawTelegram {
-  text: string;
-  timeMs: number;
-}
-
-/** Raw telegrams kept between two collections at most (a stalled schedule must not grow memory). */
-const MAX_RAW_PER_COLLECT = 64;
-
-export interface JobReport {
-  device: string;
-  ok: boolean;
-  points: Point[];
-  lines: string[];
-  error?: string;
-  dropped: { reason: string; count: number }[];
-  /** The telegrams behind these points, for mqtt.vscp (only for its driver, only when configured). */
-  raw?: RawTelegram[];
-}
-
-/** Between failed connects of a device's network link: 1 s doubling to 30 s, jittered (TcpTransport). */
-const NETWORK_RETRY = { minMs: 1000, maxMs: 30_000 };
-
-/** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
-export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
-  if (config.simulate) {
-    const link = createSimLink(`sim:${config.name}`);
-    const simulator = startSimulator(driver.id, link.device, config.options);
-    return { transport: link.host, simulator };
-  }
-  if (driver.link === 'network') {
-    return { transport: new TcpTransport(driver.networkAddress!(config.options)) };
-  }
-  if (config.hid) return { transport: new HidTransport(config.hid) };
-  const port = config.port!;
-  const defaults = driver.defaultSerial?.(config.options) ?? FALLBACK_SERIAL;
-  const serial = {
-    baudRate: port.baudRate ?? defaults.baudRate,
-    dataBits: port.dataBits ?? defaults.dataBits,
-    parity: port.parity ?? defaults.parity,
-    stopBits: port.stopBits ?? defaults.stopBits,
-  };
-  const remote = networkAddressOf(port.path);
-  if (remote) {
-    const { host, port: tcpPort, scheme } = remote;
-    // Polled drivers connect at the start of a poll: the link backs off after a failed connect.
-    // A stream session (P1) reopens in its own loop, which backs off itself.
-    const link = { host, port: tcpPort, ...(driver.kind === 'stream' ? {} : { retry: NETWORK_RETRY }) };
-    // rfc2217: the config's serial settings go to the remote port; tcp: they are the far end's business.
-    if (scheme === 'rfc2217') return { transport: new Rfc2217Transport({ ...link, serial }) };
-    return { transport: new TcpTransport({ ...link, ...(scheme === 'modbus+tcp' ? { framing: 'mbap' as const } : {}) }) };
-  }
-  return { transport: new SerialTransport({ path: port.path, ...serial }) };
-}
-
-/** A `port.path` that is a network address (validated by the config schema), or undefined for a device path. */
-function networkAddressOf(path: string): NetworkAddress | undefined {
-  if (!isNetworkPath(path)) return undefined;
-  const address = parseNetworkPath(path);
-  if (typeof address === 'string') throw new ConfigError(`port.path: ${address}`);
-  return address;
-}
-
-/** A device's link (or simulator) and a driver session on it, not yet started. */
-export function openDevice(
-  loaded: LoadedConfig,
-  device: DeviceConfig,
-  driver: Driver,
-  with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean; oneShot?: boolean },
-): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
-  const { transport, simulator } = createTransport(device, driver);
-  const session = driver.createSession({
-    device: device.name,
-    options: device.options,
-    tags: baseTags(loaded, device),
-    transport,
-    clock: with_.clock,
-    log: with_.log.child({ device: device.name }),
-    ...(with_.capture ? { capture: with_.capture } : {}),
-    ...(with_.readOnly ? { readOnly: true } : {}),
-    ...(with_.oneShot ? { oneShot: true } : {}),
-  });
-  return { transport, ...(simulator ? { simulator } : {}), session };
-}
-
-/** driver.control.prepare with the errors a user needs when the driver or verb has none. */
-export function prepareControl(driver: Driver, config: DeviceConfig, verb: string, args: readonly string[]): ControlRequest {
-  const control = driver.control;
-  if (!control) throw new ConfigError(`${config.name}: driver ${driver.id} has no control verbs`);
-  if (!control.verbs.some((v) => v.name === verb)) {
-    throw new ConfigError(`${config.name}: unknown verb "${verb}" for driver ${driver.id} (verbs: ${control.verbs.map((v) => v.name).join(', ')})`);
-  }
-  return control.prepare(verb, args, config.options, config.name);
-}
-
-/** `log` hears what the writer does on its own (v1: creating a missing database). */
-export function createWriter(config: InfluxConfig, log?: Logger): Writer {
-  return config.version === 1 ? new InfluxV1Writer(config, log) : new InfluxV2Writer(config);
-}
-
-/**
- * Which physical link a device uses: jobs with the same key run one at a time. Known before any
- * transport exists (schedules are checked before anything opens); same form as Transport.key.
- */
-export function linkKey(config: DeviceConfig, driver: Driver): string {
-  if (config.simulate) return `sim:${config.name}`;
-  if (driver.link === 'network') {
-    const { host, port } = driver.networkAddress!(config.options);
-    return `tcp:${host}:${port}`;
-  }
-  if (config.hid) return hidKey(config.hid);
-  const remote = networkAddressOf(config.port!.path);
-  // Every scheme to one host:port is one remote port: one owner, as for a local tty.
-  if (remote) return `tcp:${remote.host}:${remote.port}`;
-  return `serial:${config.port!.path}`;
-}
-
-/** The flusher that sends `outbox` to the configured InfluxDB (the worker's, and `drain`'s). */
-export function createFlusher(outbox: Outbox, influx: InfluxConfig, clock: Clock, log: Logger, reminderMs?: number): Flusher {
-  return new Flusher({
-    probe: pingProbe(influx),
-    ...(reminderMs ? { reminderMs } : {}),
-    outbox,
-    writer: createWriter(influx, log),
-    batchSize: influx.batchSize,
-    batchBytes: influx.batchBytes,
-    flushIntervalMs: influx.flushIntervalMs,
-    minRetryDelayMs: influx.minRetryDelayMs,
-    maxRetryDelayMs: influx.maxRetryDelayMs,
-    clock,
-    log,
-  });
-}
-
-/** Tags every point of a device carries besides `device`: site, host, then the device's own. */
-export function baseTags(loaded: LoadedConfig, device: DeviceConfig): Record<string, string> {
-  const tags: Record<string, string> = {};
-  if (loaded.config.site) tags.site = loaded.config.site;
-  if (loaded.config.host) tags.host = loaded.config.host;
-  return { ...tags, ...device.tags };
-}
-
-export interface WorkerOptions {
-  loaded: LoadedConfig;
-  drivers: readonly Driver[];
-  log: Logger;
-  clock?: Clock;
-  /** Where `echo` prints lines (stdout). */
-  echo?: Writable;
-  /** Only these devices (by name). */
-  only?: readonly string[];
-  /** `test`: collect and print, no outbox, no InfluxDB. */
-  dryRun?: boolean;
-  /**
-   * `once`/`test`: one collection, then the process ends. Nothing retries or reopens later, so
-   * the sessions' "retrying" chatter stays below error (unless debug was asked for), and the
-   * verb prints each failure once from its reports.
-   */
-  oneShot?: boolean;
-}
 
 export class Worker {
   readonly devices = new Map<string, DeviceRuntime>();
   readonly scheduler: Scheduler;
   readonly outbox: Outbox | null;
-  private readonly status: DeviceStatusStore | null;
   /** Replaced by a reload that changes the influx section. */
   flusher: Flusher | null;
   /** The capture archive, open when a device has `capture: on` (not for `test`). */
-  captures: CaptureStore | null;
-  private captureFailures = 0;
+  private readonly captures: CaptureArchive;
   /** What the flusher sends: the outbox, then the backfill file beside it. */
   private readonly sendQueue: Outbox | null;
   precision: Precision;
@@ -236,8 +54,8 @@ export class Worker {
   private loaded: LoadedConfig;
   /** Reloads run one after another. */
   private reloads: Promise<unknown> = Promise.resolve();
-  /** The latest successful collection per device (for `test` and `once`). */
-  private readonly lastReports = new Map<string, JobReport>();
+  /** Reports, status rows and the log's watch per device. */
+  private readonly ledger: JobLedger;
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
   /** The MQTT output of `run` when the config has an `mqtt` section. */
   mqtt: MqttOutput | null = null;
@@ -260,28 +78,38 @@ export class Worker {
     const devices = runnableDevices(config, options.only);
     for (const device of devices) this.scheduler.add(this.jobSpec(loaded, device));
 
-    const outboxPath = resolveConfigPath(loaded, config.outbox.path);
-    this.outbox = options.dryRun
-      ? null
-      : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous, minFreeBytes: config.outbox.minFreeBytes, log: log.child({ room: 'outbox' }) });
-    this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
-    // One-shot verbs (once, test) print each failure once themselves.
-    this.deviceWatch = new DeviceWatch({ log: options.oneShot && !log.isLevelEnabled('debug') ? log.child({}, { level: 'error' }) : log, reminderMs: config.log.reminderS * 1000 });
-    this.scheduler.on('jobSkipped', (s) => this.deviceWatch.skipped(s.name));
-    this.scheduler.on('jobEnd', (r) => {
-      const report = this.lastReports.get(r.name);
-      const points = r.ok ? (report?.lines.length ?? 0) : 0;
-      if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
-      this.deviceWatch.ended(r, points, this.clock.now());
-      this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
-    });
+    const opened = options.dryRun ? null : openOutbox(loaded, log);
+    this.outbox = opened?.outbox ?? null;
+    this.deviceWatch = new DeviceWatch({ log: this.quietLog(), reminderMs: config.log.reminderS * 1000 });
+    this.ledger = new JobLedger(this.deviceWatch, opened ? openDeviceStatus(opened.path) : null, this.clock, log);
+    this.ledger.follow(this.scheduler);
     // Backfill points wait in their own file and go only when no live point is pending.
-    this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
+    this.sendQueue = opened ? prioritised(opened.outbox, opened.path, config.outbox) : null;
     this.flusher = this.sendQueue && config.influx ? createFlusher(this.sendQueue, config.influx, this.clock, log.child({ room: 'flusher' }), config.log.reminderS * 1000) : null;
-    this.captures = !options.dryRun && devices.some((d) => d.capture) ? (this.safely(() => openCaptures(loaded)) ?? null) : null;
+    this.captures = new CaptureArchive(log);
+    if (!options.dryRun && devices.some((d) => d.capture)) this.captures.openFor(loaded);
 
     for (const device of devices) this.devices.set(device.name, this.runtime(loaded, device));
-    this.observer = this.outbox ? this.createObserver() : null;
+    this.observer = this.outbox
+      ? createObserver({
+          loaded,
+          log,
+          clock: this.clock,
+          precision: this.precision,
+          outbox: this.outbox,
+          sendQueue: this.sendQueue,
+          scheduler: this.scheduler,
+          devices: this.devices,
+          deviceWatch: this.deviceWatch,
+          flusher: () => this.flusher,
+          mqtt: () => this.mqtt,
+        })
+      : null;
+  }
+
+  /** One-shot verbs (once, test) print each failure once themselves: the sessions' and the watch's own warnings stay quiet. */
+  private quietLog(): Logger {
+    return this.options.oneShot && !this.log.isLevelEnabled('debug') ? this.log.child({}, { level: 'error' }) : this.log;
   }
 
   private driverOf(device: DeviceConfig): Driver {
@@ -306,46 +134,12 @@ export class Worker {
   /** A device's link and session, not yet started. */
   private runtime(loaded: LoadedConfig, device: DeviceConfig): DeviceRuntime {
     const driver = this.driverOf(device);
-    const archive = device.capture && this.captures ? this.captureHook(device.name, driver) : undefined;
+    const archive = device.capture ? this.captures.hook(device.name, driver, () => this.devices.get(device.name)) : undefined;
     // mqtt.vscp publishes the P1 meter's own digits, so it needs the telegrams, not just the points.
     const raw: RawTelegram[] | undefined = loaded.config.mqtt?.vscp && driver.id === VSCP_DRIVER && !this.options.dryRun ? [] : undefined;
-    const capture: DriverContext<unknown>['capture'] = raw
-      ? (direction, data, timeMs) => {
-          archive?.(direction, data, timeMs);
-          if (direction === 'rx' && raw.length < MAX_RAW_PER_COLLECT) raw.push({ text: typeof data === 'string' ? data : data.toString('latin1'), timeMs });
-        }
-      : archive;
-    // One-shot verbs (once, test) print each failure once themselves: the sessions' own warnings stay quiet.
-    const log = this.options.oneShot && !this.log.isLevelEnabled('debug') ? this.log.child({}, { level: 'error' }) : this.log;
-    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log, capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
+    const capture = raw ? withRawTelegrams(raw, archive) : archive;
+    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: this.quietLog(), capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
     return { config: device, driver, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
-  }
-
-  /** The observer reads every figure through these functions, when asked. */
-  private createObserver(): Observer {
-    const { loaded } = this.options;
-    const config = loaded.config;
-    const outbox = this.outbox!;
-    return new Observer({
-      internal: config.internal,
-      ...(config.http ? { http: config.http } : {}),
-      health: config.health,
-      ...(config.timezone ? { timezone: config.timezone } : {}),
-      log: this.log.child({ room: 'observe' }),
-      precision: this.precision,
-      append: (lines, precision) => outbox.append(lines, precision),
-      configFile: loaded.path,
-      sources: {
-        host: config.host ?? hostname(),
-        site: config.site ?? null,
-        now: () => this.clock.now(),
-        devices: () =>
-          this.scheduler.status().map((j) => ({ name: j.name, driver: this.devices.get(j.name)?.driver.id ?? '', nextRunMs: j.nextRun, ...this.deviceWatch.tally(j.name) })),
-        outbox: () => ({ all: (this.sendQueue ?? outbox).stats(), live: outbox.stats() }),
-        flusher: () => this.flusher?.status() ?? null,
-        mqtt: () => (this.mqtt ? { target: withoutCredentials(config.mqtt!.url), stats: this.mqtt.stats() } : null),
-      },
-    });
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
@@ -365,28 +159,10 @@ export class Worker {
 
   /** MQTT beside the outbox: fed by onCollected, commands through control(); never awaited by collection. */
   private async startMqtt(): Promise<void> {
-    const { loaded } = this;
-    const config = loaded.config;
-    if (!config.mqtt || !this.outbox) return;
-    // Loaded only when configured: a worker without MQTT does not carry its modules (README, run-memory).
-    const { MqttOutput } = await import('../mqtt/output.js');
-    this.mqtt = new MqttOutput({
-      config: config.mqtt,
-      devices: this.mqttDevices(),
-      control: (device, verb, args, signal) => this.control(device, verb, args, signal),
-      log: this.log.child({ room: 'mqtt' }),
-      defaultClientId: `wattline-${config.site ?? hostname()}`,
-      announcedPath: `${resolveConfigPath(loaded, config.outbox.path)}.mqtt-announced.json`,
-      resolvePath: (path) => resolveConfigPath(loaded, path),
-    });
-    await this.mqtt.start();
-    const mqtt = this.mqtt;
+    if (!this.loaded.config.mqtt || !this.outbox) return;
+    const mqtt = await startMqtt(this.loaded, mqttDevices(this.devices.values(), this.loaded), (device, verb, args, signal) => this.control(device, verb, args, signal), this.log);
+    this.mqtt = mqtt;
     this.onCollected((report) => mqtt.publishReport(report));
-  }
-
-  /** The devices MQTT publishes and announces. */
-  private mqttDevices(): MqttDevice[] {
-    return [...this.devices.values()].map((rt) => ({ name: rt.config.name, driver: rt.driver, options: rt.config.options, sharedTags: Object.keys(baseTags(this.loaded, rt.config)) }));
   }
 
   /** Open every session; a device that cannot start is that device's problem, not the worker's. */
@@ -412,41 +188,27 @@ export class Worker {
     const rt = this.devices.get(name)!;
     const waitForStream = this.waitForStreams || mode.dryRun === true;
     // Poll drivers: the records of one collect() share a cycle id (decodeCapture gets them together).
-    if (this.captures && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = this.safely(() => this.captures!.nextCycle()) ?? null;
+    if (this.captures.open && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = this.captures.nextCycle();
     let result: Awaited<ReturnType<DeviceSession['collect']>>;
     try {
       result = await rt.session.collect(signal);
     } finally {
-      if (this.captures && rt.config.capture) this.safely(() => this.captures!.flush());
+      if (rt.config.capture) this.captures.flush();
     }
     // once/test on a stream device: wait for its first telegram rather than report nothing.
     while (waitForStream && rt.driver.kind === 'stream' && result.points.length === 0) {
       await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
       result = await rt.session.collect(signal);
     }
-    // A reading outside the range its driver declares is that field's problem, not a value (issue 16).
-    const plausible = withoutImplausible(result.points, rt.driver.fields);
-    if (plausible.problems.length > 0) {
-      for (const p of plausible.problems) this.log.warn({ device: name, problem: p.detail }, 'reading outside its physical range: left out');
-      result = { ...result, points: plausible.points, dropped: [...(result.dropped ?? []), ...tally(plausible.problems)] };
-    }
-    const { lines, dropped } = encodePoints(result.points, this.precision);
-    const drops = [...(result.dropped ?? [])];
-    if (dropped.length > 0) {
-      // scope 'tag'/'field': the point was written without that part; 'point': not written.
-      for (const d of dropped) this.log.warn({ device: name, scope: d.scope, reason: d.reason }, d.scope === 'point' ? 'point dropped' : `${d.scope} dropped`);
-      const points = dropped.filter((d) => d.scope === 'point').length;
-      if (points > 0) drops.push({ reason: 'unencodable point', count: points });
-      if (points < dropped.length) drops.push({ reason: 'unencodable tag or field', count: dropped.length - points });
-    }
-    if (mode.dryRun) return { device: name, ok: true, points: result.points, lines, dropped: drops };
+    const { points, lines, dropped } = encodeCollected(name, result, rt.driver.fields, this.precision, this.log);
+    if (mode.dryRun) return { device: name, ok: true, points, lines, dropped };
     if (this.outbox && lines.length > 0) {
       const { dropped: evicted } = this.outbox.append(lines, this.precision);
       if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
     }
     if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
-    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops, ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
-    this.lastReports.set(name, report);
+    const report: JobReport = { device: name, ok: true, points, lines, dropped, ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
+    this.ledger.collected(report);
     for (const listener of this.collectedListeners) {
       try {
         listener(report);
@@ -455,35 +217,6 @@ export class Worker {
       }
     }
     return report;
-  }
-
-  /** ctx.capture for one device: records carry device, driver and cycle; a failure never reaches the driver. */
-  private captureHook(device: string, driver: Driver): NonNullable<DriverContext<unknown>['capture']> {
-    return (direction, data, timeMs) => {
-      const rt = this.devices.get(device);
-      this.safely(() =>
-        this.captures!.add({
-          timeMs,
-          device,
-          driver: driver.id,
-          cycle: driver.kind === 'poll' ? (rt?.cycle ?? null) : null,
-          direction,
-          // Telegram text keeps its bytes as Latin-1 (the P1 framer's reading of them).
-          text: typeof data === 'string',
-          data: typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data),
-        }),
-      );
-    };
-  }
-
-  /** Run a capture-archive step; failures are logged (now and then) and never break collection. */
-  private safely<T>(fn: () => T): T | undefined {
-    try {
-      return fn();
-    } catch (err) {
-      if (this.captureFailures++ % 100 === 0) this.log.warn({ err: errorMessage(err), failures: this.captureFailures }, 'capture archive failed; collection goes on without it');
-      return undefined;
-    }
   }
 
   /** Called after every successful collection (MQTT and other best-effort outputs); must not throw or block. */
@@ -522,13 +255,13 @@ export class Worker {
     await this.startSessions();
     const reports: JobReport[] = [];
     const wanted = names ?? [...this.devices.keys()];
-    this.lastReports.clear();
+    this.ledger.forget();
     this.waitForStreams = true;
     const results = await this.scheduler.runOnce(wanted).finally(() => (this.waitForStreams = false));
     for (const r of results) {
-      const collected = this.lastReports.get(r.name);
+      const collected = this.ledger.report(r.name);
       if (r.ok && collected) reports.push(collected);
-      else reports.push({ device: r.name, ok: false, points: [], lines: [], error: r.error ?? 'no result', dropped: [] });
+      else reports.push(failedReport(r.name, r.error ?? 'no result'));
     }
     return reports;
   }
@@ -548,7 +281,7 @@ export class Worker {
     }
     if (commit) {
       const results = await this.scheduler.runOnce(wanted);
-      return results.map((r) => (r.ok && this.lastReports.get(r.name)) || failedReport(r.name, r.error ?? 'no result'));
+      return results.map((r) => (r.ok && this.ledger.report(r.name)) || failedReport(r.name, r.error ?? 'no result'));
     }
     return Promise.all(
       wanted.map(async (name) => {
@@ -585,7 +318,7 @@ export class Worker {
     const specs = fresh.map((d) => this.jobSpec(next, d));
     for (const spec of specs) this.scheduler.check(spec);
     const flusher = plan.influxChanged && this.sendQueue && next.config.influx ? createFlusher(this.sendQueue, next.config.influx, this.clock, this.log.child({ room: 'flusher' })) : null;
-    if (!this.captures && !this.options.dryRun && fresh.some((d) => d.capture)) this.captures = this.safely(() => openCaptures(next)) ?? null;
+    if (!this.options.dryRun && fresh.some((d) => d.capture)) this.captures.openFor(next);
     const runtimes: DeviceRuntime[] = [];
     try {
       for (const device of fresh) runtimes.push(this.runtime(next, device));
@@ -613,7 +346,7 @@ export class Worker {
       if (this.started && !this.stopping) flusher?.start();
     }
     if (logLevel) this.log.level = logLevel;
-    this.mqtt?.setDevices(this.mqttDevices());
+    this.mqtt?.setDevices(mqttDevices(this.devices.values(), this.loaded));
     if (this.started && !this.stopping) await this.startSessions(runtimes);
     this.observer?.configLoaded(this.clock.now());
     const names = (list: { name: string }[]) => list.map((d) => d.name);
@@ -628,7 +361,7 @@ export class Worker {
   private async retire(name: string): Promise<void> {
     await this.scheduler.remove(name);
     const rt = this.devices.get(name);
-    this.lastReports.delete(name);
+    this.ledger.forget(name);
     if (!rt) return;
     await this.scheduler.locks.run(linkKey(rt.config, rt.driver), async () => {
       this.devices.delete(name);
@@ -646,28 +379,13 @@ export class Worker {
     await this.mqtt?.stop();
     await this.flusher?.stop();
     await Promise.all([...this.devices.values()].map((rt) => closeRuntime(rt)));
-    this.status?.close();
+    this.ledger.close();
     (this.sendQueue ?? this.outbox)?.close();
-    this.safely(() => this.captures?.close());
+    this.captures.close();
   }
 }
 
 async function closeRuntime(rt: DeviceRuntime): Promise<void> {
   await rt.session.close().catch(() => undefined);
   rt.simulator?.stop();
-}
-
-function failedReport(device: string, error: string): JobReport {
-  return { device, ok: false, points: [], lines: [], error, dropped: [] };
-}
-
-/** The live outbox with the backfill file beside it (sent only when nothing live is pending). */
-export function prioritised(outbox: Outbox, outboxPath: string, limits: { maxRows: number; maxBytes: number; synchronous: 'full' | 'normal'; minFreeBytes?: number | undefined }): Outbox {
-  return new PriorityOutbox(outbox, backfillOutboxPath(outboxPath), (path) => openSqliteOutbox(path, limits, { synchronous: limits.synchronous, minFreeBytes: limits.minFreeBytes }));
-}
-
-/** The capture archive named by the config's `capture:` section. */
-export function openCaptures(loaded: LoadedConfig): CaptureStore {
-  const c = loaded.config.capture;
-  return openCaptureStore(resolveConfigPath(loaded, c.path), { maxAgeMs: c.maxAgeDays * 86_400_000, maxBytes: c.maxBytes });
 }
