@@ -6,7 +6,8 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { DeviceConfig } from '../config/schema.js';
-import type { Driver, SerialSettings } from '../devices/types.js';
+import type { Driver } from '../devices/types.js';
+import type { SerialSettings } from '../transports/serial-settings.js';
 import { isNetworkPath, parseNetworkPath, type NetworkAddress } from '../transports/address.js';
 import { hidKey, type HidSelector } from '../transports/hid.js';
 
