@@ -3,7 +3,7 @@
  * the worker's side of it (SIGHUP and the endpoint's `reload` op both call `configReloader`).
  */
 import type { Command } from 'commander';
-import { loadChecked } from '../config/check.js';
+import { loadChecked } from '../assembly/config-check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { drivers } from '../devices/index.js';
 import { askRunningWorker } from '../control/client.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadChecked } from '../config/check.js';
+import { loadChecked } from '../assembly/config-check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { errorMessage } from '../core/errors.js';
