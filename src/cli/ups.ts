@@ -9,9 +9,13 @@ import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
-import { nutUpsDriver } from '../devices/nut-ups/index.js';
+import { drivers } from '../devices/index.js';
+import type { Driver } from '../devices/types.js';
 import { action, load } from './common.js';
 import { controlDevice, withControlOptions, type ControlOpts } from './control.js';
+
+/** From the registry: the CLI names no driver folder. */
+const nutUpsDriver: Driver = drivers.find((d) => d.id === 'nut-ups')!;
 
 export function registerUpsVerbs(program: Command): void {
   const command = program
