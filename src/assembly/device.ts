@@ -7,16 +7,17 @@ import type { DeviceConfig } from '../config/schema.js';
 import type { ControlRequest, DeviceSession, Driver, DriverContext } from '../devices/types.js';
 import type { RunningSimulator } from '../simulators/index.js';
 import type { Transport } from '../transports/transport.js';
+import type { Link } from './link.js';
 import { createTransport } from './transport.js';
 
-/** A device's link (or simulator) and a driver session on it, not yet started. */
+/** A device's link (or simulator) and a driver session on it, not yet started; `link` says which link it is (its key is the port lock's). */
 export function openDevice(
   loaded: LoadedConfig,
   device: DeviceConfig,
   driver: Driver,
   with_: { clock: Clock; log: Logger; capture?: DriverContext<unknown>['capture']; readOnly?: boolean; oneShot?: boolean },
-): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession } {
-  const { transport, simulator } = createTransport(device, driver);
+): { transport: Transport; simulator?: RunningSimulator; session: DeviceSession; link: Link } {
+  const { transport, simulator, link } = createTransport(device, driver);
   const session = driver.createSession({
     device: device.name,
     options: device.options,
@@ -28,7 +29,7 @@ export function openDevice(
     ...(with_.readOnly ? { readOnly: true } : {}),
     ...(with_.oneShot ? { oneShot: true } : {}),
   });
-  return { transport, ...(simulator ? { simulator } : {}), session };
+  return { transport, ...(simulator ? { simulator } : {}), session, link };
 }
 
 /** driver.control.prepare with the errors a user needs when the driver or verb has none. */

@@ -8,14 +8,18 @@ import { SerialTransport } from '../transports/serial.js';
 import { createSimLink } from '../transports/sim.js';
 import { TcpTransport } from '../transports/tcp.js';
 import type { Transport } from '../transports/transport.js';
-import { linkFor } from './link.js';
+import { linkFor, type Link } from './link.js';
 
 /** Between failed connects of a device's network link: 1 s doubling to 30 s, jittered (TcpTransport). */
 const NETWORK_RETRY = { minMs: 1000, maxMs: 30_000 };
 
 /** Build the transport a device entry asks for: its serial port, a TCP connection (network drivers), or a simulator on a sim link. */
-export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
+export function createTransport(config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator; link: Link } {
   const link = linkFor(config, driver);
+  return { link, ...transportFor(link, config, driver) };
+}
+
+function transportFor(link: Link, config: DeviceConfig, driver: Driver): { transport: Transport; simulator?: RunningSimulator } {
   switch (link.kind) {
     case 'simulate': {
       const sim = createSimLink(link.key);

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Point } from '../core/point.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { Link } from '../assembly/link.js';
 import type { DeviceConfig } from '../config/schema.js';
 import type { DeviceSession, Driver } from '../devices/types.js';
 import type { RunningSimulator } from '../simulators/index.js';
@@ -12,6 +13,8 @@ import type { Transport } from '../transports/transport.js';
 export interface DeviceRuntime {
   config: DeviceConfig;
   driver: Driver;
+  /** Decided once (assembly/link.ts): its key is the port lock jobs and control verbs share. */
+  link: Link;
   transport: Transport;
   session: DeviceSession;
   simulator?: RunningSimulator;

@@ -138,8 +138,8 @@ export class Worker {
     // mqtt.vscp publishes the P1 meter's own digits, so it needs the telegrams, not just the points.
     const raw: RawTelegram[] | undefined = loaded.config.mqtt?.vscp && driver.id === VSCP_DRIVER && !this.options.dryRun ? [] : undefined;
     const capture = raw ? withRawTelegrams(raw, archive) : archive;
-    const { transport, simulator, session } = openDevice(loaded, device, driver, { clock: this.clock, log: this.quietLog(), capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
-    return { config: device, driver, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
+    const { transport, simulator, session, link } = openDevice(loaded, device, driver, { clock: this.clock, log: this.quietLog(), capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
+    return { config: device, driver, link, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
@@ -234,7 +234,7 @@ export class Worker {
     if (!rt) throw new ConfigError(`no enabled device named "${device}" in this worker (devices: ${[...this.devices.keys()].join(', ') || 'none'})`);
     const request = prepareControl(rt.driver, rt.config, verb, args);
     const result = await this.scheduler.locks.run(
-      linkKey(rt.config, rt.driver),
+      rt.link.key,
       async () => {
         if (!rt.session.control) throw new ConfigError(`driver ${rt.driver.id} has no control verbs`);
         return rt.session.control(request, signal);
@@ -288,7 +288,7 @@ export class Worker {
         const rt = this.devices.get(name)!;
         const bounded = AbortSignal.any([signal, AbortSignal.timeout(rt.config.timeoutMs)]);
         try {
-          return await this.scheduler.locks.run(linkKey(rt.config, rt.driver), () => this.collect(name, bounded, { dryRun: true }), { signal });
+          return await this.scheduler.locks.run(rt.link.key, () => this.collect(name, bounded, { dryRun: true }), { signal });
         } catch (err) {
           return failedReport(name, errorMessage(err));
         }
@@ -363,7 +363,7 @@ export class Worker {
     const rt = this.devices.get(name);
     this.ledger.forget(name);
     if (!rt) return;
-    await this.scheduler.locks.run(linkKey(rt.config, rt.driver), async () => {
+    await this.scheduler.locks.run(rt.link.key, async () => {
       this.devices.delete(name);
       await closeRuntime(rt);
     });
