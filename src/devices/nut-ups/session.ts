@@ -19,7 +19,7 @@ import type { CollectResult, ControlRequest, ControlResult, DeviceSession, Drive
 import type { NutUpsOptions } from './config.js';
 import { decodeVariables, deviceInfo, type DeviceInfo } from './mapping.js';
 import { readingToPoint } from './points.js';
-import { LineFramer, ListReader, NutError, parseErr, quote } from './protocol.js';
+import { LineFramer, ListReader, loginRequests, NutError, parseErr } from './protocol.js';
 import { carryOut, type NutUpsControlParams } from './control.js';
 import { NutUpsError } from './errors.js';
 import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './tls.js';
@@ -146,8 +146,7 @@ export class NutUpsSession implements DeviceSession {
     if (tls) await this.startTls(tls, signal);
     const { username, password } = this.ctx.options;
     try {
-      if (username !== undefined) await this.simple(`USERNAME ${quote(username)}`, signal);
-      if (password !== undefined) await this.simple(`PASSWORD ${quote(password)}`, signal);
+      for (const login of loginRequests(username, password)) await this.simple(login, signal);
     } catch (err) {
       if (err instanceof NutError) {
         await this.drop();
