@@ -12,22 +12,22 @@ import type { DeviceConfig } from '../config/schema.js';
 import type { ControlRequest, ControlResult, DeviceSession, Driver } from '../devices/types.js';
 import type { Flusher } from '../influx/flusher.js';
 import type { MqttOutput } from '../mqtt/output.js';
-import { VSCP_DRIVER } from '../vscp/output.js';
 import { openDeviceStatus } from '../outbox/device-status.js';
 import type { Outbox } from '../outbox/types.js';
 import { Scheduler, type JobSpec } from '../scheduler/index.js';
 import { DeviceWatch, type Observer } from '../observe/index.js';
-import { openDevice, prepareControl } from '../assembly/device.js';
+import { prepareControl } from '../assembly/device.js';
 import { createFlusher } from '../assembly/delivery.js';
 import { linkKey } from '../assembly/link.js';
 import { openOutbox, prioritised } from '../assembly/stores.js';
-import { CaptureArchive, withRawTelegrams } from './captures.js';
+import { CaptureArchive } from './captures.js';
+import { buildRuntime, closeRuntime, startRuntimes } from './device.js';
 import { encodeCollected } from './encode.js';
 import { JobLedger } from './ledger.js';
 import { mqttDevices, startMqtt } from './mqtt.js';
 import { createObserver } from './observer.js';
 import { planReload, runnableDevices, type ReloadPlan } from './reload-plan.js';
-import { failedReport, type DeviceRuntime, type JobReport, type RawTelegram, type WorkerOptions } from './types.js';
+import { failedReport, type DeviceRuntime, type JobReport, type WorkerOptions } from './types.js';
 
 export type { DeviceRuntime, JobReport, RawTelegram, WorkerOptions } from './types.js';
 
@@ -133,13 +133,8 @@ export class Worker {
 
   /** A device's link and session, not yet started. */
   private runtime(loaded: LoadedConfig, device: DeviceConfig): DeviceRuntime {
-    const driver = this.driverOf(device);
-    const archive = device.capture ? this.captures.hook(device.name, driver, () => this.devices.get(device.name)) : undefined;
-    // mqtt.vscp publishes the P1 meter's own digits, so it needs the telegrams, not just the points.
-    const raw: RawTelegram[] | undefined = loaded.config.mqtt?.vscp && driver.id === VSCP_DRIVER && !this.options.dryRun ? [] : undefined;
-    const capture = raw ? withRawTelegrams(raw, archive) : archive;
-    const { transport, simulator, session, link } = openDevice(loaded, device, driver, { clock: this.clock, log: this.quietLog(), capture, readOnly: this.options.dryRun, oneShot: this.options.oneShot });
-    return { config: device, driver, link, transport, session, simulator, cycle: null, ...(raw ? { raw } : {}) };
+    const { clock, captures, options } = this;
+    return buildRuntime(loaded, device, this.driverOf(device), { clock, log: this.quietLog(), captures, runtimeOf: () => this.devices.get(device.name), dryRun: options.dryRun, oneShot: options.oneShot });
   }
 
   /** Start stream sessions, the schedule and the flusher (the daemon). */
@@ -166,18 +161,8 @@ export class Worker {
   }
 
   /** Open every session; a device that cannot start is that device's problem, not the worker's. */
-  async startSessions(runtimes: Iterable<DeviceRuntime> = this.devices.values()): Promise<void> {
-    await Promise.all(
-      [...runtimes].map(async (rt) => {
-        try {
-          await rt.simulator?.ready;
-          await rt.session.start();
-        } catch (err) {
-          if (this.options.oneShot) this.log.debug({ device: rt.config.name, err: errorMessage(err) }, 'device did not start');
-          else this.log.warn({ device: rt.config.name, err: errorMessage(err) }, 'device did not start; will retry on its next job');
-        }
-      }),
-    );
+  startSessions(runtimes: Iterable<DeviceRuntime> = this.devices.values()): Promise<void> {
+    return startRuntimes(runtimes, this.log, this.options.oneShot === true);
   }
 
   /**
@@ -383,9 +368,4 @@ export class Worker {
     (this.sendQueue ?? this.outbox)?.close();
     this.captures.close();
   }
-}
-
-async function closeRuntime(rt: DeviceRuntime): Promise<void> {
-  await rt.session.close().catch(() => undefined);
-  rt.simulator?.stop();
 }
