@@ -36,7 +36,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { hdhkDriver } from '../../src/devices/hdhk/index.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
-import { createTransport } from '../../src/worker.js';
+import { createTransport } from '../../src/assembly/transport.js';
 import { hdhkRegisters, startHdhkSlave } from '../../test/helpers/hdhk-slave.js';
 import { ROOT } from '../../test/helpers/paths.js';
 import { freePorts } from '../../test/helpers/ports.js';

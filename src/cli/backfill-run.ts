@@ -4,18 +4,22 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runBackfill, type BackfillResult, type BackfillSink } from '../backfill/engine.js';
+import { startSender, type SenderResult } from '../backfill/sender.js';
+import { decodeInThread } from '../backfill/thread.js';
 import { devicesIn, parseInput, readInputFile } from '../backfill/input.js';
 import { buildUnits, type SourceSpec } from '../backfill/sources.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
+import { systemClock } from '../core/clock.js';
 import { ConfigError, WattlineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import { drivers, findDriver } from '../devices/index.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { SqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { baseTags, openCaptures } from '../worker.js';
-import { decodeInThread, startSender, type SenderResult } from './backfill-send.js';
+import { baseTags } from '../assembly/device.js';
+import { createFlusher, createWriter } from '../assembly/delivery.js';
+import { openCaptures } from '../assembly/stores.js';
 import { EXIT, load, logger } from './common.js';
 
 /** A backfill that cannot run as asked (no captures in the range, a driver mismatch): exit 1. */
@@ -189,7 +193,8 @@ async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log
     const c = loaded.config.outbox;
     const outbox = new SqliteOutbox(outboxPath, { maxRows: c.maxRows, maxBytes: c.maxBytes }, { synchronous: c.synchronous });
     const influx = loaded.config.influx;
-    const sender = influx && !opts.queueOnly ? startSender(outbox, influx, precision, log, stop) : null;
+    const delivery = influx && !opts.queueOnly ? { flusher: createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' })), writer: createWriter(influx, log), batchSize: influx.batchSize } : null;
+    const sender = delivery ? startSender(outbox, delivery, precision, log, stop) : null;
     const bar = await progressBar(opts.progress, plan.total, plan.unit);
     try {
       log.info({ backfill: plan.what, into: outboxPath }, 'backfill started');

@@ -7,7 +7,8 @@ import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { recoverOutbox } from '../outbox/recover.js';
 import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { OutboxSpaceStatus } from '../outbox/types.js';
-import { createFlusher, prioritised } from '../worker.js';
+import { createFlusher } from '../assembly/delivery.js';
+import { prioritised } from '../assembly/stores.js';
 import { action, EXIT, load, logger } from './common.js';
 import { outputLines } from './status.js';
 

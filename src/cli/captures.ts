@@ -4,7 +4,7 @@ import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { ConfigError, InputError } from '../core/errors.js';
 import { findDriver } from '../devices/index.js';
 import type { NewCapture } from '../outbox/capture-store.js';
-import { openCaptures } from '../worker.js';
+import { openCaptures } from '../assembly/stores.js';
 import { action, EXIT, load } from './common.js';
 
 const IMPORT_BATCH = 5000;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadChecked } from '../config/check.js';
+import { loadChecked } from '../assembly/config-check.js';
 import type { InfluxConfig } from '../config/influx.js';
 import { describeLink } from '../config/link.js';
 import { configJsonSchema, type DeviceConfig } from '../config/schema.js';

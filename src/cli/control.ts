@@ -15,11 +15,11 @@ import { ConfigError, errorMessage, InputError, TimeoutError, TransportError } f
 import type { Logger } from '../core/log.js';
 import { drivers } from '../devices/index.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
-import { openDevice, prepareControl } from '../worker.js';
+import { openDevice, prepareControl } from '../assembly/device.js';
 import { action, EXIT, load, logger } from './common.js';
 import { heldPortMessage } from './via-worker.js';
 
-interface ControlOpts {
+export interface ControlOpts {
   yes?: boolean;
   format: string;
   timeout: string;
@@ -38,50 +38,66 @@ export function registerControlVerbs(program: Command): Map<string, Command> {
 
 function addControlCommand(program: Command, name: string, only: Driver | null): Command {
   const withControl = only ? [only] : drivers.filter((d) => d.control);
-  return program
+  const command = program
     .command(name)
     .description(only ? `${only.description}: control verbs (same as wattline control)` : 'Send a control verb to a device (outlets, set-points, settings): through the running worker, or directly')
     .argument('<device>', only ? `a configured ${only.id} device` : 'a configured device whose driver has control verbs')
     .argument('<verb>', 'what to do (listed below)')
-    .argument('[args...]', "the verb's arguments")
-    .option('-y, --yes', 'do not ask for confirmation (verbs that change device settings ask)')
-    .option('--format <format>', 'text or json', 'text')
-    .option('--timeout <ms>', 'give up after this long', '30000')
-    .option('--no-worker', 'never go through a running worker; open the port here (fails while a worker holds it)')
+    .argument('[args...]', "the verb's arguments");
+  return withControlOptions(command)
     .addHelpText('after', () => verbHelp(withControl))
     .action(
       action(async (device: string, verb: string, args: string[], opts: ControlOpts, cmd: Command) => {
         const loaded = load(cmd, true);
-        const log = logger(cmd, loaded, 'warn');
-        if (opts.format !== 'text' && opts.format !== 'json') throw new ConfigError(`--format: expected text or json, got "${opts.format}"`);
-        const timeoutMs = Number(opts.timeout);
-        if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`--timeout: expected milliseconds (a positive whole number), got "${opts.timeout}"`);
         const config = findDevice(loaded, device);
         const driver = drivers.find((d) => d.id === config.driver)!;
         if (only && driver.id !== only.id) throw new ConfigError(`${device} is a ${driver.id} device, not ${only.id} (use wattline control ${device} …)`);
-
-        // Validation and allowance first: a refused command never touches the port.
-        const request = prepareControl(driver, config, verb, args);
-        const spec = driver.control!.verbs.find((v) => v.name === verb)!;
-        if (spec.confirm && !opts.yes) await confirm(`${device}: ${request.summary}`);
-
-        const outboxPath = resolveConfigPath(loaded, loaded.config.outbox.path);
-        const remote = opts.worker && config.enabled ? await sendToRunningWorker(outboxPath, { device, verb, args, timeoutMs }) : null;
-        let result: ControlResult;
-        let via: 'worker' | 'direct';
-        if (remote) {
-          result = { message: remote.message, ...(remote.data ? { data: remote.data } : {}) };
-          via = 'worker';
-        } else {
-          result = await runDirect(loaded, config, driver, request, timeoutMs, log);
-          via = 'direct';
-        }
-        log.debug({ device, verb, via }, 'control done');
-        if (opts.format === 'json') process.stdout.write(JSON.stringify({ device, verb, summary: request.summary, via, message: result.message, data: result.data ?? {} }, null, 2) + '\n');
-        else process.stdout.write(`${result.message}\n`);
-        return EXIT.ok;
+        return controlDevice(loaded, config, driver, verb, args, opts, cmd);
       }),
     );
+}
+
+/** The options every control command takes (`control`, the driver aliases, `ups`). */
+export function withControlOptions(command: Command): Command {
+  return command
+    .option('-y, --yes', 'do not ask for confirmation (verbs that change device settings ask)')
+    .option('--format <format>', 'text or json', 'text')
+    .option('--timeout <ms>', 'give up after this long', '30000')
+    .option('--no-worker', 'never go through a running worker; open the port here (fails while a worker holds it)');
+}
+
+/**
+ * One control verb for a device already found in the config: arguments and allowance checked
+ * before anything connects (exit 2), then through the running worker if it holds the device,
+ * otherwise directly; the result printed as text or JSON.
+ */
+export async function controlDevice(loaded: LoadedConfig, config: DeviceConfig, driver: Driver, verb: string, args: readonly string[], opts: ControlOpts, cmd: Command): Promise<number> {
+  const log = logger(cmd, loaded, 'warn');
+  if (opts.format !== 'text' && opts.format !== 'json') throw new ConfigError(`--format: expected text or json, got "${opts.format}"`);
+  const timeoutMs = Number(opts.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`--timeout: expected milliseconds (a positive whole number), got "${opts.timeout}"`);
+  const device = config.name;
+
+  // Validation and allowance first: a refused command never touches the port.
+  const request = prepareControl(driver, config, verb, args);
+  const spec = driver.control!.verbs.find((v) => v.name === verb)!;
+  if (spec.confirm && !opts.yes) await confirm(`${device}: ${request.summary}`);
+
+  const outboxPath = resolveConfigPath(loaded, loaded.config.outbox.path);
+  const remote = opts.worker && config.enabled ? await sendToRunningWorker(outboxPath, { device, verb, args: [...args], timeoutMs }) : null;
+  let result: ControlResult;
+  let via: 'worker' | 'direct';
+  if (remote) {
+    result = { message: remote.message, ...(remote.data ? { data: remote.data } : {}) };
+    via = 'worker';
+  } else {
+    result = await runDirect(loaded, config, driver, request, timeoutMs, log);
+    via = 'direct';
+  }
+  log.debug({ device, verb, via }, 'control done');
+  if (opts.format === 'json') process.stdout.write(JSON.stringify({ device, verb, summary: request.summary, via, message: result.message, data: result.data ?? {} }, null, 2) + '\n');
+  else process.stdout.write(`${result.message}\n`);
+  return EXIT.ok;
 }
 
 function findDevice(loaded: LoadedConfig, name: string): DeviceConfig {

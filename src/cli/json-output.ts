@@ -1,5 +1,5 @@
 import { IntField, UintField, type FieldValue, type Point } from '../core/point.js';
-import type { JobReport } from '../worker.js';
+import type { JobReport } from '../runtime/types.js';
 
 /** Points as plain JSON for Zabbix and other monitors: integers as numbers, time as ISO 8601. */
 export function pointToJson(p: Point): Record<string, unknown> {

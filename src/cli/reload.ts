@@ -3,15 +3,15 @@
  * the worker's side of it (SIGHUP and the endpoint's `reload` op both call `configReloader`).
  */
 import type { Command } from 'commander';
-import { loadChecked } from '../config/check.js';
+import { loadChecked } from '../assembly/config-check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { drivers } from '../devices/index.js';
 import { askRunningWorker } from '../control/client.js';
 import type { ControlReply } from '../control/protocol.js';
 import { errorMessage, WattlineError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { Worker } from '../worker.js';
-import type { ReloadPlan } from '../worker-reload.js';
+import type { Worker } from '../runtime/worker.js';
+import type { ReloadPlan } from '../runtime/reload-plan.js';
 import { action, EXIT, load, logLevel } from './common.js';
 
 const RELOAD_TIMEOUT_MS = 60_000;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadChecked } from '../config/check.js';
+import { loadChecked } from '../assembly/config-check.js';
 import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { errorMessage } from '../core/errors.js';
@@ -7,7 +7,7 @@ import type { DeviceConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { drivers } from '../devices/index.js';
 import { acquireWorkerLock, type WorkerLock } from '../outbox/worker-lock.js';
-import { Worker, type JobReport } from '../worker.js';
+import { Worker, type JobReport } from '../runtime/worker.js';
 import { action, EXIT, load, logger } from './common.js';
 import type { Logger } from '../core/log.js';
 import type { ControlReply } from '../control/protocol.js';

@@ -9,7 +9,7 @@ import { resolveConfigPath, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { askRunningWorker } from '../control/client.js';
 import type { ControlReply } from '../control/protocol.js';
-import type { Worker, JobReport } from '../worker.js';
+import type { Worker, JobReport } from '../runtime/worker.js';
 import { linesToJson } from './json-output.js';
 
 /** What a report looks like on the wire: its lines, and its points as `--format json` prints them. */

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { errorMessage, TimeoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { Worker } from '../worker.js';
+import type { Worker } from '../runtime/worker.js';
 import { errorKind, MAX_REQUEST_BYTES, type ControlReply, type ControlWireRequest, type ControlWireResponse } from './protocol.js';
 
 /** Where the endpoint of the worker using `outboxPath` listens, and its token file. */

@@ -2,15 +2,11 @@ import type { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { FieldValue, Point } from '../core/point.js';
+import type { SerialSettings } from '../transports/serial-settings.js';
 import type { Transport } from '../transports/transport.js';
 
-/** Serial line settings; drivers give defaults, the config may override them. */
-export interface SerialSettings {
-  baudRate: number;
-  dataBits: 5 | 6 | 7 | 8;
-  parity: 'none' | 'even' | 'odd';
-  stopBits: 1 | 2;
-}
+// The transports own the type (a serial port is theirs); drivers name it from here, beside the rest of their contract.
+export type { SerialSettings } from '../transports/serial-settings.js';
 
 /** What the worker hands a driver when it creates a session for one configured device. */
 export interface DriverContext<Options> {

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import MDBReader, { type Table, type Value } from 'mdb-reader';
 import { errorMessage, InputError } from '../core/errors.js';
-import { applyMigrations, migrationsDir } from '../outbox/migrate.js';
+import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
 import { withLoopGuard } from './long-values.js';
 import { createTableSql, quoteIdent, specFor, VERSIEBEHEER, type ColumnSpec } from './tables.js';
 

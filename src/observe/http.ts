@@ -9,10 +9,10 @@ import { parseListen, type HttpConfig } from '../config/observe.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { healthChecks } from './health.js';
-import type { Observer } from './index.js';
 import { PrometheusView } from './prometheus.js';
+import type { Snapshot } from './snapshot.js';
 
-export async function startHttp(o: { config: HttpConfig; observer: Pick<Observer, 'snapshot'> & { healthConfig: Parameters<typeof healthChecks>[1] }; log: Logger }): Promise<{ address: string; close(): Promise<void> }> {
+export async function startHttp(o: { config: HttpConfig; observer: { snapshot(): Snapshot; healthConfig: Parameters<typeof healthChecks>[1] }; log: Logger }): Promise<{ address: string; close(): Promise<void> }> {
   const prometheus = new PrometheusView();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { applyMigrations, migrationsDir } from './migrate.js';
+import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
 
 /**
  * The capture archive (docs/capture.md): every raw exchange of the devices with `capture: on`, in

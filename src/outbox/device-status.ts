@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkOutboxFile } from './integrity.js';
-import { applyMigrations, migrationsDir } from './migrate.js';
+import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
 import { isDiskFull } from './sqlite-outbox.js';
 
 /** How a device's collections have gone, kept beside the outbox so `wattline devices` can tell from another process. */

@@ -6,7 +6,7 @@ import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import { checkLimits, checkPeekArgs, checkPrecision, DEFAULT_DEAD_LETTER_LIST, listLimit, takeBatch, type StoredRow } from './batch.js';
 import { checkOutboxFile } from './integrity.js';
-import { applyMigrations, migrationsDir } from './migrate.js';
+import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
 import { OutboxSpace, walBounds } from './space.js';
 import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxSpaceStatus, OutboxStats } from './types.js';
 

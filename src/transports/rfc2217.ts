@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { TransportError } from '../core/errors.js';
-import type { SerialSettings } from '../devices/types.js';
+import type { SerialSettings } from './serial-settings.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp.js';
 import type { Transport } from './transport.js';
 

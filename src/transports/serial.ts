@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { stat, statSync, type Stats } from 'node:fs';
 import type { SerialPort } from 'serialport';
 import { TransportError, errorMessage } from '../core/errors.js';
-import type { SerialSettings } from '../devices/types.js';
+import type { SerialSettings } from './serial-settings.js';
 import type { Transport } from './transport.js';
 
 export interface SerialTransportOptions extends SerialSettings {

@@ -9,7 +9,7 @@ import { validate, type LoadedConfig } from '../../src/config/load.js';
 import type { Point } from '../../src/core/point.js';
 import { drivers } from '../../src/devices/index.js';
 import { simulatedDeviceEntries } from '../../src/simulators/index.js';
-import { Worker } from '../../src/worker.js';
+import { Worker } from '../../src/runtime/worker.js';
 
 export interface DemoReport {
   device: string;

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { validate, type LoadedConfig } from '../../src/config/load.js';
 import type { Driver } from '../../src/devices/types.js';
-import { Worker, type JobReport } from '../../src/worker.js';
+import { Worker, type JobReport } from '../../src/runtime/worker.js';
 
 export interface RunningWorker {
   worker: Worker;

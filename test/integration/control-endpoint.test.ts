@@ -18,7 +18,7 @@ import { ConfigError, DeviceError, InputError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { int, msToNs } from '../../src/core/point.js';
 import type { DeviceSession, Driver, DriverContext } from '../../src/devices/types.js';
-import { Worker } from '../../src/worker.js';
+import { Worker } from '../../src/runtime/worker.js';
 
 interface SwitchOptions {
   host: string;

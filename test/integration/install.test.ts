@@ -61,7 +61,7 @@ test('npm pack in a fresh clone builds first and packs what the command needs, w
   const files = listing.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
   for (const needed of [
     'dist/src/cli/main.js',
-    'dist/src/worker.js',
+    'dist/src/runtime/worker.js',
     'migrations/outbox/001_outbox.sql',
     'migrations/itho-cache/001_identity.sql',
     'grafana/p1.json',

@@ -22,7 +22,8 @@ import { powerwalkerPduDriver } from '../../src/devices/powerwalker-pdu/index.js
 import type { DeviceSession, Driver } from '../../src/devices/types.js';
 import { P1Simulator, pathSink } from '../../src/simulators/dsmr-p1.js';
 import { T211_7945 } from '../../src/simulators/dsmr-p1-recordings.js';
-import { createTransport, linkKey } from '../../src/worker.js';
+import { linkKey } from '../../src/assembly/link.js';
+import { createTransport } from '../../src/assembly/transport.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
 import { hdhkRegisters as unitRegisters, startHdhkSlave } from '../helpers/hdhk-slave.js';
 import { freePort, freePorts } from '../helpers/ports.js';

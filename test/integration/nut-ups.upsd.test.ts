@@ -21,7 +21,8 @@ import { silentLogger } from '../../src/core/log.js';
 import { IntField, type Point } from '../../src/core/point.js';
 import { isNutUpsError, nutUpsDriver, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 import { createDatabase, query, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/ports.js';
 import { killAndWait, spawnServer, tail, waitListening, type ServerProcess } from '../helpers/server-process.js';
@@ -231,6 +232,32 @@ test('CLI + simulator (simulate: true): the OK path of test.battery.start that d
   const r = await runCli(['--config', path, 'ups', 'simups', 'cmd', 'test.battery.start']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'OK\n');
+});
+
+test('CLI + real upsd through a running worker: `ups <device> commands|cmd` go over the worker\'s own connection (control endpoint), not a second one', async () => {
+  const path = writeConfig('worker.yaml', { ...ADMIN, commands: { allow: ['load.off', 'test.battery.start'] } });
+  const worker = startCli(['--config', path, 'run', '--log-level', 'warn'], { env: ENV });
+  try {
+    await until('the worker\'s control endpoint', () => existsSync(join(dir, 'worker.yaml.sqlite.sock')), 20_000);
+    const list = await runCli(['--config', path, 'ups', 'ups1', 'commands', '--format', 'json'], { env: ENV });
+    assert.equal(list.code, 0, list.stderr);
+    const listed = JSON.parse(list.stdout);
+    assert.equal(listed.via, 'worker');
+    assert.deepEqual(listed.data.commands, [{ name: 'load.off', description: 'Turn off the load immediately' }]);
+    const r = await runCli(['--config', path, 'ups', 'ups1', 'cmd', 'load.off', '--format', 'json'], { env: ENV });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.via, 'worker');
+    assert.equal(out.message, 'OK');
+    // upsd's ERR through the worker: the same one line and exit 1 as directly.
+    const refused = await runCli(['--config', path, 'control', 'ups1', 'cmd', 'test.battery.start'], { env: ENV });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^wattline: .*ups1: upsd refused test\.battery\.start on UPS myups: ERR CMD-NOT-SUPPORTED/m);
+  } finally {
+    worker.child.kill('SIGTERM');
+    await Promise.race([worker.exited, sleep(10_000)]);
+    worker.child.kill('SIGKILL');
+  }
 });
 
 test('end to end: `wattline once` reads the real upsd and InfluxDB has battery_charge_pct from the .dev file', async () => {

@@ -21,7 +21,7 @@ import type { DeviceSession } from '../../src/devices/types.js';
 import { startAtsSimulator, type AtsSimulator } from '../../src/simulators/powerwalker-ats.js';
 import { startPduSimulator, type PduSimulator } from '../../src/simulators/powerwalker-pdu.js';
 import { SerialTransport } from '../../src/transports/serial.js';
-import { Worker } from '../../src/worker.js';
+import { Worker } from '../../src/runtime/worker.js';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd } from '../helpers/influxd.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';

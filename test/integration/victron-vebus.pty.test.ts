@@ -20,7 +20,7 @@ import { IntField, type Point } from '../../src/core/point.js';
 import { victronVebusDriver, type VebusSession } from '../../src/devices/victron-vebus/index.js';
 import { startVebusSimulator, type VebusSimulator } from '../../src/simulators/victron-vebus.js';
 import { SerialTransport } from '../../src/transports/serial.js';
-import { prepareControl } from '../../src/worker.js';
+import { prepareControl } from '../../src/assembly/device.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, query, startInfluxd } from '../helpers/influxd.js';

@@ -1,12 +1,13 @@
 /**
  * Instant commands: the pure request builders and reply readers (replies recorded from
- * upsd 2.8.0 + dummy-ups on Debian 12), and the command client against the project's
- * upsd simulator on a sim link (the OK path; real upsd is in test/integration).
+ * upsd 2.8.0 + dummy-ups on Debian 12), and the driver's control verbs (commands, cmd) on
+ * its session against the project's upsd simulator on a sim link (the OK path; real upsd is in
+ * test/integration).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError, TransportError } from '../../src/core/errors.js';
-import { listInstantCommands, runInstantCommand } from '../../src/devices/nut-ups/commands.js';
+import { listed, nutUpsVerb } from '../helpers/nut-ups-control.js';
 import { nutUpsDriver, isNutUpsError } from '../../src/devices/nut-ups/index.js';
 import { cmdDescRequest, instcmdRequest, ListReader, listCmdRequest, loginRequests, NutError, parseList, readCmdDesc, readInstcmdReply } from '../../src/devices/nut-ups/protocol.js';
 import { startNutUpsSimulator, type NutUpsSimulator, type NutUpsSimulatorOptions } from '../../src/simulators/nut-ups.js';
@@ -82,41 +83,41 @@ function rig(options: Record<string, unknown> = {}, sim: NutUpsSimulatorOptions 
 
 test('simulator: LIST CMD with descriptions', async () => {
   const r = rig();
-  const list = await listInstantCommands(r.options, { device: 'rack-ups', transport: r.host, descriptions: true });
+  const list = listed(await nutUpsVerb(r.options, 'commands', [], r.host));
   assert.ok(list.some((c) => c.name === 'test.battery.start' && c.description === 'Start a battery test'));
   assert.deepEqual(r.sim.commands.slice(0, 2), ['LIST CMD', 'GET CMDDESC']);
-  assert.equal(r.sim.commands.at(-1), 'LOGOUT');
+  // The session's connection: closed with the session (no LOGOUT: no connection of its own any more).
   assert.equal(r.host.isOpen, false);
-  const plain = await listInstantCommands(r.options, { device: 'rack-ups', transport: r.host });
-  assert.ok(plain.every((c) => c.description === undefined));
 });
 
 test('simulator: INSTCMD after USERNAME/PASSWORD answers OK (the OK path dummy-ups cannot show for test.battery.start)', async () => {
-  const r = rig({ username: 'admin', password: 'pw' }, { username: 'admin', password: 'pw' });
-  const reply = await runInstantCommand(r.options, 'test.battery.start', undefined, { device: 'rack-ups', transport: r.host });
-  assert.deepEqual(reply, { line: 'OK' });
-  await runInstantCommand(r.options, 'load.off', '5', { device: 'rack-ups', transport: r.host });
+  const r = rig({ username: 'admin', password: 'pw', commands: { allow: ['test.battery.start', 'load.off'] } }, { username: 'admin', password: 'pw' });
+  const reply = await nutUpsVerb(r.options, 'cmd', ['test.battery.start'], r.host);
+  assert.equal(reply.message, 'OK');
+  await nutUpsVerb(r.options, 'cmd', ['load.off', '5'], r.host);
   assert.deepEqual(r.sim.instcmds, ['test.battery.start', 'load.off 5']);
 });
 
 test('simulator: typed errors: no login, wrong password, unsupported command, unknown UPS', async () => {
-  const code = (c: string) => (e: unknown) => e instanceof NutError && e.nutCode === c;
-  const none = rig({}, { username: 'admin', password: 'pw' });
-  await assert.rejects(runInstantCommand(none.options, 'beeper.disable', undefined, { device: 'u', transport: none.host }), code('USERNAME-REQUIRED'));
-  const wrong = rig({ username: 'admin', password: 'nope' }, { username: 'admin', password: 'pw' });
-  await assert.rejects(runInstantCommand(wrong.options, 'beeper.disable', undefined, { device: 'u', transport: wrong.host }), code('ACCESS-DENIED'));
-  const ok = rig({ username: 'admin', password: 'pw' }, { username: 'admin', password: 'pw' });
-  await assert.rejects(runInstantCommand(ok.options, 'shutdown.now', undefined, { device: 'u', transport: ok.host }), code('CMD-NOT-SUPPORTED'));
-  const other = rig({ ups: 'other', username: 'admin', password: 'pw' }, { username: 'admin', password: 'pw' });
-  await assert.rejects(runInstantCommand(other.options, 'beeper.disable', undefined, { device: 'u', transport: other.host }), code('UNKNOWN-UPS'));
-  await assert.rejects(listInstantCommands(other.options, { device: 'u', transport: other.host }), code('UNKNOWN-UPS'));
+  // upsd's ERR arrives as the cause of the driver's one-line NutUpsError.
+  const code = (c: string) => (e: unknown) => isNutUpsError(e) && e.cause instanceof NutError && e.cause.nutCode === c;
+  const allow = { commands: { allow: ['beeper.disable', 'shutdown.now'] } };
+  const none = rig(allow, { username: 'admin', password: 'pw' });
+  await assert.rejects(nutUpsVerb(none.options, 'cmd', ['beeper.disable'], none.host, 'u'), code('USERNAME-REQUIRED'));
+  const wrong = rig({ username: 'admin', password: 'nope', ...allow }, { username: 'admin', password: 'pw' });
+  await assert.rejects(nutUpsVerb(wrong.options, 'cmd', ['beeper.disable'], wrong.host, 'u'), code('ACCESS-DENIED'));
+  const ok = rig({ username: 'admin', password: 'pw', ...allow }, { username: 'admin', password: 'pw' });
+  await assert.rejects(nutUpsVerb(ok.options, 'cmd', ['shutdown.now'], ok.host, 'u'), code('CMD-NOT-SUPPORTED'));
+  const other = rig({ ups: 'other', username: 'admin', password: 'pw', ...allow }, { username: 'admin', password: 'pw' });
+  await assert.rejects(nutUpsVerb(other.options, 'cmd', ['beeper.disable'], other.host, 'u'), code('UNKNOWN-UPS'));
+  await assert.rejects(nutUpsVerb(other.options, 'commands', [], other.host, 'u'), code('UNKNOWN-UPS'));
   assert.equal(ok.host.isOpen, false);
 });
 
 test('simulator silent: a timeout error; upsd unreachable: a TransportError', async () => {
   const r = rig();
   r.sim.setSilent(true);
-  await assert.rejects(listInstantCommands(r.options, { device: 'u', transport: r.host }), (e: unknown) => isNutUpsError(e, 'timeout') && /LIST CMD/.test(e.message));
+  await assert.rejects(nutUpsVerb(r.options, 'commands', [], r.host, 'u'), (e: unknown) => isNutUpsError(e, 'timeout') && /LIST CMD/.test(e.message));
   const o = nutUpsDriver.options.parse({ ups: 'demo', host: '127.0.0.1', port: 1, timeoutMs: 500 });
-  await assert.rejects(listInstantCommands(o, { device: 'u' }), (e: unknown) => e instanceof TransportError);
+  await assert.rejects(nutUpsVerb(o, 'commands', [], undefined, 'u'), (e: unknown) => e instanceof TransportError);
 });

@@ -13,7 +13,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { TLSSocket } from 'node:tls';
 import { silentLogger } from '../../src/core/log.js';
-import { isNutUpsError, nutUpsDriver, runInstantCommand, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
+import { isNutUpsError, nutUpsDriver, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
+import { nutUpsVerb } from '../helpers/nut-ups-control.js';
 import { NUT_UPS_DEMO_OPTIONS } from '../../src/simulators/nut-ups.js';
 import { createSimLink } from '../../src/transports/sim.js';
 import { TcpTransport } from '../../src/transports/tcp.js';
@@ -197,17 +198,17 @@ test('tls.mode starttls on a link that cannot carry TLS (sim link) is a tls erro
 test('instant command over STARTTLS (in-test upsd-like server, not upsd): login and INSTCMD inside TLS; refusal is a tls error', async () => {
   const upsd = await fakeUpsd('ok');
   try {
-    const o = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, port: upsd.port, username: 'admin', password: 'pw', timeoutMs: 2000, tls: { mode: 'starttls', ca: cert.certPath, servername: 'localhost' } });
-    const reply = await runInstantCommand(o, 'beeper.disable', undefined, { device: 'rack-ups' });
-    assert.equal(reply.line, 'OK');
+    const o = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, port: upsd.port, username: 'admin', password: 'pw', timeoutMs: 2000, commands: { allow: ['beeper.disable'] }, tls: { mode: 'starttls', ca: cert.certPath, servername: 'localhost' } });
+    const reply = await nutUpsVerb(o, 'cmd', ['beeper.disable']);
+    assert.equal(reply.message, 'OK');
     assert.deepEqual(upsd.seen.slice(0, 4), ['plain:STARTTLS', 'tls:USERNAME "admin"', 'tls:PASSWORD', 'tls:INSTCMD "demo" beeper.disable']);
   } finally {
     await upsd.stop();
   }
   const refusing = await fakeUpsd('not-configured');
   try {
-    const o = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, port: refusing.port, username: 'admin', password: 'pw', timeoutMs: 2000, tls: { mode: 'starttls' } });
-    await assert.rejects(runInstantCommand(o, 'beeper.disable', undefined, { device: 'rack-ups' }), (err: unknown) => isNutUpsError(err, 'tls') && /no certificate configured/.test(err.message));
+    const o = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, port: refusing.port, username: 'admin', password: 'pw', timeoutMs: 2000, commands: { allow: ['beeper.disable'] }, tls: { mode: 'starttls' } });
+    await assert.rejects(nutUpsVerb(o, 'cmd', ['beeper.disable']), (err: unknown) => isNutUpsError(err, 'tls') && /no certificate configured/.test(err.message));
     assert.deepEqual(refusing.seen, ['plain:STARTTLS']);
   } finally {
     await refusing.stop();

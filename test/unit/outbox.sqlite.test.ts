@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROOT } from '../helpers/paths.js';
-import { applyMigrations, listMigrations, MigrationError, migrationsDir } from '../../src/outbox/migrate.js';
+import { applyMigrations, listMigrations, MigrationError, migrationsDir } from '../../src/sqlite/migrate.js';
 import { openSqliteOutbox, SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 
 const ROOMY = { maxRows: 1_000_000, maxBytes: 1_000_000_000 };

@@ -15,7 +15,8 @@ import { powerwalkerPduDriver } from '../../src/devices/powerwalker-pdu/index.js
 import { simulatedHid, toReports } from '../../src/simulators/powerwalker-hid.js';
 import { startPduSimulator } from '../../src/simulators/powerwalker-pdu.js';
 import { HidTransport, hidKey, type HidModule } from '../../src/transports/hid.js';
-import { createTransport, linkKey } from '../../src/worker.js';
+import { linkKey } from '../../src/assembly/link.js';
+import { createTransport } from '../../src/assembly/transport.js';
 import type { DeviceConfig } from '../../src/config/schema.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 

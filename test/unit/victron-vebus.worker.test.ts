@@ -14,7 +14,7 @@ import { ConfigError, InputError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/config/load.js';
 import { drivers } from '../../src/devices/index.js';
-import { Worker } from '../../src/worker.js';
+import { Worker } from '../../src/runtime/worker.js';
 
 let dir: string;
 let worker: Worker;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, errorMessage } from '../../core/errors.js';
-import { applyMigrations, migrationsDir } from '../../outbox/migrate.js';
+import { applyMigrations, migrationsDir } from '../../sqlite/migrate.js';
 
 export interface Identity {
   nodeid: Buffer;

@@ -1,7 +1,8 @@
 /**
  * nut-ups: any UPS served by Network UPS Tools, read from upsd over TCP (port 3493).
  * Layers: protocol.ts (lines, words, LIST blocks, ERR) -> mapping.ts (variables and status
- * flags as data) -> points.ts; session.ts talks to upsd over the injected transport.
+ * flags as data) -> points.ts; session.ts talks to upsd over the injected transport, for the
+ * polls and for the control verbs (instant commands, control.ts).
  * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
@@ -9,11 +10,12 @@ import { nutUpsFields } from './fields.js';
 import { nutUpsOptionsSchema, type NutUpsOptions } from './config.js';
 import { NutUpsSession } from './session.js';
 import { decodeNutUpsCapture } from './capture.js';
+import { nutUpsControl } from './control.js';
 
 export type { NutUpsOptions } from './config.js';
-export { NutUpsError, NutUpsSession, isNutUpsError, type NutUpsErrorReason } from './session.js';
+export { NutUpsSession } from './session.js';
+export { NutUpsError, isNutUpsError, type NutUpsErrorReason } from './errors.js';
 export { NutError, type InstcmdAccepted } from './protocol.js';
-export { listInstantCommands, runInstantCommand, type NutCommandInfo } from './commands.js';
 
 export const nutUpsDriver: Driver<NutUpsOptions> = {
   id: 'nut-ups',
@@ -27,4 +29,5 @@ export const nutUpsDriver: Driver<NutUpsOptions> = {
   inputFiles: ['tls.ca'],
   createSession: (ctx) => new NutUpsSession(ctx),
   decodeCapture: decodeNutUpsCapture,
+  control: nutUpsControl,
 };

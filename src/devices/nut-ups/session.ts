@@ -12,32 +12,18 @@
  *   ERR DATA-STALE / DRIVER-NOT-CONNECTED: a NutUpsError for this poll; the link stays up.
  * - A reply that is late or does not parse: the connection is dropped (the next reply could
  *   not be matched to its request) and reopened on the next poll; so is a closed link.
+ * - Control verbs (instant commands, control.ts) run on the same connection, between polls.
  */
 import { DeviceError, FrameError, TransportError, errorMessage } from '../../core/errors.js';
-import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
+import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import type { NutUpsOptions } from './config.js';
 import { decodeVariables, deviceInfo, type DeviceInfo } from './mapping.js';
 import { readingToPoint } from './points.js';
-import { LineFramer, ListReader, NutError, parseErr, quote } from './protocol.js';
+import { LineFramer, ListReader, loginRequests, NutError, parseErr } from './protocol.js';
+import { carryOut, type NutUpsControlParams } from './control.js';
+import { NutUpsError } from './errors.js';
 import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './tls.js';
 import type { TlsUpgradeOptions } from '../../transports/transport.js';
-
-export type NutUpsErrorReason = 'unknown-ups' | 'data-stale' | 'waiting' | 'driver-not-connected' | 'access-denied' | 'login' | 'timeout' | 'protocol' | 'nut' | 'tls';
-
-/** The UPS or upsd answered, but not usefully; `reason` is what callers branch on. */
-export class NutUpsError extends DeviceError {
-  override name = 'NutUpsError';
-  constructor(
-    message: string,
-    device: string,
-    readonly reason: NutUpsErrorReason,
-    /** For reason unknown-ups: the UPS names upsd listed. */
-    readonly knownUps: string[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, device, options);
-  }
-}
 
 interface Pending {
   /** Returns a value when the reply is complete, undefined while more lines are expected. */
@@ -116,6 +102,14 @@ export class NutUpsSession implements DeviceSession {
     return result;
   }
 
+  /** A control verb (control.ts) on this session's connection: no second connection to upsd. */
+  async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
+    signal.throwIfAborted();
+    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    await this.connect(signal);
+    return carryOut(request.params as NutUpsControlParams, this.ctx.options.ups, this.ctx.device, (command, onLine) => this.request(command, signal, onLine));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -152,8 +146,7 @@ export class NutUpsSession implements DeviceSession {
     if (tls) await this.startTls(tls, signal);
     const { username, password } = this.ctx.options;
     try {
-      if (username !== undefined) await this.simple(`USERNAME ${quote(username)}`, signal);
-      if (password !== undefined) await this.simple(`PASSWORD ${quote(password)}`, signal);
+      for (const login of loginRequests(username, password)) await this.simple(login, signal);
     } catch (err) {
       if (err instanceof NutError) {
         await this.drop();
@@ -341,9 +334,3 @@ export class NutUpsSession implements DeviceSession {
     this.ctx.log.debug({ err: errorMessage(err) }, 'nut-ups: link error');
   };
 }
-
-export function isNutUpsError(err: unknown, reason?: NutUpsErrorReason): err is NutUpsError {
-  return err instanceof NutUpsError && (reason === undefined || err.reason === reason);
-}
-
-

@@ -2,7 +2,7 @@
  * STARTTLS for upsd (NUT 2.8, upsd.conf CERTFILE): the client sends `STARTTLS`, upsd
  * answers `OK STARTTLS` (or ERR FEATURE-NOT-CONFIGURED / FEATURE-NOT-SUPPORTED), then
  * the TLS handshake runs on the same TCP connection and the protocol continues inside it.
- * Shared by the polling session and the instant-command client. Configured STARTTLS never
+ * Used by the session (polls and control verbs share its connection). Configured STARTTLS never
  * falls back to plaintext: every failure here is an error and the caller drops the link.
  */
 import { readFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { FrameError, TransportError, errorMessage } from '../../core/errors.js';
 import type { TlsUpgradeOptions, Transport } from '../../transports/transport.js';
 import type { NutUpsOptions } from './config.js';
 import { parseErr, tokenize } from './protocol.js';
-import { NutUpsError } from './session.js';
+import { NutUpsError } from './errors.js';
 
 type TlsOptions = NutUpsOptions['tls'];
 

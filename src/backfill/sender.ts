@@ -1,87 +1,13 @@
 /**
- * The running half of `wattline backfill`: the decoding thread's client (chunks committed with
- * the checkpoint, credits back) and the sender that overlaps sending with decoding.
+ * The running backfill's sender: decoded chunks straight from memory to InfluxDB, through the
+ * same Writer the flusher uses; the first answer that is not ok hands everything to the
+ * flusher over the backfill outbox (docs/capture.md, "How a backfill runs": why two ways in).
  */
-import { Worker } from 'node:worker_threads';
-import type { DecodeThreadInit, FromDecodeThread, ToDecodeThread } from '../backfill/decode-thread.js';
-import type { BackfillResult } from '../backfill/engine.js';
-import type { SourceSpec } from '../backfill/sources.js';
-import type { LoadedConfig } from '../config/load.js';
-import { systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
+import type { Flusher } from '../influx/flusher.js';
+import type { Writer } from '../influx/types.js';
 import type { SqliteOutbox } from '../outbox/sqlite-outbox.js';
-import { createFlusher, createWriter } from '../worker.js';
-
-/** Pending backfill rows above which the decoding thread gets no credit until the sender catches up. */
-const HIGH_WATER = 200_000;
-
-/**
- * Decode in a worker thread (decode-thread.ts); here, offer each chunk to the sender (or put it
- * in the backfill outbox), move the checkpoint over the chunks settled in order, and hand back a
- * credit, so decoding and sending overlap.
- */
-export function decodeInThread(
-  plan: { spec: SourceSpec; job: string },
-  outbox: SqliteOutbox,
-  precision: Precision,
-  signal: AbortSignal,
-  show: (progress: number, points: number) => void,
-  sender: ReturnType<typeof startSender> | null,
-): { result: Promise<BackfillResult>; unresolved: () => number } {
-  const init: DecodeThreadInit = { spec: plan.spec, checkpoint: outbox.checkpoint(plan.job), precision };
-  const thread = new Worker(new URL('../backfill/decode-thread.js', import.meta.url), { workerData: init });
-  const onAbort = () => thread.postMessage({ type: 'stop' } satisfies ToDecodeThread);
-  signal.addEventListener('abort', onAbort, { once: true });
-  // Chunks in decoding order; the checkpoint moves over the prefix that is in InfluxDB or in the outbox.
-  const order: { position: number; done: boolean }[] = [];
-  const advance = () => {
-    let last: number | null = null;
-    while (order[0]?.done) last = order.shift()!.position;
-    if (last !== null) outbox.appendWithCheckpoint([], precision, plan.job, last);
-  };
-  const result = new Promise<BackfillResult>((resolve, reject) => {
-    let done = false;
-    const credit = () => {
-      if (sender && sender.backlog() > HIGH_WATER && !signal.aborted) return void setTimeout(credit, 20);
-      thread.postMessage({ type: 'credit' } satisfies ToDecodeThread);
-    };
-    thread.on('message', (m: FromDecodeThread) => {
-      try {
-        if (m.type === 'chunk') {
-          const entry = { position: m.position, done: false };
-          order.push(entry);
-          const settled = (sent: boolean) => {
-            // Not taken by InfluxDB at once: the outbox keeps it, and the flusher's rules apply.
-            if (!sent) outbox.append(m.lines, precision);
-            entry.done = true;
-            advance();
-            credit();
-          };
-          if (!sender?.offer(m.lines, settled)) settled(false);
-          show(m.progress, m.points);
-        } else if (m.type === 'progress') show(m.progress, m.points);
-        else {
-          done = true;
-          resolve(m.result);
-        }
-      } catch (err) {
-        done = true;
-        void thread.terminate();
-        reject(err);
-      }
-    });
-    thread.on('error', (err) => {
-      done = true;
-      reject(err);
-    });
-    thread.on('exit', (code) => {
-      signal.removeEventListener('abort', onAbort);
-      if (!done) reject(new Error(`the decoding thread ended early (exit code ${code})`));
-    });
-  });
-  return { result, unresolved: () => order.length };
-}
 
 export interface SenderResult {
   delivered: number;
@@ -107,9 +33,15 @@ interface FreshChunk {
  * rows an earlier run left there are sent at the end. Stops the run (abort) when InfluxDB
  * refuses for good (401/403/404).
  */
-export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConfig['config']['influx']>, precision: Precision, log: Logger, stop: AbortController) {
-  const flusher = createFlusher(outbox, influx, systemClock, log.child({ room: 'backfill-flusher' }));
-  const writer = createWriter(influx, log);
+export function startSender(
+  outbox: SqliteOutbox,
+  /** The backfill outbox's flusher and a writer to the same InfluxDB (assembly/delivery.ts). */
+  delivery: { flusher: Flusher; writer: Writer; batchSize: number },
+  precision: Precision,
+  log: Logger,
+  stop: AbortController,
+) {
+  const { flusher, writer, batchSize } = delivery;
   const abandon = new AbortController();
   const out: SenderResult = { delivered: 0, deadLettered: 0 };
   const fresh: FreshChunk[] = [];
@@ -127,7 +59,7 @@ export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConf
   const take = (): { lines: string[]; chunks: FreshChunk[] } => {
     const lines: string[] = [];
     const chunks: FreshChunk[] = [];
-    while (fresh.length > 0 && (lines.length === 0 || lines.length + fresh[0]!.lines.length <= influx.batchSize)) {
+    while (fresh.length > 0 && (lines.length === 0 || lines.length + fresh[0]!.lines.length <= batchSize)) {
       const c = fresh.shift()!;
       for (const l of c.lines) lines.push(l);
       chunks.push(c);
@@ -227,3 +159,4 @@ export function startSender(outbox: SqliteOutbox, influx: NonNullable<LoadedConf
   };
 }
 
+export type BackfillSender = ReturnType<typeof startSender>;

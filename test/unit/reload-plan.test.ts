@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { validate, type LoadedConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { drivers } from '../../src/devices/index.js';
-import { planReload } from '../../src/worker-reload.js';
+import { planReload } from '../../src/runtime/reload-plan.js';
 
 const device = (name: string, extra: Record<string, unknown> = {}) => ({ name, driver: 'powerwalker-pdu', simulate: true, schedule: '* * * * *', ...extra });
 function loaded(raw: Record<string, unknown>, dir = '/etc/wattline'): LoadedConfig {

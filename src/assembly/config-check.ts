@@ -11,8 +11,8 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Driver } from '../devices/types.js';
-import { formatPath } from './issues.js';
-import { ConfigProblems, resolveConfigPath, type LoadedConfig, type SalvagedConfig } from './load.js';
+import { formatPath } from '../config/issues.js';
+import { ConfigProblems, resolveConfigPath, type LoadedConfig, type SalvagedConfig } from '../config/load.js';
 
 export interface CheckOptions {
   /** The verb writes: outbox, capture archive and driver files must be creatable (run, once; not test). */

@@ -9,6 +9,8 @@ import { WattlineError } from '../core/errors.js';
  * in numeric order, each in its own transaction together with `PRAGMA user_version = NNN`.
  * One migration set per database file (user_version is per file). Statements that cannot
  * run inside a transaction (VACUUM, journal_mode) do not belong in a migration.
+ * A room of its own: every SQLite file uses it (outbox and device status, capture archive,
+ * Itho cache, Itho .par map), and none of them should reach into another's room for it.
  */
 
 /** The database was written by a newer wattline, or the migration folder is malformed. */

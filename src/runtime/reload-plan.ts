@@ -4,9 +4,9 @@
  * compares two validated configs and opens nothing, so a refused reload has touched nothing.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { ConfigError } from './core/errors.js';
-import type { LoadedConfig } from './config/load.js';
-import type { DeviceConfig, WattlineConfig } from './config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { DeviceConfig, WattlineConfig } from '../config/schema.js';
 
 export interface ReloadPlan {
   added: DeviceConfig[];

@@ -1,0 +1,53 @@
+/**
+ * How each device's jobs went: the latest successful report (for `test`, `once` and the
+ * points count), the watch a person follows in the log (first failure, reminders, recovery)
+ * and the status row beside the outbox (`wattline devices`). The status is recorded when the
+ * scheduler ends the job, not inside collect(): a timeout or a port that never came free is
+ * a failed job too, and only the scheduler sees those.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { DeviceWatch } from '../observe/index.js';
+import type { DeviceStatusStore } from '../outbox/device-status.js';
+import type { Scheduler } from '../scheduler/index.js';
+import type { JobReport } from './types.js';
+
+export class JobLedger {
+  /** The latest successful collection per device. */
+  private readonly last = new Map<string, JobReport>();
+
+  constructor(
+    readonly watch: DeviceWatch,
+    private readonly status: DeviceStatusStore | null,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Follow the scheduler's job ends and skipped runs. */
+  follow(scheduler: Scheduler): void {
+    scheduler.on('jobSkipped', (s) => this.watch.skipped(s.name));
+    scheduler.on('jobEnd', (r) => {
+      const points = r.ok ? (this.last.get(r.name)?.lines.length ?? 0) : 0;
+      if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
+      this.watch.ended(r, points, this.clock.now());
+      this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
+    });
+  }
+
+  collected(report: JobReport): void {
+    this.last.set(report.device, report);
+  }
+
+  report(device: string): JobReport | undefined {
+    return this.last.get(device);
+  }
+
+  forget(device?: string): void {
+    if (device === undefined) this.last.clear();
+    else this.last.delete(device);
+  }
+
+  close(): void {
+    this.status?.close();
+  }
+}
