@@ -266,7 +266,7 @@ export class NutUpsSession implements DeviceSession {
     // A poll's point carries the time of its first exchange (the capture rule, types.ts).
     const now = this.ctx.clock.now();
     this.pollTimeMs ??= now;
-    this.captureHook?.(direction, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, now);
+    this.captureHook?.(direction, data, now);
   }
 
   private readonly onData = (chunk: Buffer): void => {
