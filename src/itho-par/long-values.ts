@@ -1,7 +1,7 @@
 /**
  * mdb-reader follows a memo's or OLE value's chain of LVAL rows (each row starts with the
  * page-row of the next) with no cycle check: a damaged `.par` whose chain loops back reads
- * for ever (issue 16). Its reader has no hook for that, so the one function every long-value
+ * for ever. Its reader has no hook for that, so the one function every long-value
  * read goes through, `Database.findPageRow` (mdb-reader's own module), is wrapped: while
  * `withLoopGuard` runs, a row that continues a chain (its page-row is the previous row's
  * first four bytes) and was already visited on that chain ends the read with an InputError.

@@ -1,6 +1,6 @@
 /**
  * Compatibility with the original PowerWalker script (thomasjsn/powerwalker-python-lib
- * `mqtt.py`, protocols.md §1): the same topics under its prefix, the same JSON payloads
+ * `mqtt.py`, docs/protocols/powerwalker.md): the same topics under its prefix, the same JSON payloads
  * (Python `json.dumps` spacing, floats keep their `.0`), QoS 0, not retained, and its outlet
  * command `<prefix>/pdu/outlet/out<N>/set` with `1`/`0`. Existing Home Assistant YAML on those
  * topics keeps working while users move to discovery.
@@ -62,7 +62,7 @@ const FIELDS = {
 /** A source is bad when any of these `ats_source` bits is set. */
 const SOURCE_BAD = ['voltage_bad', 'freq_bad', 'wave_bad'];
 
-/** PI90 outlet status digits (protocols.md §1.5), as the original names them. */
+/** PI90 outlet status digits (docs/protocols/powerwalker.md §1.5), as the original names them. */
 const OUTLET_STATES = ['Off', 'On', 'Shutdown active', 'Shutdown imminent', 'Restore active', 'Overload alarm', 'Locked'];
 
 const PDU_FLAGS = Object.keys(FIELDS.pduStatus).filter((k) => FIELDS.pduStatus[k as keyof typeof FIELDS.pduStatus].kind === 'int');

@@ -49,7 +49,7 @@ export function fieldMeta(field: ResolvedField, value: FieldValue): FieldMeta {
   if (field.quantity === 'flag' || typeof value === 'boolean') {
     return { component: 'binary_sensor', deviceClass: field.flag && FLAG_CLASSES[field.flag], stateClass: undefined, unit: undefined };
   }
-  // Text has no unit, class or statistics (a field never changes type: DESIGN "Measurements").
+  // Text has no unit, class or statistics (a field never changes type: docs/fields.md "Names").
   if (typeof value === 'string') return { component: 'sensor', diagnostic: field.kind === 'info' };
   const meta: FieldMeta = { component: 'sensor' };
   if (field.unit) meta.unit = field.unit;

@@ -1,10 +1,10 @@
-/** One device in the runtime: built (link, session, what its capture feeds), started, closed. */
+/** One device in the runtime: built (link, session, what its capture feeds), started, collected from, closed. */
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
-import type { Driver } from '../devices/types.js';
+import type { CollectResult, Driver } from '../devices/types.js';
 import { VSCP_DRIVER } from '../vscp/output.js';
 import { openDevice } from '../assembly/device.js';
 import { withRawTelegrams, type CaptureArchive } from './captures.js';
@@ -44,6 +44,30 @@ export async function startRuntimes(runtimes: Iterable<DeviceRuntime>, log: Logg
       }
     }),
   );
+}
+
+/** How often once/test look again for a stream device's first frame. */
+const STREAM_WAIT_STEP_MS = 100;
+
+/**
+ * One collect() of the device's session, with what the capture archive needs around it.
+ * `waitForStream` (once, test): a stream device that has no telegram yet is asked again until
+ * it has one (or the signal ends the job), rather than reporting nothing.
+ */
+export async function collectFrom(rt: DeviceRuntime, signal: AbortSignal, o: { captures: CaptureArchive; clock: Clock; waitForStream: boolean }): Promise<CollectResult> {
+  // Poll drivers: the records of one collect() share a cycle id (decodeCapture gets them together).
+  if (o.captures.open && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = o.captures.nextCycle();
+  let result: CollectResult;
+  try {
+    result = await rt.session.collect(signal);
+  } finally {
+    if (rt.config.capture) o.captures.flush();
+  }
+  while (o.waitForStream && rt.driver.kind === 'stream' && result.points.length === 0) {
+    await o.clock.sleep(STREAM_WAIT_STEP_MS, signal);
+    result = await rt.session.collect(signal);
+  }
+  return result;
 }
 
 export async function closeRuntime(rt: DeviceRuntime): Promise<void> {

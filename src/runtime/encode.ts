@@ -17,7 +17,7 @@ export interface Encoded {
 export function encodeCollected(device: string, result: CollectResult, fields: Driver['fields'], precision: Precision, log: Logger): Encoded {
   let points = result.points;
   const drops = [...(result.dropped ?? [])];
-  // A reading outside the range its driver declares is that field's problem, not a value (issue 16).
+  // A reading outside the range its driver declares (min/max, docs/fields.md) is that field's problem, not a value.
   const plausible = withoutImplausible(points, fields);
   if (plausible.problems.length > 0) {
     for (const p of plausible.problems) log.warn({ device, problem: p.detail }, 'reading outside its physical range: left out');

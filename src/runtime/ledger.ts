@@ -3,14 +3,16 @@
  * points count), the watch a person follows in the log (first failure, reminders, recovery)
  * and the status row beside the outbox (`wattline devices`). The status is recorded when the
  * scheduler ends the job, not inside collect(): a timeout or a port that never came free is
- * a failed job too, and only the scheduler sees those.
+ * a failed job too, only the scheduler sees those, and a collect() that finishes after its
+ * timeout must not turn that job into a success (docs/architecture.md, "Where a job's outcome
+ * is recorded").
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceWatch } from '../observe/index.js';
 import type { DeviceStatusStore } from '../outbox/device-status.js';
-import type { Scheduler } from '../scheduler/index.js';
-import type { JobReport } from './types.js';
+import type { JobResult, Scheduler } from '../scheduler/index.js';
+import { failedReport, type JobReport } from './types.js';
 
 export class JobLedger {
   /** The latest successful collection per device. */
@@ -38,8 +40,9 @@ export class JobLedger {
     this.last.set(report.device, report);
   }
 
-  report(device: string): JobReport | undefined {
-    return this.last.get(device);
+  /** The reports of jobs the scheduler ran just now (once, test, a manual run): each its collection, or its failure. */
+  reports(results: readonly JobResult[]): JobReport[] {
+    return results.map((r) => (r.ok && this.last.get(r.name)) || failedReport(r.name, r.error ?? 'no result'));
   }
 
   forget(device?: string): void {

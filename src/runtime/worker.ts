@@ -9,7 +9,7 @@ import type { Logger, LogLevel } from '../core/log.js';
 import type { Precision } from '../core/point.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
-import type { ControlRequest, ControlResult, DeviceSession, Driver } from '../devices/types.js';
+import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
 import type { Flusher } from '../influx/flusher.js';
 import type { MqttOutput } from '../mqtt/output.js';
 import { openDeviceStatus } from '../outbox/device-status.js';
@@ -21,7 +21,7 @@ import { createFlusher } from '../assembly/delivery.js';
 import { linkKey } from '../assembly/link.js';
 import { openOutbox, prioritised } from '../assembly/stores.js';
 import { CaptureArchive } from './captures.js';
-import { buildRuntime, closeRuntime, startRuntimes } from './device.js';
+import { buildRuntime, closeRuntime, collectFrom, startRuntimes } from './device.js';
 import { encodeCollected } from './encode.js';
 import { JobLedger } from './ledger.js';
 import { mqttDevices, startMqtt } from './mqtt.js';
@@ -30,9 +30,6 @@ import { planReload, runnableDevices, type ReloadPlan } from './reload-plan.js';
 import { failedReport, type DeviceRuntime, type JobReport, type WorkerOptions } from './types.js';
 
 export type { DeviceRuntime, JobReport, RawTelegram, WorkerOptions } from './types.js';
-
-/** How often once/test look again for a stream device's first frame. */
-const STREAM_WAIT_STEP_MS = 100;
 
 export class Worker {
   readonly devices = new Map<string, DeviceRuntime>();
@@ -171,20 +168,7 @@ export class Worker {
    */
   async collect(name: string, signal: AbortSignal, mode: { dryRun?: boolean } = {}): Promise<JobReport> {
     const rt = this.devices.get(name)!;
-    const waitForStream = this.waitForStreams || mode.dryRun === true;
-    // Poll drivers: the records of one collect() share a cycle id (decodeCapture gets them together).
-    if (this.captures.open && rt.config.capture && rt.driver.kind === 'poll') rt.cycle = this.captures.nextCycle();
-    let result: Awaited<ReturnType<DeviceSession['collect']>>;
-    try {
-      result = await rt.session.collect(signal);
-    } finally {
-      if (rt.config.capture) this.captures.flush();
-    }
-    // once/test on a stream device: wait for its first telegram rather than report nothing.
-    while (waitForStream && rt.driver.kind === 'stream' && result.points.length === 0) {
-      await this.clock.sleep(STREAM_WAIT_STEP_MS, signal);
-      result = await rt.session.collect(signal);
-    }
+    const result = await collectFrom(rt, signal, { captures: this.captures, clock: this.clock, waitForStream: this.waitForStreams || mode.dryRun === true });
     const { points, lines, dropped } = encodeCollected(name, result, rt.driver.fields, this.precision, this.log);
     if (mode.dryRun) return { device: name, ok: true, points, lines, dropped };
     if (this.outbox && lines.length > 0) {
@@ -238,17 +222,10 @@ export class Worker {
   /** Every (or the named) device once, through the scheduler's port locks and timeouts. */
   async runOnce(names?: readonly string[]): Promise<JobReport[]> {
     await this.startSessions();
-    const reports: JobReport[] = [];
-    const wanted = names ?? [...this.devices.keys()];
     this.ledger.forget();
     this.waitForStreams = true;
-    const results = await this.scheduler.runOnce(wanted).finally(() => (this.waitForStreams = false));
-    for (const r of results) {
-      const collected = this.ledger.report(r.name);
-      if (r.ok && collected) reports.push(collected);
-      else reports.push(failedReport(r.name, r.error ?? 'no result'));
-    }
-    return reports;
+    const results = await this.scheduler.runOnce(names ?? [...this.devices.keys()]).finally(() => (this.waitForStreams = false));
+    return this.ledger.reports(results);
   }
 
   /**
@@ -264,10 +241,7 @@ export class Worker {
         `the running worker has no enabled device named ${unknown.map((n) => `"${n}"`).join(', ')} (its devices: ${[...this.devices.keys()].join(', ') || 'none'}); after editing the config, run wattline reload`,
       );
     }
-    if (commit) {
-      const results = await this.scheduler.runOnce(wanted);
-      return results.map((r) => (r.ok && this.ledger.report(r.name)) || failedReport(r.name, r.error ?? 'no result'));
-    }
+    if (commit) return this.ledger.reports(await this.scheduler.runOnce(wanted));
     return Promise.all(
       wanted.map(async (name) => {
         const rt = this.devices.get(name)!;

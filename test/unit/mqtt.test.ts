@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { int, type Point } from '../../src/core/point.js';
 import { drivers } from '../../src/devices/index.js';
 import { ROOT } from '../helpers/paths.js';
-import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
+import { STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/tables.js';
 import { AnnouncedTopics } from '../../src/mqtt/announced.js';
 import { parseCommand, type CommandSpec } from '../../src/mqtt/commands.js';
 import { describeField, seriesTags } from '../../src/devices/fields.js';

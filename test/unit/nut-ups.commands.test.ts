@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { FrameError, TransportError } from '../../src/core/errors.js';
 import { listed, nutUpsVerb } from '../helpers/nut-ups-control.js';
 import { nutUpsDriver, isNutUpsError } from '../../src/devices/nut-ups/index.js';
-import { cmdDescRequest, instcmdRequest, ListReader, listCmdRequest, loginRequests, NutError, parseList, readCmdDesc, readInstcmdReply } from '../../src/devices/nut-ups/protocol.js';
+import { cmdDescRequest, instcmdRequest, ListReader, listCmdRequest, loginRequests, NutError, parseList, readCmdDesc, readInstcmdReply } from '../../src/devices/nut-ups/codec.js';
 import { startNutUpsSimulator, type NutUpsSimulator, type NutUpsSimulatorOptions } from '../../src/simulators/nut-ups.js';
 import { createSimLink, type SimEndpoint } from '../../src/transports/sim.js';
 

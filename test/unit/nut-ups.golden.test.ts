@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePoint } from '../../src/core/line-protocol.js';
-import { decodeVariables, deviceInfo } from '../../src/devices/nut-ups/mapping.js';
+import { decodeVariables, deviceInfo } from '../../src/devices/nut-ups/tables.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { fixture } from '../helpers/paths.js';
 

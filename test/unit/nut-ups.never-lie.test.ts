@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeVariables } from '../../src/devices/nut-ups/mapping.js';
+import { decodeVariables } from '../../src/devices/nut-ups/tables.js';
 
 test('ups.productid 0601 and ups.vendorid 051d are kept as the text upsd sent', () => {
   const d = decodeVariables(

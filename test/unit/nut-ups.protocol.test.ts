@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
-import { LineFramer, ListReader, MAX_LINE, NutError, parseErr, parseList, quote, tokenize } from '../../src/devices/nut-ups/protocol.js';
-import { decodeStatus, decodeVariables, deviceInfo, sanitiseName, STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/mapping.js';
+import { ListReader, NutError, parseErr, parseList, quote, tokenize } from '../../src/devices/nut-ups/codec.js';
+import { LineFramer, MAX_LINE } from '../../src/devices/nut-ups/framer.js';
+import { decodeStatus, decodeVariables, deviceInfo, sanitiseName, STATUS_FLAGS, VARIABLES } from '../../src/devices/nut-ups/tables.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { encodePoint } from '../../src/core/line-protocol.js';
 

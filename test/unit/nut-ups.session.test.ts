@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransportError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/log.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import { IntField } from '../../src/core/point.js';
 import { isNutUpsError, nutUpsDriver, type NutUpsSession } from '../../src/devices/nut-ups/index.js';
 import { NUT_UPS_DEMO_OPTIONS, startNutUpsSimulator, type NutUpsSimulator, type NutUpsSimulatorOptions } from '../../src/simulators/nut-ups.js';
@@ -23,12 +24,12 @@ interface Rig {
   host: SimEndpoint;
 }
 
-async function rig(options: Record<string, unknown> = {}, sim: NutUpsSimulatorOptions = {}): Promise<Rig> {
+async function rig(options: Record<string, unknown> = {}, sim: NutUpsSimulatorOptions = {}, log: Logger = silentLogger()): Promise<Rig> {
   const { host, device } = createSimLink('sim:ups');
   await device.open();
   const s = startNutUpsSimulator(device, NUT_UPS_DEMO_OPTIONS, { vary: false, ...sim });
   const parsed = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, timeoutMs: 100, ...options });
-  const session = nutUpsDriver.createSession({ device: 'rack-ups', options: parsed, tags: { site: 'home' }, transport: host, clock, log: silentLogger() }) as NutUpsSession;
+  const session = nutUpsDriver.createSession({ device: 'rack-ups', options: parsed, tags: { site: 'home' }, transport: host, clock, log }) as NutUpsSession;
   await session.start();
   return { session, sim: s, host };
 }
@@ -181,6 +182,30 @@ test('ups.status WAIT (upsd has no data yet): a waiting error; info is read once
     const p = (await r.session.collect(signal())).points[0]!;
     assert.equal(p.tags.serial, 'AS1234567890');
     assert.equal(r.session.deviceInfo?.firmware, 'UPS 09.3 / ID=18');
+  } finally {
+    r.sim.stop();
+    await r.session.close();
+  }
+});
+
+test('the connection through the session kit: a drop is said once and its reopening once, stats keep their keys in their order', async () => {
+  const said: { level: number; msg: string }[] = [];
+  const r = await rig({}, {}, pino({ level: 'info' }, { write: (line: string) => void said.push(JSON.parse(line)) }));
+  try {
+    await r.session.collect(signal());
+    r.host.unplug();
+    await r.host.peer.open();
+    assert.equal((await r.session.collect(signal())).points.length, 1);
+    assert.deepEqual(
+      said.filter((l) => /upsd/.test(l.msg)).map((l) => [l.level, l.msg]),
+      [
+        [40, 'nut-ups: connection to upsd closed; reopening on the next poll'],
+        [30, 'nut-ups: connection to upsd reopened'],
+      ],
+    );
+    // `wattline devices --stats` and /metrics show these keys; the kit keeps the order they had.
+    assert.deepEqual(Object.keys(r.session.stats()), ['polls', 'polls_ok', 'reopens', 'open_failures', 'timeouts', 'stale', 'protocol_errors', 'nut_errors', 'stray_lines', 'link_open']);
+    assert.deepEqual([r.session.stats().reopens, r.session.stats().open_failures, r.session.stats().polls_ok], [1, 0, 2]);
   } finally {
     r.sim.stop();
     await r.session.close();

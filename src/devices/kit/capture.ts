@@ -5,7 +5,8 @@
 import { errorMessage } from '../../core/errors.js';
 import type { DriverContext } from '../types.js';
 
-export type CaptureHook = (direction: 'rx' | 'tx', data: Buffer, timeMs: number) => void;
+/** Text (a request line, a telegram) is archived as text, bytes as bytes. */
+export type CaptureHook = (direction: 'rx' | 'tx', data: Buffer | string, timeMs: number) => void;
 
 export function safeCapture(ctx: Pick<DriverContext<unknown>, 'capture' | 'log'>, name: string): CaptureHook | undefined {
   const capture = ctx.capture;

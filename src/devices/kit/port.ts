@@ -17,6 +17,8 @@ import type { DriverContext } from '../types.js';
 export interface PortKeeperOptions {
   /** The log lines' subject: `hdhk` gives "hdhk port did not open; retrying on the next poll". */
   name: string;
+  /** What the log lines call the port, when `<name> port` says it badly (`nut-ups: connection to upsd`). */
+  port?: string;
   /** A network link's state is kept under this name (`hdhk link`); serial-style log lines without it. */
   link?: string;
   /** Opens the port; the transport's own open() by default (HDHK opens through its Modbus client). */
@@ -49,6 +51,10 @@ export class PortKeeper {
     ctx.transport.on('close', this.onClose);
   }
 
+  private get port(): string {
+    return this.o.port ?? `${this.o.name} port`;
+  }
+
   get closed(): boolean {
     return this.closedFlag;
   }
@@ -68,7 +74,7 @@ export class PortKeeper {
       await connect();
     } catch (err) {
       if (err instanceof TransportError && !err.retryable) throw err;
-      this.ctx.log.warn({ err: errorMessage(err) }, `${this.o.name} port did not open; retrying on the next poll`);
+      this.ctx.log.warn({ err: errorMessage(err) }, `${this.port} did not open; retrying on the next poll`);
     }
   }
 
@@ -89,7 +95,7 @@ export class PortKeeper {
       this.counts.reopens++;
       // A network link says it is back when the device answers (up()), not on connect.
       if (this.link) this.ctx.log.debug({ port: t.key }, `${this.o.link} reconnected`);
-      else this.ctx.log.info({ port: t.key }, `${this.o.name} port reopened`);
+      else this.ctx.log.info({ port: t.key }, `${this.port} reopened`);
     }
     this.everOpen = true;
     return true;
@@ -119,14 +125,14 @@ export class PortKeeper {
     detach?.();
     // Keep an 'error' listener: a late error of a closing port must not throw.
     t.on('error', () => undefined);
-    await t.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, `${this.o.name} port close failed`));
+    await t.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, `${this.port} close failed`));
   }
 
   private readonly onClose = (): void => {
     this.o.onClose?.();
     if (this.closedFlag || this.link?.resetting) return;
     if (this.link) this.link.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
-    else this.ctx.log.warn({ port: this.ctx.transport.key }, `${this.o.name} port closed; reopening on the next poll`);
+    else this.ctx.log.warn({ port: this.ctx.transport.key }, `${this.port} closed; reopening on the next poll`);
   };
 }
 

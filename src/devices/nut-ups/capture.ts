@@ -6,9 +6,9 @@
  */
 import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
 import type { NutUpsOptions } from './config.js';
-import { decodeVariables, deviceInfo } from './mapping.js';
+import { decodeVariables, deviceInfo } from './tables.js';
 import { readingToPoint } from './points.js';
-import { parseList } from './protocol.js';
+import { parseList } from './codec.js';
 
 export function decodeNutUpsCapture(records: readonly CaptureRecord[], ctx: DecodeContext<NutUpsOptions>): DecodeResult {
   if (records.length === 0) return { points: [], errors: ['empty poll'] };

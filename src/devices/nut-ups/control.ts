@@ -9,7 +9,7 @@ import { ConfigError, InputError } from '../../core/errors.js';
 import type { ControlRequest, ControlResult, DriverControl } from '../types.js';
 import type { NutUpsOptions } from './config.js';
 import { NutUpsError } from './errors.js';
-import { cmdDescRequest, instcmdRequest, ListReader, listCmdRequest, NutError, readCmdDesc, readInstcmdReply } from './protocol.js';
+import { cmdDescRequest, instcmdRequest, ListReader, listCmdRequest, NutError, readCmdDesc, readInstcmdReply } from './codec.js';
 
 export type NutUpsControlParams = { kind: 'list' } | { kind: 'instcmd'; name: string; line: string };
 

@@ -1,12 +1,12 @@
 /**
- * Field metadata of the nut-ups driver (docs/fields.md), from its variable table (mapping.ts):
+ * Field metadata of the nut-ups driver (docs/fields.md), from its variable table (tables.ts):
  * each standard variable by its unit suffix, settings and ratings as `info`, every `ups.status`
  * word as a flag. Other numeric variables a UPS reports (names made from NUT's) are not known
  * in advance and fall to the naming convention.
  */
 import { byName, flag, info, text } from '../fields.js';
 import type { DriverFields, FieldSpec, FlagMeaning } from '../types.js';
-import { STATUS_FLAGS, VARIABLES } from './mapping.js';
+import { STATUS_FLAGS, VARIABLES } from './tables.js';
 
 const MEANINGS: Readonly<Record<string, FlagMeaning>> = {
   on_line: 'power',

@@ -1,8 +1,8 @@
 /**
  * nut-ups: any UPS served by Network UPS Tools, read from upsd over TCP (port 3493).
- * Layers: protocol.ts (lines, words, LIST blocks, ERR) -> mapping.ts (variables and status
- * flags as data) -> points.ts; session.ts talks to upsd over the injected transport, for the
- * polls and for the control verbs (instant commands, control.ts).
+ * Layers: framer.ts (lines) -> codec.ts (words, LIST blocks, ERR) -> tables.ts (variables and
+ * status flags as data) -> points.ts; session.ts talks to upsd over the injected transport, for
+ * the polls and for the control verbs (instant commands, control.ts).
  * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
@@ -15,7 +15,7 @@ import { nutUpsControl } from './control.js';
 export type { NutUpsOptions } from './config.js';
 export { NutUpsSession } from './session.js';
 export { NutUpsError, isNutUpsError, type NutUpsErrorReason } from './errors.js';
-export { NutError, type InstcmdAccepted } from './protocol.js';
+export { NutError, type InstcmdAccepted } from './codec.js';
 
 export const nutUpsDriver: Driver<NutUpsOptions> = {
   id: 'nut-ups',

@@ -1,11 +1,11 @@
 /**
  * Readings → points: one `ups` point per poll; tags device, ups (and mfr, model,
- * serial with `info: tags`); fields from mapping.ts: standard variables with their unit,
+ * serial with `info: tags`); fields from tables.ts: standard variables with their unit,
  * `status` (the raw ups.status), one 0/1 integer per status flag, other numeric variables
  * under sanitised names (floats).
  */
 import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
-import type { Decoded, DeviceInfo } from './mapping.js';
+import type { Decoded, DeviceInfo } from './tables.js';
 
 export const MEASUREMENT = 'ups';
 

@@ -2,7 +2,7 @@
  * The nut-ups session: one upsd connection over the injected transport (TCP, or a sim
  * link in the demo and the unit tests), one request at a time, a deadline on every reply.
  *
- * - On (re)connect: STARTTLS and the TLS handshake when tls.mode is starttls (tls.ts; any
+ * - On (re)connect: STARTTLS and the TLS handshake when tls.mode is starttls (link-tls.ts; any
  *   refusal or failure drops the link, never plaintext), then USERNAME/PASSWORD when configured. Descriptive variables are taken
  *   from the first LIST VAR of each connection (no extra round trip).
  * - Each collect: `LIST VAR <ups>`, one round trip, until `END LIST VAR <ups>` or the
@@ -13,40 +13,52 @@
  * - A reply that is late or does not parse: the connection is dropped (the next reply could
  *   not be matched to its request) and reopened on the next poll; so is a closed link.
  * - Control verbs (instant commands, control.ts) run on the same connection, between polls.
+ * - The connection's lifecycle (open or defer on start, reopen on the next poll, close once) is
+ *   the kit's PortKeeper, the one request in flight its ReplySlot (src/devices/kit/).
  */
 import { DeviceError, FrameError, TransportError, errorMessage } from '../../core/errors.js';
+import { safeCapture, type CaptureHook } from '../kit/capture.js';
+import { PortKeeper } from '../kit/port.js';
+import { realSleep, ReplySlot } from '../kit/reply.js';
 import type { CollectResult, ControlRequest, ControlResult, DeviceSession, DriverContext } from '../types.js';
 import type { NutUpsOptions } from './config.js';
-import { decodeVariables, deviceInfo, type DeviceInfo } from './mapping.js';
+import { decodeVariables, deviceInfo, type DeviceInfo } from './tables.js';
 import { readingToPoint } from './points.js';
-import { LineFramer, ListReader, loginRequests, NutError, parseErr } from './protocol.js';
+import { ListReader, loginRequests, NutError, parseErr } from './codec.js';
+import { LineFramer } from './framer.js';
 import { carryOut, type NutUpsControlParams } from './control.js';
 import { NutUpsError } from './errors.js';
-import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './tls.js';
+import { loadTlsUpgradeOptions, readStarttlsReply, starttlsRefused, upgradeTransport } from './link-tls.js';
 import type { TlsUpgradeOptions } from '../../transports/transport.js';
 
-interface Pending {
+/** The request in flight: what reads its reply lines, and its verb (toString, for ReplySlot's messages). */
+interface Awaited {
+  toString(): string;
   /** Returns a value when the reply is complete, undefined while more lines are expected. */
   onLine(line: string): { value: unknown } | undefined;
-  resolve(value: unknown): void;
-  reject(err: Error): void;
 }
 
 export class NutUpsSession implements DeviceSession {
   private readonly framer = new LineFramer();
-  private pending: Pending | undefined;
-  private closed = false;
+  private readonly keeper: PortKeeper;
+  private readonly slot = new ReplySlot<unknown, Awaited>();
+  private readonly captureHook: CaptureHook | undefined;
+  /** STARTTLS and login done on the open connection. */
   private ready = false;
-  private everOpen = false;
   private info: DeviceInfo | undefined;
   /** When this poll's first exchange happened: its point carries it. */
   private pollTimeMs: number | undefined;
   private tlsOptions: TlsUpgradeOptions | undefined;
-  private readonly counts = { polls: 0, polls_ok: 0, reopens: 0, open_failures: 0, timeouts: 0, stale: 0, protocol_errors: 0, nut_errors: 0, stray_lines: 0 };
+  private readonly counts = { polls: 0, polls_ok: 0, timeouts: 0, stale: 0, protocol_errors: 0, nut_errors: 0, stray_lines: 0 };
 
   constructor(private readonly ctx: DriverContext<NutUpsOptions>) {
+    this.keeper = new PortKeeper(ctx, {
+      name: 'nut-ups',
+      port: 'nut-ups: connection to upsd',
+      onClose: () => this.forget(new TransportError(`${ctx.transport.key}: upsd closed the connection; reconnecting on the next poll`, true)),
+    });
+    this.captureHook = safeCapture(ctx, 'nut-ups:');
     ctx.transport.on('data', this.onData);
-    ctx.transport.on('close', this.onClose);
     // An emitter with no 'error' listener throws; the 'close' that follows is what counts.
     ctx.transport.on('error', this.onError);
   }
@@ -57,20 +69,16 @@ export class NutUpsSession implements DeviceSession {
   }
 
   async start(): Promise<void> {
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
-    // A CA file that cannot be read is a configuration error: said now, not as "upsd not reachable".
+    this.keeper.assertOpen();
+    // A CA file that cannot be read is a configuration error: said now, not as "did not open".
     await this.loadTls();
-    try {
-      await this.connect(AbortSignal.timeout(this.ctx.options.timeoutMs * 2));
-    } catch (err) {
-      // upsd may come up after the worker; collect() retries and reports.
-      this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: upsd not reachable yet; retrying on the next poll');
-    }
+    // upsd may come up after the worker (or refuse the login for now): collect() retries and reports.
+    await this.keeper.start(() => this.connect(AbortSignal.timeout(this.ctx.options.timeoutMs * 2)));
   }
 
   async collect(signal: AbortSignal): Promise<CollectResult> {
     signal.throwIfAborted();
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.keeper.assertOpen();
     this.counts.polls++;
     this.pollTimeMs = undefined;
     await this.connect(signal);
@@ -105,44 +113,28 @@ export class NutUpsSession implements DeviceSession {
   /** A control verb (control.ts) on this session's connection: no second connection to upsd. */
   async control(request: ControlRequest, signal: AbortSignal): Promise<ControlResult> {
     signal.throwIfAborted();
-    if (this.closed) throw new DeviceError(`${this.ctx.device}: session is closed`, this.ctx.device);
+    this.keeper.assertOpen();
     await this.connect(signal);
     return carryOut(request.params as NutUpsControlParams, this.ctx.options.ups, this.ctx.device, (command, onLine) => this.request(command, signal, onLine));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.fail(new TransportError(`${this.ctx.transport.key}: session closed`, false));
-    this.ctx.transport.off('data', this.onData);
-    this.ctx.transport.off('close', this.onClose);
-    await this.ctx.transport.close().catch((err: unknown) => this.ctx.log.debug({ err: errorMessage(err) }, 'nut-ups: close failed'));
+  close(): Promise<void> {
+    this.slot.fail(() => new TransportError(`${this.ctx.transport.key}: session closed`, false));
+    return this.keeper.close(() => this.ctx.transport.off('data', this.onData));
   }
 
   stats(): Record<string, number> {
-    return { ...this.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
+    const { polls, polls_ok, ...rest } = this.counts;
+    const { reopens, open_failures } = this.keeper.counts;
+    // The order `wattline devices --stats` has always shown.
+    return { polls, polls_ok, reopens, open_failures, ...rest, link_open: this.ctx.transport.isOpen ? 1 : 0 };
   }
 
   private async connect(signal: AbortSignal): Promise<void> {
     if (this.ready && this.ctx.transport.isOpen) return;
     this.ready = false;
     const tls = await this.loadTls();
-    if (!this.ctx.transport.isOpen) {
-      this.framer.reset();
-      this.info = undefined;
-      try {
-        await this.ctx.transport.open();
-      } catch (err) {
-        this.counts.open_failures++;
-        if (err instanceof TransportError) throw err;
-        throw new TransportError(`${this.ctx.transport.key}: cannot connect: ${errorMessage(err)}`, true, { cause: err });
-      }
-      if (this.everOpen) {
-        this.counts.reopens++;
-        this.ctx.log.info({ link: this.ctx.transport.key }, 'nut-ups: reconnected to upsd');
-      }
-      this.everOpen = true;
-    }
+    if (await this.keeper.ensureOpen()) this.forget();
     if (tls) await this.startTls(tls, signal);
     const { username, password } = this.ctx.options;
     try {
@@ -233,27 +225,20 @@ export class NutUpsSession implements DeviceSession {
    * keeps the connection; a timeout, an abort or a reply that does not parse drops it.
    */
   private async request<T>(command: string, signal: AbortSignal, onLine: (line: string) => { value: T } | undefined): Promise<T> {
-    if (this.pending) throw new DeviceError(`${this.ctx.device}: a request to upsd is already running`, this.ctx.device);
-    signal.throwIfAborted();
+    if (this.slot.waiting) throw new DeviceError(`${this.ctx.device}: a request to upsd is already running`, this.ctx.device);
     const timeoutMs = this.ctx.options.timeoutMs;
     const verb = command.startsWith('PASSWORD') ? 'PASSWORD' : command;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const reply = new Promise<T>((resolve, reject) => {
-      this.pending = { onLine, resolve: resolve as (v: unknown) => void, reject };
-      timer = setTimeout(() => {
-        this.counts.timeouts++;
-        this.fail(new NutUpsError(`${this.ctx.device}: no complete reply from upsd to ${verb} in ${timeoutMs} ms`, this.ctx.device, 'timeout'));
-      }, timeoutMs);
-      onAbort = () => this.fail(signal.reason instanceof Error ? signal.reason : new NutUpsError(`${this.ctx.device}: ${verb} aborted`, this.ctx.device, 'timeout'));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    const send = () => {
+      this.capture('tx', command.startsWith('PASSWORD') ? 'PASSWORD [redacted]\n' : `${command}\n`);
+      return this.ctx.transport.write(Buffer.from(`${command}\n`, 'utf8'));
+    };
+    const timedOut = () => {
+      this.counts.timeouts++;
+      return new NutUpsError(`${this.ctx.device}: no complete reply from upsd to ${verb} in ${timeoutMs} ms`, this.ctx.device, 'timeout');
+    };
     try {
-      this.capture('tx', `${command}\n`);
-      await this.ctx.transport.write(Buffer.from(`${command}\n`, 'utf8'));
-      return await reply;
+      return (await this.slot.wait({ onLine, toString: () => verb }, send, { timeoutMs, signal, sleep: realSleep, timedOut })) as T;
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
       if (!(err instanceof NutError)) {
         // The reply stream can no longer be trusted: start afresh on the next poll.
         if (err instanceof FrameError) this.counts.protocol_errors++;
@@ -261,24 +246,19 @@ export class NutUpsSession implements DeviceSession {
       }
       if (err instanceof FrameError) throw new NutUpsError(`${this.ctx.device}: ${err.message}`, this.ctx.device, 'protocol', [], { cause: err });
       throw err;
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      reply.catch(() => undefined);
     }
   }
 
-  /** Rejects the pending request, if any. */
-  private fail(err: Error): void {
-    const p = this.pending;
-    this.pending = undefined;
-    p?.reject(err);
-  }
-
-  private async drop(): Promise<void> {
+  /** What belonged to the connection that ended (or the one just opened never had); a request in flight fails with `err`. */
+  private forget(err?: Error): void {
     this.ready = false;
     this.info = undefined;
     this.framer.reset();
+    if (err) this.slot.fail(() => err);
+  }
+
+  private async drop(): Promise<void> {
+    this.forget();
     if (this.ctx.transport.isOpen) await this.ctx.transport.close().catch(() => undefined);
   }
 
@@ -286,48 +266,31 @@ export class NutUpsSession implements DeviceSession {
     // A poll's point carries the time of its first exchange (the capture rule, types.ts).
     const now = this.ctx.clock.now();
     this.pollTimeMs ??= now;
-    if (!this.ctx.capture) return;
-    try {
-      this.ctx.capture(direction, direction === 'tx' && String(data).startsWith('PASSWORD') ? 'PASSWORD [redacted]\n' : data, now);
-    } catch (err) {
-      this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: capture failed');
-    }
+    this.captureHook?.(direction, data, now);
   }
 
   private readonly onData = (chunk: Buffer): void => {
     try {
       this.capture('rx', chunk);
       for (const line of this.framer.push(chunk)) {
-        const p = this.pending;
-        if (!p) {
+        const awaited = this.slot.waiting;
+        if (!awaited) {
           this.counts.stray_lines++;
           continue;
         }
         let out: { value: unknown } | undefined;
         try {
-          out = p.onLine(line);
+          out = awaited.onLine(line);
         } catch (err) {
-          this.pending = undefined;
-          p.reject(err instanceof Error ? err : new Error(String(err)));
+          this.slot.fail(() => (err instanceof Error ? err : new Error(String(err))));
           continue;
         }
-        if (out) {
-          this.pending = undefined;
-          p.resolve(out.value);
-        }
+        if (out) this.slot.offer(out.value);
       }
     } catch (err) {
       // Never throw out of an event handler.
       this.ctx.log.warn({ err: errorMessage(err) }, 'nut-ups: data handler failed');
     }
-  };
-
-  private readonly onClose = (): void => {
-    this.ready = false;
-    this.info = undefined;
-    this.framer.reset();
-    this.fail(new TransportError(`${this.ctx.transport.key}: upsd closed the connection; reconnecting on the next poll`, true));
-    if (!this.closed) this.ctx.log.warn({ link: this.ctx.transport.key }, 'nut-ups: connection to upsd closed; reconnecting on the next poll');
   };
 
   private readonly onError = (err: Error): void => {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { FrameError, TransportError, errorMessage } from '../../core/errors.js';
 import type { TlsUpgradeOptions, Transport } from '../../transports/transport.js';
 import type { NutUpsOptions } from './config.js';
-import { parseErr, tokenize } from './protocol.js';
+import { parseErr, tokenize } from './codec.js';
 import { NutUpsError } from './errors.js';
 
 type TlsOptions = NutUpsOptions['tls'];

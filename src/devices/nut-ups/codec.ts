@@ -1,5 +1,5 @@
 /**
- * upsd's network protocol, pure (no I/O, no clock): line framing of replies, tokenising
+ * upsd's network protocol, pure (no I/O, no clock): tokenising
  * with double quotes and backslash escapes, `BEGIN LIST … / END LIST …` blocks and `ERR`
  * replies (NUT developer guide, "Network protocol information": docs/net-protocol.txt).
  *
@@ -7,6 +7,7 @@
  * with `"`, and inside quotes `\"` and `\\` stand for `"` and `\`.
  */
 import { FrameError, WattlineError } from '../../core/errors.js';
+import { LineFramer } from './framer.js';
 
 /** upsd's error codes (net-protocol.txt, "Error responses"); others are kept as they come. */
 export const NUT_ERROR_CODES = [
@@ -46,55 +47,6 @@ export class NutError extends WattlineError {
     message?: string,
   ) {
     super(message ?? `upsd: ERR ${nutCode}${extra ? ` ${extra}` : ''}`, `nut.${nutCode}`);
-  }
-}
-
-/** Longest reply line accepted; upsd's own limit is 512 bytes (UPSCLIENT_LINE_MAX is larger, 4 KiB). */
-export const MAX_LINE = 8192;
-
-/**
- * Turns chunks into lines (LF, an optional CR before it is dropped). A line longer than
- * MAX_LINE is dropped and counted, and framing resumes at the next LF.
- */
-export class LineFramer {
-  private buf = '';
-  private skipping = false;
-  oversize = 0;
-
-  push(chunk: Buffer | string): string[] {
-    let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    // Inside an oversize line, its rest is never kept (every read is bounded).
-    if (this.skipping) {
-      const nl = text.indexOf('\n');
-      if (nl < 0) return [];
-      this.skipping = false;
-      text = text.slice(nl + 1);
-    }
-    this.buf += text;
-    const lines: string[] = [];
-    for (;;) {
-      const nl = this.buf.indexOf('\n');
-      if (nl < 0) break;
-      let line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (line.length > MAX_LINE) {
-        this.oversize++;
-        continue;
-      }
-      lines.push(line);
-    }
-    if (this.buf.length > MAX_LINE) {
-      this.buf = '';
-      this.skipping = true;
-      this.oversize++;
-    }
-    return lines;
-  }
-
-  reset(): void {
-    this.buf = '';
-    this.skipping = false;
   }
 }
 
