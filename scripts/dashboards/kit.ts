@@ -45,6 +45,12 @@ export interface Series {
   expr?: string;
 }
 
+/**
+ * A state or on/off flag series: drawn through value mappings, never averaged. `last` shows the
+ * state at the end of each interval; `max` keeps a short alarm visible in a wide interval.
+ */
+export const stateSeries = (field: string, label: string, agg: 'last' | 'max' = 'last'): Series => ({ field, label, q: Q.state, agg });
+
 export type PanelKind = 'timeseries' | 'stat' | 'state-timeline' | 'barchart' | 'bargauge' | 'table';
 
 export interface PanelSpec {

@@ -1,4 +1,4 @@
-import { Q, type DashboardSpec, type Series } from './kit.js';
+import { Q, stateSeries, type DashboardSpec, type Series } from './kit.js';
 
 /** Outlet status codes of the PDU (src/devices/powerwalker-pdu/README.md). */
 const outletStatus: Record<string, [string, string]> = {
@@ -10,7 +10,7 @@ const outletStatus: Record<string, [string, string]> = {
   '5': ['overload alarm', 'red'],
   '6': ['locked', 'purple'],
 };
-const flag = (field: string, label: string): Series => ({ field, label, q: Q.state, agg: 'max' });
+const flag = (field: string, label: string): Series => stateSeries(field, label, 'max');
 const alarm: Record<string, [string, string]> = { '0': ['ok', 'green'], '1': ['alarm', 'red'] };
 
 export const powerwalker: DashboardSpec = {

@@ -1,6 +1,6 @@
-import { Q, type DashboardSpec } from './kit.js';
+import { Q, stateSeries, type DashboardSpec } from './kit.js';
 
-const flag = (field: string, label: string) => ({ field, label, q: Q.state, agg: 'last' as const });
+const flag = stateSeries;
 const yesNo = (yes: [string, string], no: [string, string]) => ({ '0': no, '1': yes });
 
 export const ups: DashboardSpec = {

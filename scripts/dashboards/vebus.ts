@@ -1,4 +1,4 @@
-import { Q, type DashboardSpec } from './kit.js';
+import { Q, stateSeries, type DashboardSpec } from './kit.js';
 
 const acPhases = [`("phase" =~ /^L[1-4]$/)`];
 /** VE.Bus device states, docs/protocols/victron-vebus.md §3 (src/devices/victron-vebus/README.md). */
@@ -14,7 +14,7 @@ const states: Record<string, [string, string]> = {
   '8': ['bypass', 'blue'],
   '9': ['charge', 'green'],
 };
-const led = (field: string, label: string) => ({ field, label, q: Q.state, agg: 'last' as const });
+const led = stateSeries;
 
 export const vebus: DashboardSpec = {
   uid: 'wattline-vebus',
