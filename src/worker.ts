@@ -20,7 +20,7 @@ import { pingProbe } from './influx/probe.js';
 import type { MqttDevice, MqttOutput } from './mqtt/output.js';
 import { VSCP_DRIVER } from './vscp/output.js';
 import { tally, withoutImplausible } from './devices/problems.js';
-import { openDeviceStatus, type DeviceStatusStore } from './outbox/device-status.js';
+import { GroupCommit } from './outbox/group-commit.js';
 import { openSqliteOutbox } from './outbox/sqlite-outbox.js';
 import { openCaptureStore, type CaptureStore } from './outbox/capture-store.js';
 import { backfillOutboxPath, PriorityOutbox } from './outbox/priority-outbox.js';
@@ -218,7 +218,8 @@ export class Worker {
   readonly devices = new Map<string, DeviceRuntime>();
   readonly scheduler: Scheduler;
   readonly outbox: Outbox | null;
-  private readonly status: DeviceStatusStore | null;
+  /** Points and device status rows of jobs ending together, in one outbox transaction. */
+  private readonly commits: GroupCommit | null;
   /** Replaced by a reload that changes the influx section. */
   flusher: Flusher | null;
   /** The capture archive, open when a device has `capture: on` (not for `test`). */
@@ -264,7 +265,7 @@ export class Worker {
     this.outbox = options.dryRun
       ? null
       : openSqliteOutbox(outboxPath, { maxRows: config.outbox.maxRows, maxBytes: config.outbox.maxBytes }, { synchronous: config.outbox.synchronous, minFreeBytes: config.outbox.minFreeBytes, log: log.child({ room: 'outbox' }) });
-    this.status = this.outbox ? openDeviceStatus(outboxPath) : null;
+    this.commits = this.outbox ? new GroupCommit(this.outbox) : null;
     // One-shot verbs (once, test) print each failure once themselves.
     this.deviceWatch = new DeviceWatch({ log: options.oneShot && !log.isLevelEnabled('debug') ? log.child({}, { level: 'error' }) : log, reminderMs: config.log.reminderS * 1000 });
     this.scheduler.on('jobSkipped', (s) => this.deviceWatch.skipped(s.name));
@@ -273,7 +274,7 @@ export class Worker {
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
       if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
       this.deviceWatch.ended(r, points, this.clock.now());
-      this.status?.record(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
+      this.commits?.recordStatus(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = this.outbox ? prioritised(this.outbox, outboxPath, config.outbox) : null;
@@ -440,8 +441,9 @@ export class Worker {
       if (points < dropped.length) drops.push({ reason: 'unencodable tag or field', count: dropped.length - points });
     }
     if (mode.dryRun) return { device: name, ok: true, points: result.points, lines, dropped: drops };
-    if (this.outbox && lines.length > 0) {
-      const { dropped: evicted } = this.outbox.append(lines, this.precision);
+    if (this.commits && lines.length > 0) {
+      // Nothing below (echo, MQTT, status) happens before the commit that holds these lines.
+      const { dropped: evicted } = await this.commits.append(lines, this.precision);
       if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
     }
     if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
@@ -646,7 +648,7 @@ export class Worker {
     await this.mqtt?.stop();
     await this.flusher?.stop();
     await Promise.all([...this.devices.values()].map((rt) => closeRuntime(rt)));
-    this.status?.close();
+    this.commits?.close();
     (this.sendQueue ?? this.outbox)?.close();
     this.safely(() => this.captures?.close());
   }

@@ -17,8 +17,42 @@ export interface DeviceStatus {
   lastOkMs: number | null;
 }
 
+/** How one job ended, as the worker reports it. */
+export interface JobStatus {
+  ok: boolean;
+  endMs: number;
+  durationMs: number;
+  points: number;
+  error?: string | undefined;
+}
+
+/** The named parameters of DEVICE_STATUS_UPSERT. */
+export interface DeviceStatusUpdate {
+  device: string;
+  ok: 0 | 1;
+  endMs: number;
+  durationMs: number;
+  points: number;
+  error: string | null;
+  failed: 0 | 1;
+  okMs: number | null;
+}
+
+/** One row per device; runs and failures count up (also written in the outbox's group commits). */
+export const DEVICE_STATUS_UPSERT = `
+    INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
+    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, 1, @failed, @okMs)
+    ON CONFLICT (device) DO UPDATE SET
+      ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
+      points = excluded.points, error = excluded.error, runs = runs + 1,
+      failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`;
+
+export function statusUpdate(device: string, r: JobStatus): DeviceStatusUpdate {
+  return { device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null };
+}
+
 export interface DeviceStatusStore {
-  record(device: string, result: { ok: boolean; endMs: number; durationMs: number; points: number; error?: string }): void;
+  record(device: string, result: JobStatus): void;
   get(device: string): DeviceStatus | undefined;
   close(): void;
 }
@@ -40,19 +74,13 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   // status updates, never a point: the outbox's own commits still sync the WAL up to theirs.
   db.pragma('synchronous = NORMAL');
   applyMigrations(db, migrationsDir('outbox'));
-  const upsert = db.prepare(`
-    INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
-    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, 1, @failed, @okMs)
-    ON CONFLICT (device) DO UPDATE SET
-      ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
-      points = excluded.points, error = excluded.error, runs = runs + 1,
-      failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`);
+  const upsert = db.prepare(DEVICE_STATUS_UPSERT);
   const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
   return {
     record(device, r) {
       // On a full disk the status waits for the next job: it is a report, not data (issue 23).
       try {
-        upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+        upsert.run(statusUpdate(device, r));
       } catch (err) {
         if (!isDiskFull(err)) throw err;
       }
