@@ -1,6 +1,6 @@
 /**
  * Pure HDHK decoding (STYLE #1): register words in, readings out. No I/O, no clock.
- * Facts from protocols.md §2.2-§2.3; the Modbus framing and CRC are modbus-serial's.
+ * Facts from protocols.md §2.2-§2.3; the Modbus framing and CRC are frames.ts.
  */
 import { FrameError } from '../../core/errors.js';
 import { CHANNELS, CURRENT, FREQUENCY, INFO, rangeRegisterFor } from './registers.js';
