@@ -37,6 +37,8 @@ import type { EssPowerParams } from './control.js';
 import { VebusLink } from './link.js';
 import { ESS_ASSISTANT_ID, ESS_ASSISTANT_MASK, LETTERS, SLEEP_FRAME, SNAPSHOT_IDS, VAR_INFO_IDS, WAKEUP_FRAME, WREPLY, type Letter, type VarInfo } from './protocol.js';
 import { tally, type FieldProblem } from '../problems.js';
+import { LinkState } from '../../transports/link-state.js';
+import { isNetworkLink } from '../../transports/transport.js';
 import { PollAssembler, readingToPoints, varInfoOrProblem, type VebusReading } from './reading.js';
 
 export class VebusSession implements DeviceSession {
@@ -55,7 +57,10 @@ export class VebusSession implements DeviceSession {
   private connectedAtMs: number | undefined;
   private closed = false;
   private lastChecksumErrors = 0;
-  private readonly counts = { polls: 0, polls_ok: 0, connects: 0, offline: 0 };
+  private readonly counts = { polls: 0, polls_ok: 0, connects: 0, offline: 0, reopens: 0, open_failures: 0, link_resets: 0 };
+  /** Network links only: one log line per change between answering and not (like hdhk, powerwalker). */
+  private readonly linkState: LinkState | undefined;
+  private everOpen = false;
   version: VersionReply | undefined;
   lastReading: VebusReading | undefined;
 
@@ -78,6 +83,7 @@ export class VebusSession implements DeviceSession {
     this.link.attach();
     ctx.transport.on('close', this.onClose);
     ctx.transport.on('error', this.onError);
+    this.linkState = isNetworkLink(ctx.transport) ? new LinkState(ctx.log, 'vebus link') : undefined;
   }
 
   /** The ESS set-point RAM id the scan found (or the configured one). */
@@ -105,7 +111,12 @@ export class VebusSession implements DeviceSession {
     if (this.connected && t0 - since > this.options.offlineAfterMs) {
       this.counts.offline++;
       this.connected = false;
-      this.ctx.log.warn({ seconds: Math.round((t0 - since) / 1000) }, 'vebus offline: no complete poll; connecting afresh');
+      const seconds = Math.round((t0 - since) / 1000);
+      // A network link that stopped answering may be half-open (no FIN): a fresh connection finds out.
+      if (this.linkState && this.ctx.transport.isOpen) {
+        this.counts.link_resets++;
+        await this.linkState.reset(this.ctx.transport, t0, `no complete poll for ${seconds} s (half-open connection?)`);
+      } else this.ctx.log.warn({ seconds }, 'vebus offline: no complete poll; connecting afresh');
     }
     let reading: VebusReading;
     try {
@@ -124,6 +135,7 @@ export class VebusSession implements DeviceSession {
       this.link.stampNext(undefined); // t0 belongs to this poll only
     }
     this.lastCompleteMs = this.ctx.clock.now();
+    this.linkState?.up(this.lastCompleteMs, { port: this.ctx.transport.key });
     this.lastReading = reading;
     this.counts.polls_ok++;
     const problems = this.problems;
@@ -187,12 +199,17 @@ export class VebusSession implements DeviceSession {
     const t = this.ctx.transport;
     if (t.isOpen) return;
     this.connected = false;
+    this.linkState?.attempt();
     try {
       await t.open();
     } catch (err) {
+      this.counts.open_failures++;
+      this.linkState?.down(this.ctx.clock.now(), errorMessage(err), { port: t.key });
       if (err instanceof TransportError) throw err;
       throw new TransportError(`${t.key}: cannot open: ${errorMessage(err)}`, true, { cause: err });
     }
+    if (this.everOpen) this.counts.reopens++;
+    this.everOpen = true;
   }
 
   private nextLetter(): Letter {
@@ -231,7 +248,9 @@ export class VebusSession implements DeviceSession {
     this.connectedAtMs = this.ctx.clock.now();
     this.counts.connects++;
     await this.scanIfNeeded(signal);
-    this.ctx.log.info({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
+    // On a network link that was down, LinkState's "back" line says it; this one is for the first connect.
+    const level = this.linkState && this.counts.connects > 1 ? 'debug' : 'info';
+    this.ctx.log[level]({ version: this.version.version, mode: this.version.mode, essSetpointRamId: this.essRamId ?? null }, 'vebus connected');
   }
 
   /** The scan once per connection; a scan that timed out is tried again on the next poll, and costs no readings. */
@@ -291,7 +310,9 @@ export class VebusSession implements DeviceSession {
 
   private readonly onClose = (): void => {
     this.connected = false;
-    if (!this.closed) this.ctx.log.warn({ port: this.ctx.transport.key }, 'vebus port closed; reopening on the next poll');
+    if (this.closed || this.linkState?.resetting) return;
+    if (this.linkState) this.linkState.down(this.ctx.clock.now(), 'connection closed', { port: this.ctx.transport.key });
+    else this.ctx.log.warn({ port: this.ctx.transport.key }, 'vebus port closed; reopening on the next poll');
   };
 
   private readonly onError = (err: Error): void => {
