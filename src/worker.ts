@@ -272,7 +272,7 @@ export class Worker {
     this.scheduler.on('jobEnd', (r) => {
       const report = this.lastReports.get(r.name);
       const points = r.ok ? (report?.lines.length ?? 0) : 0;
-      if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs * 100) / 100 }, 'collected');
+      if (r.ok) this.log.debug({ device: r.name, points, ms: Math.round(r.durationMs) }, 'collected');
       this.deviceWatch.ended(r, points, this.clock.now());
       this.commits?.recordStatus(r.name, { ok: r.ok, endMs: this.clock.now(), durationMs: r.durationMs, points, error: r.error });
     });

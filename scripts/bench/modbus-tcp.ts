@@ -11,7 +11,7 @@
  *     each, each on its own port) against a `wattline run` with one of them alone. The 32 servers
  *     are small MBAP responders in this process (independent of src/): 32 pymodbus processes
  *     would make the servers, not the worker, the bottleneck on 2 cores. Poll durations are the
- *     `ms` of the worker's JSON debug 'collected' lines (stderr) (0.01 ms); per second the slowest of the
+ *     `ms` of the worker's JSON debug 'collected' lines (stderr) (whole ms, the scheduler's clock); per second the slowest of the
  *     32, its median over the run against the median poll of the single gateway. Target <= 1.1x.
  *     CPU (utime + stime over the measured window) and max RSS of the worker are reported.
  *     A job's duration includes its outbox commit (the group commit's 2 ms window and one fsync

@@ -1,7 +1,8 @@
 /**
- * Group commit (issues 20, 24): jobs whose points are ready within `windowMs` of each other
- * share one outbox transaction, so 32 gateways answering in the same second cost one fsync,
- * not 32 queued on the one event loop.
+ * Group commit (issues 20, 24): jobs whose points are ready together (the same turn of the
+ * event loop, or during the previous commit's fsync; or within `windowMs`) share one outbox
+ * transaction, so 32 gateways answering in the same second cost a few fsyncs, not 32 queued
+ * on the one event loop.
  *
  * - A job's append() resolves only after the transaction that holds its lines has committed:
  *   the worker acknowledges nothing (echo, MQTT, device status) before that, so a SIGKILL
@@ -23,11 +24,16 @@ import type { Outbox } from './types.js';
 /** Any outbox; SQLite's commits a group in one transaction, others one append per job (no status table). */
 type GroupOutbox = Outbox & Partial<Pick<SqliteOutbox, 'appendGroup'>>;
 
-/** Default window: jobs ending this close together share a commit; a lone job waits this long. */
-export const GROUP_COMMIT_MS = 2;
+/**
+ * Default window, ms. 0: the commit runs as soon as the event loop has handled what is ready
+ * (setImmediate) — replies that arrived together share it, and replies that arrive during a
+ * commit's fsync share the next one; a lone job waits for nothing. A timer window (> 0)
+ * gathers more per commit at the cost of that much latency for every job.
+ */
+export const GROUP_COMMIT_MS = 0;
 
-/** Longest a status row waits for points to ride with (what `wattline devices` may lag). */
-export const STATUS_DELAY_MS = 1000;
+/** Longest a status row waits for points to ride with (what `wattline devices` may lag): longer than a 1-2 s polling cadence, so the next poll carries it. */
+export const STATUS_DELAY_MS = 3000;
 
 type AppendResult = { dropped: number; refused?: number };
 
@@ -40,7 +46,7 @@ export class GroupCommit {
   private waiting: Waiting[] = [];
   /** Latest status per device not yet written. */
   private readonly statuses = new Map<string, DeviceStatusUpdate>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Transactions and jobs committed (for tests and the benchmark). */
@@ -72,7 +78,7 @@ export class GroupCommit {
 
   /** Commit everything pending now (stop, reload). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.cancel(this.timer);
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.timer = this.statusTimer = null;
     const jobs = this.waiting;
@@ -101,9 +107,16 @@ export class GroupCommit {
   }
 
   private arm(): void {
-    this.timer ??= setTimeout(() => {
+    if (this.timer) return;
+    const run = () => {
       this.timer = null;
       this.flush();
-    }, this.windowMs);
+    };
+    this.timer = this.windowMs > 0 ? setTimeout(run, this.windowMs) : setImmediate(run);
+  }
+
+  private cancel(t: NodeJS.Timeout | NodeJS.Immediate): void {
+    if (this.windowMs > 0) clearTimeout(t as NodeJS.Timeout);
+    else clearImmediate(t as NodeJS.Immediate);
   }
 }

@@ -61,6 +61,20 @@ test('jobs ready within the window share one commit; each resolves only once its
   outbox.close();
 });
 
+test('by default (no timer window) jobs appended in the same turn of the event loop share one commit, later ones the next', async () => {
+  const path = freshPath();
+  const outbox = openSqliteOutbox(path, ROOMY);
+  const commits = new GroupCommit(outbox);
+  const first = [1, 2, 3].map((j) => commits.append([`m,job=${j} v=1i`], 'ms'));
+  await Promise.all(first);
+  assert.deepEqual(commits.counts, { commits: 1, jobs: 3 });
+  await commits.append(['m,job=4 v=1i'], 'ms');
+  assert.deepEqual(commits.counts, { commits: 2, jobs: 4 });
+  assert.deepEqual(committedLines(path), ['m,job=1 v=1i', 'm,job=2 v=1i', 'm,job=3 v=1i', 'm,job=4 v=1i']);
+  commits.close();
+  outbox.close();
+});
+
 test('drop-oldest is counted per job inside a group, as separate appends would', async () => {
   const path = freshPath();
   const outbox = openSqliteOutbox(path, { maxRows: 3, maxBytes: 1_000_000 });
