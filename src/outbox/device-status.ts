@@ -34,21 +34,28 @@ export interface DeviceStatusUpdate {
   durationMs: number;
   points: number;
   error: string | null;
-  failed: 0 | 1;
+  /** Jobs this row stands for (more than 1 when rows of one device were merged while waiting). */
+  runs: number;
+  failed: number;
   okMs: number | null;
 }
 
 /** One row per device; runs and failures count up (also written in the outbox's group commits). */
 export const DEVICE_STATUS_UPSERT = `
     INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
-    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, 1, @failed, @okMs)
+    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, @runs, @failed, @okMs)
     ON CONFLICT (device) DO UPDATE SET
       ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
-      points = excluded.points, error = excluded.error, runs = runs + 1,
+      points = excluded.points, error = excluded.error, runs = runs + excluded.runs,
       failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`;
 
 export function statusUpdate(device: string, r: JobStatus): DeviceStatusUpdate {
-  return { device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null };
+  return { device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, runs: 1, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null };
+}
+
+/** `later` on top of a row of the same device not yet written: the latest state, the counts of both. */
+export function mergeStatus(earlier: DeviceStatusUpdate, later: DeviceStatusUpdate): DeviceStatusUpdate {
+  return { ...later, runs: earlier.runs + later.runs, failed: earlier.failed + later.failed, okMs: later.okMs ?? earlier.okMs };
 }
 
 export interface DeviceStatusStore {

@@ -12,12 +12,13 @@
  *   transaction: with devices polled each second, the statuses of one tick go with the
  *   points of the next, and a tick costs one transaction. With no points coming they are
  *   written on their own after STATUS_DELAY_MS, without an fsync (outbox.appendGroup).
- *   They are reports, so they wait on a full disk (at most one pending row per device).
+ *   They are reports, so they wait on a full disk (one pending row per device, the runs and
+ *   failures of the jobs it stands for added up).
  * - An error of the transaction (other than a full disk, which refuses as append does) fails
  *   every job of the group, as it would have failed each append.
  */
 import type { Precision } from '../core/point.js';
-import { statusUpdate, type DeviceStatusUpdate, type JobStatus } from './device-status.js';
+import { mergeStatus, statusUpdate, type DeviceStatusUpdate, type JobStatus } from './device-status.js';
 import type { GroupAppend, SqliteOutbox } from './sqlite-outbox.js';
 import type { Outbox } from './types.js';
 
@@ -44,7 +45,7 @@ interface Waiting extends GroupAppend {
 
 export class GroupCommit {
   private waiting: Waiting[] = [];
-  /** Latest status per device not yet written. */
+  /** Per device, the status not yet written (several jobs' merged: runs and failures add up). */
   private readonly statuses = new Map<string, DeviceStatusUpdate>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
@@ -69,7 +70,9 @@ export class GroupCommit {
   /** A job ended (after its commit, if it had points): its status goes with the next commit. */
   recordStatus(device: string, status: JobStatus): void {
     if (this.closed) return;
-    this.statuses.set(device, statusUpdate(device, status));
+    const row = statusUpdate(device, status);
+    const waiting = this.statuses.get(device);
+    this.statuses.set(device, waiting ? mergeStatus(waiting, row) : row);
     this.statusTimer ??= setTimeout(() => {
       this.statusTimer = null;
       this.flush();
