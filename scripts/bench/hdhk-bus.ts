@@ -1,5 +1,5 @@
 /**
- * HDHK bus benchmark: the real HdhkSession (hdhkDriver.createSession, modbus-serial over
+ * HDHK bus benchmark: the real HdhkSession (hdhkDriver.createSession, its Modbus client over
  * the transport port) polling 8 units on one RS-485 bus at 9600 8N1, against the HDHK
  * simulator on a paced sim link (src/simulators/paced-link.ts: every byte takes its wire
  * time, a 3.5-character gap before every frame).

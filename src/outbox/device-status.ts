@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
-import { isDiskFull } from './sqlite-outbox.js';
+import { isDiskFull } from './space.js';
 
 /** How a device's collections have gone, kept beside the outbox so `wattline devices` can tell from another process. */
 export interface DeviceStatus {
@@ -17,8 +17,49 @@ export interface DeviceStatus {
   lastOkMs: number | null;
 }
 
+/** How one job ended, as the worker reports it. */
+export interface JobStatus {
+  ok: boolean;
+  endMs: number;
+  durationMs: number;
+  points: number;
+  error?: string | undefined;
+}
+
+/** The named parameters of DEVICE_STATUS_UPSERT. */
+export interface DeviceStatusUpdate {
+  device: string;
+  ok: 0 | 1;
+  endMs: number;
+  durationMs: number;
+  points: number;
+  error: string | null;
+  /** Jobs this row stands for (more than 1 when rows of one device were merged while waiting). */
+  runs: number;
+  failed: number;
+  okMs: number | null;
+}
+
+/** One row per device; runs and failures count up (also written in the outbox's group commits). */
+export const DEVICE_STATUS_UPSERT = `
+    INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
+    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, @runs, @failed, @okMs)
+    ON CONFLICT (device) DO UPDATE SET
+      ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
+      points = excluded.points, error = excluded.error, runs = runs + excluded.runs,
+      failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`;
+
+export function statusUpdate(device: string, r: JobStatus): DeviceStatusUpdate {
+  return { device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, runs: 1, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null };
+}
+
+/** `later` on top of a row of the same device not yet written: the latest state, the counts of both. */
+export function mergeStatus(earlier: DeviceStatusUpdate, later: DeviceStatusUpdate): DeviceStatusUpdate {
+  return { ...later, runs: earlier.runs + later.runs, failed: earlier.failed + later.failed, okMs: later.okMs ?? earlier.okMs };
+}
+
 export interface DeviceStatusStore {
-  record(device: string, result: { ok: boolean; endMs: number; durationMs: number; points: number; error?: string }): void;
+  record(device: string, result: JobStatus): void;
   get(device: string): DeviceStatus | undefined;
   close(): void;
 }
@@ -40,19 +81,13 @@ export function openDeviceStatus(path: string): DeviceStatusStore {
   // status updates, never a point: the outbox's own commits still sync the WAL up to theirs.
   db.pragma('synchronous = NORMAL');
   applyMigrations(db, migrationsDir('outbox'));
-  const upsert = db.prepare(`
-    INSERT INTO device_status (device, ok, last_end_ms, duration_ms, points, error, runs, failures, last_ok_ms)
-    VALUES (@device, @ok, @endMs, @durationMs, @points, @error, 1, @failed, @okMs)
-    ON CONFLICT (device) DO UPDATE SET
-      ok = excluded.ok, last_end_ms = excluded.last_end_ms, duration_ms = excluded.duration_ms,
-      points = excluded.points, error = excluded.error, runs = runs + 1,
-      failures = failures + excluded.failures, last_ok_ms = COALESCE(excluded.last_ok_ms, last_ok_ms)`);
+  const upsert = db.prepare(DEVICE_STATUS_UPSERT);
   const select = db.prepare('SELECT * FROM device_status WHERE device = ?');
   return {
     record(device, r) {
       // On a full disk the status waits for the next job: it is a report, not data.
       try {
-        upsert.run({ device, ok: r.ok ? 1 : 0, endMs: r.endMs, durationMs: Math.round(r.durationMs), points: r.points, error: r.error ?? null, failed: r.ok ? 0 : 1, okMs: r.ok ? r.endMs : null });
+        upsert.run(statusUpdate(device, r));
       } catch (err) {
         if (!isDiskFull(err)) throw err;
       }

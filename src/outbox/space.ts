@@ -111,3 +111,8 @@ export class OutboxSpace {
     return this.reserveBytes;
   }
 }
+
+/** SQLite's "database or disk is full" (ENOSPC, or a file size limit). */
+export function isDiskFull(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+}

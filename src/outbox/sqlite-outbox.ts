@@ -7,7 +7,8 @@ import type { Precision } from '../core/point.js';
 import { checkLimits, checkPeekArgs, checkPrecision, DEFAULT_DEAD_LETTER_LIST, listLimit, takeBatch, type StoredRow } from './batch.js';
 import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
-import { OutboxSpace, walBounds } from './space.js';
+import { isDiskFull, OutboxSpace, walBounds } from './space.js';
+import { DEVICE_STATUS_UPSERT, type DeviceStatusUpdate } from './device-status.js';
 import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxSpaceStatus, OutboxStats } from './types.js';
 
 export interface SqliteOutboxOptions {
@@ -41,11 +42,6 @@ export class OutboxAckError extends WattlineError {
   constructor(path: string, rows: number, cause: unknown) {
     super(`${path}: InfluxDB accepted ${rows} points, but acknowledging them on disk failed (${(cause as Error).message ?? String(cause)}); they stay pending and will be sent again`, 'outbox.ack', { cause });
   }
-}
-
-/** SQLite's "database or disk is full" (ENOSPC, or a file size limit). */
-export function isDiskFull(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
 }
 
 interface Counters {
@@ -86,6 +82,12 @@ const IN_IDS = 'id IN (SELECT value FROM json_each(?))';
  * that waits up to busy_timeout for the lock, and counters are always read from the file
  * (never cached), so each connection sees the others' changes.
  */
+/** One job's lines in a group commit. */
+export interface GroupAppend {
+  lines: readonly string[];
+  precision: Precision;
+}
+
 export class SqliteOutbox implements Outbox {
   readonly path: string;
   private readonly db: Database.Database;
@@ -100,6 +102,8 @@ export class SqliteOutbox implements Outbox {
   private readonly space: OutboxSpace | null;
   private readonly log: Logger | undefined;
   private readonly pageSize: number;
+  /** synchronous = FULL (the default): status-only commits switch it off for their own commit. */
+  private readonly syncFull: boolean;
   /** Refusing new points: the disk is below minFreeBytes (or was found full). */
   private refusing = false;
   /** Refused points not yet added to the file's counter (the disk was too full to write it). */
@@ -115,6 +119,7 @@ export class SqliteOutbox implements Outbox {
     this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
+    this.syncFull = opts.synchronous !== 'normal';
     // Refuse a folder, a device, garbage, a cut-short, damaged or foreign file before writing anything.
     checkOutboxFile(path, opts);
     if (path !== ':memory:') makeFolder(dirname(path), path);
@@ -148,6 +153,11 @@ export class SqliteOutbox implements Outbox {
       purge: db.transaction((ids?: readonly number[]) => this.purge(ids)).immediate,
       peek: db.transaction((maxRows: number, maxBytes: number, afterId: number) => this.readBatch(maxRows, maxBytes, afterId)).deferred,
       stats: db.transaction(() => this.readStats()).deferred,
+      group: db.transaction((appends: readonly GroupAppend[], statuses: readonly DeviceStatusUpdate[]) => {
+        const dropped = appends.map((a) => (a.lines.length > 0 ? this.insertLines(a.lines, a.precision) : 0));
+        for (const s of statuses) this.sql.upsertStatus.run(s);
+        return dropped;
+      }).immediate,
       appendMarked: db.transaction((lines: readonly string[], precision: Precision, job: string, position: number) => {
         this.lastIds = null;
         const dropped = lines.length > 0 ? this.insertLines(lines, precision) : 0;
@@ -187,6 +197,57 @@ export class SqliteOutbox implements Outbox {
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       return this.refuse(lines.length);
+    }
+  }
+
+  /**
+   * Group commit (group-commit.ts): the lines of several jobs, each inserted as its own append
+   * would be (drop-oldest counted per job), and the device status rows of jobs already
+   * committed, in ONE transaction: one fsync for all of them. The results follow `appends`.
+   * On a full disk every append is refused and the statuses wait (they are reports, not data).
+   */
+  appendGroup(appends: readonly GroupAppend[], statuses: readonly DeviceStatusUpdate[]): { result: { dropped: number; refused?: number }[]; statusesWritten: boolean } {
+    for (const a of appends) checkPrecision(a.precision);
+    const lines = appends.reduce((n, a) => n + a.lines.length, 0);
+    if (lines > 0 && !this.roomFor()) return { result: appends.map((a) => (a.lines.length > 0 ? this.refuse(a.lines.length) : { dropped: 0 })), statusesWritten: false };
+    if (lines === 0) return { result: appends.map(() => ({ dropped: 0 })), statusesWritten: this.writeStatuses(statuses) };
+    try {
+      return { result: this.tx.group(appends, statuses).map((dropped) => ({ dropped })), statusesWritten: statuses.length > 0 };
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+    }
+    // Full: the points must not wait on a status row that no longer fits; try them alone.
+    try {
+      return { result: this.tx.group(appends, []).map((dropped) => ({ dropped })), statusesWritten: false };
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      return { result: appends.map((a) => (a.lines.length > 0 ? this.refuse(a.lines.length) : { dropped: 0 })), statusesWritten: false };
+    }
+  }
+
+  /**
+   * Status rows with no points to ride with (failed jobs): committed without an fsync, as the
+   * separate status connection did before — a power cut may lose a status, never a point; the
+   * next synced commit syncs the WAL up to them.
+   */
+  private writeStatuses(statuses: readonly DeviceStatusUpdate[]): boolean {
+    if (statuses.length === 0) return false;
+    if (!this.syncFull) return this.tryStatuses(statuses);
+    this.sql.syncNormal.run();
+    try {
+      return this.tryStatuses(statuses);
+    } finally {
+      this.sql.syncFull.run();
+    }
+  }
+
+  private tryStatuses(statuses: readonly DeviceStatusUpdate[]): boolean {
+    try {
+      this.tx.group([], statuses);
+      return true;
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      return false;
     }
   }
 
@@ -532,6 +593,11 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO backfill_checkpoints (job, position, updated_ms) VALUES (?, ?, ?)
        ON CONFLICT (job) DO UPDATE SET position = excluded.position, updated_ms = excluded.updated_ms`,
     ),
+    // The same upsert as device-status.ts's store (one row per device), here so a job's status
+    // rides in a group commit instead of a second connection's transaction.
+    upsertStatus: db.prepare(DEVICE_STATUS_UPSERT),
+    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    syncFull: db.prepare('PRAGMA synchronous = FULL'),
     getCheckpoint: db.prepare('SELECT position FROM backfill_checkpoints WHERE job = ?').pluck(),
     clearCheckpoint: db.prepare('DELETE FROM backfill_checkpoints WHERE job = ?'),
   };

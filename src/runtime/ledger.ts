@@ -20,7 +20,8 @@ export class JobLedger {
 
   constructor(
     readonly watch: DeviceWatch,
-    private readonly status: DeviceStatusStore | null,
+    /** The status table: the outbox's group commit in a worker (rows ride with the next points). */
+    private readonly status: Pick<DeviceStatusStore, 'record' | 'close'> | null,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}

@@ -12,7 +12,7 @@ import type { DeviceConfig } from '../config/schema.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
 import type { Flusher } from '../influx/flusher.js';
 import type { MqttOutput } from '../mqtt/output.js';
-import { openDeviceStatus } from '../outbox/device-status.js';
+import { GroupCommit } from '../outbox/group-commit.js';
 import type { Outbox } from '../outbox/types.js';
 import { Scheduler, type JobSpec } from '../scheduler/index.js';
 import { DeviceWatch, type Observer } from '../observe/index.js';
@@ -53,6 +53,8 @@ export class Worker {
   private reloads: Promise<unknown> = Promise.resolve();
   /** Reports, status rows and the log's watch per device. */
   private readonly ledger: JobLedger;
+  /** Points and device status rows of jobs ending together, in one outbox transaction. */
+  private readonly commits: GroupCommit | null;
   private readonly collectedListeners: ((report: JobReport) => void)[] = [];
   /** The MQTT output of `run` when the config has an `mqtt` section. */
   mqtt: MqttOutput | null = null;
@@ -78,7 +80,9 @@ export class Worker {
     const opened = options.dryRun ? null : openOutbox(loaded, log);
     this.outbox = opened?.outbox ?? null;
     this.deviceWatch = new DeviceWatch({ log: this.quietLog(), reminderMs: config.log.reminderS * 1000 });
-    this.ledger = new JobLedger(this.deviceWatch, opened ? openDeviceStatus(opened.path) : null, this.clock, log);
+    this.commits = opened ? new GroupCommit(opened.outbox) : null;
+    const commits = this.commits;
+    this.ledger = new JobLedger(this.deviceWatch, commits && { record: (device, status) => commits.recordStatus(device, status), close: () => commits.close() }, this.clock, log);
     this.ledger.follow(this.scheduler);
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = opened ? prioritised(opened.outbox, opened.path, config.outbox) : null;
@@ -171,8 +175,9 @@ export class Worker {
     const result = await collectFrom(rt, signal, { captures: this.captures, clock: this.clock, waitForStream: this.waitForStreams || mode.dryRun === true });
     const { points, lines, dropped } = encodeCollected(name, result, rt.driver.fields, this.precision, this.log);
     if (mode.dryRun) return { device: name, ok: true, points, lines, dropped };
-    if (this.outbox && lines.length > 0) {
-      const { dropped: evicted } = this.outbox.append(lines, this.precision);
+    if (this.commits && lines.length > 0) {
+      // Nothing below (echo, MQTT, status) happens before the commit that holds these lines.
+      const { dropped: evicted } = await this.commits.append(lines, this.precision);
       if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
     }
     if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');

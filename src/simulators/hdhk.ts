@@ -5,7 +5,7 @@
  *
  * It shares nothing with the driver (a simulator never imports src/devices/: docs/adding-a-driver.md): the
  * register layout is taken from the protocol table here, and the CRC is its own bit-by-bit
- * CRC-16/MODBUS (§2.4), not modbus-serial's table.
+ * CRC-16/MODBUS (§2.4), not the driver's table (devices/hdhk/framer.ts).
  */
 import type { Transport } from '../transports/transport.js';
 

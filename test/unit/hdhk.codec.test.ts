@@ -10,7 +10,7 @@ import { encodePoint } from '../../src/core/line-protocol.js';
 import { channelRange, decodeChannels, decodeFirmware, decodeInfo, wordsFromBytes } from '../../src/devices/hdhk/codec.js';
 import { hdhkOptionsSchema } from '../../src/devices/hdhk/config.js';
 import { phaseSums, unitToPoints } from '../../src/devices/hdhk/points.js';
-import { CURRENT } from '../../src/devices/hdhk/registers.js';
+import { CURRENT } from '../../src/devices/hdhk/tables.js';
 import { modbusCrc, withModbusCrc } from '../../src/simulators/hdhk.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

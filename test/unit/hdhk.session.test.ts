@@ -1,7 +1,7 @@
 /**
- * The hdhk session (modbus-serial over the sim link) against the project's own HDHK
+ * The hdhk session (its Modbus client over the sim link) against the project's own HDHK
  * simulator on the device end: several units, every fault, recovery on the next poll.
- * Request timeouts are real (modbus-serial's timer), kept short; nothing asserts on time.
+ * Request timeouts are real (the client's timer), kept short; nothing asserts on time.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -10,27 +10,12 @@
 import type { Point } from '../../core/point.js';
 import type { CaptureRecord, DecodeContext, DecodeResult } from '../types.js';
 import { decodeChannels, decodeInfo, wordsFromBytes, type UnitInfo } from './codec.js';
+import { crcOk } from './framer.js';
 import type { HdhkOptions } from './config.js';
 import { phaseSums, unitToPoints, type UnitReading } from './points.js';
-import { CURRENT, FC_READ_HOLDING, FREQUENCY, INFO } from './registers.js';
+import { CURRENT, FC_READ_HOLDING, FREQUENCY, INFO } from './tables.js';
 
 const infoSeen = new WeakMap<object, Map<number, UnitInfo | null>>();
-
-/** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF), sent low byte first. */
-function crc16modbus(bytes: Uint8Array, end: number): number {
-  let crc = 0xffff;
-  for (let i = 0; i < end; i++) {
-    crc ^= bytes[i]!;
-    for (let b = 0; b < 8; b++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-  }
-  return crc;
-}
-
-function crcOk(frame: Buffer): boolean {
-  if (frame.length < 4) return false;
-  const crc = crc16modbus(frame, frame.length - 2);
-  return frame[frame.length - 2] === (crc & 0xff) && frame[frame.length - 1] === crc >> 8;
-}
 
 interface Request {
   unit: number;

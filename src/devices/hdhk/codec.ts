@@ -1,9 +1,9 @@
 /**
  * Pure HDHK decoding: register words in, readings out. No I/O, no clock.
- * Facts from docs/protocols/hdhk.md §2.2-§2.3; the Modbus framing and CRC are modbus-serial's.
+ * Facts from docs/protocols/hdhk.md §2.2-§2.3; the Modbus framing and CRC are framer.ts.
  */
 import { FrameError } from '../../core/errors.js';
-import { CHANNELS, CURRENT, FREQUENCY, INFO, rangeRegisterFor } from './registers.js';
+import { CHANNELS, CURRENT, FREQUENCY, INFO, rangeRegisterFor } from './tables.js';
 
 export interface UnitInfo {
   /** Register 0 as printed by the vendor: 628 -> "6.2.8". */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
-import { CHANNELS, DEFAULT_CT_RATIO, UNIT_ID_MAX, UNIT_ID_MIN } from './registers.js';
+import { CHANNELS, DEFAULT_CT_RATIO, UNIT_ID_MAX, UNIT_ID_MIN } from './tables.js';
 
 const ctRatio = z.number().positive().max(100).describe('Amperes per register count (docs/protocols/hdhk.md §2.2: 0.01 for DL-CT08CL2, 0.0245 for SCT013-030)');
 

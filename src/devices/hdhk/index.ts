@@ -1,8 +1,9 @@
 /**
  * hdhk: HDHK 16-channel AC current meters, Modbus RTU over RS-485 (docs/protocols/hdhk.md §2).
- * One device entry = one bus with one or more units. Layers: registers.ts (the map as
- * data) -> codec.ts (words -> readings) -> points.ts; session.ts talks modbus-serial over
- * the injected transport (rtu-port.ts). See README.md beside this file.
+ * One device entry = one bus with one or more units. Layers: tables.ts (the map as
+ * data) -> codec.ts (words -> readings) -> points.ts; session.ts talks Modbus over the
+ * injected transport (framer.ts pure framing; link.ts with link-rtu.ts or link-mbap.ts).
+ * See README.md beside this file.
  */
 import type { Driver } from '../types.js';
 import { hdhkFields } from './fields.js';

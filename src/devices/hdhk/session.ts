@@ -1,7 +1,7 @@
 /**
- * The HDHK session: one RS-485 bus, one modbus-serial client over the injected transport
- * (rtu-port.ts), the units polled one after another with a pause between requests and an
- * explicit timeout on every request (modbus-serial's default is none).
+ * The HDHK session: one RS-485 bus, one Modbus client over the injected transport
+ * (link.ts: link-rtu.ts or link-mbap.ts), the units polled one after another with a pause between requests and an
+ * explicit timeout on every request.
  *
  * - A unit that is silent, answers with an exception, a bad CRC or a cut-off frame costs only
  *   its own points: the poll goes on, the failure is an HdhkUnitError in `lastOutcome` and a
@@ -13,7 +13,6 @@
  *   that rebooted or a relay that froze leaves a connection that looks open (no FIN), and only
  *   a fresh one finds out. Such a link logs once when it goes down and once when it is back.
  */
-import type ModbusSerial from 'modbus-serial';
 import { DeviceError, TransportError } from '../../core/errors.js';
 import type { Point } from '../../core/point.js';
 import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
@@ -21,23 +20,17 @@ import { decodeChannels, decodeInfo, type UnitInfo } from './codec.js';
 import type { HdhkOptions, HdhkUnitOptions } from './config.js';
 import { HdhkUnitError } from './errors.js';
 import { phaseSums, unitToPoints, type UnitReading } from './points.js';
-import { CURRENT, FREQUENCY, INFO } from './registers.js';
-import { TransportMbapPort } from './mbap-port.js';
-import type { ModbusPort } from './modbus-port.js';
-import { TransportRtuPort } from './rtu-port.js';
+import { CURRENT, FREQUENCY, INFO } from './tables.js';
+import { TransportMbapPort } from './link-mbap.js';
+import type { ModbusPort } from './link.js';
+import { TransportRtuPort } from './link-rtu.js';
 import { safeCapture } from '../kit/capture.js';
 import { describe, PortKeeper } from '../kit/port.js';
 
 export type UnitOutcome = { unit: number; ok: true; reading: UnitReading } | { unit: number; ok: false; error: HdhkUnitError };
 
-// modbus-serial is CommonJS; its module.exports.default is the client class. It is loaded on
-// first connect: it pulls in serialport (~13 MB resident), which a worker without HDHK units
-// should not pay for.
-type ModbusClient = InstanceType<(typeof ModbusSerial)['default']>;
-async function newModbusClient(port: unknown): Promise<ModbusClient> {
-  const { default: ModbusSerialModule } = await import('modbus-serial');
-  return new ModbusSerialModule.default(port as never);
-}
+// The port is the client (link.ts keeps the part of modbus-serial's interface used here).
+type ModbusClient = ModbusPort;
 
 interface ModbusLikeError {
   errno?: string;
@@ -129,7 +122,7 @@ export class HdhkSession implements DeviceSession {
     return { ...this.counts, ...this.keeper.counts, link_open: this.ctx.transport.isOpen ? 1 : 0 };
   }
 
-  /** The modbus-serial client over our transport, made on first use. */
+  /** The Modbus client over our transport, set up on first use. */
   private get client(): ModbusClient {
     if (!this.clientInstance) throw new DeviceError(`${this.ctx.device}: not connected`, this.ctx.device);
     return this.clientInstance;
@@ -137,9 +130,9 @@ export class HdhkSession implements DeviceSession {
 
   private async connect(): Promise<void> {
     if (!this.clientInstance) {
-      const client = await newModbusClient(this.port);
+      const client = this.port;
       client.setTimeout(this.options.requestTimeoutMs);
-      // modbus-serial re-emits port errors; without a listener an emitter throws.
+      // The port re-emits link errors; without a listener an emitter throws.
       (client as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.ctx.log.debug({ err: describe(err) }, 'hdhk port error'));
       this.clientInstance = client;
     }
@@ -190,7 +183,7 @@ export class HdhkSession implements DeviceSession {
     }
   }
 
-  /** modbus-serial's errors are not Error subclasses: sort them here, once. */
+  /** Sort the port's errors (link.ts ModbusRequestError) here, once. */
   private unitError(unit: number, start: number, count: number, err: unknown): HdhkUnitError {
     const e = (err ?? {}) as ModbusLikeError;
     const where = `${this.ctx.device}: unit ${unit}, registers ${start}-${start + count - 1}`;

@@ -1,0 +1,125 @@
+/**
+ * Group commit (issues 20, 24): jobs whose points are ready together (the same turn of the
+ * event loop, or during the previous commit's fsync; or within `windowMs`) share one outbox
+ * transaction, so 32 gateways answering in the same second cost a few fsyncs, not 32 queued
+ * on the one event loop.
+ *
+ * - A job's append() resolves only after the transaction that holds its lines has committed:
+ *   the worker acknowledges nothing (echo, MQTT, device status) before that, so a SIGKILL
+ *   in the window loses uncommitted points that nobody was told about — the promise a
+ *   single synchronous append kept.
+ * - Device status rows (recordStatus, after a job ended) ride in the next group's
+ *   transaction: with devices polled each second, the statuses of one tick go with the
+ *   points of the next, and a tick costs one transaction. With no points coming they are
+ *   written on their own after STATUS_DELAY_MS, without an fsync (outbox.appendGroup).
+ *   They are reports, so they wait on a full disk (one pending row per device, the runs and
+ *   failures of the jobs it stands for added up).
+ * - An error of the transaction (other than a full disk, which refuses as append does) fails
+ *   every job of the group, as it would have failed each append.
+ */
+import type { Precision } from '../core/point.js';
+import { mergeStatus, statusUpdate, type DeviceStatusUpdate, type JobStatus } from './device-status.js';
+import type { GroupAppend, SqliteOutbox } from './sqlite-outbox.js';
+import type { Outbox } from './types.js';
+
+/** Any outbox; SQLite's commits a group in one transaction, others one append per job (no status table). */
+type GroupOutbox = Outbox & Partial<Pick<SqliteOutbox, 'appendGroup'>>;
+
+/**
+ * Default window, ms. 0: the commit runs as soon as the event loop has handled what is ready
+ * (setImmediate) — replies that arrived together share it, and replies that arrive during a
+ * commit's fsync share the next one; a lone job waits for nothing. A timer window (> 0)
+ * gathers more per commit at the cost of that much latency for every job.
+ */
+export const GROUP_COMMIT_MS = 0;
+
+/** Longest a status row waits for points to ride with (what `wattline devices` may lag): longer than a 1-2 s polling cadence, so the next poll carries it. */
+export const STATUS_DELAY_MS = 3000;
+
+type AppendResult = { dropped: number; refused?: number };
+
+interface Waiting extends GroupAppend {
+  resolve: (r: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommit {
+  private waiting: Waiting[] = [];
+  /** Per device, the status not yet written (several jobs' merged: runs and failures add up). */
+  private readonly statuses = new Map<string, DeviceStatusUpdate>();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Transactions and jobs committed (for tests and the benchmark). */
+  readonly counts = { commits: 0, jobs: 0 };
+
+  constructor(
+    private readonly outbox: GroupOutbox,
+    private readonly windowMs = GROUP_COMMIT_MS,
+  ) {}
+
+  /** Commit `lines` with whatever else is ready within the window; resolves after the commit. */
+  append(lines: readonly string[], precision: Precision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error('outbox closed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ lines, precision, resolve, reject });
+      this.arm();
+    });
+  }
+
+  /** A job ended (after its commit, if it had points): its status goes with the next commit. */
+  recordStatus(device: string, status: JobStatus): void {
+    if (this.closed) return;
+    const row = statusUpdate(device, status);
+    const waiting = this.statuses.get(device);
+    this.statuses.set(device, waiting ? mergeStatus(waiting, row) : row);
+    this.statusTimer ??= setTimeout(() => {
+      this.statusTimer = null;
+      this.flush();
+    }, STATUS_DELAY_MS);
+  }
+
+  /** Commit everything pending now (stop, reload). */
+  flush(): void {
+    if (this.timer) this.cancel(this.timer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.timer = this.statusTimer = null;
+    const jobs = this.waiting;
+    if (jobs.length === 0 && this.statuses.size === 0) return;
+    this.waiting = [];
+    const statuses = [...this.statuses.values()];
+    let outcome: ReturnType<SqliteOutbox['appendGroup']>;
+    try {
+      outcome = this.outbox.appendGroup ? this.outbox.appendGroup(jobs, statuses) : { result: jobs.map((j) => this.outbox.append(j.lines, j.precision)), statusesWritten: true };
+    } catch (err) {
+      for (const j of jobs) j.reject(err);
+      return;
+    }
+    if (outcome.statusesWritten) for (const s of statuses) if (this.statuses.get(s.device) === s) this.statuses.delete(s.device);
+    if (jobs.length > 0) {
+      this.counts.commits++;
+      this.counts.jobs += jobs.length;
+    }
+    jobs.forEach((j, i) => j.resolve(outcome.result[i]!));
+  }
+
+  /** Commit what is pending and accept nothing more. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    const run = () => {
+      this.timer = null;
+      this.flush();
+    };
+    this.timer = this.windowMs > 0 ? setTimeout(run, this.windowMs) : setImmediate(run);
+  }
+
+  private cancel(t: NodeJS.Timeout | NodeJS.Immediate): void {
+    if (this.windowMs > 0) clearTimeout(t as NodeJS.Timeout);
+    else clearImmediate(t as NodeJS.Immediate);
+  }
+}
