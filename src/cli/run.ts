@@ -151,6 +151,7 @@ export async function runDaemon(cmd: Command, loaded: LoadedConfig, options: Dae
     throw err;
   }
   // After the lock: a second worker's refusal is its one line.
+  if (lock.pidFileProblem) log.warn(lock.pidFileProblem);
   for (const line of options.warnings ?? []) log.warn(line);
   const reload =
     options.reload?.(worker, log) ??
