@@ -69,6 +69,8 @@ export interface JobReport {
   lines: string[];
   error?: string;
   dropped: { reason: string; count: number }[];
+  /** Points the outbox refused for lack of disk space (outbox.minFreeBytes): collected, not kept. */
+  refused?: number;
   /** The telegrams behind these points, for mqtt.vscp (only for its driver, only when configured). */
   raw?: RawTelegram[];
 }
@@ -440,12 +442,15 @@ export class Worker {
       if (points < dropped.length) drops.push({ reason: 'unencodable tag or field', count: dropped.length - points });
     }
     if (mode.dryRun) return { device: name, ok: true, points: result.points, lines, dropped: drops };
+    let refused = 0;
     if (this.outbox && lines.length > 0) {
-      const { dropped: evicted } = this.outbox.append(lines, this.precision);
-      if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
+      const appended = this.outbox.append(lines, this.precision);
+      refused = appended.refused ?? 0;
+      if (appended.dropped > 0) this.log.warn({ evicted: appended.dropped }, 'outbox full: dropped the oldest points');
     }
-    if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
-    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops, ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
+    // echo prints what was committed: not a collection the outbox refused for lack of space.
+    if (this.loaded.config.echo && this.options.echo && lines.length > 0 && refused === 0) this.options.echo.write(lines.join('\n') + '\n');
+    const report: JobReport = { device: name, ok: true, points: result.points, lines, dropped: drops, ...(refused > 0 ? { refused } : {}), ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
     this.lastReports.set(name, report);
     for (const listener of this.collectedListeners) {
       try {

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 import { acquireWorkerLock } from '../../src/outbox/worker-lock.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { count, createDatabase, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { count, createDatabase, query, quoteIdent, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { ROOT } from '../helpers/paths.js';
 import { fillDisk, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { until } from '../helpers/until.js';
@@ -64,7 +64,7 @@ describe('wattline run on a full disk', () => {
   });
 
   /** A tmpfs with the outbox and a config delivering to database `db`; the one device collects once a year (never, here). */
-  async function setUp(db: string): Promise<{ dir: string; outbox: string; config: string }> {
+  async function setUp(db: string, extra: string[] = []): Promise<{ dir: string; outbox: string; config: string }> {
     const m = mountTmpfs(8 * MiB);
     mounts.push(m);
     await createDatabase(influx.url, db);
@@ -75,6 +75,7 @@ describe('wattline run on a full disk', () => {
       config,
       [
         'log: { level: info, format: json }',
+        ...extra,
         `outbox: { path: ${JSON.stringify(outbox)} }`,
         `influx: { version: 1, url: ${JSON.stringify(influx.url)}, database: ${db}, precision: ms, flushIntervalMs: 100, minRetryDelayMs: 100, maxRetryDelayMs: 500 }`,
         'devices:',
@@ -164,5 +165,47 @@ describe('wattline run on a full disk', () => {
     const again = new SqliteOutbox(outbox, LIMITS, { minFreeBytes: 0 });
     assert.equal(again.stats().rows, 100);
     again.close();
+  });
+
+  test('once with points refused for lack of space: exit 1 with one line, echo prints nothing it did not keep; through a running worker too; with room again exit 0 and every echoed line is in InfluxDB', async () => {
+    const { dir, outbox, config } = await setUp('once', ['echo: true']);
+    new SqliteOutbox(outbox, LIMITS).close();
+    const filler = join(dir, 'filler');
+    fillDisk(filler);
+    const refusal = 'points not kept: the outbox refused them for lack of disk space (below outbox.minFreeBytes; wattline buffer shows the disk)';
+
+    const alone = await runCli(['--config', config, 'once'], { timeoutMs: 60_000 });
+    assert.equal(alone.code, 1, alone.stderr);
+    assert.equal(alone.stdout, '', 'echo printed lines the outbox refused');
+    const errors = records(alone.stderr).filter((r) => r.level >= 50);
+    assert.deepEqual(errors.map((r) => r.msg), [refusal]);
+    assert.deepEqual((errors[0] as unknown as { devices: string[] }).devices, ['meter']);
+
+    // Beside a running worker (which starts on the full disk): it collects, its outbox refuses, once says so.
+    const worker = startCli(['--config', config, 'run']);
+    try {
+      await until('the worker runs', () => worker.output().stderr.includes('"worker started"') || worker.child.exitCode !== null, 30_000);
+      assert.equal(worker.child.exitCode, null, worker.output().stderr);
+      const remote = await runCli(['--config', config, 'once'], { timeoutMs: 60_000 });
+      assert.equal(remote.code, 1, remote.stderr);
+      assert.deepEqual(records(remote.stderr).filter((r) => r.level >= 50).map((r) => r.msg), [refusal]);
+      assert.equal(worker.output().stdout, '', 'the worker echoed refused lines');
+    } finally {
+      worker.child.kill('SIGTERM');
+    }
+    assert.equal(await worker.exited, 0, worker.output().stderr);
+
+    // Room again: kept, echoed, delivered.
+    rmSync(filler);
+    const kept = await runCli(['--config', config, 'once'], { timeoutMs: 60_000 });
+    assert.equal(kept.code, 0, kept.stderr);
+    const lines = kept.stdout.split('\n').filter(Boolean);
+    assert.ok(lines.length > 0, 'nothing echoed');
+    for (const line of lines) {
+      const measurement = line.slice(0, line.search(/[, ]/));
+      const ms = line.slice(line.lastIndexOf(' ') + 1);
+      const found = await query(influx.url, 'once', `SELECT * FROM ${quoteIdent(measurement)} WHERE time = ${ms}ms`);
+      assert.equal(found[0]?.values.length, 1, `echoed but not in InfluxDB: ${line}`);
+    }
   });
 });
