@@ -34,8 +34,15 @@ export function workerLockPaths(outboxPath: string): { lock: string; pid: string
   return { lock: `${outboxPath}.lock`, pid: `${outboxPath}.pid` };
 }
 
+export interface WorkerLockOptions {
+  /** Write `<outbox>.pid` (the worker); false for a verb that only keeps workers out while it works (buffer recover). */
+  pidFile?: boolean;
+  /** The refusal when a worker holds the lock (its PID when known); default: the second worker's message. */
+  refusal?: (pid: number | null) => string;
+}
+
 /** Take the outbox's worker lock, or throw a ConfigError (exit 2) naming the running worker's PID. */
-export function acquireWorkerLock(outboxPath: string): WorkerLock {
+export function acquireWorkerLock(outboxPath: string, options: WorkerLockOptions = {}): WorkerLock {
   const paths = workerLockPaths(outboxPath);
   mkdirSync(dirname(paths.lock), { recursive: true });
   for (let attempt = 1; ; attempt++) {
@@ -55,10 +62,11 @@ export function acquireWorkerLock(outboxPath: string): WorkerLock {
       }
       const pid = holderPid(paths.pid);
       throw new ConfigError(
-        `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
+        options.refusal?.(pid) ??
+          `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
       );
     }
-    const pidFileProblem = writePidFile(paths.pid);
+    const pidFileProblem = options.pidFile === false ? undefined : writePidFile(paths.pid);
     return {
       path: paths.lock,
       ...(pidFileProblem ? { pidFileProblem } : {}),
