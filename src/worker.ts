@@ -610,7 +610,7 @@ export class Worker {
     for (const device of plan.unchanged) this.devices.get(device.name)!.config = device;
     for (const rt of runtimes) this.devices.set(rt.config.name, rt);
     for (const spec of specs) this.scheduler.add(spec);
-    if (plan.limitsChanged) this.outbox?.setLimits?.({ maxRows: next.config.outbox.maxRows, maxBytes: next.config.outbox.maxBytes });
+    if (plan.limitsChanged) this.outbox?.setLimits?.({ maxRows: next.config.outbox.maxRows, maxBytes: next.config.outbox.maxBytes, minFreeBytes: next.config.outbox.minFreeBytes });
     if (plan.influxChanged) {
       // The old flusher finishes (or keeps in the outbox) its batch in flight before the new one starts.
       await this.flusher?.stop();

@@ -75,7 +75,8 @@ export function releaseReserveWhenFull(dbPath: string): number {
 export class OutboxSpace {
   readonly dir: string;
   readonly reservePath: string;
-  readonly minFreeBytes: number;
+  /** The margin; a config reload may change it (setMinFreeBytes). */
+  minFreeBytes: number;
   readonly reserveBytes: number;
   readonly totalBytes: number;
 
@@ -85,6 +86,11 @@ export class OutboxSpace {
     this.totalBytes = fsSize(this.dir).total;
     this.minFreeBytes = minFreeBytes ?? defaultMinFreeBytes(this.totalBytes);
     this.reserveBytes = reserveBytes ?? defaultReserveBytes(this.totalBytes);
+  }
+
+  /** A new margin (a config reload); undefined: the default share of this filesystem. */
+  setMinFreeBytes(minFreeBytes: number | undefined): void {
+    this.minFreeBytes = minFreeBytes ?? defaultMinFreeBytes(this.totalBytes);
   }
 
   freeBytes(): number {

@@ -193,10 +193,11 @@ export class SqliteOutbox implements Outbox {
     }
   }
 
-  /** New limits (a config reload); they apply from the next append on. */
-  setLimits(limits: OutboxLimits): void {
+  /** New limits (a config reload); they apply from the next append on, which logs a change of refusing state once. */
+  setLimits(limits: OutboxLimits & { minFreeBytes?: number | undefined }): void {
     checkLimits(limits);
     this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
+    if ('minFreeBytes' in limits) this.space?.setMinFreeBytes(limits.minFreeBytes);
   }
 
   peek(maxRows: number, maxBytes: number, afterId = 0): OutboxBatch | null {
