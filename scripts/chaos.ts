@@ -386,6 +386,16 @@ export async function run(): Promise<{ failures: number }> {
     void early.then(() => (stopped = true));
     const wait = (ms: number) => Promise.race([sleep(Math.max(0, Math.min(ms, endMs - Date.now()))), early]);
     const pending: Promise<void>[] = [];
+    // A fault that cannot be undone (influxd not coming back) ends the run through the cleanup
+    // below, not as an unhandled rejection that would leave the tmpfs mounted and the worker running.
+    let undoFailed: unknown = null;
+    const undo = (ms: number, fn: () => void | Promise<void>) =>
+      pending.push(
+        wait(ms).then(fn).catch((err: unknown) => {
+          undoFailed ??= err;
+          stopEarly();
+        }),
+      );
     await wait(between(random, 5000, 15_000));
     while (!stopped && endMs - Date.now() > 1000) {
       const c = chaos;
@@ -398,13 +408,13 @@ export async function run(): Promise<{ failures: number }> {
         c.startWorker();
       } else if (action === 'down' && !c.influxDown && !c.influxFrozen) {
         await c.influxStop();
-        pending.push(wait(holdMs).then(() => c.influxStart()));
+        undo(holdMs, () => c.influxStart());
       } else if (action === 'freeze' && !c.influxDown && !c.influxFrozen) {
         c.influxFreeze();
-        pending.push(wait(holdMs).then(() => c.influxResume()));
+        undo(holdMs, () => c.influxResume());
       } else if (action === 'full' && !c.filler) {
         c.fill();
-        pending.push(wait(holdMs).then(() => c.free()));
+        undo(holdMs, () => c.free());
       } else {
         await wait(1000);
         continue; // that fault is on already: draw again
@@ -415,6 +425,7 @@ export async function run(): Promise<{ failures: number }> {
     }
     // Every fault ends (its timer is cut short at the end), then the worker catches up.
     await Promise.all(pending);
+    if (undoFailed) throw undoFailed;
     if (!chaos.worker) chaos.startWorker();
     const settleEnd = Date.now() + SETTLE_MS;
     let left = counter(outbox, 'rows');
