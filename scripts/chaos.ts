@@ -10,16 +10,17 @@
  * (bounded wait), is stopped, `wattline drain` sends the rest, and every committed point is
  * looked for by query.
  *
- * What was committed: the worker's `echo: true` lines (written right after the collection's
- * outbox transaction). The echo also prints a collection the outbox refused for lack of space,
- * so an echoed point missing from InfluxDB counts as refused when it was echoed while the disk
- * was full (compared with the outbox's own `refused` counter), and as LOST otherwise. A point in
- * InfluxDB that was never echoed is one committed in the instant before a SIGKILL (allowed:
- * echo comes after the commit) when its time is just before a kill; otherwise a duplicate.
- * Deliveries are seen from influxd's side: its /debug/vars `httpd.pointsWrittenOK`, every 500 ms.
+ * What was committed: the worker's `echo: true` lines, written right after the collection's
+ * outbox transaction, and only for what the outbox kept (a collection refused for lack of space
+ * is counted by the outbox's `refused`, not echoed). An echoed point missing from InfluxDB is
+ * LOST. A point in InfluxDB that was never echoed is one committed in the instant before a
+ * SIGKILL (allowed: echo comes after the commit) when its time is just before a kill; otherwise
+ * a duplicate. Deliveries are seen from influxd's side: its /debug/vars
+ * `httpd.pointsWrittenOK`, every 500 ms.
  *
- * Exit 1 when a committed point was lost, or the worker could not open its outbox again at the
- * end (stalled for good). Needs root (tmpfs).
+ * Exit 1 when a committed point was lost or duplicated, or the run stalled: the worker exited by
+ * itself, could not open its outbox again at the end, or did not catch up once every fault was
+ * undone. Needs root (tmpfs). `npm test` runs 3 minutes of it (test/integration/chaos.test.ts).
  *
  *   npm run chaos                       # 30 minutes
  *   CHAOS_SECONDS=120 CHAOS_SEED=7 npm run chaos
@@ -44,8 +45,8 @@ const TMPFS_BYTES = 32 * MiB;
 const SETTLE_MS = 180_000;
 /** A point in InfluxDB that was never echoed is "committed just before a kill" when its time is this close before one. */
 const KILL_WINDOW_NS = 10_000_000_000n;
-/** A refused collection's echo may arrive this long after the disk was freed. */
-const FULL_GRACE_MS = 3000;
+/** Rows the worker may still hold when it is stopped after catching up (the drain sends them). */
+const CAUGHT_UP_ROWS = 200;
 
 type Action = 'kill' | 'down' | 'freeze' | 'full';
 const ACTIONS: readonly Action[] = ['kill', 'down', 'freeze', 'full'];
@@ -82,8 +83,7 @@ class Chaos {
   readonly logs: { atMs: number; rec: Record<string, unknown> }[] = [];
   readonly workers: WorkerProc[] = [];
   readonly actions = new Map<Action, number>(ACTIONS.map((a) => [a, 0]));
-  /** Disk-full windows [filled, freed + grace], and the moments of kills / influxd coming back. */
-  readonly fullWindows: [number, number][] = [];
+  /** The moments of kills / influxd coming back. */
   readonly kills: number[] = [];
   readonly influxBack: { kind: 'restart' | 'resume'; atMs: number }[] = [];
   readonly outages: [number, number][] = [];
@@ -96,7 +96,6 @@ class Chaos {
   influxDown = false;
   influxFrozen = false;
   filler: string | null = null;
-  fullSince = 0;
   private lastWritten = -1;
 
   constructor(
@@ -208,7 +207,6 @@ class Chaos {
 
   fill(): void {
     this.filler = join(this.fs.dir, 'chaos-filler');
-    this.fullSince = Date.now();
     fillDisk(this.filler);
   }
 
@@ -216,7 +214,6 @@ class Chaos {
     if (!this.filler) return;
     rmSync(this.filler, { force: true });
     this.filler = null;
-    this.fullWindows.push([this.fullSince, Date.now() + FULL_GRACE_MS]);
   }
 
   /** influxd's count of points written, every 500 ms: a delivery is an increase (or a restart's first count). */
@@ -389,6 +386,16 @@ export async function run(): Promise<{ failures: number }> {
     void early.then(() => (stopped = true));
     const wait = (ms: number) => Promise.race([sleep(Math.max(0, Math.min(ms, endMs - Date.now()))), early]);
     const pending: Promise<void>[] = [];
+    // A fault that cannot be undone (influxd not coming back) ends the run through the cleanup
+    // below, not as an unhandled rejection that would leave the tmpfs mounted and the worker running.
+    let undoFailed: unknown = null;
+    const undo = (ms: number, fn: () => void | Promise<void>) =>
+      pending.push(
+        wait(ms).then(fn).catch((err: unknown) => {
+          undoFailed ??= err;
+          stopEarly();
+        }),
+      );
     await wait(between(random, 5000, 15_000));
     while (!stopped && endMs - Date.now() > 1000) {
       const c = chaos;
@@ -401,13 +408,13 @@ export async function run(): Promise<{ failures: number }> {
         c.startWorker();
       } else if (action === 'down' && !c.influxDown && !c.influxFrozen) {
         await c.influxStop();
-        pending.push(wait(holdMs).then(() => c.influxStart()));
+        undo(holdMs, () => c.influxStart());
       } else if (action === 'freeze' && !c.influxDown && !c.influxFrozen) {
         c.influxFreeze();
-        pending.push(wait(holdMs).then(() => c.influxResume()));
+        undo(holdMs, () => c.influxResume());
       } else if (action === 'full' && !c.filler) {
         c.fill();
-        pending.push(wait(holdMs).then(() => c.free()));
+        undo(holdMs, () => c.free());
       } else {
         await wait(1000);
         continue; // that fault is on already: draw again
@@ -418,15 +425,17 @@ export async function run(): Promise<{ failures: number }> {
     }
     // Every fault ends (its timer is cut short at the end), then the worker catches up.
     await Promise.all(pending);
+    if (undoFailed) throw undoFailed;
     if (!chaos.worker) chaos.startWorker();
     const settleEnd = Date.now() + SETTLE_MS;
     let left = counter(outbox, 'rows');
     // A worker that keeps exiting by itself (restarted every second) will not catch up: stop waiting.
     const exitsBefore = chaos.selfExits;
-    while (Date.now() < settleEnd && (left === null || left > 200) && chaos.selfExits - exitsBefore < 20) {
+    while (Date.now() < settleEnd && (left === null || left > CAUGHT_UP_ROWS) && chaos.selfExits - exitsBefore < 20) {
       await sleep(1000);
       left = counter(outbox, 'rows');
     }
+    const caughtUp = left !== null && left <= CAUGHT_UP_ROWS;
     console.log(`chaos: restored; ${left ?? '?'} rows pending after ${s1(SETTLE_MS - (settleEnd - Date.now()))} s; stopping the worker`);
     await chaos.stopWorker();
     const drain = await runCli(['--config', config, 'drain', '--no-progress'], { timeoutMs: 120_000 });
@@ -438,7 +447,7 @@ export async function run(): Promise<{ failures: number }> {
     watch.abort();
     await watching;
 
-    return await report(chaos, buffer, stuck, { seconds, seed, load, interrupted });
+    return await report(chaos, buffer, stuck, { seconds, seed, load, interrupted, caughtUp });
   } finally {
     watch.abort();
     await watching.catch(() => undefined);
@@ -452,13 +461,11 @@ export async function run(): Promise<{ failures: number }> {
   }
 }
 
-async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<string>, o: { seconds: number; seed: number; load: string; interrupted: boolean }): Promise<{ failures: number }> {
+async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<string>, o: { seconds: number; seed: number; load: string; interrupted: boolean; caughtUp: boolean }): Promise<{ failures: number }> {
   const { keys: stored, rows } = await storedKeys(c.influx.url);
   const committed = new Map<string, number>(); // key → when it was echoed
   for (const e of c.echoed) if (!committed.has(e.key)) committed.set(e.key, e.atMs);
-  const inFull = (ms: number) => c.fullWindows.some(([a, b]) => ms >= a && ms <= b);
   let lost = 0;
-  let refused = 0;
   const lostSamples: string[] = [];
   let found = 0;
   let stuckCount = 0;
@@ -468,7 +475,6 @@ async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<strin
       continue;
     }
     if (stuck.has(key)) stuckCount++;
-    else if (inFull(atMs)) refused++;
     else {
       lost++;
       if (lostSamples.length < 10) lostSamples.push(`${key.replace(/\u0000|\u0001/g, ' ')} (echoed ${new Date(atMs).toISOString()})`);
@@ -503,9 +509,8 @@ async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<strin
   const workerRecoveries = c.kills.map((k) => (c.deliveries.find((t) => t >= k) ?? NaN) - k).filter((x) => Number.isFinite(x));
   const cpuS = c.workers.reduce((a, w) => a + w.cpuS, 0);
   const peak = Math.max(0, ...c.workers.map((w) => w.peakRss));
-  const refusedByOutbox = buffer.refused ?? 0;
-  // Echoed while the disk was full and absent, beyond what the outbox counted as refused: not explained.
-  const unaccounted = Math.max(0, refused - (Number.isFinite(refusedByOutbox) ? refusedByOutbox : 0));
+  // Stalled: the worker ended by itself (it never should), refused its own outbox, or did not catch up.
+  const stalled = c.selfExits > 0 || Boolean(buffer.unusable) || !o.caughtUp;
 
   const figures = {
     seconds: o.seconds,
@@ -515,8 +520,7 @@ async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<strin
     workerProcesses: c.workers.length,
     workerSelfExits: c.selfExits,
     workerExitReasons: Object.fromEntries(c.exitReasons),
-    echoed: committed.size,
-    committed: committed.size - refused,
+    committed: committed.size,
     found,
     influxRows: rows,
     lost,
@@ -524,9 +528,10 @@ async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<strin
     // When the outbox is refused at the end: the rows it still holds, and how many of those InfluxDB already has.
     rowsInRefusedOutbox: stuck.size,
     ofThemAlreadyInInflux: [...stuck].filter((k) => stored.has(k)).length,
-    refusedWhileDiskFull: refused,
-    refusedByOutboxCounter: refusedByOutbox,
-    unaccountedRefusals: unaccounted,
+    // Collections the outbox refused while the disk was full (self-metrics included): counted, not echoed.
+    refusedByOutbox: buffer.refused ?? 0,
+    caughtUp: o.caughtUp,
+    stalled,
     committedJustBeforeKillNotEchoed: beforeKill,
     selfMetricsNotEchoed: selfMetrics,
     duplicates,
@@ -547,18 +552,19 @@ async function report(c: Chaos, buffer: Record<string, number>, stuck: Set<strin
   printRow(
     [
       `chaos run, ${Math.round(o.seconds / 60)} min (seed ${o.seed}): ${a.kill} worker SIGKILLs, ${a.down} influxd kills, ${a.freeze} freezes, ${a.full} full disks`,
-      `${committed.size - refused} committed, ${found} found, ${lost} lost, ${buffer.unusable ? `worker stalled (outbox refused at restart, ${stuck.size} rows left, ${stuckCount} of them not in InfluxDB), ` : ''}${duplicates} duplicates (${refused} refused on a full disk); peak RSS ${figures.workerPeakRssMb} MB, CPU ${figures.workerCpuPct}%; longest gap ${figures.longestDeliveryGapS} s (${figures.longestGapOutsideOutagesS} s outside outages); recovery median ${figures.influxRecoveryS?.median ?? '-'} s, max ${figures.influxRecoveryS?.max ?? '-'} s`,
+      `${committed.size} committed, ${found} found, ${lost} lost, ${buffer.unusable ? `worker stalled (outbox refused at restart, ${stuck.size} rows left, ${stuckCount} of them not in InfluxDB), ` : ''}${duplicates} duplicates (${figures.refusedByOutbox} refused on a full disk); peak RSS ${figures.workerPeakRssMb} MB, CPU ${figures.workerCpuPct}%; longest gap ${figures.longestDeliveryGapS} s (${figures.longestGapOutsideOutagesS} s outside outages); recovery median ${figures.influxRecoveryS?.median ?? '-'} s, max ${figures.influxRecoveryS?.max ?? '-'} s`,
       '-',
       '-',
-      `nothing lost or stuck ${met(lost + stuckCount + unaccounted === 0 && !buffer.unusable)}`,
+      `nothing lost, duplicated or stuck ${met(lost + stuckCount + duplicates === 0 && !stalled)}`,
     ],
     o.load,
   );
   if (stuckCount > 0) console.log(`chaos: ${stuckCount} committed points STUCK: still in an outbox the worker refuses to open`);
-  if (unaccounted > 0) console.log(`chaos: ${unaccounted} points echoed while the disk was full are neither in InfluxDB nor counted as refused by the outbox`);
+  if (c.selfExits > 0) console.log(`chaos: STALLED: the worker exited by itself ${c.selfExits} times (${[...c.exitReasons.keys()].join('; ')})`);
+  if (!o.caughtUp) console.log('chaos: STALLED: with every fault undone the worker did not deliver its backlog in time');
   // A worker that cannot open its outbox again has stalled for good, whatever InfluxDB already holds.
   if (buffer.unusable) console.log(`chaos: STALLED: at the end the worker refuses its own outbox (see the drain's message above); ${stuck.size} rows left in it`);
-  return { failures: lost + stuckCount + unaccounted + (buffer.unusable ? 1 : 0) };
+  return { failures: lost + stuckCount + duplicates + (stalled ? 1 : 0) };
 }
 
 /** Keys of the rows left in an outbox file. */

@@ -5,6 +5,7 @@ import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { backfillOutboxPath } from '../outbox/priority-outbox.js';
 import { recoverOutbox } from '../outbox/recover.js';
+import { acquireWorkerLock } from '../outbox/worker-lock.js';
 import { openSqliteOutbox, SqliteOutbox } from '../outbox/sqlite-outbox.js';
 import type { OutboxSpaceStatus } from '../outbox/types.js';
 import { createFlusher } from '../assembly/delivery.js';
@@ -133,7 +134,20 @@ export function registerBufferVerbs(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const loaded = load(cmd, true);
         const path = resolveConfigPath(loaded, loaded.config.outbox.path);
-        const r = recoverOutbox(path);
+        // A worker on this outbox would go on writing the file being replaced: refuse, and keep
+        // one from starting while the rows are copied. No file: nothing to lock (and no folder made).
+        const lock = existsSync(path)
+          ? acquireWorkerLock(path, {
+              pidFile: false,
+              refusal: (pid) => `${path}: a wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; stop it before 'buffer recover' (it would go on writing the file being replaced)`,
+            })
+          : null;
+        let r: ReturnType<typeof recoverOutbox>;
+        try {
+          r = recoverOutbox(path);
+        } finally {
+          lock?.release();
+        }
         if (!r) {
           process.stdout.write(`${path}: the outbox passes its integrity check; nothing to recover\n`);
           return EXIT.ok;

@@ -45,8 +45,10 @@ and applies all of it, or none if it is invalid (logged).`,
       'after',
       `
 Exit 1 when a device failed, when not everything reached InfluxDB (it stays in the outbox for
-the next run), or when InfluxDB refused lines: those were moved to the dead letters
-(wattline buffer dead-letters; buffer retry|purge <id>). Each failure is printed once.`,
+the next run), when InfluxDB refused lines: those were moved to the dead letters
+(wattline buffer dead-letters; buffer retry|purge <id>), or when the outbox refused points
+for lack of disk space (below outbox.minFreeBytes: collected but not kept; wattline buffer
+shows the disk). Each failure is printed once. Exit 2 is kept for a bad config or command line.`,
     )
     .action(
       action(async (names: string[], _opts: unknown, cmd: Command) => {
@@ -117,13 +119,19 @@ async function testHere(loaded: LoadedConfig, log: Logger, names: readonly strin
   }
 }
 
-/** Log each device's outcome as `once` does; false when one failed. */
-function logReports(log: Logger, reports: readonly { device: string; ok: boolean; lines: string[]; error?: string }[]): boolean {
+/** Log each device's outcome as `once` does; false when one failed or its points were not kept. */
+function logReports(log: Logger, reports: readonly { device: string; ok: boolean; lines: string[]; error?: string; refused?: number }[]): boolean {
   for (const r of reports) {
-    if (r.ok) log.info({ device: r.device, points: r.lines.length }, 'collected');
-    else log.error({ device: r.device, err: r.error }, 'collection failed');
+    if (!r.ok) log.error({ device: r.device, err: r.error }, 'collection failed');
+    else if (!r.refused) log.info({ device: r.device, points: r.lines.length }, 'collected');
   }
-  return reports.every((r) => r.ok);
+  // Collected but not kept is a loss a cron job must see: one line for all of them.
+  const refused = reports.filter((r) => r.ok && r.refused);
+  if (refused.length > 0) {
+    const points = refused.reduce((n, r) => n + r.refused!, 0);
+    log.error({ devices: refused.map((r) => r.device), points }, 'points not kept: the outbox refused them for lack of disk space (below outbox.minFreeBytes; wattline buffer shows the disk)');
+  }
+  return refused.length === 0 && reports.every((r) => r.ok);
 }
 
 export interface DaemonOptions {
@@ -151,6 +159,7 @@ export async function runDaemon(cmd: Command, loaded: LoadedConfig, options: Dae
     throw err;
   }
   // After the lock: a second worker's refusal is its one line.
+  if (lock.pidFileProblem) log.warn(lock.pidFileProblem);
   for (const line of options.warnings ?? []) log.warn(line);
   const reload =
     options.reload?.(worker, log) ??

@@ -19,6 +19,8 @@ export interface RemoteReport {
   error?: string;
   lines: string[];
   points: unknown[];
+  /** Points the worker's outbox refused for lack of disk space. */
+  refused?: number;
 }
 
 const MAX_WAIT_MS = 10 * 60_000;
@@ -36,7 +38,7 @@ export function collectHandler(worker: Pick<Worker, 'collectNow'>): (devices: st
 /** Reports as the wire (and `test --format json`) carries them. */
 export function toWire(reports: readonly JobReport[]): RemoteReport[] {
   const json = linesToJson(reports).devices as Omit<RemoteReport, 'lines'>[];
-  return reports.map((r, i) => ({ ...json[i]!, lines: r.lines }));
+  return reports.map((r, i) => ({ ...json[i]!, lines: r.lines, ...(r.refused ? { refused: r.refused } : {}) }));
 }
 
 /**

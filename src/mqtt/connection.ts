@@ -1,14 +1,16 @@
 /**
  * The MQTT.js client: imported on first use (the `mqtt` package costs memory and start-up
  * time that a worker without an mqtt section should not pay), configured from the config
- * section, and ended with last words within a bound.
+ * section, reading every packet through a size cap, and ended with last words within a bound.
  */
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/mqtt.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { UNTRUSTED_CERT_CODES } from '../core/tls.js';
+import { capIncoming } from './packet-cap.js';
 
 const STOP_TIMEOUT_MS = 1500;
 
@@ -49,7 +51,11 @@ export async function createClient(cfg: MqttConfig, clientId: string, will: Last
     writeCache: false,
     will: { topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos, retain: true },
     ...tlsOptions,
+    // Connected below, once the socket MQTT.js builds (now and on every reconnect) reads through the cap.
+    manualConnect: true,
   });
+  capIncomingPackets(client);
+  client.connect();
   // First in line, so every listener (the output's log) sees what a TLS failure means, not OpenSSL's code dump.
   client.prependListener('error', (err) => {
     // The same error object can come round again: rewrite it once.
@@ -59,6 +65,17 @@ export async function createClient(cfg: MqttConfig, clientId: string, will: Last
   return client;
 }
 
+/**
+ * Every socket of this client read through `capIncoming` (packet-cap.ts). MQTT.js has no option
+ * for a stream of our own beside its URL handling, so its stream builder (a private field) is
+ * wrapped; the MQTT tests fail loudly if a version renames it.
+ */
+function capIncomingPackets(client: MqttClient): void {
+  const c = client as unknown as { streamBuilder?: (client: MqttClient) => Duplex };
+  const build = c.streamBuilder;
+  if (typeof build !== 'function') throw new Error('MQTT.js: no streamBuilder to cap incoming packets with (a version this code does not know)');
+  c.streamBuilder = (cl) => capIncoming(build(cl));
+}
 
 /** A TLS failure in words naming the config option to look at; undefined for other errors. */
 export function tlsProblem(err: Error & { code?: unknown }, cfg: Pick<MqttConfig, 'tls'>): string | undefined {

@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { ControlRequest, ControlResult } from '../devices/types.js';
 import { parseCommand, type CommandSpec } from './commands.js';
 import { parseCompatCommand } from './compat-powerwalker.js';
+import { droppedPayloadBytes, MAX_INCOMING_PACKET_BYTES } from './packet-cap.js';
 
 const MAX_COMMANDS_IN_FLIGHT = 16;
 const MAX_COMMAND_BYTES = 256;
@@ -40,6 +41,9 @@ export class CommandInbox {
   constructor(private readonly o: InboxOptions) {}
 
   handle(topic: string, payload: Buffer, retained: boolean): void {
+    // Over the cap on incoming packets: its bytes were never kept (packet-cap.ts), whatever the topic.
+    const dropped = droppedPayloadBytes(payload);
+    if (dropped !== null) return this.ignore(topic, `payload of ${dropped} bytes, over the ${MAX_INCOMING_PACKET_BYTES}-byte cap on incoming messages: dropped unread`);
     if (topic === this.o.homeAssistantStatusTopic) {
       if (payload.toString('utf8').trim() === 'online' && !retained) {
         this.o.log.info('mqtt: Home Assistant came online; republishing discovery');

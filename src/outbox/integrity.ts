@@ -9,7 +9,9 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { dirname } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { fsSize } from './space.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER_BYTES = 100;
@@ -23,7 +25,10 @@ export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
 /** Tables every outbox has (migrations/outbox). */
 const OUTBOX_TABLES = ['outbox', 'outbox_counters', 'dead_letters'];
 
-export type FileProblem = { kind: 'not-a-file' | 'not-sqlite' | 'truncated' | 'foreign' | 'damaged'; detail: string };
+export type FileProblem = { kind: 'not-a-file' | 'not-sqlite' | 'truncated' | 'foreign' | 'damaged' | 'no-space'; detail: string };
+
+/** Below this many free bytes a failed open is the disk's fault, not the file's (SQLite's -shm alone takes 32 KiB). */
+const FULL_DISK_BYTES = 64 * 1024;
 
 /**
  * Throws a ConfigError when the outbox file at `path` must not be opened. A missing or empty
@@ -32,6 +37,8 @@ export type FileProblem = { kind: 'not-a-file' | 'not-sqlite' | 'truncated' | 'f
 export function checkOutboxFile(path: string, options: { quickCheckMaxBytes?: number } = {}): void {
   const problem = outboxFileProblem(path, options);
   if (!problem) return;
+  // Not the config's fault and not the file's: exit 1 (systemd's Restart= tries again), no "recover" advice.
+  if (problem.kind === 'no-space') throw new Error(`${path}: ${problem.detail}`);
   const way = problem.kind === 'not-a-file' ? 'point outbox.path at a file' : problem.kind === 'foreign' ? 'point outbox.path at another file' : "'wattline buffer recover' saves every readable row into a fresh outbox";
   throw new ConfigError(`${path}: ${problem.detail}; refusing to use it as the outbox (${way})`);
 }
@@ -96,6 +103,10 @@ export function outboxFileProblem(path: string, options: { quickCheckMaxBytes?: 
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'SQLITE_NOTADB') return { kind: 'not-sqlite', detail: 'is not an SQLite file (damaged, or another kind of file)' };
+    // Reading a WAL-mode file needs room for its -shm and -wal files: on a full disk that fails, the file is fine.
+    if (typeof code === 'string' && /^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code) && fsSize(dirname(path)).free < FULL_DISK_BYTES) {
+      return { kind: 'no-space', detail: `cannot be opened: its disk is full (${(err as Error).message}); free some space on it` };
+    }
     return { kind: 'damaged', detail: `is damaged (${(err as Error).message})` };
   } finally {
     db?.close();

@@ -8,7 +8,7 @@
  * bytes beside the outbox (`outbox.sqlite.reserve`), made while there is room and deleted the
  * moment an acknowledgement fails for lack of space.
  */
-import { closeSync, existsSync, openSync, renameSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Default margin: this share of the filesystem... */
@@ -52,11 +52,31 @@ export function walBounds(totalBytes: number, pageSize: number, limitBytes: numb
   };
 }
 
+/**
+ * Before an outbox is opened: SQLite needs room for its -shm and -wal files even to read it, so
+ * on a disk with less room than the reserve holds the reserve is given back first (it is made
+ * again once space returns). Without this a worker could not start on a full disk, which is
+ * exactly when its backlog needs delivering. Returns the bytes released (0: none, or room enough).
+ */
+export function releaseReserveWhenFull(dbPath: string): number {
+  const reservePath = `${dbPath}.reserve`;
+  let size: number;
+  try {
+    size = statSync(reservePath).size;
+  } catch {
+    return 0;
+  }
+  if (fsSize(dirname(dbPath)).free >= size) return 0;
+  rmSync(reservePath, { force: true });
+  return size;
+}
+
 /** Space bookkeeping for one outbox file. */
 export class OutboxSpace {
   readonly dir: string;
   readonly reservePath: string;
-  readonly minFreeBytes: number;
+  /** The margin; a config reload may change it (setMinFreeBytes). */
+  minFreeBytes: number;
   readonly reserveBytes: number;
   readonly totalBytes: number;
 
@@ -66,6 +86,11 @@ export class OutboxSpace {
     this.totalBytes = fsSize(this.dir).total;
     this.minFreeBytes = minFreeBytes ?? defaultMinFreeBytes(this.totalBytes);
     this.reserveBytes = reserveBytes ?? defaultReserveBytes(this.totalBytes);
+  }
+
+  /** A new margin (a config reload); undefined: the default share of this filesystem. */
+  setMinFreeBytes(minFreeBytes: number | undefined): void {
+    this.minFreeBytes = minFreeBytes ?? defaultMinFreeBytes(this.totalBytes);
   }
 
   freeBytes(): number {

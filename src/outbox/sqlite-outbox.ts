@@ -7,7 +7,7 @@ import type { Precision } from '../core/point.js';
 import { checkLimits, checkPeekArgs, checkPrecision, DEFAULT_DEAD_LETTER_LIST, listLimit, takeBatch, type StoredRow } from './batch.js';
 import { checkOutboxFile } from './integrity.js';
 import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
-import { isDiskFull, OutboxSpace, walBounds } from './space.js';
+import { isDiskFull, OutboxSpace, releaseReserveWhenFull, walBounds } from './space.js';
 import { DEVICE_STATUS_UPSERT, type DeviceStatusUpdate } from './device-status.js';
 import type { DeadLetter, Outbox, OutboxBatch, OutboxLimits, OutboxSpaceStatus, OutboxStats } from './types.js';
 
@@ -120,6 +120,8 @@ export class SqliteOutbox implements Outbox {
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
     this.syncFull = opts.synchronous !== 'normal';
+    // A full disk: the reserve makes room to open (and deliver) before anything else reads the file.
+    const released = path === ':memory:' ? 0 : releaseReserveWhenFull(path);
     // Refuse a folder, a device, garbage, a cut-short, damaged or foreign file before writing anything.
     checkOutboxFile(path, opts);
     if (path !== ':memory:') makeFolder(dirname(path), path);
@@ -141,6 +143,7 @@ export class SqliteOutbox implements Outbox {
     }
     this.db = db;
     this.reserveMissing = this.space ? !this.space.ensureReserve() : false;
+    if (released > 0) this.log?.warn({ outbox: path, reserveBytes: released }, 'outbox: disk full at start: released the reserve to open the outbox (made again when space returns)');
     this.sql = prepareStatements(db);
     // Writes are IMMEDIATE: they take the write lock up front and wait busy_timeout for it,
     // where a read-then-write transaction would fail at once with SQLITE_BUSY.
@@ -251,10 +254,11 @@ export class SqliteOutbox implements Outbox {
     }
   }
 
-  /** New limits (a config reload); they apply from the next append on. */
-  setLimits(limits: OutboxLimits): void {
+  /** New limits (a config reload); they apply from the next append on, which logs a change of refusing state once. */
+  setLimits(limits: OutboxLimits & { minFreeBytes?: number | undefined }): void {
     checkLimits(limits);
     this.limits = { maxRows: limits.maxRows, maxBytes: limits.maxBytes };
+    if ('minFreeBytes' in limits) this.space?.setMinFreeBytes(limits.minFreeBytes);
   }
 
   peek(maxRows: number, maxBytes: number, afterId = 0): OutboxBatch | null {

@@ -77,8 +77,11 @@ export interface Outbox {
    */
   deadLetter(ids: readonly number[], status: number, message: string): number[];
   stats(): OutboxStats;
-  /** Change maxRows/maxBytes while open (a config reload); from the next append on. */
-  setLimits?(limits: OutboxLimits): void;
+  /**
+   * Change maxRows/maxBytes while open (a config reload); from the next append on. A
+   * `minFreeBytes` key (undefined: the default share of the filesystem) changes that margin too.
+   */
+  setLimits?(limits: OutboxLimits & { minFreeBytes?: number | undefined }): void;
   /** The filesystem under the outbox, for `buffer` and `status` (absent or null: not on a disk). */
   spaceStatus?(): OutboxSpaceStatus | null;
   listDeadLetters(limit?: number): DeadLetter[];

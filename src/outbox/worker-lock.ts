@@ -7,14 +7,22 @@
  * at the same instant cannot both win. The lock file is never written (it stays an empty
  * database, so no crash can damage it) and never deleted (deleting a lock file someone
  * else is waiting on splits the lock in two).
+ *
+ * The PID file is only a courtesy for that message, so a full disk does not stop a worker from
+ * starting (as NUT's upsd and Telegraf go on when their pidfile cannot be written): its
+ * outbox holds a reserve so the backlog can still be delivered, which is what a worker on a
+ * full disk is for. The lock itself writes no byte; an old PID file that would name the wrong
+ * process is removed instead, and the caller logs the one warning.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 
 export interface WorkerLock {
   readonly path: string;
+  /** Set when the PID file could not be written (a full disk): one line naming it, for the log. */
+  readonly pidFileProblem?: string;
   release(): void;
 }
 
@@ -26,8 +34,15 @@ export function workerLockPaths(outboxPath: string): { lock: string; pid: string
   return { lock: `${outboxPath}.lock`, pid: `${outboxPath}.pid` };
 }
 
+export interface WorkerLockOptions {
+  /** Write `<outbox>.pid` (the worker); false for a verb that only keeps workers out while it works (buffer recover). */
+  pidFile?: boolean;
+  /** The refusal when a worker holds the lock (its PID when known); default: the second worker's message. */
+  refusal?: (pid: number | null) => string;
+}
+
 /** Take the outbox's worker lock, or throw a ConfigError (exit 2) naming the running worker's PID. */
-export function acquireWorkerLock(outboxPath: string): WorkerLock {
+export function acquireWorkerLock(outboxPath: string, options: WorkerLockOptions = {}): WorkerLock {
   const paths = workerLockPaths(outboxPath);
   mkdirSync(dirname(paths.lock), { recursive: true });
   for (let attempt = 1; ; attempt++) {
@@ -47,14 +62,14 @@ export function acquireWorkerLock(outboxPath: string): WorkerLock {
       }
       const pid = holderPid(paths.pid);
       throw new ConfigError(
-        `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
+        options.refusal?.(pid) ??
+          `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
       );
     }
-    const tmp = `${paths.pid}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${process.pid}\n`);
-    renameSync(tmp, paths.pid);
+    const pidFileProblem = options.pidFile === false ? undefined : writePidFile(paths.pid);
     return {
       path: paths.lock,
+      ...(pidFileProblem ? { pidFileProblem } : {}),
       release() {
         if (!db.open) return;
         // Remove the PID file only while it is still ours, and before the lock goes.
@@ -62,6 +77,21 @@ export function acquireWorkerLock(outboxPath: string): WorkerLock {
         db.close();
       },
     };
+  }
+}
+
+/** Write our PID through a temporary file and a rename; on failure leave neither file behind and say why. */
+function writePidFile(path: string): string | undefined {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${process.pid}\n`);
+    renameSync(tmp, path);
+    return undefined;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    // A previous worker's PID there would name the wrong process to a second one.
+    rmSync(path, { force: true });
+    return `${path}: cannot write the worker's PID file (${errorMessage(err)}); running without it (the outbox lock still keeps a second worker out)`;
   }
 }
 

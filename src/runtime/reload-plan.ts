@@ -15,6 +15,7 @@ export interface ReloadPlan {
   changed: DeviceConfig[];
   unchanged: DeviceConfig[];
   influxChanged: boolean;
+  /** outbox.maxRows, maxBytes or minFreeBytes. */
   limitsChanged: boolean;
 }
 
@@ -54,6 +55,6 @@ export function planReload(current: LoadedConfig, next: LoadedConfig, only?: rea
   }
   plan.removed = [...before.keys()];
   plan.influxChanged = !isDeepStrictEqual(a.influx, b.influx);
-  plan.limitsChanged = a.outbox.maxRows !== b.outbox.maxRows || a.outbox.maxBytes !== b.outbox.maxBytes;
+  plan.limitsChanged = a.outbox.maxRows !== b.outbox.maxRows || a.outbox.maxBytes !== b.outbox.maxBytes || a.outbox.minFreeBytes !== b.outbox.minFreeBytes;
   return plan;
 }

@@ -36,6 +36,8 @@ export interface JobReport {
   lines: string[];
   error?: string;
   dropped: { reason: string; count: number }[];
+  /** Points the outbox refused for lack of disk space (outbox.minFreeBytes): collected, not kept. */
+  refused?: number;
   /** The telegrams behind these points, for mqtt.vscp (only for its driver, only when configured). */
   raw?: RawTelegram[];
 }

@@ -175,13 +175,16 @@ export class Worker {
     const result = await collectFrom(rt, signal, { captures: this.captures, clock: this.clock, waitForStream: this.waitForStreams || mode.dryRun === true });
     const { points, lines, dropped } = encodeCollected(name, result, rt.driver.fields, this.precision, this.log);
     if (mode.dryRun) return { device: name, ok: true, points, lines, dropped };
+    let refused = 0;
     if (this.commits && lines.length > 0) {
       // Nothing below (echo, MQTT, status) happens before the commit that holds these lines.
-      const { dropped: evicted } = await this.commits.append(lines, this.precision);
-      if (evicted > 0) this.log.warn({ evicted }, 'outbox full: dropped the oldest points');
+      const appended = await this.commits.append(lines, this.precision);
+      refused = appended.refused ?? 0;
+      if (appended.dropped > 0) this.log.warn({ evicted: appended.dropped }, 'outbox full: dropped the oldest points');
     }
-    if (this.loaded.config.echo && this.options.echo && lines.length > 0) this.options.echo.write(lines.join('\n') + '\n');
-    const report: JobReport = { device: name, ok: true, points, lines, dropped, ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
+    // echo prints what was committed: not a collection the outbox refused for lack of space.
+    if (this.loaded.config.echo && this.options.echo && lines.length > 0 && refused === 0) this.options.echo.write(lines.join('\n') + '\n');
+    const report: JobReport = { device: name, ok: true, points, lines, dropped, ...(refused > 0 ? { refused } : {}), ...(rt.raw?.length ? { raw: rt.raw.splice(0) } : {}) };
     this.ledger.collected(report);
     for (const listener of this.collectedListeners) {
       try {
@@ -302,7 +305,7 @@ export class Worker {
     for (const device of plan.unchanged) this.devices.get(device.name)!.config = device;
     for (const rt of runtimes) this.devices.set(rt.config.name, rt);
     for (const spec of specs) this.scheduler.add(spec);
-    if (plan.limitsChanged) this.outbox?.setLimits?.({ maxRows: next.config.outbox.maxRows, maxBytes: next.config.outbox.maxBytes });
+    if (plan.limitsChanged) this.outbox?.setLimits?.({ maxRows: next.config.outbox.maxRows, maxBytes: next.config.outbox.maxBytes, minFreeBytes: next.config.outbox.minFreeBytes });
     if (plan.influxChanged) {
       // The old flusher finishes (or keeps in the outbox) its batch in flight before the new one starts.
       await this.flusher?.stop();

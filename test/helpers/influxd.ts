@@ -6,7 +6,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from './ports.js';
+import { restartablePorts } from './ports.js';
 import { manageServer, spawnServer, waitListening, waitReady } from './server-process.js';
 
 export interface InfluxdOptions {
@@ -38,7 +38,8 @@ const STOP_GRACE_MS = 5000;
 
 export async function startInfluxd(options: InfluxdOptions = {}): Promise<Influxd> {
   const dir = await mkdtemp(join(tmpdir(), 'wattline-influxd-'));
-  const [port, rpcPort] = await freePorts(2);
+  // restart() comes back on the same ports: out of reach of other processes' ephemeral ports.
+  const [port, rpcPort] = await restartablePorts(2);
   const configFile = join(dir, 'influxd.conf');
   const logFile = join(dir, 'influxd.log');
   await writeFile(configFile, configText(dir, port!, rpcPort!, options));

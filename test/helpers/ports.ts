@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
 /**
@@ -26,4 +27,32 @@ export async function freePorts(count: number): Promise<number[]> {
 export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port!;
+}
+
+/**
+ * Free ports for a server that is stopped and started again on the same port (influxd in the
+ * chaos run and the outage tests): chosen below the kernel's ephemeral range, so no outgoing
+ * connection and no port-0 bind of another test can take one while the server is down (the
+ * chaos run once lost its influxd that way: "bind: address already in use" at a restart).
+ */
+export async function restartablePorts(count: number): Promise<number[]> {
+  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const lo = 10_000;
+  const hi = Number.isFinite(ephemeralLow) ? ephemeralLow : 32_768;
+  if (hi - lo < 1000) return freePorts(count);
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = lo + Math.floor(Math.random() * (hi - lo));
+    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
+  }
+  return ports;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }

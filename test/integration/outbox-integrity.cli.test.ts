@@ -7,11 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 let dir: string;
 before(() => {
@@ -97,5 +98,30 @@ describe('an outbox path that is no outbox file', () => {
     assert.equal(JSON.parse(b.stdout).rows, recovered);
     const again = await runCli(['--config', cfg, 'buffer', 'recover']);
     assert.match(again.stdout, /passes its integrity check; nothing to recover/);
+  });
+
+  test('buffer recover while a worker runs on the outbox: one line naming its PID, exit 2, nothing moved aside; once it stopped, recover runs', async () => {
+    const outbox = join(dir, 'held', 'outbox.sqlite');
+    const cfg = join(dir, 'held.yaml');
+    writeFileSync(cfg, `log: { level: info, format: json }\noutbox: { path: ${JSON.stringify(outbox)} }\ndevices:\n  - { name: m, driver: dsmr-p1, simulate: true, schedule: "* * * * * *" }\n`);
+    const worker = startCli(['--config', cfg, 'run']);
+    try {
+      await until('the worker runs', () => worker.output().stderr.includes('"worker started"') || worker.child.exitCode !== null);
+      assert.equal(worker.child.exitCode, null, worker.output().stderr);
+      const r = await runCli(['--config', cfg, 'buffer', 'recover']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(
+        r.stderr,
+        `wattline: ${outbox}: a wattline worker (PID ${worker.child.pid}) is running on this outbox; stop it before 'buffer recover' (it would go on writing the file being replaced)\n`,
+      );
+      assert.deepEqual(readdirSync(join(dir, 'held')).filter((f) => f.includes('damaged')), []);
+    } finally {
+      worker.child.kill('SIGTERM');
+    }
+    assert.equal(await worker.exited, 0, worker.output().stderr);
+    const after = await runCli(['--config', cfg, 'buffer', 'recover']);
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stdout, /passes its integrity check; nothing to recover/);
   });
 });

@@ -39,6 +39,11 @@ test('influx and outbox limits are noticed', () => {
   assert.equal(plan.limitsChanged, true);
   const same = planReload(loaded({ influx: influx(10) }), loaded({ influx: influx(10) }));
   assert.deepEqual([same.influxChanged, same.limitsChanged], [false, false]);
+  // The free-space margin is a limit too (issue 23), set or back to its default.
+  const margin = (minFreeBytes?: number) => loaded({ outbox: { path: 'o.sqlite', ...(minFreeBytes === undefined ? {} : { minFreeBytes }) } });
+  assert.equal(planReload(margin(), margin(1_000_000)).limitsChanged, true);
+  assert.equal(planReload(margin(1_000_000), margin()).limitsChanged, true);
+  assert.equal(planReload(margin(1_000_000), margin(1_000_000)).limitsChanged, false);
 });
 
 test('what only a restart can change is refused, naming every such key', () => {
