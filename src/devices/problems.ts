@@ -7,7 +7,7 @@
  */
 import type { Point } from '../core/point.js';
 import { declaredField } from './fields.js';
-import type { DriverFields } from './types.js';
+import type { DriverFields, FieldSpec, MeasurementFields } from './types.js';
 
 export interface FieldProblem {
   /** Short and stable: the CollectResult.dropped reason (`unknown state`, `bad scale`). */
@@ -37,12 +37,17 @@ export function withoutImplausible(points: readonly Point[], fields: DriverField
   const out: Point[] = [];
   for (const point of points) {
     const declared = fields.measurements[point.measurement];
+    if (!declared) {
+      out.push(point);
+      continue;
+    }
     let kept: Point['fields'] | undefined;
-    for (const [name, value] of Object.entries(point.fields)) {
+    for (const name in point.fields) {
+      const spec = rangeOf(declared, name);
+      if (spec === null) continue;
+      const value = point.fields[name];
       const n = typeof value === 'number' ? value : typeof value === 'object' ? Number(value.value) : undefined;
-      if (n === undefined || !declared) continue;
-      const spec = declaredField(declared, name);
-      if (!spec || (spec.min === undefined && spec.max === undefined)) continue;
+      if (n === undefined) continue;
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
         kept ??= { ...point.fields };
         delete kept[name];
@@ -53,4 +58,26 @@ export function withoutImplausible(points: readonly Point[], fields: DriverField
     else if (Object.keys(kept).length > 0) out.push({ ...point, fields: kept });
   }
   return { points: out, problems };
+}
+
+/**
+ * Per declared measurement, each field name's spec when it has a range, else null: the same
+ * few field names come on every poll, and a pattern-declared field would otherwise run its
+ * regular expressions (and build its spec) for every field of every point. Bounded per
+ * measurement: cleared when full.
+ */
+const ranges = new WeakMap<MeasurementFields, Map<string, FieldSpec | null>>();
+const RANGES_PER_MEASUREMENT = 1024;
+
+function rangeOf(declared: MeasurementFields, name: string): FieldSpec | null {
+  let known = ranges.get(declared);
+  if (known === undefined) ranges.set(declared, (known = new Map()));
+  let spec = known.get(name);
+  if (spec === undefined) {
+    const s = declaredField(declared, name);
+    spec = s && (s.min !== undefined || s.max !== undefined) ? s : null;
+    if (known.size >= RANGES_PER_MEASUREMENT) known.clear();
+    known.set(name, spec);
+  }
+  return spec;
 }

@@ -177,7 +177,8 @@ export class SqliteOutbox implements Outbox {
   appendWithCheckpoint(lines: readonly string[], precision: Precision, job: string, position: number): { dropped: number; ids: [first: number, last: number] | null } {
     checkPrecision(precision);
     // A backfill stops here (and resumes from its checkpoint later) rather than lose points.
-    if (lines.length > 0 && !this.roomFor()) throw new WattlineError(`${this.path}: disk space low (${this.spaceStatus()!.freeBytes} bytes free, outbox.minFreeBytes ${this.space!.minFreeBytes}): backfill paused`, 'outbox.full');
+    if (lines.length > 0 && !this.roomFor())
+      throw new WattlineError(`${this.path}: disk space low (${this.spaceStatus()!.freeBytes} bytes free, outbox.minFreeBytes ${this.space!.minFreeBytes}): backfill paused`, 'outbox.full');
     return this.tx.appendMarked(lines, precision, job, position);
   }
 
@@ -236,11 +237,14 @@ export class SqliteOutbox implements Outbox {
   private writeStatuses(statuses: readonly DeviceStatusUpdate[]): boolean {
     if (statuses.length === 0) return false;
     if (!this.syncFull) return this.tryStatuses(statuses);
-    this.sql.syncNormal.run();
+    // Not prepared once: SQLite applies `PRAGMA synchronous = …` when the statement is
+    // prepared, not when it runs, so two prepared at open left every connection at FULL
+    // (`synchronous: normal` fsynced each commit) and running them later changed nothing.
+    this.db.pragma('synchronous = NORMAL');
     try {
       return this.tryStatuses(statuses);
     } finally {
-      this.sql.syncFull.run();
+      this.db.pragma('synchronous = FULL');
     }
   }
 
@@ -600,8 +604,6 @@ function prepareStatements(db: Database.Database) {
     // The same upsert as device-status.ts's store (one row per device), here so a job's status
     // rides in a group commit instead of a second connection's transaction.
     upsertStatus: db.prepare(DEVICE_STATUS_UPSERT),
-    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
-    syncFull: db.prepare('PRAGMA synchronous = FULL'),
     getCheckpoint: db.prepare('SELECT position FROM backfill_checkpoints WHERE job = ?').pluck(),
     clearCheckpoint: db.prepare('DELETE FROM backfill_checkpoints WHERE job = ?'),
   };

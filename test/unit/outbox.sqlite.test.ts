@@ -33,19 +33,21 @@ function audit(path: string, checkIntegrity = true) {
   const db = new Database(path);
   db.pragma('busy_timeout = 5000');
   try {
-    return db.transaction(() => ({
-      integrity: checkIntegrity ? db.pragma('integrity_check', { simple: true }) : 'skipped',
-      counters: db.prepare('SELECT rows, bytes, dead_letters AS deadLetters FROM outbox_counters').get(),
-      actual: db
-        .prepare(
-          `SELECT (SELECT count(*) FROM outbox) AS rows,
+    return db
+      .transaction(() => ({
+        integrity: checkIntegrity ? db.pragma('integrity_check', { simple: true }) : 'skipped',
+        counters: db.prepare('SELECT rows, bytes, dead_letters AS deadLetters FROM outbox_counters').get(),
+        actual: db
+          .prepare(
+            `SELECT (SELECT count(*) FROM outbox) AS rows,
                   (SELECT coalesce(sum(octet_length(line) + 1), 0) FROM outbox) AS bytes,
                   (SELECT count(*) FROM dead_letters) AS deadLetters`,
-        )
-        .get(),
-      outbox: db.prepare('SELECT id, line FROM outbox ORDER BY id').all() as { id: number; line: string }[],
-      deadLines: db.prepare('SELECT line FROM dead_letters ORDER BY id').pluck().all() as string[],
-    })).deferred();
+          )
+          .get(),
+        outbox: db.prepare('SELECT id, line FROM outbox ORDER BY id').all() as { id: number; line: string }[],
+        deadLines: db.prepare('SELECT line FROM dead_letters ORDER BY id').pluck().all() as string[],
+      }))
+      .deferred();
   } finally {
     db.close();
   }
@@ -77,16 +79,43 @@ describe('SqliteOutbox on disk', () => {
     }
   });
 
+  test('the connection keeps the configured synchronous level (SQLite applies that pragma when a statement is prepared), also after a status-only commit', () => {
+    const status = { device: 'd', ok: 0 as const, endMs: 1, durationMs: 1, points: 0, error: 'x', runs: 1, failed: 1, okMs: null };
+    // SQLite's own answer on the outbox's connection: 1 = NORMAL, 2 = FULL.
+    for (const [synchronous, level] of [
+      ['normal', 1],
+      ['full', 2],
+    ] as const) {
+      const outbox = new SqliteOutbox(freshPath(), { maxRows: 10, maxBytes: 1_000_000 }, { synchronous });
+      const level_ = () => (outbox as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+      try {
+        assert.equal(level_(), level, `${synchronous} after open`);
+        outbox.appendGroup([], [status]);
+        assert.equal(level_(), level, `${synchronous} after a status-only commit`);
+        outbox.appendGroup([{ lines: ['m v=1i'], precision: 'ms' }], [status]);
+        assert.equal(level_(), level, `${synchronous} after a commit with points`);
+      } finally {
+        outbox.close();
+      }
+    }
+  });
+
   test('a lowered limit is not applied on open, but by the next append, however many rows it drops', () => {
     const path = freshPath();
     const big = openSqliteOutbox(path, ROOMY);
-    big.append(Array.from({ length: 40_000 }, (_, i) => `m v=${i}i`), 'ns');
+    big.append(
+      Array.from({ length: 40_000 }, (_, i) => `m v=${i}i`),
+      'ns',
+    );
     big.close();
     const small = openSqliteOutbox(path, { maxRows: 100, maxBytes: 1_000_000 });
     try {
       assert.equal(small.stats().rows, 40_000);
       assert.deepEqual(small.append(['m v=40000i'], 'ns'), { dropped: 39_901 });
-      assert.deepEqual(small.peek(1, 1000)!.rows.map((r) => r.line), ['m v=39901i']);
+      assert.deepEqual(
+        small.peek(1, 1000)!.rows.map((r) => r.line),
+        ['m v=39901i'],
+      );
       assert.equal(small.stats().dropped, 39_901);
     } finally {
       small.close();
@@ -95,7 +124,7 @@ describe('SqliteOutbox on disk', () => {
     assert.deepEqual(counters, actual);
   });
 
-  test('a second connection on the same file sees the other one\'s rows, counters and limits', () => {
+  test("a second connection on the same file sees the other one's rows, counters and limits", () => {
     const path = freshPath();
     const run = new SqliteOutbox(path, { maxRows: 5, maxBytes: 1_000_000 });
     const cli = new SqliteOutbox(path, { maxRows: 5, maxBytes: 1_000_000 });
@@ -112,7 +141,10 @@ describe('SqliteOutbox on disk', () => {
       // run's limit check reads the counters cli changed, not a cached copy.
       cli.append(['5', '6'], 'ns');
       assert.deepEqual(run.append(['7'], 'ns'), { dropped: 1 });
-      assert.deepEqual(cli.peek(10, 1000)!.rows.map((r) => r.line), ['3', '4', '5', '6', '7']);
+      assert.deepEqual(
+        cli.peek(10, 1000)!.rows.map((r) => r.line),
+        ['3', '4', '5', '6', '7'],
+      );
       assert.equal(cli.retryDeadLetters(), 1);
       assert.deepEqual(run.stats(), cli.stats());
       assert.deepEqual({ rows: run.stats().rows, dropped: run.stats().dropped, deadLetters: run.stats().deadLetters }, { rows: 5, dropped: 2, deadLetters: 0 });
@@ -154,10 +186,7 @@ describe('outbox migrations', () => {
     assert.throws(
       () => openSqliteOutbox(path, ROOMY),
       (err: unknown) =>
-        err instanceof MigrationError &&
-        err.code === 'migration' &&
-        err.message.includes(`${path} is at schema version 999, but this wattline knows versions up to ${latest}`) &&
-        /newer wattline/.test(err.message),
+        err instanceof MigrationError && err.code === 'migration' && err.message.includes(`${path} is at schema version 999, but this wattline knows versions up to ${latest}`) && /newer wattline/.test(err.message),
     );
   });
 
@@ -174,7 +203,10 @@ describe('outbox migrations', () => {
       assert.deepEqual(db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('t'), ['a', 'b', 'c']);
 
       await writeFile(join(set, '11_broken.sql'), 'CREATE TABLE u (x INTEGER); INSERT INTO nowhere VALUES (1);');
-      assert.throws(() => applyMigrations(db, set), (err: unknown) => err instanceof MigrationError && /11_broken\.sql failed/.test(err.message));
+      assert.throws(
+        () => applyMigrations(db, set),
+        (err: unknown) => err instanceof MigrationError && /11_broken\.sql failed/.test(err.message),
+      );
       assert.equal(db.pragma('user_version', { simple: true }), 10);
       assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'u'").pluck().get(), 0, 'the failed step left nothing behind');
     } finally {
@@ -244,7 +276,10 @@ describe('SqliteOutbox crash safety', () => {
       const deadline = Date.now() + 30_000;
       try {
         for (let i = 0; i < 40 || (childCommits - commitsBefore < 2 && Date.now() < deadline); i++) {
-          mine.append(Array.from({ length: 100 }, (_, k) => `parent,round=0 seq=${i * 100 + k}i`), 'ns');
+          mine.append(
+            Array.from({ length: 100 }, (_, k) => `parent,round=0 seq=${i * 100 + k}i`),
+            'ns',
+          );
           const batch = mine.peek(120, 1_000_000);
           if (batch && i % 2 === 0) mine.ack(batch.rows.map((r) => r.id));
           const a = audit(path, false);
