@@ -13,7 +13,9 @@
  * (undici's HTTP parser) keep their own compilers: this is not --jitless.
  *
  * Every other verb (drain, backfill, decode, itho convert-par ...) gets the compilers back
- * before it starts (program.ts). A daemon started with `--turbofan`/`--opt` or `--sparkplug`
+ * before it starts (program.ts), and so does a daemon whose config has an `mqtt` section
+ * (run.ts): the MQTT output formats every reading of each batch, and interpreted its share of
+ * the worker's CPU tripled (mqtt-cpu, BENCH_INFLUX=0: 1.02× → 1.12×). A daemon started with `--turbofan`/`--opt` or `--sparkplug`
  * (e.g. NODE_OPTIONS=--turbofan) keeps them. main.ts imports this module before the CLI loads.
  */
 import { setFlagsFromString } from 'node:v8';
