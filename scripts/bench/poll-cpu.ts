@@ -11,6 +11,7 @@
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/poll-cpu.js
  *   BENCH_SECONDS=60 BENCH_WARMUP_S=10 node dist/scripts/bench/poll-cpu.js
  *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B)
+ *   BENCH_COMPARE_FLAGS=--lite-mode node dist/scripts/bench/poll-cpu.js      (adds workers run with those node flags, A/B)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ interface Contender {
 }
 
 /** `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT). */
-function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline'): Contender {
+function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline', nodeFlags = process.env.BENCH_NODE_FLAGS): Contender {
   mkdirSync(dir);
   const config = join(dir, 'wattline.yaml');
   writeFileSync(
@@ -44,7 +45,7 @@ function startWattline(dir: string, port: string, synchronous: 'full' | 'normal'
     }),
   );
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = (nodeFlags ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, join(root, 'dist/src/cli/main.js'), '--config', config, '--log-level', 'warn', 'run'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const polls = (): number => {
     const path = join(dir, 'outbox.sqlite');
@@ -123,11 +124,15 @@ export async function run(): Promise<Record<string, unknown>> {
     contenders.push(startWattline(join(root, 'full'), await port('full'), 'full'));
     contenders.push(startWattline(join(root, 'normal'), await port('normal'), 'normal'));
     contenders.push(startCollectd(join(root, 'collectd'), await port('collectd')));
-    // Before/after side by side: BENCH_COMPARE_ROOT=<another build's project folder>.
-    const compare = process.env.BENCH_COMPARE_ROOT;
-    if (compare) {
-      contenders.push(startWattline(join(root, 'compare-full'), await port('compare-full'), 'full', compare, `compare (${compare})`));
-      contenders.push(startWattline(join(root, 'compare-normal'), await port('compare-normal'), 'normal', compare, `compare (${compare})`));
+    // Before/after side by side: BENCH_COMPARE_ROOT=<another build's project folder>, and/or
+    // BENCH_COMPARE_FLAGS=<node flags for the compared workers>.
+    const compareRoot = process.env.BENCH_COMPARE_ROOT;
+    const compareFlags = process.env.BENCH_COMPARE_FLAGS;
+    if (compareRoot || compareFlags) {
+      const label = `compare (${[compareRoot, compareFlags].filter(Boolean).join(' ')})`;
+      for (const sync of ['full', 'normal'] as const) {
+        contenders.push(startWattline(join(root, `compare-${sync}`), await port(`compare-${sync}`), sync, compareRoot ?? ROOT, label, compareFlags ?? process.env.BENCH_NODE_FLAGS));
+      }
     }
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     const load = loadAverage();

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * Entry point. Only young-generation.js is imported statically: it must take effect before
- * the CLI's modules are loaded and compiled, which is where the young generation used to
- * grow (README, run-memory). The CLI itself is program.ts.
+ * Entry point. Only young-generation.js and daemon-v8.js are imported statically: they must
+ * take effect before the CLI's modules are loaded and compiled, which is where the young
+ * generation used to grow (README, run-memory) and where V8 starts compiling. The CLI itself
+ * is program.ts.
  */
 import './young-generation.js';
+import './daemon-v8.js';
 
 await import('./program.js');

@@ -1,33 +1,39 @@
 /**
- * A serial port through `serialport` (node-serialport 13).
+ * A serial port.
  *
- * It moves bytes and knows no device. Each open() makes a fresh SerialPort, so a port that
- * disappeared and came back under the same path (a USB adapter replugged, a udev symlink, a
- * PTY link recreated) is found again. Reopening is the session's policy, not this class's.
- * Nothing from serialport may throw unhandled: its callbacks and events are turned into
- * promise results and this emitter's 'data' / 'close' / 'error'.
+ * It moves bytes and knows no device. On Linux the bytes go through a tty link (serial-tty.ts:
+ * serialport's binding sets termios once, Node's tty stream reads and writes), elsewhere, or
+ * when asked (`link: 'serialport'`), through serialport's stream (serial-stream.ts). Each
+ * open() opens the path afresh, so a port that disappeared and came back under the same path
+ * (a USB adapter replugged, a udev symlink, a PTY link recreated) is found again. Reopening is
+ * the session's policy, not this class's. Nothing below may throw unhandled: callbacks and
+ * events are turned into promise results and this emitter's 'data' / 'close' / 'error'.
  *
  * A hung-up tty can read as end-of-file forever instead of failing (a PTY whose other side
- * went away does; serialport 13 then re-reads without end and never reports the loss), so
- * while open the path is checked every `presenceCheckMs`: when it is gone or now names
- * another device, the port is closed as disconnected.
+ * went away does through serialport 13, which then re-reads without end and never reports
+ * the loss), so while open the path is checked every `presenceCheckMs`: when it is gone or
+ * now names another device, the port is closed as disconnected.
  */
 import { EventEmitter } from 'node:events';
-import { stat, statSync, type Stats } from 'node:fs';
-import type { SerialPort } from 'serialport';
+import { statSync, type Stats } from 'node:fs';
 import { TransportError, errorMessage } from '../core/errors.js';
 import type { SerialSettings } from './serial-settings.js';
+import { badSettings, type SerialLink, type SerialLinkEvents } from './serial-link.js';
+import { openStreamLink } from './serial-stream.js';
+import { openTtyLink } from './serial-tty.js';
 import type { Transport } from './transport.js';
 
 export interface SerialTransportOptions extends SerialSettings {
   path: string;
   /** How often (ms) to check that the device node is still there while open; 0 = never. */
   presenceCheckMs?: number;
+  /** 'serialport': always serialport's stream, never the tty link (default: the tty link where it applies). */
+  link?: 'auto' | 'serialport';
 }
 
 export class SerialTransport extends EventEmitter implements Transport {
   readonly key: string;
-  private port: SerialPort | undefined;
+  private link: SerialLink | undefined;
   private opening: Promise<void> | undefined;
   private presence: NodeJS.Timeout | undefined;
 
@@ -37,7 +43,12 @@ export class SerialTransport extends EventEmitter implements Transport {
   }
 
   get isOpen(): boolean {
-    return this.port?.isOpen ?? false;
+    return this.link !== undefined;
+  }
+
+  /** Which link carries the bytes while open. */
+  get linkKind(): SerialLink['kind'] | undefined {
+    return this.link?.kind;
   }
 
   open(): Promise<void> {
@@ -49,50 +60,34 @@ export class SerialTransport extends EventEmitter implements Transport {
   }
 
   private async doOpen(): Promise<void> {
-    const { path, baudRate, dataBits, parity, stopBits } = this.options;
-    // Loaded on first open: serialport and its native binding cost ~13 MB resident,
-    // which a worker with only simulated or network devices should not pay.
-    const { SerialPort } = await import('serialport');
-    return new Promise<void>((resolve, reject) => {
-      let port: SerialPort;
-      try {
-        port = new SerialPort({ path, baudRate, dataBits, parity, stopBits, autoOpen: false });
-      } catch (err) {
-        // Invalid settings: trying again cannot help.
-        reject(new TransportError(`${path}: cannot use these serial settings: ${errorMessage(err)}`, false, { cause: err }));
-        return;
-      }
-      port.open((err) => {
-        if (err) {
-          port.removeAllListeners();
-          reject(openError(path, err));
-          return;
+    const { path } = this.options;
+    const bad = badSettings(this.options);
+    if (bad) throw new TransportError(`${path}: cannot use these serial settings: ${bad}`, false);
+    const slot: { link?: SerialLink } = {};
+    const events: SerialLinkEvents = {
+      data: (chunk) => this.emit('data', chunk),
+      error: (err) => {
+        // An emitter with no 'error' listener throws; a lost error is better than a crash.
+        if (this.listenerCount('error') > 0) this.emit('error', new TransportError(`${path}: ${errorMessage(err)}`, true, { cause: err }));
+      },
+      closed: (err) => {
+        if (this.link === slot.link) {
+          this.link = undefined;
+          clearInterval(this.presence);
         }
-        this.attach(port);
-        resolve();
-      });
-    });
+        this.emit('close', err ? new TransportError(`${path}: disconnected (${errorMessage(err)})`, true, { cause: err }) : undefined);
+      },
+    };
+    try {
+      slot.link = (this.options.link === 'serialport' ? undefined : await openTtyLink(this.options, events)) ?? (await openStreamLink(this.options, events));
+    } catch (err) {
+      throw err instanceof TransportError ? err : openError(path, err as Error);
+    }
+    this.link = slot.link;
+    this.watchPresence(slot.link);
   }
 
-  private attach(port: SerialPort): void {
-    this.port = port;
-    this.watchPresence(port);
-    port.on('data', (chunk: Buffer) => this.emit('data', chunk));
-    port.on('error', (err: Error) => {
-      // An emitter with no 'error' listener throws; a lost error is better than a crash.
-      if (this.listenerCount('error') > 0) this.emit('error', new TransportError(`${this.options.path}: ${errorMessage(err)}`, true, { cause: err }));
-    });
-    port.on('close', (err?: Error | null) => {
-      if (this.port === port) this.port = undefined;
-      clearInterval(this.presence);
-      port.removeAllListeners();
-      port.on('error', () => undefined); // late errors of a dead port go nowhere
-      const why = err ? new TransportError(`${this.options.path}: disconnected (${errorMessage(err)})`, true, { cause: err }) : undefined;
-      this.emit('close', why);
-    });
-  }
-
-  private watchPresence(port: SerialPort): void {
+  private watchPresence(link: SerialLink): void {
     const every = this.options.presenceCheckMs ?? 1000;
     if (every <= 0) return;
     let opened: Stats;
@@ -102,13 +97,19 @@ export class SerialTransport extends EventEmitter implements Transport {
       return;
     }
     clearInterval(this.presence);
+    // statSync, not stat: a device node's stat never blocks, and the libuv pool's round trip
+    // (two thread wake-ups a second per port) cost more CPU than the stat itself.
     this.presence = setInterval(() => {
-      stat(this.options.path, (err, now) => {
-        if (this.port !== port || !port.isOpen) return;
-        if (!err && now.rdev === opened.rdev && now.ino === opened.ino) return;
-        // Close as a disconnect: the 'close' handler above reports it.
-        port.close(() => undefined, new Error(err ? 'device node is gone' : 'device node now names another device'));
-      });
+      if (this.link !== link) return;
+      let now: Stats | undefined;
+      try {
+        now = statSync(this.options.path);
+      } catch {
+        now = undefined;
+      }
+      if (now && now.rdev === opened.rdev && now.ino === opened.ino) return;
+      // Close as a disconnect: the link's 'closed' reports it.
+      void link.close(new Error(now ? 'device node now names another device' : 'device node is gone'));
     }, every);
     this.presence.unref();
   }
@@ -116,26 +117,17 @@ export class SerialTransport extends EventEmitter implements Transport {
   /** Closes the port; a second call (or a call on a closed port) does nothing. */
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
-    const port = this.port;
-    if (!port || !port.isOpen) return;
-    await new Promise<void>((resolve) => {
-      port.close((err) => {
-        // Closing a port that vanished under us reports an error; it is closed either way.
-        if (err && this.listenerCount('error') > 0) this.emit('error', new TransportError(`${this.options.path}: close: ${errorMessage(err)}`, true, { cause: err }));
-        resolve();
-      });
-    });
+    await this.link?.close();
   }
 
   async write(data: Uint8Array): Promise<void> {
-    const port = this.port;
-    if (!port || !port.isOpen) throw new TransportError(`${this.options.path}: write on a closed port`, true);
-    await new Promise<void>((resolve, reject) => {
-      port.write(Buffer.from(data), (err) => {
-        if (err) reject(new TransportError(`${this.options.path}: write failed: ${errorMessage(err)}`, true, { cause: err }));
-        else port.drain((e) => (e ? reject(new TransportError(`${this.options.path}: drain failed: ${errorMessage(e)}`, true, { cause: e })) : resolve()));
-      });
-    });
+    const link = this.link;
+    if (!link) throw new TransportError(`${this.options.path}: write on a closed port`, true);
+    try {
+      await link.write(Buffer.isBuffer(data) ? data : Buffer.from(data));
+    } catch (err) {
+      throw new TransportError(`${this.options.path}: write failed: ${errorMessage(err)}`, true, { cause: err });
+    }
   }
 }
 

@@ -1,0 +1,35 @@
+/**
+ * The daemons (`run`, `demo`) without V8's compilers to machine code (issue 24).
+ *
+ * A worker runs well under a millisecond of JavaScript a second. TurboFan and Sparkplug
+ * compile its hot functions anyway, and their code, their compile zones and the compilers'
+ * own pages of the node binary are a good part of an every-device worker's resident memory,
+ * and of what kept growing after start-up (the soak's heap snapshots found only code). Side by
+ * side, 90 s, every simulated device each second: peak RSS 89.8–91.5 MB with them, 79.6–79.7
+ * MB interpreted (81–84 MB with Sparkplug alone kept); CPU equal or lower (poll-cpu: no compile
+ * work on V8's threads). The price is bulk work inside a daemon: encoding a long backlog runs
+ * at ~100k points/s instead of ~500k/s (encoder bench with these flags), still several
+ * times what a Pi's worker collects in a day per minute of catch-up. RegExps and WebAssembly
+ * (undici's HTTP parser) keep their own compilers: this is not --jitless.
+ *
+ * Every other verb (drain, backfill, decode, itho convert-par ...) gets the compilers back
+ * before it starts (program.ts), and so does a daemon whose config has an `mqtt` section
+ * (run.ts): the MQTT output formats every reading of each batch, and interpreted its share of
+ * the worker's CPU tripled (mqtt-cpu, BENCH_INFLUX=0: 1.02× → 1.12×). A daemon started with `--turbofan`/`--opt` or `--sparkplug`
+ * (e.g. NODE_OPTIONS=--turbofan) keeps them. main.ts imports this module before the CLI loads.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+const asked = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+const keep = /--(turbofan|opt|sparkplug)\b/.test(asked);
+
+if (!keep) setFlagsFromString('--no-opt --no-sparkplug');
+
+let restored = keep;
+
+/** From now on V8 compiles hot code as it does by default (verbs that do bulk work). */
+export function compilersBack(): void {
+  if (restored) return;
+  restored = true;
+  setFlagsFromString('--opt --sparkplug');
+}
