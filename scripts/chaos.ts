@@ -391,10 +391,12 @@ export async function run(): Promise<{ failures: number }> {
     let undoFailed: unknown = null;
     const undo = (ms: number, fn: () => void | Promise<void>) =>
       pending.push(
-        wait(ms).then(fn).catch((err: unknown) => {
-          undoFailed ??= err;
-          stopEarly();
-        }),
+        wait(ms)
+          .then(fn)
+          .catch((err: unknown) => {
+            undoFailed ??= err;
+            stopEarly();
+          }),
       );
     await wait(between(random, 5000, 15_000));
     while (!stopped && endMs - Date.now() > 1000) {

@@ -23,7 +23,6 @@ import { count, createDatabase, startInfluxd } from '../../test/helpers/influxd.
 import { p1Log } from '../../test/helpers/p1-log.js';
 import { loadAverage, median, met, printRow } from './common.js';
 
-
 function config(folder: string, url: string, db: string): string {
   mkdirSync(folder, { recursive: true });
   const path = join(folder, 'wattline.yaml');

@@ -71,9 +71,7 @@ interface Run {
 
 async function runCurl(influx: Influxd, db: string, files: string[], dir: string): Promise<Run> {
   const url = `${influx.url}/write?db=${db}&precision=ms`;
-  const config = files
-    .map((f) => `url = "${url}"\ndata-binary = "@${f}"\noutput = "/dev/null"\nwrite-out = "%{http_code}\\n"\n`)
-    .join('next\n');
+  const config = files.map((f) => `url = "${url}"\ndata-binary = "@${f}"\noutput = "/dev/null"\nwrite-out = "%{http_code}\\n"\n`).join('next\n');
   const configFile = join(dir, `curl-${db}.cfg`);
   writeFileSync(configFile, config);
   const cpu0 = cpuSeconds('self', true);
@@ -157,7 +155,9 @@ async function runMode(points: number, rounds: number, PIN: boolean): Promise<Re
   let influx: Influxd | null = null;
   const loadAtStart = loadAverage();
   try {
-    console.log(`drain: ${points.toLocaleString('en')} points (~${line(points >> 1).length} bytes each) in batches of ${BATCH}, influxd 1.6.7 on loopback, ${rounds} round(s) each, no gzip${PIN ? ', influxd pinned to CPU 0 and the sender to CPU 1' : ', unpinned'}`);
+    console.log(
+      `drain: ${points.toLocaleString('en')} points (~${line(points >> 1).length} bytes each) in batches of ${BATCH}, influxd 1.6.7 on loopback, ${rounds} round(s) each, no gzip${PIN ? ', influxd pinned to CPU 0 and the sender to CPU 1' : ', unpinned'}`,
+    );
     const files: string[] = [];
     for (let b = 0; b * BATCH < points; b++) {
       const file = join(dir, `batch-${String(b).padStart(5, '0')}.lp`);
@@ -192,8 +192,9 @@ async function runMode(points: number, rounds: number, PIN: boolean): Promise<Re
         cpu.influxd[who].push(serverCpu);
         const label = who === 'curl' ? 'curl --data-binary (one kept-alive process)' : 'Flusher + InfluxV1Writer (SQLite outbox)';
         console.log(
-          `  ${label.padEnd(46)} ${Math.round(points / run.elapsed).toLocaleString('en').padStart(9)} points/s  ` +
-            `(${run.elapsed.toFixed(2)} s; CPU: sender ${run.clientCpu.toFixed(2)} s, influxd ${serverCpu.toFixed(2)} s; counted ${counted.toLocaleString('en')})`,
+          `  ${label.padEnd(46)} ${Math.round(points / run.elapsed)
+            .toLocaleString('en')
+            .padStart(9)} points/s  ` + `(${run.elapsed.toFixed(2)} s; CPU: sender ${run.clientCpu.toFixed(2)} s, influxd ${serverCpu.toFixed(2)} s; counted ${counted.toLocaleString('en')})`,
         );
       }
     }
@@ -201,12 +202,10 @@ async function runMode(points: number, rounds: number, PIN: boolean): Promise<Re
     const ours = pps(times.ours);
     const curl = pps(times.curl);
     const ratio = Math.round((ours / curl) * 100) / 100;
-    const perPoint = (xs: number[]) => Math.round(((xs.reduce((a, b) => a + b, 0) / xs.length) * 1e6) / points * 100) / 100;
+    const perPoint = (xs: number[]) => Math.round((((xs.reduce((a, b) => a + b, 0) / xs.length) * 1e6) / points) * 100) / 100;
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     console.log(`  ours / curl: ${ratio} (target ≥ 0.8)`);
-    console.log(
-      `  sender CPU per point: ours ${perPoint(cpu.ours)} µs, curl ${perPoint(cpu.curl)} µs; influxd ${perPoint(cpu.influxd.ours)} / ${perPoint(cpu.influxd.curl)} µs; load average ${load} on ${CPUS} CPUs`,
-    );
+    console.log(`  sender CPU per point: ours ${perPoint(cpu.ours)} µs, curl ${perPoint(cpu.curl)} µs; influxd ${perPoint(cpu.influxd.ours)} / ${perPoint(cpu.influxd.curl)} µs; load average ${load} on ${CPUS} CPUs`);
     printRow(
       [
         `\`drain\`${PIN ? '' : ', same, unpinned (both share the 2 cores)'}${PIN ? `: ${points / 1e6}M points from the outbox into influxd 1.6.7, influxd on CPU 0, sender on CPU 1` : ''}`,

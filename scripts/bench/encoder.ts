@@ -109,7 +109,6 @@ export function toClientPoint(p: Point, precision: Precision): ClientPoint {
   return cp;
 }
 
-
 export async function run(opts: { points?: number; rounds?: number } = {}): Promise<Record<string, unknown>> {
   const n = opts.points ?? 200_000;
   const rounds = opts.rounds ?? 9;
@@ -178,10 +177,7 @@ export async function run(opts: { points?: number; rounds?: number } = {}): Prom
   const ratio = Math.round(median(ratios) * 100) / 100;
   const result = { bench: 'encoder', ours_pps, baseline_pps, ratio, baseline: BASELINE, points: n, rounds, precision };
   const k = (v: number) => `${Math.round(v / 1000)}k`;
-  console.log(
-    `encoder: ours ${k(ours_pps)} points/s, client ${k(baseline_pps)} points/s, ratio ${ratio}x ` +
-      `(${n} points, median of ${rounds} rounds, same bytes checked)`,
-  );
+  console.log(`encoder: ours ${k(ours_pps)} points/s, client ${k(baseline_pps)} points/s, ratio ${ratio}x ` + `(${n} points, median of ${rounds} rounds, same bytes checked)`);
   printRow(
     [
       `\`encoder\`: ${k(n)} points, 3 tags, ~10 fields`,

@@ -66,7 +66,6 @@ export function wireTimeMs(link: Pick<PacedLink, 'charMs' | 'gapMs'>, units: num
   return frames + gapsBeforeReplies + gapsBeforeRequests;
 }
 
-
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -129,7 +128,9 @@ export async function run(): Promise<Record<string, number | string>> {
     console.log(`hdhk-bus: ${UNITS} units per bus, 9600 8N1, ${REGISTERS} registers per unit, pauseMs ${PAUSE_MS}, median of ${ROUNDS}`);
     console.log(`  char ${a.link.charMs.toFixed(3)} ms, gap ${a.link.gapMs.toFixed(3)} ms; per poll ${perPoll.frames} frames, ${perPoll.bytes} bytes`);
     console.log(`  one bus:  ${oneBusMs.toFixed(1)} ms per poll; wire time ${wire.toFixed(1)} ms; ratio ${ratioWire.toFixed(3)} (target <= 1.2: ${ratioWire <= 1.2 ? 'met' : 'NOT met'})`);
-    console.log(`  two buses via Scheduler.runOnce: ${twoBusesMs.toFixed(1)} ms; alone: ${median(aAlone).toFixed(1)} / ${median(bAlone).toFixed(1)} ms; ratio ${ratioParallel.toFixed(3)} (target <= 1.10: ${ratioParallel <= 1.1 ? 'met' : 'NOT met'})`);
+    console.log(
+      `  two buses via Scheduler.runOnce: ${twoBusesMs.toFixed(1)} ms; alone: ${median(aAlone).toFixed(1)} / ${median(bAlone).toFixed(1)} ms; ratio ${ratioParallel.toFixed(3)} (target <= 1.10: ${ratioParallel <= 1.1 ? 'met' : 'NOT met'})`,
+    );
     const result = {
       one_bus_ms: round(oneBusMs),
       wire_ms: round(wire),
@@ -138,8 +139,26 @@ export async function run(): Promise<Record<string, number | string>> {
       slower_alone_ms: round(slowerAloneMs),
       ratio_parallel: Number(ratioParallel.toFixed(3)),
     };
-    printRow([`\`hdhk-bus\`: ${UNITS} units on one bus at 9600 8N1, paced simulator`, `${oneBusMs.toFixed(0)} ms a poll`, `wire time of the frames + 3.5-char gaps, ${wire.toFixed(0)} ms`, `${ratioWire.toFixed(3)}×`, `≤ 1.2× ${met(ratioWire <= 1.2)} (issue 4)`], load);
-    printRow([`\`hdhk-bus\`: two such buses polled together`, `${twoBusesMs.toFixed(0)} ms`, `the slower bus alone, ${slowerAloneMs.toFixed(0)} ms`, `${ratioParallel.toFixed(3)}×`, `≤ 1.1× ${met(ratioParallel <= 1.1)} (issue 4)`], load);
+    printRow(
+      [
+        `\`hdhk-bus\`: ${UNITS} units on one bus at 9600 8N1, paced simulator`,
+        `${oneBusMs.toFixed(0)} ms a poll`,
+        `wire time of the frames + 3.5-char gaps, ${wire.toFixed(0)} ms`,
+        `${ratioWire.toFixed(3)}×`,
+        `≤ 1.2× ${met(ratioWire <= 1.2)} (issue 4)`,
+      ],
+      load,
+    );
+    printRow(
+      [
+        `\`hdhk-bus\`: two such buses polled together`,
+        `${twoBusesMs.toFixed(0)} ms`,
+        `the slower bus alone, ${slowerAloneMs.toFixed(0)} ms`,
+        `${ratioParallel.toFixed(3)}×`,
+        `≤ 1.1× ${met(ratioParallel <= 1.1)} (issue 4)`,
+      ],
+      load,
+    );
     console.log(JSON.stringify({ bench: 'hdhk-bus', ...result }));
     return result;
   } finally {

@@ -94,7 +94,17 @@ export async function run(): Promise<Record<string, number>> {
     );
     if (written !== rows) throw new Error(`bench: converted ${written} rows, expected ${rows}`);
     if (read !== rows) throw new Error(`bench: mdb-reader read ${read} rows, expected ${rows}`);
-    const [mdbSecs] = timeInterleaved([() => mdbExportImport(file, tables.map((t) => t.name), join(dir, 'mdbtools.sqlite'))], 2);
+    const [mdbSecs] = timeInterleaved(
+      [
+        () =>
+          mdbExportImport(
+            file,
+            tables.map((t) => t.name),
+            join(dir, 'mdbtools.sqlite'),
+          ),
+      ],
+      2,
+    );
     const check = new Database(join(dir, 'mdbtools.sqlite'), { readonly: true });
     const imported = (check.prepare('SELECT name FROM sqlite_master WHERE type = ?').pluck().all('table') as string[]).reduce((n, t) => n + (check.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number), 0);
     check.close();
@@ -103,7 +113,9 @@ export async function run(): Promise<Record<string, number>> {
     const r = (s: number) => Math.round(rows / s);
     const line = (t: Timing, cpu = true) =>
       `${r(t.median).toLocaleString('en')} rows/s median (${(t.median * 1000).toFixed(0)} ms), best ${r(t.best).toLocaleString('en')} rows/s` + (cpu ? `, ${r(t.cpu).toLocaleString('en')} rows per CPU-second` : '');
-    console.log(`itho-convert: generated .par, ${SIZE.versions} versions × (${SIZE.labels} labels, ${SIZE.parameters} parameters, ${SIZE.handbed} manual, ${SIZE.counters} counters) = ${tables.length} tables, ${rows.toLocaleString('en')} rows, ${(bytes.length / 1e6).toFixed(1)} MB; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
+    console.log(
+      `itho-convert: generated .par, ${SIZE.versions} versions × (${SIZE.labels} labels, ${SIZE.parameters} parameters, ${SIZE.handbed} manual, ${SIZE.counters} counters) = ${tables.length} tables, ${rows.toLocaleString('en')} rows, ${(bytes.length / 1e6).toFixed(1)} MB; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`,
+    );
     console.log(`  convertPar (read + write + fsync + rename): ${line(ours)}`);
     console.log(`  mdb-reader alone, no writing:               ${line(readSecs)}`);
     console.log(`  mdb-export | sqlite3 .import, per table:    ${line(mdbSecs, false)} (CPU in child processes)`);

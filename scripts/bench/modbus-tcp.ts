@@ -51,7 +51,11 @@ const WARMUP_POLLS = Number(process.env.BENCH_MODBUS_WARMUP ?? 300);
 const GATEWAYS = 32;
 
 /** An HDHK meter's registers from address 0 (docs/protocols/hdhk.md §2.3). */
-const registers = () => hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 1120 + i));
+const registers = () =>
+  hdhkRegisters(
+    628,
+    Array.from({ length: 16 }, (_, i) => 1120 + i),
+  );
 
 // ---- bare Modbus TCP client: one FC03 request, its MBAP reply read by its length ----
 
@@ -152,7 +156,9 @@ async function oneGateway(server: 'pymodbus' | 'bus'): Promise<{ poll_ms: number
     const pollMs = median(polls);
     const bareMs = median(sums);
     const ratio = pollMs / bareMs;
-    console.log(`modbus-tcp (a): ${UNITS} units on one ${server === 'pymodbus' ? 'pymodbus TCP server' : 'gateway answering after the 9600 baud bus time (bench responder)'}, 16 registers each, pauseMs 0, median of ${ROUNDS[server]} interleaved rounds after ${warmup} warm-up rounds`);
+    console.log(
+      `modbus-tcp (a): ${UNITS} units on one ${server === 'pymodbus' ? 'pymodbus TCP server' : 'gateway answering after the 9600 baud bus time (bench responder)'}, 16 registers each, pauseMs 0, median of ${ROUNDS[server]} interleaved rounds after ${warmup} warm-up rounds`,
+    );
     console.log(`  HdhkSession poll ${pollMs.toFixed(2)} ms; bare client, sum of the ${UNITS} round trips ${bareMs.toFixed(2)} ms; ratio ${ratio.toFixed(3)} (target <= 1.2: ${ratio <= 1.2 ? 'met' : 'NOT met'})`);
     return { poll_ms: r3(pollMs), bare_sum_ms: r3(bareMs), ratio: r3(ratio) };
   } finally {
@@ -287,8 +293,12 @@ async function manyGateways(seconds: number, synchronous: Sync, bus: boolean) {
     const alone = await runWorker(ports.slice(0, 1), seconds, synchronous);
     const all = await runWorker(ports, seconds, synchronous);
     const ratio = all.slowestPerSecondMedianMs / alone.slowestPerSecondMedianMs;
-    console.log(`modbus-tcp (b): ${GATEWAYS} gateways (MBAP responders in the bench process), ${bus ? 'answering after the 9600 baud bus time' : 'answering at once'}, one hdhk unit each, every second, outbox synchronous=${synchronous}, ${seconds} s after a 5 s warm-up`);
-    console.log(`  ${GATEWAYS} together: slowest poll per second, median ${all.slowestPerSecondMedianMs} ms (max ${all.slowestMs} ms, ${all.polls} polls); worker CPU ${all.cpuPercent.toFixed(2)}% of a core, max RSS ${all.rssMaxMb.toFixed(1)} MB`);
+    console.log(
+      `modbus-tcp (b): ${GATEWAYS} gateways (MBAP responders in the bench process), ${bus ? 'answering after the 9600 baud bus time' : 'answering at once'}, one hdhk unit each, every second, outbox synchronous=${synchronous}, ${seconds} s after a 5 s warm-up`,
+    );
+    console.log(
+      `  ${GATEWAYS} together: slowest poll per second, median ${all.slowestPerSecondMedianMs} ms (max ${all.slowestMs} ms, ${all.polls} polls); worker CPU ${all.cpuPercent.toFixed(2)}% of a core, max RSS ${all.rssMaxMb.toFixed(1)} MB`,
+    );
     console.log(`  one alone:   poll median ${alone.slowestPerSecondMedianMs} ms (max ${alone.slowestMs} ms, ${alone.polls} polls); worker CPU ${alone.cpuPercent.toFixed(2)}%, max RSS ${alone.rssMaxMb.toFixed(1)} MB`);
     console.log(`  ratio ${ratio.toFixed(2)} (target <= 1.1: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
     return {
@@ -315,12 +325,35 @@ export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Pr
     const one = await oneGateway('pymodbus');
     const oneBus = await oneGateway('bus');
     Object.assign(result, { one_gateway: one, one_gateway_bus_9600: oneBus });
-    printRow(['`modbus-tcp`: `hdhk` over `modbus+tcp://`, 8 units on one pymodbus TCP server (loopback), 16 registers each, pauseMs 0', `${one.poll_ms} ms a poll (median of ${ROUNDS.pymodbus}, after ${WARMUP_POLLS} warm-up polls)`, `a bare socket client written in the bench (no project code), the same 8 requests one after another, sum of the round trips: ${one.bare_sum_ms} ms`, `${one.ratio}×`, `≤ 1.2× ${met(one.ratio! <= 1.2)}`], load0);
-    printRow(['`modbus-tcp`, same against a gateway answering after the 9600 baud bus time of each RTU exchange (bench responder)', `${oneBus.poll_ms} ms`, `bare client, ${oneBus.bare_sum_ms} ms`, `${oneBus.ratio}×`, `≤ 1.2× ${met(oneBus.ratio! <= 1.2)}`], load0);
+    printRow(
+      [
+        '`modbus-tcp`: `hdhk` over `modbus+tcp://`, 8 units on one pymodbus TCP server (loopback), 16 registers each, pauseMs 0',
+        `${one.poll_ms} ms a poll (median of ${ROUNDS.pymodbus}, after ${WARMUP_POLLS} warm-up polls)`,
+        `a bare socket client written in the bench (no project code), the same 8 requests one after another, sum of the round trips: ${one.bare_sum_ms} ms`,
+        `${one.ratio}×`,
+        `≤ 1.2× ${met(one.ratio! <= 1.2)}`,
+      ],
+      load0,
+    );
+    printRow(
+      [
+        '`modbus-tcp`, same against a gateway answering after the 9600 baud bus time of each RTU exchange (bench responder)',
+        `${oneBus.poll_ms} ms`,
+        `bare client, ${oneBus.bare_sum_ms} ms`,
+        `${oneBus.ratio}×`,
+        `≤ 1.2× ${met(oneBus.ratio! <= 1.2)}`,
+      ],
+      load0,
+    );
   }
   if (parts.includes('b')) {
     const variants: [key: string, sync: Sync, bus: boolean, label: string][] = [
-      ['gateways_32', 'full', false, '`modbus-tcp`: 32 gateways (one unit each, each its own port) polled each second by one `wattline run`, MBAP responders in the bench process answering at once; poll times from the worker\'s debug `collected` lines'],
+      [
+        'gateways_32',
+        'full',
+        false,
+        "`modbus-tcp`: 32 gateways (one unit each, each its own port) polled each second by one `wattline run`, MBAP responders in the bench process answering at once; poll times from the worker's debug `collected` lines",
+      ],
       ['gateways_32_sync_normal', 'normal', false, '`modbus-tcp`, same, `outbox.synchronous: normal`'],
       ['gateways_32_bus_9600_sync_normal', 'normal', true, '`modbus-tcp`, same, `synchronous: normal`, gateways answering after the 9600 baud bus time'],
       ['gateways_32_bus_9600', 'full', true, '`modbus-tcp`, same, `synchronous: full`, gateways answering after the 9600 baud bus time'],
@@ -328,7 +361,16 @@ export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Pr
     for (const [key, sync, bus, label] of variants) {
       const m = await manyGateways(seconds, sync, bus);
       result[key] = m;
-      printRow([`${label}, ${seconds} s`, `slowest poll of each second, median ${m.slowest_32_median_ms} ms (max ${m.slowest_32_max_ms}); worker ${m.cpu_32_percent}% of a core, ${m.rss_32_max_mb} MB max RSS`, `one gateway alone: ${m.alone_median_ms} ms (max ${m.alone_max_ms}); ${m.cpu_1_percent}%, ${m.rss_1_max_mb} MB`, `${m.ratio}×`, `≤ 1.1× ${met(m.ratio! <= 1.1)}`], load0);
+      printRow(
+        [
+          `${label}, ${seconds} s`,
+          `slowest poll of each second, median ${m.slowest_32_median_ms} ms (max ${m.slowest_32_max_ms}); worker ${m.cpu_32_percent}% of a core, ${m.rss_32_max_mb} MB max RSS`,
+          `one gateway alone: ${m.alone_median_ms} ms (max ${m.alone_max_ms}); ${m.cpu_1_percent}%, ${m.rss_1_max_mb} MB`,
+          `${m.ratio}×`,
+          `≤ 1.1× ${met(m.ratio! <= 1.1)}`,
+        ],
+        load0,
+      );
     }
   }
   result.load = `load ${load0} → ${loadAverage()}`;

@@ -135,7 +135,20 @@ export async function run(): Promise<Record<string, unknown>> {
         ],
         load,
       );
-      return { bench: 'vscp-cpu', delivery: withInflux ? 'influxd 1.x' : 'outbox only', sets, workers_per_kind: perKind, seconds, warmup_s: warmupS, cpu_without_vscp_s: round3(base), cpu_with_vscp_s: round3(withMqtt), ratio: round3(withMqtt / base), noise_floor: round3(noise), messages_delivered: received, baseline: 'the same wattline run with MQTT on and no vscp section' };
+      return {
+        bench: 'vscp-cpu',
+        delivery: withInflux ? 'influxd 1.x' : 'outbox only',
+        sets,
+        workers_per_kind: perKind,
+        seconds,
+        warmup_s: warmupS,
+        cpu_without_vscp_s: round3(base),
+        cpu_with_vscp_s: round3(withMqtt),
+        ratio: round3(withMqtt / base),
+        noise_floor: round3(noise),
+        messages_delivered: received,
+        baseline: 'the same wattline run with MQTT on and no vscp section',
+      };
     }
     console.log(
       `wattline run, every simulated device every second, ${withInflux ? 'delivering to a real influxd' : 'no InfluxDB (outbox only)'}, ${sets} × ${seconds} s after a ${warmupS} s warm-up, ${perKind} workers of each kind side by side: ` +

@@ -57,4 +57,13 @@ export async function run(millions: number[] = [0.1, 1, 3]): Promise<Record<stri
   }
 }
 
-runIfMain(import.meta.url, () => run(process.argv.slice(2).map(Number).filter((n) => n > 0).length ? process.argv.slice(2).map(Number) : undefined));
+runIfMain(import.meta.url, () =>
+  run(
+    process.argv
+      .slice(2)
+      .map(Number)
+      .filter((n) => n > 0).length
+      ? process.argv.slice(2).map(Number)
+      : undefined,
+  ),
+);

@@ -109,9 +109,7 @@ export async function run(points = 1_000_000, rounds = 3): Promise<Record<string
       const normal = benchInsert(join(dir, `normal-${round}.sqlite`), batches, points, 'normal');
       const drain = benchDrain(join(dir, `full-${round}.sqlite`), points);
       for (const name of ['baseline', 'full', 'normal']) rmSync(join(dir, `${name}-${round}.sqlite`), { force: true });
-      console.log(
-        `  round ${round}: baseline ${fmt(baseline)}, append full ${fmt(full)}, append normal ${fmt(normal)}, peek+ack ${fmt(drain)} points/s`,
-      );
+      console.log(`  round ${round}: baseline ${fmt(baseline)}, append full ${fmt(full)}, append normal ${fmt(normal)}, peek+ack ${fmt(drain)} points/s`);
       seen.baseline.push(baseline);
       seen.full.push(full);
       seen.normal.push(normal);

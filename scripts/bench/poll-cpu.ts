@@ -102,7 +102,14 @@ ${[0, 1, 2, 3].map((b) => `      Collect "block${b}"`).join('\n')}
     const folder = join(csv, 'hdhk', 'modbus-board');
     if (!existsSync(folder)) return 0;
     const block0 = readdirSync(folder).filter((f) => f.startsWith('gauge-block0'));
-    return block0.reduce((n, f) => n + readFileSync(join(folder, f), 'utf8').split('\n').filter((l) => /^\d/.test(l)).length, 0);
+    return block0.reduce(
+      (n, f) =>
+        n +
+        readFileSync(join(folder, f), 'utf8')
+          .split('\n')
+          .filter((l) => /^\d/.test(l)).length,
+      0,
+    );
   };
   return { name: 'collectd 5.12 modbus + csv', child, polls };
 }

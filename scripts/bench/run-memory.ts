@@ -76,8 +76,26 @@ export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Pr
   console.log(`wattline run, simulated P1 every second for ${seconds} s: max RSS ${r1(p1.max)} MB (bare node ${r1(p1.bare)} MB, x${r1(p1.max / p1.bare)}); CPU ${p1.cpuS.toFixed(1)} s; ${p1.committed} points committed`);
   const all = await measure(everyDevice(), seconds);
   console.log(`wattline run, every simulated device every second for ${seconds} s: max RSS ${r1(all.max)} MB; CPU ${all.cpuS.toFixed(1)} s; ${all.committed} points committed`);
-  printRow([`\`run-memory\`: \`wattline run\`, simulated P1 every second, ${seconds} s`, `${r1(p1.max)} MB max RSS`, `bare \`node\` process, ${r1(p1.bare)} MB`, `${(p1.max / p1.bare).toFixed(1)}×`, `< 80 MB ${met(p1.max < 80)}`], load);
-  printRow([`\`run-memory\`, every simulated device every second, ${seconds} s`, `${r1(all.max)} MB max RSS`, `bare \`node\`, ${r1(p1.bare)} MB`, `${(all.max / p1.bare).toFixed(1)}×`, `≤ 80 MB ${met(all.max <= 80)} (issue 24)`], load);
+  printRow(
+    [
+      `\`run-memory\`: \`wattline run\`, simulated P1 every second, ${seconds} s`,
+      `${r1(p1.max)} MB max RSS`,
+      `bare \`node\` process, ${r1(p1.bare)} MB`,
+      `${(p1.max / p1.bare).toFixed(1)}×`,
+      `< 80 MB ${met(p1.max < 80)}`,
+    ],
+    load,
+  );
+  printRow(
+    [
+      `\`run-memory\`, every simulated device every second, ${seconds} s`,
+      `${r1(all.max)} MB max RSS`,
+      `bare \`node\`, ${r1(p1.bare)} MB`,
+      `${(all.max / p1.bare).toFixed(1)}×`,
+      `≤ 80 MB ${met(all.max <= 80)} (issue 24)`,
+    ],
+    load,
+  );
   return {
     bench: 'run-memory',
     seconds,

@@ -54,7 +54,11 @@ export async function sideBySide(
         runs.push({ kind: kind.name, n, worker, dir });
       }
     }
-    if (o.during) during = o.during(runs.map(({ kind, n }) => ({ kind, n })), stop.signal);
+    if (o.during)
+      during = o.during(
+        runs.map(({ kind, n }) => ({ kind, n })),
+        stop.signal,
+      );
     await sleep(o.warmupS * 1000);
     alive();
     const before = runs.map(({ worker }) => cpuSeconds(worker.pid!));

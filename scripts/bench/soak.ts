@@ -26,7 +26,6 @@ import { ROOT } from '../../test/helpers/paths.js';
 import { startPtyPair, type PtyPair } from '../../test/helpers/pty.js';
 import { hdhkSixteenChannels, loadAverage, met, printRow, runIfMain, stopChild } from './common.js';
 
-
 const MB = 1024 * 1024;
 const PROBE = join(ROOT, 'dist/scripts/bench/memory-probe.js');
 
@@ -60,7 +59,10 @@ function startWorker(name: string, dir: string, config: unknown, sampleMs: numbe
   });
   const samples = (): Sample[] =>
     existsSync(probe)
-      ? readFileSync(probe, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample)
+      ? readFileSync(probe, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Sample)
       : [];
   return { name, dir, worker, samples };
 }
@@ -129,18 +131,28 @@ export async function run(): Promise<Record<string, unknown>> {
     const p1Pair = await startPtyPair(mkdtempSync(join(root, 'p1-pty-')));
     const hdhkPair = await startPtyPair(mkdtempSync(join(root, 'hdhk-pty-')));
     pairs.push(p1Pair, hdhkPair);
-    slave = await startHdhkSlave(hdhkPair.a, { '1': hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))) });
+    slave = await startHdhkSlave(hdhkPair.a, {
+      '1': hdhkRegisters(
+        628,
+        Array.from({ length: 16 }, (_, i) => 100 * (i + 1)),
+      ),
+    });
     p1 = new P1Simulator(pathSink(p1Pair.a), { telegrams: [DSMR5_NL], vary: true, intervalMs: 1000 });
     p1.start();
     shapes.push(startWorker('simulated', dirs.simulated, { outbox: { path: 'outbox.sqlite' }, devices: simulatedDeviceEntries('sim', { schedule: every }) }, sampleMs));
     shapes.push(
-      startWorker('pty', dirs.pty, {
-        outbox: { path: 'outbox.sqlite' },
-        devices: [
-          { name: 'p1', driver: 'dsmr-p1', port: { path: p1Pair.b }, schedule: every, options: { mode: 'latest', timestamps: 'collection' } },
-          { name: 'board', driver: 'hdhk', port: { path: hdhkPair.b }, schedule: every, options: hdhkSixteenChannels() },
-        ],
-      }, sampleMs),
+      startWorker(
+        'pty',
+        dirs.pty,
+        {
+          outbox: { path: 'outbox.sqlite' },
+          devices: [
+            { name: 'p1', driver: 'dsmr-p1', port: { path: p1Pair.b }, schedule: every, options: { mode: 'latest', timestamps: 'collection' } },
+            { name: 'board', driver: 'hdhk', port: { path: hdhkPair.b }, schedule: every, options: hdhkSixteenChannels() },
+          ],
+        },
+        sampleMs,
+      ),
     );
     shapes.push(startWorker('idle', dirs.idle, { outbox: { path: 'outbox.sqlite' }, devices: [] }, sampleMs));
     console.log(`soak: ${shapes.length} workers for ${seconds} s (warm-up ${warmupS} s, a sample every ${sampleMs / 1000} s), load average ${load}; SIGINT ends early`);

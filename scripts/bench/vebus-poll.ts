@@ -23,7 +23,6 @@ const ROUNDS = 9;
 const REPLY_DELAY_MS = 20;
 const LINE = { baudRate: 2400, dataBits: 8 as const, parity: 'none' as const, stopBits: 1 as const };
 
-
 export async function run(): Promise<Record<string, number>> {
   const load = loadAverage();
   const link = createPacedSimLink('sim:bench-mp2', LINE);
@@ -62,7 +61,16 @@ export async function run(): Promise<Record<string, number>> {
     console.log(`  poll ${pollMs.toFixed(1)} ms; wire + reply delays ${wireMs.toFixed(1)} ms; ratio ${ratio.toFixed(3)} (target <= 1.15: ${ratio <= 1.15 ? 'met' : 'NOT met'})`);
     console.log(`  the original's three 0.1 s sleeps alone: 300 ms more (≈ ${((wireMs + 300) / wireMs).toFixed(2)}× the wire time)`);
     const result = { poll_ms: round(pollMs), wire_ms: round(wireMs), ratio_vs_wire: Number(ratio.toFixed(3)), connect_ms: round(connectMs), frames, bytes };
-    printRow([`\`vebus-poll\`: one Multiplus poll (${frames} frames, ${bytes} bytes) at 2400 8N1, paced simulator answering after ${REPLY_DELAY_MS} ms`, `${pollMs.toFixed(0)} ms`, `wire time of those frames + reply delays + line gaps, ${wireMs.toFixed(0)} ms`, `${ratio.toFixed(2)}×`, `≤ 1.15× ${met(ratio <= 1.15)} (issue 5)`], load);
+    printRow(
+      [
+        `\`vebus-poll\`: one Multiplus poll (${frames} frames, ${bytes} bytes) at 2400 8N1, paced simulator answering after ${REPLY_DELAY_MS} ms`,
+        `${pollMs.toFixed(0)} ms`,
+        `wire time of those frames + reply delays + line gaps, ${wireMs.toFixed(0)} ms`,
+        `${ratio.toFixed(2)}×`,
+        `≤ 1.15× ${met(ratio <= 1.15)} (issue 5)`,
+      ],
+      load,
+    );
     console.log(JSON.stringify({ bench: 'vebus-poll', ...result }));
     if (sim.requests.get('V') !== 1) throw new Error('bench: the session reconnected');
     return result;

@@ -7,7 +7,7 @@ export const hdhk: DashboardSpec = {
   deviceFrom: ['hdhk', 'hdhk_phase'],
   poll: '10s',
   spanNullsMs: 120_000,
-  variables: [textVariable('breaker_a', 'Circuit breaker (A)', '16', 'The rating of the circuits\' breakers: the load gauge is the current against it.')],
+  variables: [textVariable('breaker_a', 'Circuit breaker (A)', '16', "The rating of the circuits' breakers: the load gauge is the current against it.")],
   rows: [
     [
       {
@@ -19,7 +19,11 @@ export const hdhk: DashboardSpec = {
         series: [{ field: 'current_a', label: 'load', q: Q.percent, expr: 'last("current_a") / $breaker_a * 100' }],
         min: 0,
         max: 100,
-        thresholds: [['green', null], ['orange', 80], ['red', 100]],
+        thresholds: [
+          ['green', null],
+          ['orange', 80],
+          ['red', 100],
+        ],
         w: 12,
         h: 10,
       },

@@ -15,8 +15,27 @@ export const itho: DashboardSpec = {
     [
       { kind: 'stat', title: 'Outside', measurement: 'itho_wpu', series: [{ ...t('t_out', 'outside'), agg: 'last' }] },
       { kind: 'stat', title: 'CH supply', measurement: 'itho_wpu', series: [{ ...t('t_ch_supp', 'CH supply'), agg: 'last' }] },
-      { kind: 'stat', title: 'Boiler top', measurement: 'itho_wpu', series: [{ ...t('t_boiltop', 'boiler top'), agg: 'last' }], thresholds: [['blue', null], ['green', 45]] },
-      { kind: 'stat', title: 'CH water pressure', measurement: 'itho_wpu', series: [{ field: 'p_sens', label: 'pressure', q: Q.pressure, agg: 'last' }], thresholds: [['red', null], ['green', 1], ['red', 2.5]] },
+      {
+        kind: 'stat',
+        title: 'Boiler top',
+        measurement: 'itho_wpu',
+        series: [{ ...t('t_boiltop', 'boiler top'), agg: 'last' }],
+        thresholds: [
+          ['blue', null],
+          ['green', 45],
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'CH water pressure',
+        measurement: 'itho_wpu',
+        series: [{ field: 'p_sens', label: 'pressure', q: Q.pressure, agg: 'last' }],
+        thresholds: [
+          ['red', null],
+          ['green', 1],
+          ['red', 2.5],
+        ],
+      },
     ],
     [
       { kind: 'timeseries', title: 'Heating and hot water', measurement: 'itho_wpu', series: [t('t_ch_supp', 'CH supply'), t('t_ch_ret', 'CH return'), t('t_boildwn', 'boiler bottom'), t('t_boiltop', 'boiler top')] },

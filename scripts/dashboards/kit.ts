@@ -165,7 +165,17 @@ function panelJson(spec: PanelSpec, id: number, x: number, y: number, w: number,
   }
   if (spec.kind === 'state-timeline') custom.fillOpacity = 80;
   const overrides = spec.series.flatMap((s, i) =>
-    s.q === first ? [] : [{ matcher: { id: 'byFrameRefID', options: REF[i] }, properties: [{ id: 'unit', value: s.q.unit }, { id: 'decimals', value: s.q.decimals }] }],
+    s.q === first
+      ? []
+      : [
+          {
+            matcher: { id: 'byFrameRefID', options: REF[i] },
+            properties: [
+              { id: 'unit', value: s.q.unit },
+              { id: 'decimals', value: s.q.decimals },
+            ],
+          },
+        ],
   );
   const panel: Record<string, unknown> = {
     id,

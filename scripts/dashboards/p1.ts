@@ -15,7 +15,7 @@ const dayBars = (title: string, measurement: string, series: Series[], where?: s
   bucket: '1d',
   fill: 'none',
   bars: true,
-  description: 'Midnight to midnight in the `tz` variable\'s time zone: the counter at the end of each day minus the counter at the end of the day before.',
+  description: "Midnight to midnight in the `tz` variable's time zone: the counter at the end of each day minus the counter at the end of the day before.",
 });
 
 export const p1: DashboardSpec = {
@@ -32,7 +32,17 @@ export const p1: DashboardSpec = {
   ],
   rows: [
     [
-      { kind: 'stat', title: 'Import now', measurement: 'p1', series: [{ field: 'power_import_w', label: 'import', q: Q.power, agg: 'last' }], thresholds: [['green', null], ['orange', 5000], ['red', 8000]] },
+      {
+        kind: 'stat',
+        title: 'Import now',
+        measurement: 'p1',
+        series: [{ field: 'power_import_w', label: 'import', q: Q.power, agg: 'last' }],
+        thresholds: [
+          ['green', null],
+          ['orange', 5000],
+          ['red', 8000],
+        ],
+      },
       { kind: 'stat', title: 'Export now', measurement: 'p1', series: [{ field: 'power_export_w', label: 'export', q: Q.power, agg: 'last' }] },
       { kind: 'stat', title: 'Tariff', measurement: 'p1', series: [{ field: 'tariff', label: 'tariff', q: Q.state, agg: 'last' }], mappings: { '1': ['low (T1)', 'blue'], '2': ['normal (T2)', 'orange'] } },
       {
@@ -44,7 +54,10 @@ export const p1: DashboardSpec = {
           { field: 'long_power_failures', label: 'long failures', q: Q.count, agg: 'spread' },
         ],
         noBuckets: true,
-        thresholds: [['green', null], ['red', 1]],
+        thresholds: [
+          ['green', null],
+          ['red', 1],
+        ],
       },
     ],
     [
@@ -79,7 +92,11 @@ export const p1: DashboardSpec = {
         title: 'Voltage per phase (EN 50160 band 207–253 V)',
         measurement: 'p1',
         series: perPhase((p) => `voltage_${p}_v`, 'voltage', Q.voltage),
-        thresholds: [['red', null], ['transparent', 207], ['red', 253]],
+        thresholds: [
+          ['red', null],
+          ['transparent', 207],
+          ['red', 253],
+        ],
         thresholdsStyle: 'line+area',
       },
     ],

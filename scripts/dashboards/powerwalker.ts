@@ -23,9 +23,35 @@ export const powerwalker: DashboardSpec = {
   rows: [
     [
       { kind: 'stat', title: 'PDU input power', measurement: 'pdu', series: [{ field: 'input_w', label: 'input power', q: Q.power, agg: 'last' }] },
-      { kind: 'stat', title: 'PDU input current', measurement: 'pdu', series: [{ field: 'input_a', label: 'input current', q: Q.current, agg: 'last' }], thresholds: [['green', null], ['orange', 12], ['red', 16]] },
-      { kind: 'stat', title: 'ATS active source', measurement: 'ats', series: [{ field: 'active_source', label: 'active source', q: Q.state, agg: 'last' }], mappings: { '0': ['none', 'red'], '1': ['source 1', 'green'], '2': ['source 2', 'orange'] } },
-      { kind: 'stat', title: 'ATS load', measurement: 'ats', series: [{ field: 'load_pct', label: 'load', q: Q.percent, agg: 'last' }], thresholds: [['green', null], ['orange', 80], ['red', 100]] },
+      {
+        kind: 'stat',
+        title: 'PDU input current',
+        measurement: 'pdu',
+        series: [{ field: 'input_a', label: 'input current', q: Q.current, agg: 'last' }],
+        thresholds: [
+          ['green', null],
+          ['orange', 12],
+          ['red', 16],
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'ATS active source',
+        measurement: 'ats',
+        series: [{ field: 'active_source', label: 'active source', q: Q.state, agg: 'last' }],
+        mappings: { '0': ['none', 'red'], '1': ['source 1', 'green'], '2': ['source 2', 'orange'] },
+      },
+      {
+        kind: 'stat',
+        title: 'ATS load',
+        measurement: 'ats',
+        series: [{ field: 'load_pct', label: 'load', q: Q.percent, agg: 'last' }],
+        thresholds: [
+          ['green', null],
+          ['orange', 80],
+          ['red', 100],
+        ],
+      },
     ],
     [
       {
@@ -37,7 +63,11 @@ export const powerwalker: DashboardSpec = {
         series: [{ field: 'current_a', label: 'current', q: Q.current, agg: 'last' }],
         min: 0,
         max: 10,
-        thresholds: [['green', null], ['orange', 8], ['red', 10]],
+        thresholds: [
+          ['green', null],
+          ['orange', 8],
+          ['red', 10],
+        ],
         description: 'An IEC C13 outlet carries 10 A at most.',
       },
       {
@@ -103,7 +133,18 @@ export const powerwalker: DashboardSpec = {
         ],
       },
     ],
-    [{ kind: 'state-timeline', title: 'Outlet status', measurement: 'pdu_outlet', by: ['outlet'], fill: 'previous', series: [{ field: 'status', label: 'status', q: Q.state, agg: 'last' }], mappings: outletStatus, w: 24 }],
+    [
+      {
+        kind: 'state-timeline',
+        title: 'Outlet status',
+        measurement: 'pdu_outlet',
+        by: ['outlet'],
+        fill: 'previous',
+        series: [{ field: 'status', label: 'status', q: Q.state, agg: 'last' }],
+        mappings: outletStatus,
+        w: 24,
+      },
+    ],
     [
       {
         kind: 'state-timeline',
@@ -147,7 +188,15 @@ export const powerwalker: DashboardSpec = {
       },
     ],
     [
-      { kind: 'state-timeline', title: 'ATS source faults', measurement: 'ats_source', by: ['source'], fill: 'previous', series: [flag('voltage_bad', 'voltage bad'), flag('freq_bad', 'frequency bad'), flag('wave_bad', 'waveform bad')], mappings: alarm },
+      {
+        kind: 'state-timeline',
+        title: 'ATS source faults',
+        measurement: 'ats_source',
+        by: ['source'],
+        fill: 'previous',
+        series: [flag('voltage_bad', 'voltage bad'), flag('freq_bad', 'frequency bad'), flag('wave_bad', 'waveform bad')],
+        mappings: alarm,
+      },
       {
         kind: 'state-timeline',
         title: 'ATS faults and alarms',

@@ -12,9 +12,41 @@ export const ups: DashboardSpec = {
   spanNullsMs: 120_000,
   rows: [
     [
-      { kind: 'stat', title: 'Battery charge', measurement: 'ups', series: [{ field: 'battery_charge_pct', label: 'charge', q: Q.percent, agg: 'last' }], min: 0, max: 100, thresholds: [['red', null], ['orange', 30], ['green', 60]] },
-      { kind: 'stat', title: 'Runtime left', measurement: 'ups', series: [{ field: 'battery_runtime_s', label: 'runtime', q: Q.seconds, agg: 'last' }], thresholds: [['red', null], ['orange', 300], ['green', 900]] },
-      { kind: 'stat', title: 'Load', measurement: 'ups', series: [{ field: 'ups_load_pct', label: 'load', q: Q.percent, agg: 'last' }], thresholds: [['green', null], ['orange', 70], ['red', 90]] },
+      {
+        kind: 'stat',
+        title: 'Battery charge',
+        measurement: 'ups',
+        series: [{ field: 'battery_charge_pct', label: 'charge', q: Q.percent, agg: 'last' }],
+        min: 0,
+        max: 100,
+        thresholds: [
+          ['red', null],
+          ['orange', 30],
+          ['green', 60],
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'Runtime left',
+        measurement: 'ups',
+        series: [{ field: 'battery_runtime_s', label: 'runtime', q: Q.seconds, agg: 'last' }],
+        thresholds: [
+          ['red', null],
+          ['orange', 300],
+          ['green', 900],
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'Load',
+        measurement: 'ups',
+        series: [{ field: 'ups_load_pct', label: 'load', q: Q.percent, agg: 'last' }],
+        thresholds: [
+          ['green', null],
+          ['orange', 70],
+          ['red', 90],
+        ],
+      },
       { kind: 'stat', title: 'On battery', measurement: 'ups', series: [flag('on_battery', 'on battery')], mappings: yesNo(['on battery', 'red'], ['on line', 'green']) },
     ],
     [

@@ -25,8 +25,29 @@ export const vebus: DashboardSpec = {
   spanNullsMs: 60_000,
   rows: [
     [
-      { kind: 'stat', title: 'State of charge', measurement: 'vebus', series: [{ field: 'soc_pct', label: 'SOC', q: Q.percent, agg: 'last' }], min: 0, max: 100, thresholds: [['red', null], ['orange', 20], ['green', 50]] },
-      { kind: 'stat', title: 'Battery power (+ charging, − discharging)', measurement: 'vebus', series: [{ field: 'battery_w', label: 'battery', q: Q.power, agg: 'last' }], thresholds: [['orange', null], ['green', 0]] },
+      {
+        kind: 'stat',
+        title: 'State of charge',
+        measurement: 'vebus',
+        series: [{ field: 'soc_pct', label: 'SOC', q: Q.percent, agg: 'last' }],
+        min: 0,
+        max: 100,
+        thresholds: [
+          ['red', null],
+          ['orange', 20],
+          ['green', 50],
+        ],
+      },
+      {
+        kind: 'stat',
+        title: 'Battery power (+ charging, − discharging)',
+        measurement: 'vebus',
+        series: [{ field: 'battery_w', label: 'battery', q: Q.power, agg: 'last' }],
+        thresholds: [
+          ['orange', null],
+          ['green', 0],
+        ],
+      },
       { kind: 'stat', title: 'Device state', measurement: 'vebus', series: [{ field: 'state', label: 'state', q: Q.state, agg: 'last' }], mappings: states },
       { kind: 'stat', title: 'ESS set-point (+ charge, − feed)', measurement: 'vebus', series: [{ field: 'ess_setpoint_w', label: 'set-point', q: Q.power, agg: 'last' }] },
     ],
@@ -56,7 +77,14 @@ export const vebus: DashboardSpec = {
     ],
     [
       { kind: 'timeseries', title: 'AC in (mains) voltage per phase', measurement: 'vebus', where: acPhases, by: ['phase'], series: [{ field: 'mains_v', label: 'mains voltage', q: Q.voltage }] },
-      { kind: 'timeseries', title: 'AC in (mains) current per phase (sign as the device reports it)', measurement: 'vebus', where: acPhases, by: ['phase'], series: [{ field: 'mains_a', label: 'mains current', q: Q.current }] },
+      {
+        kind: 'timeseries',
+        title: 'AC in (mains) current per phase (sign as the device reports it)',
+        measurement: 'vebus',
+        where: acPhases,
+        by: ['phase'],
+        series: [{ field: 'mains_a', label: 'mains current', q: Q.current }],
+      },
     ],
     [
       {
@@ -86,7 +114,14 @@ export const vebus: DashboardSpec = {
         title: 'Device state and LEDs',
         measurement: 'vebus',
         fill: 'previous',
-        series: [{ field: 'state', label: 'state', q: Q.state, agg: 'last' }, led('led_mains', 'mains LED'), led('led_bulk', 'bulk LED'), led('led_float', 'float LED'), led('led_low_bat', 'low battery LED'), led('led_overload', 'overload LED')],
+        series: [
+          { field: 'state', label: 'state', q: Q.state, agg: 'last' },
+          led('led_mains', 'mains LED'),
+          led('led_bulk', 'bulk LED'),
+          led('led_float', 'float LED'),
+          led('led_low_bat', 'low battery LED'),
+          led('led_overload', 'overload LED'),
+        ],
         mappings: states,
         w: 24,
       },

@@ -83,7 +83,10 @@ export async function checkConfig(loaded: Checked | LoadedConfig, drivers: reado
       if (complete && config.mqtt.vscp) {
         // The P1 device and the GUID (a named interface's MAC), as run resolves them at start.
         const { createVscpOutput } = await import('../vscp/output.js');
-        const vscp = createVscpOutput(config.mqtt.vscp, enabled.map((d) => ({ name: d.name, driver: d.driver.id })));
+        const vscp = createVscpOutput(
+          config.mqtt.vscp,
+          enabled.map((d) => ({ name: d.name, driver: d.driver.id })),
+        );
         result.mqtt.push(`vscp: ${config.mqtt.vscp.profile} profile, telegrams of ${vscp.device}, GUID ${vscp.guid}`);
       }
     } catch (err) {

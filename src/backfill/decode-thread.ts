@@ -19,9 +19,7 @@ export interface DecodeThreadInit {
 }
 
 export type FromDecodeThread =
-  | { type: 'chunk'; lines: string[]; position: number; progress: number; points: number }
-  | { type: 'progress'; progress: number; points: number }
-  | { type: 'done'; result: Awaited<ReturnType<typeof runBackfill>> };
+  { type: 'chunk'; lines: string[]; position: number; progress: number; points: number } | { type: 'progress'; progress: number; points: number } | { type: 'done'; result: Awaited<ReturnType<typeof runBackfill>> };
 
 export type ToDecodeThread = { type: 'credit' } | { type: 'stop' };
 

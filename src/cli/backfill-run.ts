@@ -79,7 +79,7 @@ function deviceConfig(loaded: LoadedConfig, name: string): DeviceConfig | undefi
 
 function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
   if (opts.device === undefined) throw new ConfigError('backfill: give --device <name> (re-decode its archived captures) or --driver <id> --input <file>');
-  if (opts.driver !== undefined) throw new ConfigError('backfill: --driver goes with --input; archived captures are decoded by the device\'s configured driver');
+  if (opts.driver !== undefined) throw new ConfigError("backfill: --driver goes with --input; archived captures are decoded by the device's configured driver");
   const device = deviceConfig(loaded, opts.device);
   const names = (loaded.config.devices as DeviceConfig[]).map((d) => d.name);
   if (!device) throw new ConfigError(`backfill: no device named "${opts.device}" in the config (devices: ${names.join(', ') || 'none'})`);
@@ -112,8 +112,7 @@ function planArchive(loaded: LoadedConfig, opts: BackfillOpts): Plan {
       const first = Math.min(...mine.map((s) => s.firstMs));
       const last = Math.max(...mine.map((s) => s.lastMs));
       throw new BackfillError(
-        `no captures of device ${device.name} between ${fromMs === undefined ? 'the beginning' : iso(fromMs)} and ${toMs === undefined ? 'now' : iso(toMs)} ` +
-          `(its captures run from ${iso(first)} to ${iso(last)})`,
+        `no captures of device ${device.name} between ${fromMs === undefined ? 'the beginning' : iso(fromMs)} and ${toMs === undefined ? 'now' : iso(toMs)} ` + `(its captures run from ${iso(first)} to ${iso(last)})`,
       );
     }
     return {
@@ -169,7 +168,14 @@ function planFile(loaded: LoadedConfig, opts: BackfillOpts): Plan {
     total = input.data.length;
     unit = 'bytes';
   }
-  return { spec: { driver: driver.id, device: name, options, tags, source }, total, unit, job: `file ${driver.id} ${name} ${resolve(file)} ${data.length} ${configHash(options, tags)}`, what: `${file} as device ${name}`, unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records' };
+  return {
+    spec: { driver: driver.id, device: name, options, tags, source },
+    total,
+    unit,
+    job: `file ${driver.id} ${name} ${resolve(file)} ${data.length} ${configHash(options, tags)}`,
+    what: `${file} as device ${name}`,
+    unitsAre: input.kind === 'plain' ? 'pieces' : driver.kind === 'poll' ? 'polls' : 'records',
+  };
 }
 
 async function execute(loaded: LoadedConfig, plan: Plan, opts: BackfillOpts, log: Logger): Promise<number> {

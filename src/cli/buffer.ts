@@ -111,21 +111,13 @@ export function registerBufferVerbs(program: Command): void {
     .command('retry')
     .description('Put dead letters (all, or these ids) back at the end of the queue')
     .argument('[id...]')
-    .action(
-      action((ids: string[], _o: unknown, cmd: Command) =>
-        withOutbox(cmd, (outbox) => void process.stdout.write(`requeued ${outbox.retryDeadLetters(parseIds(ids))} dead letters\n`)),
-      ),
-    );
+    .action(action((ids: string[], _o: unknown, cmd: Command) => withOutbox(cmd, (outbox) => void process.stdout.write(`requeued ${outbox.retryDeadLetters(parseIds(ids))} dead letters\n`))));
 
   buffer
     .command('purge')
     .description('Delete dead letters (all, or these ids) for good')
     .argument('[id...]')
-    .action(
-      action((ids: string[], _o: unknown, cmd: Command) =>
-        withOutbox(cmd, (outbox) => void process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`)),
-      ),
-    );
+    .action(action((ids: string[], _o: unknown, cmd: Command) => withOutbox(cmd, (outbox) => void process.stdout.write(`purged ${outbox.purgeDeadLetters(parseIds(ids))} dead letters\n`))));
 
   buffer
     .command('recover')
@@ -175,7 +167,8 @@ export function registerBufferVerbs(program: Command): void {
         const total = outbox.stats().rows;
         // cli-progress is loaded only here: it costs the daemon ~7 MB resident otherwise.
         const { SingleBar, Presets } = await import('cli-progress');
-        const bar = opts.progress && process.stderr.isTTY ? new SingleBar({ format: 'drain [{bar}] {percentage}% {value}/{total} points {rate} pts/s eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : null;
+        const bar =
+          opts.progress && process.stderr.isTTY ? new SingleBar({ format: 'drain [{bar}] {percentage}% {value}/{total} points {rate} pts/s eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : null;
         const started = Date.now();
         bar?.start(total, 0, { rate: 0 });
         const flusher = createFlusher(outbox, influx, systemClock, log);

@@ -26,7 +26,12 @@ export function registerConfigVerbs(program: Command): void {
           out.push(`influx: v${i.version} ${maskUrl(i.url)} ${target}, precision ${i.precision}, batches of ${i.batchSize}, ${influxTls(i)}`);
         } else out.push('influx: none (points stay in the outbox until one is configured)');
         for (const d of c.devices as DeviceConfig[]) {
-          out.push(`device ${d.name}: ${d.driver} on ${describeLink(d, drivers.find((x) => x.id === d.driver))}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`);
+          out.push(
+            `device ${d.name}: ${d.driver} on ${describeLink(
+              d,
+              drivers.find((x) => x.id === d.driver),
+            )}, schedule "${d.schedule}", timeout ${d.timeoutMs} ms${d.enabled ? '' : ' (disabled)'}`,
+          );
         }
         out.push(...check.mqtt);
         // A port in use is a config error here too, not only when `run` starts.

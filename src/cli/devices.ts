@@ -9,7 +9,7 @@ import { action, load } from './common.js';
 export function registerDeviceVerbs(program: Command): void {
   program
     .command('devices')
-    .description('What is configured, and how each device\'s last collection went (from the outbox database)')
+    .description("What is configured, and how each device's last collection went (from the outbox database)")
     .option('--json', 'as JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
@@ -23,11 +23,7 @@ export function registerDeviceVerbs(program: Command): void {
           }
           for (const r of rows) {
             const st = r.status;
-            const last = !st
-              ? 'never collected'
-              : st.ok
-                ? `ok ${new Date(st.lastEndMs).toISOString()}, ${st.points} points in ${st.durationMs} ms`
-                : `FAILED ${new Date(st.lastEndMs).toISOString()}: ${st.error}`;
+            const last = !st ? 'never collected' : st.ok ? `ok ${new Date(st.lastEndMs).toISOString()}, ${st.points} points in ${st.durationMs} ms` : `FAILED ${new Date(st.lastEndMs).toISOString()}: ${st.error}`;
             const counts = st ? ` (runs ${st.runs}, failures ${st.failures})` : '';
             process.stdout.write(`${r.name}\t${r.driver}\t${r.link}\t${r.schedule}${r.enabled ? '' : '\tdisabled'}\n    last: ${last}${counts}\n`);
           }
@@ -39,5 +35,14 @@ export function registerDeviceVerbs(program: Command): void {
 }
 
 function summary(d: DeviceConfig) {
-  return { name: d.name, driver: d.driver, link: describeLink(d, drivers.find((x) => x.id === d.driver)), schedule: d.schedule, enabled: d.enabled };
+  return {
+    name: d.name,
+    driver: d.driver,
+    link: describeLink(
+      d,
+      drivers.find((x) => x.id === d.driver),
+    ),
+    schedule: d.schedule,
+    enabled: d.enabled,
+  };
 }

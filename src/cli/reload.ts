@@ -58,7 +58,7 @@ function describePlan(plan: ReloadPlan): string {
 export function registerReloadVerb(program: Command): void {
   program
     .command('reload')
-    .description("Make the running worker re-read its config (as SIGHUP does): all of it applies, or none and it says why")
+    .description('Make the running worker re-read its config (as SIGHUP does): all of it applies, or none and it says why')
     .addHelpText(
       'after',
       `

@@ -5,7 +5,11 @@ export const captureSchema = z
   .strictObject({
     path: z.string().min(1).default('data/capture.sqlite').describe('SQLite file of the capture archive (relative to the config file); apart from the outbox'),
     maxAgeDays: z.number().positive().max(36_500).default(30).describe('Captures older than this are deleted, days'),
-    maxBytes: z.int().min(1024).default(1024 * 1024 * 1024).describe('Most bytes of raw data kept; the oldest captures are deleted beyond it'),
+    maxBytes: z
+      .int()
+      .min(1024)
+      .default(1024 * 1024 * 1024)
+      .describe('Most bytes of raw data kept; the oldest captures are deleted beyond it'),
   })
   .describe('Capture archive (raw frames/telegrams of devices with capture: on)');
 

@@ -13,7 +13,12 @@ const common = {
   url: z.url({ protocol: /^https?$/ }).describe('Base URL of the server, e.g. http://127.0.0.1:8086'),
   precision: z.enum(['s', 'ms', 'us', 'ns']).default('ms').describe('Timestamp precision of written lines'),
   batchSize: z.int().min(1).max(100_000).default(5000).describe('Most lines per write request'),
-  batchBytes: z.int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024).describe('Most bytes per write request'),
+  batchBytes: z
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe('Most bytes per write request'),
   flushIntervalMs: durationMs(10, DAY_MS).default(1000).describe('How often the outbox is flushed, in ms'),
   timeoutMs: durationMs(100, 600_000).default(10_000).describe('Per-request timeout, in ms'),
   gzip: z.boolean().default(true).describe('Compress request bodies'),
@@ -35,10 +40,7 @@ export const influxV1Schema = z
     retentionPolicy: z.string().min(1).optional().describe('Retention policy (default: the database default)'),
     username: z.string().optional().describe('Use ${VAR} from the environment'),
     password: z.string().optional().describe('Use ${VAR} from the environment'),
-    createDatabase: z
-      .boolean()
-      .default(true)
-      .describe("Create the database on InfluxDB's first \"database not found\" (once; as Telegraf's skip_database_creation = false)"),
+    createDatabase: z.boolean().default(true).describe('Create the database on InfluxDB\'s first "database not found" (once; as Telegraf\'s skip_database_creation = false)'),
   })
   .superRefine((c, ctx) => {
     checkOrder(c, ctx, 'minRetryDelayMs', 'maxRetryDelayMs');

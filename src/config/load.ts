@@ -69,7 +69,11 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     config = validate(resolved, options.drivers, name, { refs });
   } catch (err) {
     if (err instanceof ConfigProblems && err.salvaged) {
-      resolveDriverPaths(err.salvaged.devices.filter((d) => d !== undefined), options.drivers, dir);
+      resolveDriverPaths(
+        err.salvaged.devices.filter((d) => d !== undefined),
+        options.drivers,
+        dir,
+      );
       err.partial = { config: err.salvaged, path, dir, name };
     }
     throw err;

@@ -44,8 +44,5 @@ function named(given: string, how: string, cwd: string): Located {
 /** The one line a verb exits 2 with when no config was found. */
 export function notFoundMessage(located: Extract<Located, { found: false }>): string {
   if (located.named) return `${located.searched[0]}: config file not found (named by ${located.named}; copy wattline.example.yaml there)`;
-  return (
-    `config file not found; looked at ${located.searched.join(', ')}. ` +
-    'Copy wattline.example.yaml to one of those places, or try the simulated devices with `wattline demo`'
-  );
+  return `config file not found; looked at ${located.searched.join(', ')}. ` + 'Copy wattline.example.yaml to one of those places, or try the simulated devices with `wattline demo`';
 }

@@ -16,7 +16,7 @@ export const mqttTlsSchema = z
 
 export const mqttCompatibilitySchema = z
   .strictObject({
-    mode: z.enum(['off', 'powerwalker']).default('off').describe("powerwalker: also publish the original PowerWalker mqtt.py topics and accept its outlet commands"),
+    mode: z.enum(['off', 'powerwalker']).default('off').describe('powerwalker: also publish the original PowerWalker mqtt.py topics and accept its outlet commands'),
     prefix: z.string().regex(TOPIC_PATH, 'no spaces, # or +').default('powerwalker').describe("The original script's cfg.mqtt['prefix']"),
     pdu: z.string().min(1).optional().describe('Device whose points fill <prefix>/pdu/...; default the one powerwalker-pdu device'),
     ats: z.string().min(1).optional().describe('Device whose points fill <prefix>/ats/...; default the one powerwalker-ats device'),
@@ -30,7 +30,10 @@ export const mqttSchema = z
     password: z.string().optional().describe('Use ${VAR} from the environment'),
     clientId: z.string().regex(TOPIC_PATH, 'no spaces, # or +').optional().describe('MQTT client id (default wattline-<site or host name>); also names the compatibility availability topic'),
     topicPrefix: z.string().regex(TOPIC_PATH, 'no spaces, # or +').default('wattline').describe('State topics are <topicPrefix>/<device>/<series>'),
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('QoS of published messages (commands are subscribed with QoS 1)'),
+    qos: z
+      .union([z.literal(0), z.literal(1), z.literal(2)])
+      .default(0)
+      .describe('QoS of published messages (commands are subscribed with QoS 1)'),
     retain: z.boolean().default(true).describe('Retain state messages, so a subscriber sees the last value at once'),
     keepaliveS: z.int().min(5).max(65_535).default(60).describe('MQTT keepalive, in s'),
     reconnectMinMs: durationMs(100, DAY_MS).default(1000).describe('First wait before reconnecting, in ms (doubles up to reconnectMaxMs)'),
@@ -40,7 +43,9 @@ export const mqttSchema = z
       .min(0)
       .max(60_000)
       .default(2000)
-      .describe('Readings are published in batches: the first of a batch waits this long (ms) for the others, then all go out in one pass and one socket write (fewer, larger batches cost less CPU). Every reading is still published, in order; command results go out at once'),
+      .describe(
+        'Readings are published in batches: the first of a batch waits this long (ms) for the others, then all go out in one pass and one socket write (fewer, larger batches cost less CPU). Every reading is still published, in order; command results go out at once',
+      ),
     queueSize: z.int().min(10).max(1_000_000).default(10_000).describe('Most messages waiting for the broker (latest per topic); beyond it the oldest are dropped and counted'),
     commands: z.boolean().default(true).describe('Accept control commands (outlets, set-points) over MQTT; each device still allows only what its control config allows'),
     discovery: z

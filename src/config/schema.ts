@@ -15,7 +15,9 @@ export const serialPortSchema = z
       .string()
       .min(1)
       .refine((p) => !isNetworkPath(p) || typeof parseNetworkPath(p) !== 'string', { error: (iss) => String(parseNetworkPath(String(iss.input))) })
-      .describe('Serial device (/dev/ttyUSB0, /dev/serial/by-id/...) or a network address: tcp://host:port (raw: ser2net, P1 readers, transparent gateways), rfc2217://host:port (serial settings sent to the remote port), modbus+tcp://host[:502] (Modbus drivers)'),
+      .describe(
+        'Serial device (/dev/ttyUSB0, /dev/serial/by-id/...) or a network address: tcp://host:port (raw: ser2net, P1 readers, transparent gateways), rfc2217://host:port (serial settings sent to the remote port), modbus+tcp://host[:502] (Modbus drivers)',
+      ),
     baudRate: z.int().positive().max(4_000_000).optional().describe("Default: the driver's"),
     dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional(),
     parity: z.enum(['none', 'even', 'odd']).optional(),
@@ -35,10 +37,7 @@ export const hidDeviceSchema = z
 const TAG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-const tagsSchema = z
-  .record(z.string().regex(TAG_NAME, 'tag names are letters, digits and _'), z.string().min(1))
-  .default({})
-  .describe('Extra tags on every point of this device');
+const tagsSchema = z.record(z.string().regex(TAG_NAME, 'tag names are letters, digits and _'), z.string().min(1)).default({}).describe('Extra tags on every point of this device');
 
 /** The keys every device entry has, whatever its driver. */
 function deviceBase() {
@@ -86,12 +85,7 @@ export const logSchema = z
   .prefault({});
 
 export function buildConfigSchema(drivers: readonly Driver[]) {
-  const device =
-    drivers.length === 0
-      ? z.never()
-      : drivers.length === 1
-        ? deviceSchemaFor(drivers[0])
-        : z.discriminatedUnion('driver', drivers.map(deviceSchemaFor) as any);
+  const device = drivers.length === 0 ? z.never() : drivers.length === 1 ? deviceSchemaFor(drivers[0]) : z.discriminatedUnion('driver', drivers.map(deviceSchemaFor) as any);
   return z
     .strictObject({
       site: z.string().min(1).optional().describe('Tag `site` on every point'),

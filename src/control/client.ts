@@ -12,10 +12,7 @@ export type RemoteControlResult = ControlReply;
 /** Distributes Omit over the request kinds. */
 type WithoutToken<T> = T extends unknown ? Omit<T, 'token'> : never;
 
-export async function sendToRunningWorker(
-  outboxPath: string,
-  request: { device: string; verb: string; args: readonly string[]; timeoutMs: number },
-): Promise<RemoteControlResult | null> {
+export async function sendToRunningWorker(outboxPath: string, request: { device: string; verb: string; args: readonly string[]; timeoutMs: number }): Promise<RemoteControlResult | null> {
   return askRunningWorker(outboxPath, { op: 'control', ...request, args: [...request.args] }, `${request.device} ${request.verb}`, request.device);
 }
 

@@ -9,9 +9,7 @@ import { ConfigError, DeviceError, InputError, TimeoutError, TransportError, Wat
  * `collect` devices now through the worker's port locks (`wattline test`/`once` beside it).
  */
 export type ControlWireRequest = { token: string; /** How long the caller waits; the worker gives up at the same time. */ timeoutMs: number } & (
-  | { op: 'control'; device: string; verb: string; args: string[] }
-  | { op: 'reload' }
-  | { op: 'collect'; devices: string[]; commit: boolean }
+  { op: 'control'; device: string; verb: string; args: string[] } | { op: 'reload' } | { op: 'collect'; devices: string[]; commit: boolean }
 );
 
 /** What every verb answers with when it went well. */
@@ -21,9 +19,7 @@ export interface ControlReply {
   data?: Record<string, unknown>;
 }
 
-export type ControlWireResponse =
-  | ({ ok: true } & ControlReply)
-  | { ok: false; kind: ErrorKind; error: string };
+export type ControlWireResponse = ({ ok: true } & ControlReply) | { ok: false; kind: ErrorKind; error: string };
 
 type ErrorKind = 'config' | 'input' | 'device' | 'timeout' | 'transport' | 'auth' | 'internal';
 

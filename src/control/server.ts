@@ -80,7 +80,10 @@ export async function startControlServer(options: ControlServerOptions): Promise
       const idle = clients.find((c) => !c.busy && Date.now() - c.since >= EVICT_IDLE_AFTER_MS);
       if (!atCap) {
         atCap = true;
-        log.warn({ connections: clients.length, max: maxConnections }, idle ? 'control endpoint: connection cap reached; closing the longest-idle connection for each new one' : 'control endpoint: connection cap reached and no connection is idle; refusing new ones');
+        log.warn(
+          { connections: clients.length, max: maxConnections },
+          idle ? 'control endpoint: connection cap reached; closing the longest-idle connection for each new one' : 'control endpoint: connection cap reached and no connection is idle; refusing new ones',
+        );
       }
       if (!idle) {
         socket.destroy();

@@ -270,10 +270,7 @@ export function encodePoint(point: Point, precision: Precision, dropped?: Droppe
 }
 
 /** Many points; never throws for a bad point: it is left out and named in `dropped`, in order. */
-export function encodePoints(
-  points: readonly Point[],
-  precision: Precision,
-): { lines: string[]; dropped: Dropped[] } {
+export function encodePoints(points: readonly Point[], precision: Precision): { lines: string[]; dropped: Dropped[] } {
   const lines: string[] = [];
   const dropped: Dropped[] = [];
   for (let i = 0; i < points.length; i++) {
@@ -281,8 +278,7 @@ export function encodePoints(
       lines.push(encode(points[i], precision, i, dropped));
     } catch (err) {
       // Anything else is a malformed object from an untyped caller (tags missing, say).
-      const reason =
-        err instanceof LineProtocolError ? err.message : `line protocol: point ${i} is malformed: ${errorMessage(err)}`;
+      const reason = err instanceof LineProtocolError ? err.message : `line protocol: point ${i} is malformed: ${errorMessage(err)}`;
       dropped.push({ reason, index: i, scope: 'point' });
     }
   }

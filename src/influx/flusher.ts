@@ -329,7 +329,8 @@ export class Flusher {
       try {
         const report = await this.exclusive(() => this.flushBatches({ more: () => !this.stopping }), false);
         this.lastResult = report.result;
-        if (report.result === 'delivered') waitMs = 0; // more may be pending: go straight on
+        if (report.result === 'delivered')
+          waitMs = 0; // more may be pending: go straight on
         else if (report.result === 'empty') waitMs = this.o.flushIntervalMs;
         else if (report.result === 'aborted') break;
         else {
@@ -477,10 +478,7 @@ export class Flusher {
       if (this.consecutiveFailures > 0) {
         const pending = this.pendingRows();
         const afterS = Math.round((now - (this.failingSinceMs ?? now)) / 1000);
-        this.o.log.info(
-          { target: this.o.writer.describe, failedAttempts: this.consecutiveFailures, failingSinceMs: this.failingSinceMs, pending },
-          `delivering again after ${afterS}s, ${pending ?? '?'} points pending`,
-        );
+        this.o.log.info({ target: this.o.writer.describe, failedAttempts: this.consecutiveFailures, failingSinceMs: this.failingSinceMs, pending }, `delivering again after ${afterS}s, ${pending ?? '?'} points pending`);
       }
       this.consecutiveFailures = 0;
       this.failingSinceMs = null;
@@ -523,10 +521,7 @@ export class Flusher {
           const [id] = this.o.outbox.deadLetter([row.id], outcome.status, outcome.message);
           tally.deadLettered++;
           this.deadLettered++;
-          this.o.log.warn(
-            { id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line },
-            'line refused by the server: moved to dead letters',
-          );
+          this.o.log.warn({ id, status: outcome.status, message: outcome.message, line: row.line.length > 300 ? row.line.slice(0, 300) + '…' : row.line }, 'line refused by the server: moved to dead letters');
           return null;
         }
         const mid = Math.ceil(rows.length / 2);
@@ -565,9 +560,7 @@ export class Flusher {
     this.lastLogged = { key, timeMs: now };
     const pending = this.pendingRows();
     const keeping = `keeping ${pending ?? 'the'} points, next try in ${Math.round(backoffMs / 1000)}s`;
-    const what = remind
-      ? `InfluxDB still failing after ${Math.round((now - this.failingSinceMs) / 1000)}s (${problem(error)}): ${keeping}`
-      : `${problem(error)}: ${keeping}`;
+    const what = remind ? `InfluxDB still failing after ${Math.round((now - this.failingSinceMs) / 1000)}s (${problem(error)}): ${keeping}` : `${problem(error)}: ${keeping}`;
     const record = { ...fields, pending };
     if (error.kind === 'retry') this.o.log.warn(record, what);
     else this.o.log.error(record, what);

@@ -30,8 +30,7 @@ const gzip = promisify(gzipCb);
  */
 export const V1_PRECISION: Record<Precision, string> = { ns: 'n', us: 'u', ms: 'ms', s: 's' };
 
-export type InfluxV1WriterOptions = Pick<InfluxV1Config, 'url' | 'database' | 'retentionPolicy' | 'username' | 'password' | 'timeoutMs' | 'gzip'> &
-  Partial<Pick<InfluxV1Config, 'createDatabase' | 'tls'>>;
+export type InfluxV1WriterOptions = Pick<InfluxV1Config, 'url' | 'database' | 'retentionPolicy' | 'username' | 'password' | 'timeoutMs' | 'gzip'> & Partial<Pick<InfluxV1Config, 'createDatabase' | 'tls'>>;
 
 /** Where the database-creation rule stands (see the top of this file). */
 type Creation = { state: 'untried' } | { state: 'created' } | { state: 'refused'; why: string };

@@ -29,15 +29,16 @@ import { serverUrl } from './url.js';
 /** Bodies larger than this are gzipped when gzip is on (the client's own default). */
 export const GZIP_THRESHOLD_BYTES = 1000;
 
-export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket' | 'token' | 'timeoutMs' | 'gzip'> & Partial<Pick<InfluxV2Config, 'tls'>> & {
-  /**
-   * HTTP basic auth instead of a token: VictoriaMetrics with `-httpAuth.*` (1.79 answers
-   * `Authorization: Token` with 401) or a proxy in front. May also come as
-   * `http://user:pass@host` in `url`.
-   */
-  username?: string;
-  password?: string;
-};
+export type InfluxV2WriterOptions = Pick<InfluxV2Config, 'url' | 'org' | 'bucket' | 'token' | 'timeoutMs' | 'gzip'> &
+  Partial<Pick<InfluxV2Config, 'tls'>> & {
+    /**
+     * HTTP basic auth instead of a token: VictoriaMetrics with `-httpAuth.*` (1.79 answers
+     * `Authorization: Token` with 401) or a proxy in front. May also come as
+     * `http://user:pass@host` in `url`.
+     */
+    username?: string;
+    password?: string;
+  };
 
 type InfluxClientModule = typeof import('@influxdata/influxdb-client');
 let clientModule: Promise<InfluxClientModule> | undefined;

@@ -260,7 +260,8 @@ function checkVersions(rows: (Value | undefined)[][], table: string, column: str
   const seen = new Set<unknown>();
   rows.forEach((r, i) => {
     const v = r[0];
-    if (v === null || v === undefined || !Number.isInteger(Number(v))) throw new InputError(`${input}: table ${table} row ${i + 1}: ${column} is ${v === null || v === undefined ? 'empty' : JSON.stringify(v)}, not a version number`);
+    if (v === null || v === undefined || !Number.isInteger(Number(v)))
+      throw new InputError(`${input}: table ${table} row ${i + 1}: ${column} is ${v === null || v === undefined ? 'empty' : JSON.stringify(v)}, not a version number`);
     if (seen.has(Number(v))) throw new InputError(`${input}: table ${table}: version ${v} appears twice`);
     seen.add(Number(v));
   });

@@ -66,11 +66,7 @@ function listen(server: Server, address: string): Promise<void> {
   const { host, port } = parseListen(address);
   return new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new ConfigError(`http.listen ${address}: address already in use (another program listens there)`)
-          : new ConfigError(`http.listen ${address}: ${err.code ?? errorMessage(err)}`),
-      );
+      reject(err.code === 'EADDRINUSE' ? new ConfigError(`http.listen ${address}: address already in use (another program listens there)`) : new ConfigError(`http.listen ${address}: ${err.code ?? errorMessage(err)}`));
     });
     server.listen(port, host, () => resolve());
   });

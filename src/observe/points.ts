@@ -22,51 +22,67 @@ export function snapshotPoints(s: Snapshot): Point[] {
   };
 
   for (const d of s.devices) {
-    point('wattline_device', { device: d.name, driver: d.driver }, {
-      collections_ok: int(d.ok),
-      collections_failed: int(d.failed),
-      collections_timed_out: int(d.timedOut),
-      collections_skipped: int(d.skipped),
-      ...Object.fromEntries(ERROR_CLASSES.map((c) => [`errors_${c}`, int(d.errors[c])])),
-      last_duration_ms: d.lastDurationMs === null ? undefined : Math.round(d.lastDurationMs * 1000) / 1000,
-      points: int(d.points),
-      since_success_s: ageS(s.timeMs, d.lastOkMs),
-      failing: int(d.failingSinceMs === null ? 0 : 1),
-      started,
-    });
+    point(
+      'wattline_device',
+      { device: d.name, driver: d.driver },
+      {
+        collections_ok: int(d.ok),
+        collections_failed: int(d.failed),
+        collections_timed_out: int(d.timedOut),
+        collections_skipped: int(d.skipped),
+        ...Object.fromEntries(ERROR_CLASSES.map((c) => [`errors_${c}`, int(d.errors[c])])),
+        last_duration_ms: d.lastDurationMs === null ? undefined : Math.round(d.lastDurationMs * 1000) / 1000,
+        points: int(d.points),
+        since_success_s: ageS(s.timeMs, d.lastOkMs),
+        failing: int(d.failingSinceMs === null ? 0 : 1),
+        started,
+      },
+    );
   }
   if (s.outbox) {
     const o = s.outbox;
-    point('wattline_outbox', {}, {
-      pending_rows: int(o.pendingRows),
-      pending_bytes: int(o.pendingBytes),
-      oldest_pending_age_s: ageS(s.timeMs, o.oldestPendingMs) ?? 0,
-      dropped: int(o.dropped),
-      dead_letters: int(o.deadLetters),
-      backfill_pending: int(o.backfillPending),
-      started,
-    });
+    point(
+      'wattline_outbox',
+      {},
+      {
+        pending_rows: int(o.pendingRows),
+        pending_bytes: int(o.pendingBytes),
+        oldest_pending_age_s: ageS(s.timeMs, o.oldestPendingMs) ?? 0,
+        dropped: int(o.dropped),
+        dead_letters: int(o.deadLetters),
+        backfill_pending: int(o.backfillPending),
+        started,
+      },
+    );
   }
   for (const o of s.outputs) {
-    point('wattline_output', { output: o.output }, {
-      written: int(o.written),
-      refused: int(o.refused),
-      retries: int(o.retries),
-      state: o.state,
-      next_try_s: o.nextTryMs === null ? 0 : Math.max(0, (o.nextTryMs - s.timeMs) / 1000),
-      last_error_class: o.lastErrorClass ?? 'none',
-      started,
-    });
+    point(
+      'wattline_output',
+      { output: o.output },
+      {
+        written: int(o.written),
+        refused: int(o.refused),
+        retries: int(o.retries),
+        state: o.state,
+        next_try_s: o.nextTryMs === null ? 0 : Math.max(0, (o.nextTryMs - s.timeMs) / 1000),
+        last_error_class: o.lastErrorClass ?? 'none',
+        started,
+      },
+    );
   }
   const p = s.process;
-  point('wattline_process', {}, {
-    rss_bytes: int(p.rssBytes),
-    heap_used_bytes: int(p.heapUsedBytes),
-    cpu_s: p.cpuSeconds,
-    event_loop_delay_p99_ms: p.eventLoopDelayP99Ms,
-    uptime_s: int(p.uptimeS),
-    version: s.version,
-    started,
-  });
+  point(
+    'wattline_process',
+    {},
+    {
+      rss_bytes: int(p.rssBytes),
+      heap_used_bytes: int(p.heapUsedBytes),
+      cpu_s: p.cpuSeconds,
+      event_loop_delay_p99_ms: p.eventLoopDelayP99Ms,
+      uptime_s: int(p.uptimeS),
+      version: s.version,
+      started,
+    },
+  );
   return points;
 }

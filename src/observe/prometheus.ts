@@ -26,9 +26,27 @@ export class PrometheusView {
   constructor() {
     const s = () => this.current!;
     const gauge = (name: string, help: string, labelNames: string[], fill: (m: Gauge<string>, s: Snapshot) => void) =>
-      new Gauge({ name, help, labelNames, registers: [this.registry], collect() { this.reset(); fill(this, s()); } });
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          fill(this, s());
+        },
+      });
     const counter = (name: string, help: string, labelNames: string[], fill: (m: Counter<string>, s: Snapshot) => void) =>
-      new Counter({ name, help, labelNames, registers: [this.registry], collect() { this.reset(); fill(this, s()); } });
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          fill(this, s());
+        },
+      });
     const dev = ['device', 'driver'];
     const labels = (d: { name: string; driver: string }) => ({ device: d.name, driver: d.driver });
 
@@ -56,8 +74,7 @@ export class PrometheusView {
       for (const d of x.devices) m.set(labels(d), d.failingSinceMs === null ? 0 : 1);
     });
 
-    const outbox = (name: string, help: string, value: (o: NonNullable<Snapshot['outbox']>, x: Snapshot) => number) =>
-      gauge(name, help, [], (m, x) => x.outbox && m.set(value(x.outbox, x)));
+    const outbox = (name: string, help: string, value: (o: NonNullable<Snapshot['outbox']>, x: Snapshot) => number) => gauge(name, help, [], (m, x) => x.outbox && m.set(value(x.outbox, x)));
     outbox('wattline_outbox_pending_rows', 'Points waiting in the outbox (live and backfill)', (o) => o.pendingRows);
     outbox('wattline_outbox_pending_bytes', 'Bytes of line protocol waiting in the outbox', (o) => o.pendingBytes);
     outbox('wattline_outbox_oldest_pending_age_seconds', 'Age of the oldest pending point (0 when empty)', (o, x) => (o.oldestPendingMs === null ? 0 : (x.timeMs - o.oldestPendingMs) / 1000));

@@ -93,14 +93,14 @@ export class CaptureStore {
       bytes: db.prepare('SELECT bytes FROM capture_counters WHERE id = 1').pluck(),
       oldest: db.prepare('SELECT id, time_ms, length(data) FROM captures WHERE id > ? ORDER BY id LIMIT ?').raw(),
       deleteUpTo: db.prepare('DELETE FROM captures WHERE id <= ?'),
-      read: db.prepare(
-        `SELECT id, time_ms, device, driver, cycle, direction, text, data FROM captures
+      read: db
+        .prepare(
+          `SELECT id, time_ms, device, driver, cycle, direction, text, data FROM captures
          WHERE id > @after AND (@device IS NULL OR device = @device) AND time_ms >= @from AND time_ms <= @to
          ORDER BY id LIMIT @limit`,
-      ).raw(),
-      count: db.prepare(
-        `SELECT count(*) FROM captures WHERE (@device IS NULL OR device = @device) AND time_ms >= @from AND time_ms <= @to`,
-      ).pluck(),
+        )
+        .raw(),
+      count: db.prepare(`SELECT count(*) FROM captures WHERE (@device IS NULL OR device = @device) AND time_ms >= @from AND time_ms <= @to`).pluck(),
       stats: db.prepare(
         `SELECT device, driver, count(*) AS records, sum(length(data)) AS bytes, min(time_ms) AS firstMs, max(time_ms) AS lastMs
          FROM captures GROUP BY device, driver ORDER BY device, driver`,

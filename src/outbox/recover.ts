@@ -62,9 +62,7 @@ export function recoverOutbox(path: string, now: () => number = Date.now): Recov
     const dead = src ? copyTable(src, out, DEAD_LETTERS) : { rows: 0, bytes: 0, unreadable: 0 };
     // Counters from what was copied; the old file's dropped/refused totals when readable.
     const old = src ? (attempt(() => src!.prepare('SELECT * FROM outbox_counters WHERE id = 1').get()) as { dropped?: number; refused?: number } | undefined) : undefined;
-    out
-      .prepare('UPDATE outbox_counters SET rows = ?, bytes = ?, dead_letters = ?, dropped = ?, refused = ? WHERE id = 1')
-      .run(copied.rows, copied.bytes, dead.rows, old?.dropped ?? 0, old?.refused ?? 0);
+    out.prepare('UPDATE outbox_counters SET rows = ?, bytes = ?, dead_letters = ?, dropped = ?, refused = ? WHERE id = 1').run(copied.rows, copied.bytes, dead.rows, old?.dropped ?? 0, old?.refused ?? 0);
     for (const table of ['device_status', 'backfill_checkpoints']) attempt(() => copyAll(src!, out, table));
     out.pragma('synchronous = FULL');
     out.pragma('wal_checkpoint(TRUNCATE)');
@@ -94,7 +92,12 @@ function copyTable(src: Database.Database, out: Database.Database, table: Table)
     (attempt(() => src.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck().get(table.name)) as number | undefined) ??
     (attempt(() => src.prepare(`SELECT max(id) FROM ${table.name}`).pluck().get()) as number | undefined) ??
     0;
-  const insert = out.prepare(`INSERT INTO ${table.name} (${table.columns}) VALUES (${table.columns.split(',').map(() => '?').join(', ')})`);
+  const insert = out.prepare(
+    `INSERT INTO ${table.name} (${table.columns}) VALUES (${table.columns
+      .split(',')
+      .map(() => '?')
+      .join(', ')})`,
+  );
   const insertAll = out.transaction((rows: Record<string, unknown>[]) => {
     for (const r of rows) insert.run(...Object.values(r));
   });

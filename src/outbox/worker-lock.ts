@@ -62,8 +62,7 @@ export function acquireWorkerLock(outboxPath: string, options: WorkerLockOptions
       }
       const pid = holderPid(paths.pid);
       throw new ConfigError(
-        options.refusal?.(pid) ??
-          `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
+        options.refusal?.(pid) ?? `${outboxPath}: another wattline worker${pid ? ` (PID ${pid})` : ''} is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
       );
     }
     const pidFileProblem = options.pidFile === false ? undefined : writePidFile(paths.pid);

@@ -329,9 +329,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const wait = new AbortController();
     const onStop = () => wait.abort(ctl.signal.reason);
     ctl.signal.addEventListener('abort', onStop, { once: true });
-    const cancel = this.#after(entry.lockWaitMs, () =>
-      wait.abort(new TimeoutError(`job ${spec.name} waited more than ${entry.lockWaitMs} ms for port ${spec.portKey}`)),
-    );
+    const cancel = this.#after(entry.lockWaitMs, () => wait.abort(new TimeoutError(`job ${spec.name} waited more than ${entry.lockWaitMs} ms for port ${spec.portKey}`)));
     const stopWaiting = () => {
       cancel();
       ctl.signal.removeEventListener('abort', onStop);
@@ -393,8 +391,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
 function emptyStats(): Stats {
   return {
-    lastStart: null, lastEnd: null, lastDurationMs: null, lastOk: null, lastError: null,
-    runs: 0, failures: 0, timeouts: 0, lockTimeouts: 0, overrunsSkipped: 0,
+    lastStart: null,
+    lastEnd: null,
+    lastDurationMs: null,
+    lastOk: null,
+    lastError: null,
+    runs: 0,
+    failures: 0,
+    timeouts: 0,
+    lockTimeouts: 0,
+    overrunsSkipped: 0,
   };
 }
 

@@ -175,7 +175,7 @@ export class P1Simulator {
           await this.sink.write(Buffer.from(this.oversize(telegram), 'latin1'));
           break;
         case 'split':
-          for (let i = 0; i < bytes.length; ) {
+          for (let i = 0; i < bytes.length;) {
             const n = 1 + Math.floor(this.random() * 64);
             await this.sink.write(bytes.subarray(i, i + n));
             await new Promise((r) => setImmediate(r));

@@ -172,7 +172,7 @@ export function startHdhkDemoSimulator(device: Transport, driverOptions: unknown
   const ids = configured?.map((u) => u.id).filter((id): id is number => typeof id === 'number') ?? [];
   const units = (ids.length > 0 ? ids : [1, 2]).map((id, n) => {
     const registers = vendorExampleRegisters();
-    for (let i = 0; i < 16; i++) registers[8 + i] = 150 + ((n * 16 + i) * 137) % 1500; // 1.5-16.5 A
+    for (let i = 0; i < 16; i++) registers[8 + i] = 150 + (((n * 16 + i) * 137) % 1500); // 1.5-16.5 A
     return { id, registers };
   });
   return startHdhkSimulator(device, { units, vary: true });

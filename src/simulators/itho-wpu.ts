@@ -5,18 +5,7 @@
  * Its framing and checksum are its own (a simulator never imports the driver's codec, or a codec bug would cancel itself out).
  */
 import { remember } from './history.js';
-import {
-  DATALOG_RECORDED_START,
-  DATATYPE_REPLY,
-  DEMO_COUNTERS,
-  DEMO_LABELS,
-  DEMO_MANUAL,
-  DEMO_RAW,
-  DEMO_SETTINGS,
-  NODEID_REPLY,
-  SERIAL,
-  SIM_WIDTHS,
-} from './itho-wpu-data.js';
+import { DATALOG_RECORDED_START, DATATYPE_REPLY, DEMO_COUNTERS, DEMO_LABELS, DEMO_MANUAL, DEMO_RAW, DEMO_SETTINGS, NODEID_REPLY, SERIAL, SIM_WIDTHS } from './itho-wpu-data.js';
 
 /** Sum of all bytes plus the address byte is 0 mod 256 (0x82 for requests, 0x80 for replies). */
 function sum(bytes: Uint8Array, addressByte: number): number {

@@ -153,8 +153,7 @@ export function startPduSimulator(device: Transport, options: PduSimOptions = {}
     if (m) {
       const adr = NIBBLE_CHARS.indexOf(m[1]!);
       if (adr > 14) return null;
-      const hex = (v: number, digits: number) =>
-        [...v.toString(16).toUpperCase().padStart(digits, '0')].map((c) => NIBBLE_CHARS['0123456789ABCDEF'.indexOf(c)]).join('');
+      const hex = (v: number, digits: number) => [...v.toString(16).toUpperCase().padStart(digits, '0')].map((c) => NIBBLE_CHARS['0123456789ABCDEF'.indexOf(c)]).join('');
       const value = adr >= 1 && adr <= 8 ? hex(outletMemory[adr - 1]!.config, 2) + hex(outletMemory[adr - 1]!.alarmTenthsA, 2) : hex(memory[adr]!, 4);
       return `0${m[1]}${value}`;
     }

@@ -343,12 +343,15 @@ export function startVebusSimulator(device: Transport, options: VebusSimOptions 
   if (!device.isOpen) device.open().catch(() => undefined);
   const idle =
     idleMs > 0
-      ? setInterval(() => {
-          if (Date.now() - lastRequestAt >= idleMs && device.isOpen) {
-            lastRequestAt = Date.now();
-            void device.write(versionFrame()).catch(() => undefined);
-          }
-        }, Math.max(50, Math.min(idleMs, 1000)))
+      ? setInterval(
+          () => {
+            if (Date.now() - lastRequestAt >= idleMs && device.isOpen) {
+              lastRequestAt = Date.now();
+              void device.write(versionFrame()).catch(() => undefined);
+            }
+          },
+          Math.max(50, Math.min(idleMs, 1000)),
+        )
       : undefined;
   idle?.unref();
 

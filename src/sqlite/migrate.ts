@@ -100,8 +100,5 @@ export function applyMigrations(db: Database.Database, dir: string): MigrationRe
 
 function refuseNewer(db: Database.Database, current: number, latest: number, dir: string): void {
   if (current <= latest) return;
-  throw new MigrationError(
-    `${db.name} is at schema version ${current}, but this wattline knows versions up to ${latest} (${dir}): ` +
-      'the file was written by a newer wattline; upgrade wattline or use another file',
-  );
+  throw new MigrationError(`${db.name} is at schema version ${current}, but this wattline knows versions up to ${latest} (${dir}): ` + 'the file was written by a newer wattline; upgrade wattline or use another file');
 }

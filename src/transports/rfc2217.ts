@@ -200,12 +200,7 @@ export class Rfc2217Transport extends EventEmitter implements Transport {
     await this.tcp.open();
     const timeoutMs = this.options.negotiationTimeoutMs ?? 5000;
     try {
-      await this.tcp.write(
-        Buffer.concat([
-          Buffer.from([IAC, WILL, BINARY, IAC, DO, BINARY, IAC, WILL, SGA, IAC, DO, SGA, IAC, WILL, COM_PORT_OPTION]),
-          settingsCommands(this.options.serial),
-        ]),
-      );
+      await this.tcp.write(Buffer.concat([Buffer.from([IAC, WILL, BINARY, IAC, DO, BINARY, IAC, WILL, SGA, IAC, DO, SGA, IAC, WILL, COM_PORT_OPTION]), settingsCommands(this.options.serial)]));
       await new Promise<void>((resolve, reject) => {
         const done = (err?: Error) => {
           clearTimeout(timer);

@@ -19,7 +19,7 @@ export const vscpSchema = z
       .default('fixed')
       .describe("fixed: class 1040 with VSCP's types, units and W/VAr scaling; compat: the original's events byte for byte; plain: the original's no_vscp (note as topic, value text as payload)"),
     device: z.string().min(1).optional().describe('The dsmr-p1 device whose telegrams are published (default: the only one)'),
-    guid: z.string().optional().describe('16 hex bytes `FF:FF:…`; the last two are replaced by each reading\'s id'),
+    guid: z.string().optional().describe("16 hex bytes `FF:FF:…`; the last two are replaced by each reading's id"),
     interface: z.string().min(1).optional().describe('Network interface whose MAC makes the GUID FF:FF:FF:FF:FF:FF:FF:FE:<MAC>:<id> (when guid is not set; default: the first non-internal one)'),
     topic: z.string().min(1).default('vscp/{xguid}/{xclass}/{xtype}').describe('Topic template: {xguid}, {xclass}, {xtype}'),
     zone: byte('Data byte 1').default(0),

@@ -29,7 +29,7 @@ export interface MeterValue {
 /** The 26 readings' lines of a telegram, in telegram order (other lines are not VSCP's). */
 export function meterValues(telegram: string): MeterValue[] {
   const out: MeterValue[] = [];
-  for (let pos = 0; pos < telegram.length; ) {
+  for (let pos = 0; pos < telegram.length;) {
     let end = telegram.indexOf('\n', pos);
     if (end < 0) end = telegram.length;
     const lineEnd = end > pos && telegram.charCodeAt(end - 1) === 13 ? end - 1 : end;

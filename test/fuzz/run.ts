@@ -10,7 +10,7 @@ import { seedDirs } from './seeds.js';
 import { buildTargets } from './targets.js';
 
 const inputs = Number(process.env.FUZZ_INPUTS ?? 100_000);
-const seed = Number(process.env.FUZZ_SEED ?? (Date.now() & 0x7fffffff));
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() & 0x7fffffff);
 const only = process.env.FUZZ_TARGET;
 const hangMs = Number(process.env.FUZZ_HANG_MS ?? 60_000);
 

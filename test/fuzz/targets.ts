@@ -14,7 +14,21 @@ import { decodeTelegram } from '../../src/devices/dsmr-p1/codec.js';
 import { P1Framer } from '../../src/devices/dsmr-p1/framer.js';
 import { telegramToPoints } from '../../src/devices/dsmr-p1/points.js';
 import { crc16arc, formatCrc } from '../../src/devices/dsmr-p1/framer-crc.js';
-import { checksum as ithoChecksum, PI_ADDRESS_BYTE, checkReply, CLASSES, compileLayout, decodeCounters, decodeDatalog, decodeDatatypeList, decodeManual, decodeNodeId, decodeSerial, decodeSetting, type MessageKind } from '../../src/devices/itho-wpu/codec.js';
+import {
+  checksum as ithoChecksum,
+  PI_ADDRESS_BYTE,
+  checkReply,
+  CLASSES,
+  compileLayout,
+  decodeCounters,
+  decodeDatalog,
+  decodeDatatypeList,
+  decodeManual,
+  decodeNodeId,
+  decodeSerial,
+  decodeSetting,
+  type MessageKind,
+} from '../../src/devices/itho-wpu/codec.js';
 import { decodeVariables, deviceInfo } from '../../src/devices/nut-ups/tables.js';
 import { readingToPoint } from '../../src/devices/nut-ups/points.js';
 import { ListReader } from '../../src/devices/nut-ups/codec.js';
@@ -97,7 +111,7 @@ function ctxFor(driver: Driver, options: unknown): DecodeContext<unknown> {
 
 /** Chunks of 1…64 bytes (how a serial port hands data over). */
 function* chunks(b: Buffer, rng: Rng): Generator<Buffer> {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const n = 1 + rng.int(rng.chance(0.5) ? 8 : 64);
     yield b.subarray(i, i + n);
     i += n;
@@ -158,18 +172,7 @@ const recordTarget = (name: string, covers: string, driver: Driver, options: unk
 
 /** Every PowerWalker decoder on one payload: each may refuse it with a FrameError. */
 function powerwalkerPayload(payload: string): void {
-  const all: ((p: string) => unknown)[] = [
-    decodeStatus,
-    (p) => decodePowers(p, 'QPW'),
-    decodeEnergy,
-    decodeCountdowns,
-    decodeModel,
-    decodeAts,
-    decodeAtsStatus,
-    decodeRatings,
-    decodeProtocolId,
-    decodeFirmware,
-  ];
+  const all: ((p: string) => unknown)[] = [decodeStatus, (p) => decodePowers(p, 'QPW'), decodeEnergy, decodeCountdowns, decodeModel, decodeAts, decodeAtsStatus, decodeRatings, decodeProtocolId, decodeFirmware];
   for (const f of all) {
     try {
       assertFiniteDeep(f(payload), 'powerwalker');
@@ -217,13 +220,19 @@ function ithoFrame(frame: Buffer, layoutCodes: number[]): void {
     try {
       const payload = checkReply(frame, kind);
       const decoded =
-        kind === 'nodeid' ? decodeNodeId(payload)
-        : kind === 'serial' ? decodeSerial(payload)
-        : kind === 'datatype' ? compileLayout(decodeDatatypeList(payload))
-        : kind === 'datalog' ? decodeDatalog(payload, compileLayout(layoutCodes))
-        : kind === 'setting' ? decodeSetting(payload)
-        : kind === 'manual' ? decodeManual(payload)
-        : decodeCounters(payload);
+        kind === 'nodeid'
+          ? decodeNodeId(payload)
+          : kind === 'serial'
+            ? decodeSerial(payload)
+            : kind === 'datatype'
+              ? compileLayout(decodeDatatypeList(payload))
+              : kind === 'datalog'
+                ? decodeDatalog(payload, compileLayout(layoutCodes))
+                : kind === 'setting'
+                  ? decodeSetting(payload)
+                  : kind === 'manual'
+                    ? decodeManual(payload)
+                    : decodeCounters(payload);
       assertFiniteDeep(decoded, kind);
     } catch (err) {
       if (!isTyped(err)) throw err;
@@ -243,20 +252,27 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   const rxOf = (id: string) => polls[id]!.flatMap((p) => p.filter((r) => r.direction === 'rx').map((r) => r.data));
 
   // HID: replies in 8-byte reports padded with NUL (docs/protocols/powerwalker.md §1.1).
-  const hidStream = (replies: Buffer[]) =>
-    Buffer.concat(replies.flatMap((r) => Array.from({ length: Math.ceil(r.length / 8) }, (_, i) => Buffer.concat([r.subarray(i * 8, i * 8 + 8), Buffer.alloc(8)]).subarray(0, 8))));
+  const hidStream = (replies: Buffer[]) => Buffer.concat(replies.flatMap((r) => Array.from({ length: Math.ceil(r.length / 8) }, (_, i) => Buffer.concat([r.subarray(i * 8, i * 8 + 8), Buffer.alloc(8)]).subarray(0, 8))));
   // Recorded by the simulators' sessions, and the golden folders' recordings from other projects.
   const pwReplies = [...rxOf('powerwalker-pdu'), ...rxOf('powerwalker-ats'), ...goldenFrames('powerwalker')];
 
   const ithoReplies = [...rxOf('itho-wpu'), ...goldenFrames('itho-wpu')];
-  const datatypeReply = ithoReplies.map((r) => (() => { try { return decodeDatatypeList(checkReply(r, 'datatype')); } catch { return undefined; } })()).find((x) => x);
+  const datatypeReply = ithoReplies
+    .map((r) =>
+      (() => {
+        try {
+          return decodeDatatypeList(checkReply(r, 'datatype'));
+        } catch {
+          return undefined;
+        }
+      })(),
+    )
+    .find((x) => x);
 
   // Capture files: every driver's polls as the JSON lines `wattline decode` and backfill read.
   const captureFile = (driverId: string, groups: CaptureRecord[][], text: boolean) =>
     Buffer.from(
-      groups
-        .flatMap((g, cycle) => g.map((r) => formatCaptureLine({ timeMs: r.timeMs, device: 'fuzz', driver: driverId, cycle: text ? null : cycle, direction: r.direction, text, data: r.data })))
-        .join('\n') + '\n',
+      groups.flatMap((g, cycle) => g.map((r) => formatCaptureLine({ timeMs: r.timeMs, device: 'fuzz', driver: driverId, cycle: text ? null : cycle, direction: r.direction, text, data: r.data }))).join('\n') + '\n',
     );
   const captureFiles: { driver: Driver; file: Buffer }[] = [
     { driver: dsmr, file: captureFile('dsmr-p1', [telegrams.slice(0, 4).map((t, i) => ({ timeMs: FIXED_NOW - 1000 * (4 - i), direction: 'rx' as const, data: t }))], true) },
@@ -271,27 +287,39 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
   const parOut = join(fastDir, 'fuzz-map.sqlite');
 
   const targets: FuzzTarget<any>[] = [
-    byteTarget('dsmr-p1 framer + OBIS parser (live path, chunked)', 'P1Framer.feed in serial-sized chunks → decodeTelegram → telegramToPoints', telegrams, (b, rng) => {
-      const framer = new P1Framer(8192);
-      const points: Point[] = [];
-      const events = [...chunks(b, rng)].flatMap((c) => framer.feed(c));
-      for (const ev of [...events, ...framer.flush()]) {
-        if (ev.kind !== 'telegram') continue;
-        points.push(...telegramToPoints(decodeTelegram(ev.text, { timezone: 'Europe/Amsterdam' }), { device: 'fuzz', tags: {}, options: p1Options, receivedAtMs: FIXED_NOW, problems: [] }));
-      }
-      return points;
-    }, repairP1),
+    byteTarget(
+      'dsmr-p1 framer + OBIS parser (live path, chunked)',
+      'P1Framer.feed in serial-sized chunks → decodeTelegram → telegramToPoints',
+      telegrams,
+      (b, rng) => {
+        const framer = new P1Framer(8192);
+        const points: Point[] = [];
+        const events = [...chunks(b, rng)].flatMap((c) => framer.feed(c));
+        for (const ev of [...events, ...framer.flush()]) {
+          if (ev.kind !== 'telegram') continue;
+          points.push(...telegramToPoints(decodeTelegram(ev.text, { timezone: 'Europe/Amsterdam' }), { device: 'fuzz', tags: {}, options: p1Options, receivedAtMs: FIXED_NOW, problems: [] }));
+        }
+        return points;
+      },
+      repairP1,
+    ),
     byteTarget('dsmr-p1 telegram log (decode/backfill)', "the driver's decode(): framer, OBIS parser, points, line numbers", telegrams, (b) => dsmr.decode!(b, p1Meter).points, repairP1),
-    byteTarget('victron-vebus framer + codec', 'VebusFramer.feed in chunks → every reply decoder on every frame', [...rxOf('victron-vebus'), ...goldenFrames('victron-vebus')], (b, rng) => {
-      const framer = new VebusFramer();
-      for (const c of chunks(b, rng)) for (const ev of framer.feed(c)) if (ev.kind === 'frame') vebusFrame(ev.frame);
-      try {
-        vebusFrame(vebus.parseFrame(b));
-      } catch (err) {
-        if (!isTyped(err)) throw err;
-      }
-      return [];
-    }, repairVebus),
+    byteTarget(
+      'victron-vebus framer + codec',
+      'VebusFramer.feed in chunks → every reply decoder on every frame',
+      [...rxOf('victron-vebus'), ...goldenFrames('victron-vebus')],
+      (b, rng) => {
+        const framer = new VebusFramer();
+        for (const c of chunks(b, rng)) for (const ev of framer.feed(c)) if (ev.kind === 'frame') vebusFrame(ev.frame);
+        try {
+          vebusFrame(vebus.parseFrame(b));
+        } catch (err) {
+          if (!isTyped(err)) throw err;
+        }
+        return [];
+      },
+      repairVebus,
+    ),
     recordTarget('victron-vebus poll captures', "decodeCapture: reply matching, 0x36 scales, the poll's points", findDriver('victron-vebus')!, sessionOptions('victron-vebus', dir), polls['victron-vebus']!, repairVebus),
     recordTarget('hdhk Modbus RTU poll captures', 'decodeCapture: FC03 request/reply frames, CRC, registers → points', findDriver('hdhk')!, sessionOptions('hdhk', dir), polls.hdhk!, repairModbus),
     recordTarget('powerwalker-pdu serial poll captures', 'decodeCapture: replies to QGS QPW QPVA QEC QSR QMD … → points', findDriver('powerwalker-pdu')!, {}, polls['powerwalker-pdu']!),
@@ -324,10 +352,16 @@ export async function buildTargets(dir: string, fastDir: string): Promise<FuzzTa
       return [];
     }),
     recordTarget('nut-ups poll captures', 'decodeCapture: LIST VAR reply reassembled from chunks', findDriver('nut-ups')!, sessionOptions('nut-ups', dir), polls['nut-ups']!),
-    byteTarget('itho-wpu I2C replies (pigpio)', 'checkReply for every class → node id, serial, datatype list, datalog, setting, manual, counters', ithoReplies, (b) => {
-      ithoFrame(b, datatypeReply ?? []);
-      return [];
-    }, repairItho),
+    byteTarget(
+      'itho-wpu I2C replies (pigpio)',
+      'checkReply for every class → node id, serial, datatype list, datalog, setting, manual, counters',
+      ithoReplies,
+      (b) => {
+        ithoFrame(b, datatypeReply ?? []);
+        return [];
+      },
+      repairItho,
+    ),
     recordTarget('itho-wpu datalog captures', 'decodeCapture: replies + the parameter map → the datalog and counter points', findDriver('itho-wpu')!, sessionOptions('itho-wpu', dir), polls['itho-wpu']!, repairItho),
     {
       name: 'capture files (decode/backfill input)',

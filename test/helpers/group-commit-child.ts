@@ -18,7 +18,10 @@ const LINES = 50;
 
 async function job(id: number): Promise<never> {
   for (let seq = 0; ; seq += LINES) {
-    await commits.append(Array.from({ length: LINES }, (_, k) => `gc,job=${id} seq=${seq + k}i`), 'ns');
+    await commits.append(
+      Array.from({ length: LINES }, (_, k) => `gc,job=${id} seq=${seq + k}i`),
+      'ns',
+    );
     report(`acked ${id} ${seq + LINES}`);
     commits.recordStatus(`job${id}`, { ok: true, endMs: Date.now(), durationMs: 1, points: LINES });
   }

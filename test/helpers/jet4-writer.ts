@@ -83,10 +83,7 @@ export function writeJet4(tables: readonly JetTable[]): Buffer {
       { name: 'Flags', type: 'long' },
       { name: 'LvProp', type: 'ole' },
     ],
-    rows: [
-      [2, 0x0f000001, 'MSysObjects', 1, MSYS_FLAGS_SYSTEM, null],
-      ...user.map((l) => [l.tdefPage, 0x0f000001, l.table.catalogName === undefined ? l.table.name : l.table.catalogName, 1, 0, null] as JetValue[]),
-    ],
+    rows: [[2, 0x0f000001, 'MSysObjects', 1, MSYS_FLAGS_SYSTEM, null], ...user.map((l) => [l.tdefPage, 0x0f000001, l.table.catalogName === undefined ? l.table.name : l.table.catalogName, 1, 0, null] as JetValue[])],
   };
   const msysRows = msysTable.rows.map((r, i) => encodeRow(msysTable, r, i));
   const msysPages = packRows(msysRows);

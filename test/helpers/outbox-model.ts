@@ -92,7 +92,10 @@ export function checkAgainstModel(factory: OutboxFactory) {
             const batch = outbox.peek(cmd.maxRows, cmd.maxBytes);
             const expected = model.peek(cmd.maxRows, cmd.maxBytes);
             assert.deepEqual(batch?.rows.map(({ line, precision }) => ({ line, precision })) ?? [], expected);
-            assert.equal(batch?.bytes ?? 0, expected.reduce((n, r) => n + lineBytes(r.line), 0));
+            assert.equal(
+              batch?.bytes ?? 0,
+              expected.reduce((n, r) => n + lineBytes(r.line), 0),
+            );
             break;
           }
           case 'ack': {
@@ -120,10 +123,7 @@ export function checkAgainstModel(factory: OutboxFactory) {
           }
         }
         const s = outbox.stats();
-        assert.deepEqual(
-          { rows: s.rows, bytes: s.bytes, dropped: s.dropped, deadLetters: s.deadLetters },
-          { rows: model.pending.length, bytes: model.bytes(), dropped: model.dropped, deadLetters: model.dead.length },
-        );
+        assert.deepEqual({ rows: s.rows, bytes: s.bytes, dropped: s.dropped, deadLetters: s.deadLetters }, { rows: model.pending.length, bytes: model.bytes(), dropped: model.dropped, deadLetters: model.dead.length });
         assert.deepEqual(
           outbox.listDeadLetters(-1).map(({ line, precision }) => ({ line, precision })),
           model.dead,

@@ -64,11 +64,7 @@ export function spawnServer(command: string, args: readonly string[], logFile: s
 }
 
 /** Poll `url` until it answers `status` (with optional headers), the process dies, or `timeoutMs` passes. */
-export async function waitReady(
-  proc: ServerProcess,
-  url: string,
-  options: { status: number; timeoutMs?: number; headers?: Record<string, string>; logFile: string; name: string },
-): Promise<void> {
+export async function waitReady(proc: ServerProcess, url: string, options: { status: number; timeoutMs?: number; headers?: Record<string, string>; logFile: string; name: string }): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let dead = false;
   void proc.exited.then(() => {

@@ -64,7 +64,10 @@ export async function simulatedLines(prefix: string): Promise<ParsedLine[]> {
     writeFileSync(path, stringify({ outbox: { path: 'outbox.sqlite' }, devices: simulatedDeviceEntries(prefix) }));
     const r = await runCli(['--config', path, 'test']);
     if (r.code !== 0) throw new Error(`wattline test exited ${r.code}: ${r.stderr}`);
-    return r.stdout.split('\n').filter((l) => l.trim() !== '').map(parseLine);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(parseLine);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

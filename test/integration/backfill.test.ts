@@ -89,7 +89,14 @@ async function dump(db: string, names: readonly string[], until?: Map<string, st
 
 function lastTimes(d: Map<string, Series[]>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [m, series] of d) out.set(m, series.flatMap((s) => s.values.map((v) => String(v[0]))).sort().at(-1)!);
+  for (const [m, series] of d)
+    out.set(
+      m,
+      series
+        .flatMap((s) => s.values.map((v) => String(v[0])))
+        .sort()
+        .at(-1)!,
+    );
   return out;
 }
 
@@ -134,7 +141,10 @@ describe('capture during a simulated run, drop the database, backfill (simulated
     const b = await runCli(['--config', config, 'backfill', '--device', 'bus', '--no-progress']);
     assert.equal(b.code, 0, b.stderr);
     const q = `SELECT current_a FROM hdhk WHERE circuit = 'garage' AND time <= '${lastTimes(original).get('hdhk')}'`;
-    const before = original.get('hdhk')!.filter((s) => s.tags?.circuit === 'garage').flatMap((s) => s.values.map((v) => [v[0], v[s.columns.indexOf('current_a')]]));
+    const before = original
+      .get('hdhk')!
+      .filter((s) => s.tags?.circuit === 'garage')
+      .flatMap((s) => s.values.map((v) => [v[0], v[s.columns.indexOf('current_a')]]));
     const now = (await query(influxd.url, 'sim', q))[0]!.values;
     assert.equal(now.length, before.length);
     assert.ok(before.length >= 2);
@@ -156,7 +166,11 @@ describe('capture during a simulated run, drop the database, backfill (simulated
 
   test('captures export → decode gives the same lines as backfill --dry-run, for every driver', async () => {
     const config = simulatedConfig(folder(), 'sim', 0.02);
-    for (const [device, driver] of [['meter', 'dsmr-p1'], ['bus', 'hdhk'], ['ups', 'nut-ups']] as const) {
+    for (const [device, driver] of [
+      ['meter', 'dsmr-p1'],
+      ['bus', 'hdhk'],
+      ['ups', 'nut-ups'],
+    ] as const) {
       const file = join(folder(), `${device}.jsonl`);
       const e = await runCli(['--config', config, 'captures', 'export', '--device', device, '-o', file]);
       assert.equal(e.code, 0, e.stderr);
@@ -322,7 +336,12 @@ test('an archive that cannot be written never stops collection', async () => {
   // A file that is not SQLite where the archive should be: it cannot open. (A folder that cannot
   // take the archive is refused at start, as a config error: config-check.test.ts.)
   writeFileSync(join(folder, 'capture.sqlite'), 'not a database, but long enough to have a header: '.repeat(4));
-  writeFileSync(config, ['echo: true', 'log: { level: warn, format: json }', 'outbox: { path: outbox.sqlite }', 'capture: { path: capture.sqlite }', 'devices:', '  - { name: meter, driver: dsmr-p1, simulate: true, capture: on }', ''].join('\n'));
+  writeFileSync(
+    config,
+    ['echo: true', 'log: { level: warn, format: json }', 'outbox: { path: outbox.sqlite }', 'capture: { path: capture.sqlite }', 'devices:', '  - { name: meter, driver: dsmr-p1, simulate: true, capture: on }', ''].join(
+      '\n',
+    ),
+  );
   const r = await runCli(['--config', config, 'once']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /capture archive failed; collection goes on without it/);

@@ -44,7 +44,10 @@ test('poll-cpu smoke run (seconds long): wattline at full and normal and collect
   const { run } = await import('../../scripts/bench/poll-cpu.js');
   const result = await withEnv({ BENCH_SECONDS: '4', BENCH_WARMUP_S: '3' }, run);
   const rows = result.results as { name: string; polls: number }[];
-  assert.deepEqual(rows.map((r) => r.name), ['wattline, synchronous: full', 'wattline, synchronous: normal', 'collectd 5.12 modbus + csv']);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ['wattline, synchronous: full', 'wattline, synchronous: normal', 'collectd 5.12 modbus + csv'],
+  );
   for (const r of rows) assert.ok(r.polls >= 1, `${r.name}: ${r.polls} polls in the window`);
   assert.deepEqual(leftover('wattline-bench-poll-cpu'), []);
 });

@@ -210,7 +210,11 @@ test('buffer dead-letters, retry and purge act on the outbox the config names', 
   const outbox = openSqliteOutbox(join(dir, 'dl.sqlite'), { maxRows: 100, maxBytes: 1e6 });
   outbox.append(['m v=1 1', 'm v="x" 2'], 'ms');
   const rows = outbox.peek(10, 1e6)!.rows;
-  outbox.deadLetter(rows.map((r) => r.id), 400, 'field type conflict');
+  outbox.deadLetter(
+    rows.map((r) => r.id),
+    400,
+    'field type conflict',
+  );
   outbox.close();
 
   const listed = await runCli(['--config', path, 'buffer', 'dead-letters']);

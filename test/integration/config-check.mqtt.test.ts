@@ -58,7 +58,13 @@ const meter = { name: 'meter', driver: 'dsmr-p1', simulate: true };
 test('the mqtt summary: password redacted, default client id, TLS files, the commands each device allows; offline and without the mqtt package', async () => {
   const path = writeConfig(
     'full.yaml',
-    { url: `mqtts://bob:\${MQTT_URL_PASSWORD}@127.0.0.1:${port}`, username: 'bob', password: '${MQTT_PASSWORD}', tls: { ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/client.key' }, compatibility: { mode: 'powerwalker' } },
+    {
+      url: `mqtts://bob:\${MQTT_URL_PASSWORD}@127.0.0.1:${port}`,
+      username: 'bob',
+      password: '${MQTT_PASSWORD}',
+      tls: { ca: 'certs/ca.pem', cert: 'certs/client.pem', key: 'certs/client.key' },
+      compatibility: { mode: 'powerwalker' },
+    },
     [meter, pdu, inverter, readOnly],
   );
   // From another folder: the TLS paths are relative to the config file.
@@ -66,7 +72,10 @@ test('the mqtt summary: password redacted, default client id, TLS files, the com
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.ok(lines.includes(`mqtt: mqtts://bob:***@127.0.0.1:${port} client id wattline-home (default), user bob with a password, topic prefix wattline, qos 0, retain on, batch window 2000 ms`), r.stdout);
-  assert.match(r.stdout, /^mqtt tls: ca certs\/ca\.pem \(CN=localhost, valid until \d{4}-\d\d-\d\d\); client certificate certs\/client\.pem \(CN=localhost, valid until [\d-]+\), key certs\/client\.key; broker certificate verified$/m);
+  assert.match(
+    r.stdout,
+    /^mqtt tls: ca certs\/ca\.pem \(CN=localhost, valid until \d{4}-\d\d-\d\d\); client certificate certs\/client\.pem \(CN=localhost, valid until [\d-]+\), key certs\/client\.key; broker certificate verified$/m,
+  );
   assert.ok(lines.includes('mqtt discovery: on, prefix homeassistant'));
   assert.ok(lines.includes('mqtt commands: on'));
   assert.ok(lines.includes('  pdu (powerwalker-pdu): outlet switches: on/off outlet 2, 5'), r.stdout);
@@ -86,7 +95,9 @@ test('the deny-mqtt hook itself: a process that does import the mqtt package fai
 });
 
 test('explicit settings: client id, qos/retain, discovery and commands off, no TLS; no mqtt lines without an mqtt section', async () => {
-  const path = writeConfig('plain.yaml', { url: `mqtt://127.0.0.1:${port}`, clientId: 'fusebox', topicPrefix: 'home/power', qos: 1, retain: false, batchWindowMs: 0, discovery: { enabled: false }, commands: false }, [pdu]);
+  const path = writeConfig('plain.yaml', { url: `mqtt://127.0.0.1:${port}`, clientId: 'fusebox', topicPrefix: 'home/power', qos: 1, retain: false, batchWindowMs: 0, discovery: { enabled: false }, commands: false }, [
+    pdu,
+  ]);
   const r = await runCli(['--config', path, 'config', 'check']);
   assert.equal(r.code, 0, r.stderr);
   const mqttLines = r.stdout.split('\n').filter((l) => l.startsWith('mqtt') || l.startsWith('  '));

@@ -159,7 +159,12 @@ test('the YAML alias bomb: one line naming the file, exit 2 from config check an
   const dir = mkdtempSync(join(tmpdir(), 'wattline-check-'));
   try {
     const levels = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 10; i++) levels.push(`l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(9)
+          .fill(`*l${i - 1}`)
+          .join(',')}]`,
+      );
     const path = join(dir, 'bomb.yaml');
     writeFileSync(path, levels.join('\n') + '\n');
     for (const verb of [['config', 'check'], ['run']]) {
@@ -177,13 +182,13 @@ test('a serial port that does not exist (yet) is a warning from config check, no
   const dir = mkdtempSync(join(tmpdir(), 'wattline-check-'));
   try {
     const path = join(dir, 'wattline.yaml');
-    writeFileSync(path, 'outbox: { path: o.sqlite }\ndevices:\n  - { name: meter, driver: dsmr-p1, port: { path: /dev/ttyWATTLINE-unplugged } }\n  - { name: net, driver: dsmr-p1, port: { path: "tcp://127.0.0.1:9" } }\n');
+    writeFileSync(
+      path,
+      'outbox: { path: o.sqlite }\ndevices:\n  - { name: meter, driver: dsmr-p1, port: { path: /dev/ttyWATTLINE-unplugged } }\n  - { name: net, driver: dsmr-p1, port: { path: "tcp://127.0.0.1:9" } }\n',
+    );
     const r = await runCli(['--config', path, 'config', 'check'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(
-      r.stderr,
-      `wattline: warning: ${path}: devices[0] (meter).port.path: /dev/ttyWATTLINE-unplugged does not exist (yet): the worker starts without it and keeps trying to open it\n`,
-    );
+    assert.equal(r.stderr, `wattline: warning: ${path}: devices[0] (meter).port.path: /dev/ttyWATTLINE-unplugged does not exist (yet): the worker starts without it and keeps trying to open it\n`);
     assert.match(r.stdout, /^device meter: dsmr-p1 on \/dev\/ttyWATTLINE-unplugged, /m);
     assert.deepEqual(readdirSync(dir), ['wattline.yaml']);
   } finally {

@@ -191,9 +191,7 @@ describe('control endpoint of a running worker (unix socket, token)', () => {
     await control.close();
     control = await startControlServer({ worker, outboxPath, log: silentLogger() });
     const before = device.requests();
-    const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => sendToRunningWorker(outboxPath, { device: 'sw', verb: i % 2 ? 'on' : 'off', args: [String((i % 2) + 1)], timeoutMs: 10_000 })),
-    );
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => sendToRunningWorker(outboxPath, { device: 'sw', verb: i % 2 ? 'on' : 'off', args: [String((i % 2) + 1)], timeoutMs: 10_000 })));
     await worker.runOnce(['sw']);
     assert.equal(results.length, 30);
     assert.ok(device.requests() - before >= 31);

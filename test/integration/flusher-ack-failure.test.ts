@@ -51,7 +51,10 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 test('InfluxDB took the batch but the outbox could not delete it: the outbox is named, not the write; delivery resumes', async () => {
   const path = join(dir, 'outbox.sqlite');
   const outbox = new SqliteOutbox(path, { maxRows: 1e6, maxBytes: 1e9 }, { busyTimeoutMs: 50, reserveBytes: 0 });
-  outbox.append(Array.from({ length: 10 }, (_, i) => `m v=${i} ${i + 1}`), 's');
+  outbox.append(
+    Array.from({ length: 10 }, (_, i) => `m v=${i} ${i + 1}`),
+    's',
+  );
   const records: { level: number; msg: string; message?: string }[] = [];
   const log = pino({ level: 'debug', base: undefined }, { write: (s: string) => void records.push(JSON.parse(s)) });
   const flusher = new Flusher({

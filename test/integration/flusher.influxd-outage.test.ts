@@ -30,7 +30,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 test('influxd down and back: one "unreachable" line, /ping probes, delivery resumes on the probe, not after the 10 min back-off', async () => {
   run = await startWorker(
     {
@@ -58,9 +57,7 @@ test('influxd down and back: one "unreachable" line, /ping probes, delivery resu
   assert.equal(status.retries, 1, 'one failed batch: no write was retried before the probe said yes');
   assert.equal(status.state === 'delivering' || status.state === 'idle', true);
   // In order, each once: unreachable, /ping answers, delivering again.
-  const story = run.logs
-    .map((l) => String(l.msg))
-    .filter((m) => /unreachable|answers \/ping|delivering again|still failing/.test(m));
+  const story = run.logs.map((l) => String(l.msg)).filter((m) => /unreachable|answers \/ping|delivering again|still failing/.test(m));
   assert.equal(story.length, 3, story.join('\n'));
   assert.match(story[0]!, /^InfluxDB unreachable \(.+\): keeping \d+ points, next try in 600s$/);
   assert.equal(story[1], 'InfluxDB answers /ping again: sending now');

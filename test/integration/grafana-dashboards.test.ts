@@ -50,7 +50,12 @@ const TZ = 'Europe/Amsterdam';
 function history(measurement: string): { periods: { from: number; to: number; every: number }[] } {
   if (measurement === 'p1' || measurement === 'p1_mbus') {
     // A week and a half at one reading a minute, then the last 8 hours at the dashboard's 10 s.
-    return { periods: [{ from: NOW - 7.5 * DAY, to: NOW - 8 * HOUR, every: 60_000 }, { from: NOW - 8 * HOUR, to: NOW, every: 10_000 }] };
+    return {
+      periods: [
+        { from: NOW - 7.5 * DAY, to: NOW - 8 * HOUR, every: 60_000 },
+        { from: NOW - 8 * HOUR, to: NOW, every: 10_000 },
+      ],
+    };
   }
   if (measurement.startsWith('itho_wpu')) return { periods: [{ from: NOW - 26 * HOUR, to: NOW, every: 60_000 }] };
   return { periods: [{ from: NOW - 6.5 * HOUR, to: NOW, every: 10_000 }] };
@@ -113,7 +118,10 @@ before(async () => {
     assert.equal(res.status, 204, await res.text());
     batch = [];
   };
-  for (const [suffix, scale] of [['', 1], ['-2', 1.3]] as const) {
+  for (const [suffix, scale] of [
+    ['', 1],
+    ['-2', 1.3],
+  ] as const) {
     for (const line of suffix ? [...lines, water] : lines) {
       const device = `${line.tags.device}${suffix}`;
       for (const p of history(line.measurement).periods) {
@@ -209,7 +217,7 @@ for (const file of files) {
 /** The local date (in the dashboard's day zone) of a time. */
 const day = (t: number) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(t);
 
-test('grafana/p1.json: the per-day energy, gas and water bars equal each day\'s counter difference, midnight to midnight in the tz variable\'s zone', async () => {
+test("grafana/p1.json: the per-day energy, gas and water bars equal each day's counter difference, midnight to midnight in the tz variable's zone", async () => {
   const dash = read('p1.json');
   const vars = variables(dash, ['dash-dsmr-p1', 'dash-dsmr-p1-2']);
   assert.equal(vars.tz, TZ);

@@ -57,8 +57,14 @@ test('grafana/wattline.json: every panel returns each of three workers (hosts) w
     );
   }
   const dash = JSON.parse(readFileSync(join(ROOT, 'grafana', 'wattline.json'), 'utf8')) as Dashboard;
-  assert.ok(dash.templating.list.some((v) => v.type === 'datasource'), 'a datasource variable, so the dashboard imports anywhere');
-  assert.ok(dash.panels.some((p) => p.type === 'row' && p.repeat === 'host'), 'one row per host');
+  assert.ok(
+    dash.templating.list.some((v) => v.type === 'datasource'),
+    'a datasource variable, so the dashboard imports anywhere',
+  );
+  assert.ok(
+    dash.panels.some((p) => p.type === 'row' && p.repeat === 'host'),
+    'one row per host',
+  );
   const hostVar = dash.templating.list.find((v) => v.name === 'host')!;
 
   // Enough rounds for derivatives (two buckets per host at least).

@@ -21,7 +21,10 @@ import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 const SPEC = {
   // The vendor screenshot values (protocols.md §2.4) and a ramp.
   '1': hdhkRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
-  '2': hdhkRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
+  '2': hdhkRegisters(
+    631,
+    Array.from({ length: 16 }, (_, i) => 100 * (i + 1)),
+  ),
 };
 const OPTIONS = {
   requestTimeoutMs: 500,
@@ -80,8 +83,14 @@ test('hdhk captured over modbus+tcp:// (pymodbus TCP) replays to its live lines,
   assert.deepEqual(localReplayed, localLive);
   // Four channels and three phase sums, with the values the registers hold.
   assert.equal(netLive.length, 7, netLive.join('\n'));
-  assert.ok(netLive.some((l) => l.startsWith('hdhk,') && l.includes('circuit=oven') && l.includes('current_a=11.2,')), netLive.join('\n'));
-  assert.ok(netLive.some((l) => l.includes('circuit=boiler') && l.includes('current_a=39.2,')), netLive.join('\n'));
+  assert.ok(
+    netLive.some((l) => l.startsWith('hdhk,') && l.includes('circuit=oven') && l.includes('current_a=11.2,')),
+    netLive.join('\n'),
+  );
+  assert.ok(
+    netLive.some((l) => l.includes('circuit=boiler') && l.includes('current_a=39.2,')),
+    netLive.join('\n'),
+  );
   // Network and local decode alike: the same lines but for the time of the poll.
   assert.deepEqual(netReplayed.map(withoutTime).sort(), localReplayed.map(withoutTime).sort());
 });

@@ -26,8 +26,14 @@ import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 const SPEC = {
   // Unit 1: the vendor screenshot values (§2.4): 11.20 A on a-h, 11.24 A on i-p.
   '1': hdhkRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
-  '2': hdhkRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
-  '17': hdhkRegisters(628, Array.from({ length: 16 }, (_, i) => 65535 - i)),
+  '2': hdhkRegisters(
+    631,
+    Array.from({ length: 16 }, (_, i) => 100 * (i + 1)),
+  ),
+  '17': hdhkRegisters(
+    628,
+    Array.from({ length: 16 }, (_, i) => 65535 - i),
+  ),
   // Unit 5 holds registers 0-9 only: the current read is answered with exception 2.
   '5': [628, 40, 40, 5, 0, 0, 5, 30, 0, 0],
 };

@@ -111,7 +111,10 @@ test('wattline test --format json reads both simulated hdhk buses', async () => 
       .points.filter((p) => p.measurement === 'hdhk_phase')
       .map((p) => [p.tags.phase, p.fields.channels])
       .sort();
-  assert.deepEqual(phases('bus-a'), [['L1', 2], ['L2', 1]]);
+  assert.deepEqual(phases('bus-a'), [
+    ['L1', 2],
+    ['L2', 1],
+  ]);
   assert.deepEqual(phases('bus-b'), [['L3', 2]]);
 
   assert.equal(existsSync(join(dir, 'two.sqlite')), false, 'test must not create the outbox');

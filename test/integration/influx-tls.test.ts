@@ -59,7 +59,10 @@ describe('influxd 1.6.7 serving HTTPS', () => {
   test('config check: the CA relative to the config file, TLS on in the summary', async () => {
     const r = await runCli(['--config', config('check', 'x', '{ ca: pki/ca.pem }'), 'config', 'check']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^influx: v1 https://127\\.0\\.0\\.1:${influxd.port} database x \\(created if missing\\), precision ms, batches of 5000, TLS on \\(ca ${join(dir, 'pki', 'ca.pem').replace(/[.]/g, '\\.')}\\)$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^influx: v1 https://127\\.0\\.0\\.1:${influxd.port} database x \\(created if missing\\), precision ms, batches of 5000, TLS on \\(ca ${join(dir, 'pki', 'ca.pem').replace(/[.]/g, '\\.')}\\)$`, 'm'),
+    );
     const off = await runCli(['--config', config('check-off', 'x', '{ rejectUnauthorized: false }'), 'config', 'check']);
     assert.match(off.stdout, /, TLS on \(server certificate NOT verified: rejectUnauthorized false\)$/m);
   });
@@ -112,7 +115,10 @@ describe('influxd 1.6.7 serving HTTPS', () => {
   });
 
   test('with the CA: once delivers; rejectUnauthorized false delivers too', async () => {
-    for (const [name, tls] of [['trusted', '{ ca: pki/ca.pem }'], ['unverified', '{ rejectUnauthorized: false }']] as const) {
+    for (const [name, tls] of [
+      ['trusted', '{ ca: pki/ca.pem }'],
+      ['unverified', '{ rejectUnauthorized: false }'],
+    ] as const) {
       const path = config(name, name, tls);
       const r = await runCli(['--config', path, 'once']);
       assert.equal(r.code, 0, r.stderr);
@@ -158,6 +164,9 @@ describe('VictoriaMetrics 1.79 serving HTTPS: the v2 writer', () => {
     assert.deepEqual(outcomes['CA'], { kind: 'ok', status: 204 });
     assert.deepEqual(outcomes['unverified'], { kind: 'ok', status: 204 });
     const series = await exportSeries(vm, '{__name__="tls_v"}');
-    assert.deepEqual(series.map((s) => [s.metric.case, s.values]).sort(), [['c2', [3]], ['c3', [4]]]);
+    assert.deepEqual(series.map((s) => [s.metric.case, s.values]).sort(), [
+      ['c2', [3]],
+      ['c3', [4]],
+    ]);
   });
 });

@@ -124,7 +124,10 @@ describe('influxd with auth: a user who may write but not create databases', () 
     assert.equal(r.code, 1, r.stderr);
     const refused = lines(r.stderr, /creating it failed/);
     assert.equal(refused.length, 1, r.stderr);
-    assert.match(refused[0]!, /database not found: \\"energy\\"; creating it failed \(403 error authorizing query: writer not authorized to execute statement 'CREATE DATABASE energy', requires admin privilege\): create it as an admin, or set influx\.createDatabase: false/);
+    assert.match(
+      refused[0]!,
+      /database not found: \\"energy\\"; creating it failed \(403 error authorizing query: writer not authorized to execute statement 'CREATE DATABASE energy', requires admin privilege\): create it as an admin, or set influx\.createDatabase: false/,
+    );
     assert.doesNotMatch(r.stderr, /did not exist: created it/);
     assert.ok(!(await databases(influxd, admin)).includes('energy'));
     const b = await runCli(['--config', path, 'buffer', '--json']);

@@ -292,7 +292,10 @@ describe('influxd with auth-enabled (real 401 and 403)', () => {
 
   test('no credentials, a wrong password, a user without write rights: fatal, nothing acked; the right user delivers', async () => {
     const outbox = newOutbox();
-    outbox.append(Array.from({ length: 50 }, (_, i) => `sec v=${i} ${1_700_000_000 + i}`), 's');
+    outbox.append(
+      Array.from({ length: 50 }, (_, i) => `sec v=${i} ${1_700_000_000 + i}`),
+      's',
+    );
     const base = { url: influx.url, database: 'secured', timeoutMs: 10_000, gzip: true };
     // The server's own words, as influxd 1.6.7 sends them.
     const cases: [string, InfluxV1Writer, number, string][] = [

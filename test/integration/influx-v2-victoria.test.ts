@@ -82,7 +82,10 @@ describe('VictoriaMetrics /api/v2/write', () => {
     assert.deepEqual(await f.drain(), { complete: true, delivered: n, deadLettered: 0, remaining: 0 });
     const [series] = await exportSeries(vm, '{__name__="bulk_v"}');
     assert.equal(series!.values.length, n);
-    assert.equal(series!.values.reduce((a, b) => a + b, 0), (n * (n - 1)) / 2);
+    assert.equal(
+      series!.values.reduce((a, b) => a + b, 0),
+      (n * (n - 1)) / 2,
+    );
     assert.equal(series!.metric.site, 'home');
     await f.stop();
   });
@@ -206,8 +209,18 @@ describe('v2 writer status handling (scripted HTTP server: no InfluxDB 2.x on th
   test('400 reject, 413 split, 429 retry with Retry-After, 404 fatal: status, body and headers reach classify', async () => {
     const w = v2(url, { token: 't' });
     const cases: [number, Record<string, string>, string, unknown][] = [
-      [400, { 'content-type': 'application/json' }, '{"code":"invalid","message":"unable to parse \'m v=\': missing field value"}', { kind: 'reject', status: 400, message: "unable to parse 'm v=': missing field value" }],
-      [413, { 'content-type': 'application/json' }, '{"code":"request too large","message":"unable to read data: points batch is too large"}', { kind: 'split', status: 413, message: 'unable to read data: points batch is too large' }],
+      [
+        400,
+        { 'content-type': 'application/json' },
+        '{"code":"invalid","message":"unable to parse \'m v=\': missing field value"}',
+        { kind: 'reject', status: 400, message: "unable to parse 'm v=': missing field value" },
+      ],
+      [
+        413,
+        { 'content-type': 'application/json' },
+        '{"code":"request too large","message":"unable to read data: points batch is too large"}',
+        { kind: 'split', status: 413, message: 'unable to read data: points batch is too large' },
+      ],
       [429, { 'retry-after': '12' }, '', { kind: 'retry', status: 429, message: 'HTTP 429 Too Many Requests', retryAfterMs: 12_000 }],
       [503, { 'content-type': 'text/plain' }, 'overloaded\n', { kind: 'retry', status: 503, message: 'overloaded' }],
       [404, { 'content-type': 'application/json' }, '{"code":"not found","message":"bucket \\"energy\\" not found"}', { kind: 'fatal', status: 404, message: 'bucket "energy" not found' }],

@@ -58,7 +58,10 @@ test('npm pack in a fresh clone builds first and packs what the command needs, w
   assert.equal(tarball, join(tmp, `${pkg.name}-${pkg.version}.tgz`));
 
   const listing = await run('tar', ['-tzf', tarball], { cwd: tmp });
-  const files = listing.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  const files = listing.stdout
+    .trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
   for (const needed of [
     'dist/src/cli/main.js',
     'dist/src/runtime/worker.js',

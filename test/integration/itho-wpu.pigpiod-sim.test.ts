@@ -76,7 +76,7 @@ test('simulated pigpiod with a WPU that never answers: wattline once exits 1 nam
   }
 });
 
-test('simulated pigpiod: a parameter map without the WPU\'s list version is a clear error', async () => {
+test("simulated pigpiod: a parameter map without the WPU's list version is a clear error", async () => {
   const old = join(d.dir, 'old-map.sqlite');
   copyFileSync(d.map, old);
   const db = new Database(old);

@@ -96,7 +96,11 @@ function readWithMdbExport(path: string, table: JetTable): (string | null)[][] {
     }
   }
   const [header, ...body] = rows;
-  assert.deepEqual(header, table.columns.map((c) => c.name), `${table.name}: mdb-export header`);
+  assert.deepEqual(
+    header,
+    table.columns.map((c) => c.name),
+    `${table.name}: mdb-export header`,
+  );
   return body;
 }
 
@@ -118,12 +122,24 @@ function checkBothReaders(name: string, tables: JetTable[]): void {
   writeFileSync(path, bytes);
 
   const reader = new MDBReader(bytes);
-  assert.deepEqual(reader.getTableNames(), tables.map((t) => t.name), 'mdb-reader table names');
+  assert.deepEqual(
+    reader.getTableNames(),
+    tables.map((t) => t.name),
+    'mdb-reader table names',
+  );
   const listed = execFileSync('mdb-tables', ['-1', path], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  assert.deepEqual(listed, tables.map((t) => t.name), 'mdb-tables table names');
+  assert.deepEqual(
+    listed,
+    tables.map((t) => t.name),
+    'mdb-tables table names',
+  );
 
   for (const t of tables) {
-    assert.deepEqual(reader.getTable(t.name).getColumnNames(), t.columns.map((c) => c.name), `${t.name}: mdb-reader columns`);
+    assert.deepEqual(
+      reader.getTable(t.name).getColumnNames(),
+      t.columns.map((c) => c.name),
+      `${t.name}: mdb-reader columns`,
+    );
     assert.deepEqual(readWithMdbReader(bytes, t), t.rows, `${t.name}: mdb-reader rows`);
     const exported = readWithMdbExport(path, t);
     assert.equal(exported.length, t.rows.length, `${t.name}: mdb-export row count`);

@@ -91,7 +91,11 @@ test('broker killed mid-run and restarted: collection and influxd delivery go on
     const collectedDuring = run.reports.length - collectedBefore;
     // Two devices every second for 3.5 s: at least 5 collections, none failed or skipped.
     assert.ok(collectedDuring >= 5, `collections during the outage: ${collectedDuring}`);
-    assert.deepEqual(jobs.filter((j) => !j.ok), [], 'no job failed or was skipped during the outage');
+    assert.deepEqual(
+      jobs.filter((j) => !j.ok),
+      [],
+      'no job failed or was skipped during the outage',
+    );
     // Everything collected so far reached influxd (the flusher never waits for MQTT).
     const wanted = upsPoints();
     await until(`influxd to hold ${wanted} ups points`, async () => (await count(influxd.url, 'wl', 'ups', 'battery_charge_pct')) >= wanted, 5000);
@@ -110,7 +114,11 @@ test('broker killed mid-run and restarted: collection and influxd delivery go on
       assert.ok(back - outageStart > 3000);
       const wanted2 = upsPoints();
       await until(`influxd to hold ${wanted2} ups points`, async () => (await count(influxd.url, 'wl', 'ups', 'battery_charge_pct')) >= wanted2, 5000);
-      assert.deepEqual(jobs.filter((j) => !j.ok), [], 'no job failed or was skipped in the whole run');
+      assert.deepEqual(
+        jobs.filter((j) => !j.ok),
+        [],
+        'no job failed or was skipped in the whole run',
+      );
     } finally {
       await sub2.close();
     }

@@ -237,7 +237,10 @@ test('bad input over MQTT (test-only switch device): malformed payloads, unknown
   assert.equal(run.worker.mqtt!.stats().ignored, before.ignored + 7);
   const reasons = run.logged(/message ignored/).map((l) => String(l.reason));
   for (const re of [/not ON, OFF, 1 or 0/, /unknown device "nobody"/, /takes no command/, /expected wattline\/sw\/outlet\/<outlet>\/set/, /payload of 1000 bytes/, /not 1–8/, /retained command/]) {
-    assert.ok(reasons.some((r) => re.test(r)), `a log line saying ${re}`);
+    assert.ok(
+      reasons.some((r) => re.test(r)),
+      `a log line saying ${re}`,
+    );
   }
   assert.deepEqual(sim.outlets, before.outlets);
   assert.equal(sim.commands.length, before.commands);

@@ -127,7 +127,10 @@ test('a device removed from the config: its retained configs and states are clea
     try {
       await fresh.waitFor((m) => m.topic === configTopic('wl2_meter_p1_power_import_w', 'sensor', 'wl2'), 'meter config still retained');
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(fresh.messages.filter((m) => m.topic.includes('wl2_board_')).map((m) => m.topic), []);
+      assert.deepEqual(
+        fresh.messages.filter((m) => m.topic.includes('wl2_board_')).map((m) => m.topic),
+        [],
+      );
     } finally {
       await fresh.close();
     }

@@ -132,13 +132,19 @@ test('a long batch window: a reading waits for it, but a command is answered at 
     // A poll that saw outlet 2 on (status 1), collected before the OFF command.
     out.publishReport({ device: 'pdu', points: [{ measurement: 'pdu_outlet', tags: { device: 'pdu', outlet: '2' }, fields: { status: int(1), current_a: 0.4 }, time: BigInt(since) * 1_000_000n }] });
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(sub.messages.filter((m) => m.atMs >= since && m.topic.startsWith('wl/cmd/pdu/')), [], 'the reading waits for the 60 s window');
+    assert.deepEqual(
+      sub.messages.filter((m) => m.atMs >= since && m.topic.startsWith('wl/cmd/pdu/')),
+      [],
+      'the reading waits for the 60 s window',
+    );
     await sub.publish('wl/cmd/pdu/outlet/2/set', 'OFF');
     const result = await sub.waitFor((m) => m.topic === 'wl/cmd/pdu/outlet/2/result', 'the command result', { sinceMs: since });
     assert.equal(JSON.parse(result.payload).ok, true);
     assert.equal(commands, 1);
     await sub.waitFor((m) => m.topic === 'wl/cmd/pdu/outlet/2/state' && m.payload === 'OFF', 'the command state', { sinceMs: since });
-    const seen = sub.messages.filter((m) => m.atMs >= since && m.topic.startsWith('wl/cmd/pdu/') && !m.topic.endsWith('/set')).map((m) => `${m.topic.slice('wl/cmd/pdu/'.length)} ${m.payload.startsWith('{') ? 'json' : m.payload}`);
+    const seen = sub.messages
+      .filter((m) => m.atMs >= since && m.topic.startsWith('wl/cmd/pdu/') && !m.topic.endsWith('/set'))
+      .map((m) => `${m.topic.slice('wl/cmd/pdu/'.length)} ${m.payload.startsWith('{') ? 'json' : m.payload}`);
     assert.deepEqual(seen, ['pdu_outlet/outlet/2 json', 'outlet/2/state ON', 'outlet/2/result json', 'outlet/2/state OFF'], 'the poll before the command, then its answer');
   } finally {
     await out.stop();

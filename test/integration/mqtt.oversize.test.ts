@@ -87,7 +87,12 @@ test('a 100 MB message on a subscribed command topic (real Mosquitto, real worke
     const published = sub.messages.length;
     await until('publishing goes on', () => sub.messages.length > published + 5, 15_000);
     assert.equal(worker.child.exitCode, null);
-    assert.deepEqual(logs().filter((l) => /mqtt (re)?connected/.test(l.msg)).map((l) => l.msg), ['mqtt connected']);
+    assert.deepEqual(
+      logs()
+        .filter((l) => /mqtt (re)?connected/.test(l.msg))
+        .map((l) => l.msg),
+      ['mqtt connected'],
+    );
   } finally {
     worker.child.kill('SIGTERM');
   }

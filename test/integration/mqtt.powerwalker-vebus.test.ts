@@ -63,7 +63,13 @@ test('simulated PowerWalker PDU/ATS: Home Assistant discovers switches for the a
   }
   // Every outlet has been collected (outlet 8 was awaited) and announced its sensors by now.
   await config('sensor', 'wattline_pdu_pdu_outlet_outlet_8_energy_kwh');
-  assert.deepEqual(sub.messages.filter((m) => /\/switch\//.test(m.topic)).map((m) => m.topic).sort(), [1, 2].map((n) => `homeassistant/switch/wattline/wattline_pdu_outlet_${n}_switch/config`));
+  assert.deepEqual(
+    sub.messages
+      .filter((m) => /\/switch\//.test(m.topic))
+      .map((m) => m.topic)
+      .sort(),
+    [1, 2].map((n) => `homeassistant/switch/wattline/wattline_pdu_outlet_${n}_switch/config`),
+  );
   assert.equal(sub.last('wattline/pdu/outlet/5/state')?.payload, 'ON', 'every outlet reports its state, switchable or not');
 
   const expect: [string, string, Record<string, unknown>][] = [
@@ -90,7 +96,9 @@ test('simulated PowerWalker PDU/ATS: Home Assistant discovers switches for the a
   }
   assert.equal((await config('sensor', 'wattline_pdu_pdu_outlet_outlet_3_status')).state_class, undefined, 'a status digit is not a measurement');
   // The device block: the PDU's model and firmware from its pdu_info point.
-  const block = (await sub.waitFor((m) => m.topic.startsWith('homeassistant/') && m.topic.includes('wattline_pdu_') && (json(m).device as { sw_version?: string }).sw_version !== undefined, 'a PDU config with firmware').then(json)).device as Record<string, unknown>;
+  const block = (
+    await sub.waitFor((m) => m.topic.startsWith('homeassistant/') && m.topic.includes('wattline_pdu_') && (json(m).device as { sw_version?: string }).sw_version !== undefined, 'a PDU config with firmware').then(json)
+  ).device as Record<string, unknown>;
   assert.equal(block.manufacturer, 'PowerWalker');
   assert.match(String(block.sw_version), /0\.15/);
   assert.match(String(block.model), /^PDU/);
@@ -117,7 +125,15 @@ test('simulated PowerWalker PDU: an outlet command over MQTT switches it, the st
   const onState = await sub.waitFor((m) => m.topic === 'wattline/pdu/outlet/2/state' && m.payload === 'ON' && m.atMs >= t, 'the ON command as state');
   const back = await outletPoll(2, t, (f) => f.status === 1, 'outlet 2 back on');
   assert.ok(Number(back.current_a) > 0);
-  assert.deepEqual(sub.messages.slice(since(onState)).filter((m) => m.topic === 'wattline/pdu/outlet/2/state').map((m) => m.payload).filter((p) => p !== 'ON'), [], 'the switch stays ON from the command on, through the restore');
+  assert.deepEqual(
+    sub.messages
+      .slice(since(onState))
+      .filter((m) => m.topic === 'wattline/pdu/outlet/2/state')
+      .map((m) => m.payload)
+      .filter((p) => p !== 'ON'),
+    [],
+    'the switch stays ON from the command on, through the restore',
+  );
 
   t = Date.now();
   await sub.publish('wattline/pdu/outlet/3/set', 'OFF');
@@ -141,7 +157,10 @@ test("PowerWalker compatibility with the simulated PDU and ATS: the original's t
   noNulls(status, 'pdu/status');
   assert.match(status, /^\{"in_hz": \d+\.\d, "in_v": \d+\.\d, "temp_c": \d+\.\d, "low_in_voltage": 0, "high_in_voltage": 0, "low_in_current": 0, "high_in_current": 0, "pwr_fail_aux1": 0, "pwr_fail_aux2": 0\}$/);
   const inV = JSON.parse(status).in_v as number;
-  assert.ok(sub.messages.some((m) => m.topic === 'wattline/pdu/pdu' && json(m).input_v === inV), 'in_v is a voltage the PDU reported');
+  assert.ok(
+    sub.messages.some((m) => m.topic === 'wattline/pdu/pdu' && json(m).input_v === inV),
+    'in_v is a voltage the PDU reported',
+  );
   const power = await compat('pdu/power/in');
   assert.match(power, /^\{"w": \d+, "va": \d+, "a": \d+\.\d+\}$/);
   for (let n = 1; n <= 8; n++) {
@@ -213,7 +232,11 @@ test('every reading is published: each collection of the simulated ATS, PDU and 
   // A device's messages leave in collection order, so every collection up to the newest one
   // published must have arrived (none superseded). No wall-clock cutoff: a loaded machine can keep
   // a batch on its way for longer than any fixed allowance.
-  for (const [device, topic] of [['ats', 'wattline/ats/ats'], ['pdu', 'wattline/pdu/pdu'], ['inv', 'wattline/inv/vebus']] as const) {
+  for (const [device, topic] of [
+    ['ats', 'wattline/ats/ats'],
+    ['pdu', 'wattline/pdu/pdu'],
+    ['inv', 'wattline/inv/vebus'],
+  ] as const) {
     const published = new Set(sub.messages.filter((m) => m.topic === topic).map((m) => Date.parse(String(json(m).time))));
     const newest = Math.max(...published);
     const collected = run.reports
@@ -222,6 +245,10 @@ test('every reading is published: each collection of the simulated ATS, PDU and 
       .map((p) => Number(p.time / 1_000_000n))
       .filter((ms) => ms <= newest);
     assert.ok(collected.length >= 10, `${device}: ${collected.length} collections`);
-    assert.deepEqual(collected.filter((ms) => !published.has(ms)), [], `${device}: collections not published`);
+    assert.deepEqual(
+      collected.filter((ms) => !published.has(ms)),
+      [],
+      `${device}: collections not published`,
+    );
   }
 });

@@ -70,7 +70,7 @@ test('MQTT snapshot: discovery and state messages of every demo device are byte-
     for (const r of reports) output.publishReport({ device: r.device, points: r.points });
     // Until the recorded number of messages came (or, recording, until 3 s pass without one), then a moment for extras.
     const quiet = async (ms: number) => {
-      for (let n = -1; n !== sub.messages.length; ) {
+      for (let n = -1; n !== sub.messages.length;) {
         n = sub.messages.length;
         await new Promise((r) => setTimeout(r, ms));
       }
@@ -89,7 +89,11 @@ test('MQTT snapshot: discovery and state messages of every demo device are byte-
     .sort((a, b) => (a.join('\u0000') < b.join('\u0000') ? -1 : 1));
   if (RECORD) writeFileSync(join(FIXTURES, 'messages.json'), '[\n' + got.map((m) => JSON.stringify(m)).join(',\n') + '\n]\n');
   assert.ok(got.length > 100, `only ${got.length} messages`);
-  for (const r of reports) assert.ok(got.some(([t]) => t.startsWith(`wattline/${r.device}/`)), `${r.device}: no state message`);
+  for (const r of reports)
+    assert.ok(
+      got.some(([t]) => t.startsWith(`wattline/${r.device}/`)),
+      `${r.device}: no state message`,
+    );
   assert.ok(got.some(([t]) => t.startsWith('homeassistant/switch/')) && got.some(([t]) => t.startsWith('homeassistant/number/')), 'switch and number entities');
   if (!RECORD) assert.deepEqual(got, expected);
 });

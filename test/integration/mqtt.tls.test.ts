@@ -132,7 +132,10 @@ test('mqtts:// with tls.ca relative to the config file: a real wattline run conn
     const state = JSON.parse((await sub.waitFor((m) => m.topic === 'tlsa/meter/p1', 'a P1 state message')).payload) as Record<string, unknown>;
     assert.equal(typeof state.power_import_w, 'number');
     assert.equal((await sub.waitFor((m) => m.topic === 'tlsa/status', 'availability')).payload, 'online');
-    assert.ok(r.logs().some((l) => l.msg === 'mqtt connected' && l.clientId === 'wattline-tlsa'), 'the worker logs its connection');
+    assert.ok(
+      r.logs().some((l) => l.msg === 'mqtt connected' && l.clientId === 'wattline-tlsa'),
+      'the worker logs its connection',
+    );
     assert.deepEqual(mqttWarnings(r), [], 'no MQTT warning on a good TLS connection');
   } finally {
     await finish(r, sub);
@@ -165,7 +168,11 @@ test('require_certificate: tls.cert + tls.key connect; without them the broker r
     assert.match(text, /TLS: the broker requires a client certificate: set mqtt\.tls\.cert and mqtt\.tls\.key/, 'the warning names the missing certificate and the options');
     assert.ok(!bare.logs().some((l) => l.msg === 'mqtt connected'), 'never connected');
     assert.equal(bare.child.exitCode, null, 'still running');
-    assert.deepEqual(bare.logs().filter((l) => (l.level as number) >= 50), [], 'no error-level log: the broker is not the worker’s failure');
+    assert.deepEqual(
+      bare.logs().filter((l) => (l.level as number) >= 50),
+      [],
+      'no error-level log: the broker is not the worker’s failure',
+    );
     await expectNothingFrom(sub, 'tlsb2', 300);
   } finally {
     await finish(bare, sub);
@@ -182,7 +189,11 @@ test('a wrong CA: the broker certificate is refused with a logged error naming t
   try {
     await until('the TLS error in the log', () => r.logs().some((l) => l.msg === 'mqtt client error'), r);
     const err = String(r.logs().find((l) => l.msg === 'mqtt client error')!.err);
-    assert.match(err, /^TLS: the broker's certificate is not trusted: self-signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN\); check mqtt\.tls\.ca \(certs\/other-ca\.pem\)/, `names the certificate problem: ${err}`);
+    assert.match(
+      err,
+      /^TLS: the broker's certificate is not trusted: self-signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN\); check mqtt\.tls\.ca \(certs\/other-ca\.pem\)/,
+      `names the certificate problem: ${err}`,
+    );
     // Retries keep failing the same way: said once, collection goes on.
     const seen = collections(r).length;
     await until('two more collections', () => collections(r).length >= seen + 2, r);

@@ -28,12 +28,22 @@ const vscp = require('node-vscp') as {
  * (docs/protocols/vscp.md §8 for type, unit and scale; §2.2 for the ids).
  */
 const FIXED: Record<string, [number, number, number, number]> = {
-  '1-0:1.7.0': [14, 1000, 0, 5], '1-0:2.7.0': [14, 1000, 0, 6],
-  '1-0:21.7.0': [14, 1000, 0, 9], '1-0:41.7.0': [14, 1000, 0, 11], '1-0:61.7.0': [14, 1000, 0, 13],
-  '1-0:22.7.0': [14, 1000, 0, 10], '1-0:42.7.0': [14, 1000, 0, 12], '1-0:62.7.0': [14, 1000, 0, 14],
-  '1-0:32.7.0': [16, 1, 0, 21], '1-0:52.7.0': [16, 1, 0, 22], '1-0:72.7.0': [16, 1, 0, 23],
-  '1-0:31.7.0': [5, 1, 0, 24], '1-0:51.7.0': [5, 1, 0, 25], '1-0:71.7.0': [5, 1, 0, 26],
-  '1-0:1.8.0': [13, 1, 1, 1], '1-0:2.8.0': [13, 1, 1, 2],
+  '1-0:1.7.0': [14, 1000, 0, 5],
+  '1-0:2.7.0': [14, 1000, 0, 6],
+  '1-0:21.7.0': [14, 1000, 0, 9],
+  '1-0:41.7.0': [14, 1000, 0, 11],
+  '1-0:61.7.0': [14, 1000, 0, 13],
+  '1-0:22.7.0': [14, 1000, 0, 10],
+  '1-0:42.7.0': [14, 1000, 0, 12],
+  '1-0:62.7.0': [14, 1000, 0, 14],
+  '1-0:32.7.0': [16, 1, 0, 21],
+  '1-0:52.7.0': [16, 1, 0, 22],
+  '1-0:72.7.0': [16, 1, 0, 23],
+  '1-0:31.7.0': [5, 1, 0, 24],
+  '1-0:51.7.0': [5, 1, 0, 25],
+  '1-0:71.7.0': [5, 1, 0, 26],
+  '1-0:1.8.0': [13, 1, 1, 1],
+  '1-0:2.8.0': [13, 1, 1, 2],
 };
 
 let broker: Mosquitto;
@@ -75,7 +85,7 @@ function expected(telegram: string): { obis: string; value: number }[] {
   return out;
 }
 
-test('simulated P1 meter: every telegram becomes one VSCP event per reading it carries, in order, and node-vscp reads each back to the telegram\'s value', () => {
+test("simulated P1 meter: every telegram becomes one VSCP event per reading it carries, in order, and node-vscp reads each back to the telegram's value", () => {
   const telegrams = run.reports.flatMap((r) => r.raw ?? []);
   assert.ok(telegrams.length >= 4);
   for (const t of telegrams) assert.ok(expected(t.text).length >= 10, 'the DSMR 5 telegram carries power, voltage and current per phase');
@@ -118,7 +128,15 @@ test('the broker killed mid-run and started again: every P1 point still reaches 
       {
         outbox: { path: 'kill.sqlite', synchronous: 'normal' },
         influx: { version: 1, url: influxd.url, database: 'wl', flushIntervalMs: 200 },
-        mqtt: { url: broker.url, clientId: 'wattline-vscp-kill', batchWindowMs: 200, reconnectMinMs: 200, reconnectMaxMs: 1000, discovery: { enabled: false }, vscp: { guid: 'FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:02:00:00' } },
+        mqtt: {
+          url: broker.url,
+          clientId: 'wattline-vscp-kill',
+          batchWindowMs: 200,
+          reconnectMinMs: 200,
+          reconnectMaxMs: 1000,
+          discovery: { enabled: false },
+          vscp: { guid: 'FF:FF:FF:FF:FF:FF:FF:FE:02:00:00:00:00:02:00:00' },
+        },
         devices: [{ name: 'meter2', driver: 'dsmr-p1', simulate: true, schedule: '* * * * * *' }],
       },
       drivers,

@@ -111,7 +111,10 @@ test('VE.Bus over tcp:// (ser2net raw), ser2net killed and started again: one wa
     assert.ok(lines('vebus link still down').length >= 1, 'the attempts in between at debug');
     assert.equal(lines('vebus link back').length, 1);
     // Nothing else above info: no per-reconnect "port closed" warnings.
-    assert.deepEqual(logged.filter((l) => l.level >= 40 && l.msg !== 'vebus link down; reconnecting').map((l) => l.msg), []);
+    assert.deepEqual(
+      logged.filter((l) => l.level >= 40 && l.msg !== 'vebus link down; reconnecting').map((l) => l.msg),
+      [],
+    );
     assert.equal(lines('vebus connected').filter((l) => l.level >= 30).length, 1, 'the identity line once, on the first connect');
   } finally {
     await session.close();

@@ -34,7 +34,10 @@ const signal = () => new AbortController().signal;
 
 const SPEC = {
   '1': unitRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
-  '2': unitRegisters(631, Array.from({ length: 16 }, (_, i) => 100 * (i + 1))),
+  '2': unitRegisters(
+    631,
+    Array.from({ length: 16 }, (_, i) => 100 * (i + 1)),
+  ),
   '5': [628, 40, 40, 5, 0, 0, 5, 30, 0, 0],
 };
 const HDHK_OPTIONS = {
@@ -129,31 +132,33 @@ async function telegramsFrom(session: DeviceSession, n: number): Promise<Point[]
 }
 
 test('P1 over tcp:// (ser2net raw): the telegrams arrive whole, and decode to what a local capture of the same telegram gives', async () => {
-  await withSer2net('raw', (ser2net) => p1Over(ser2net.url, async (session) => {
-    const points = await telegramsFrom(session, 2);
-    const local = dsmrP1Driver.decode!(Buffer.from(T211_7945, 'latin1'), { device: 'meter', options: dsmrP1Driver.options.parse({ timestamps: 'collection' }), tags: {}, clock: systemClock }).points;
-    const fields = (p: Point[]) => p.filter((x) => x.measurement === 'p1').map((x) => x.fields)[0];
-    assert.deepEqual(fields(points), fields(local));
-    assert.equal(session.stats().telegrams_bad ?? 0, 0);
-  }));
+  await withSer2net('raw', (ser2net) =>
+    p1Over(ser2net.url, async (session) => {
+      const points = await telegramsFrom(session, 2);
+      const local = dsmrP1Driver.decode!(Buffer.from(T211_7945, 'latin1'), { device: 'meter', options: dsmrP1Driver.options.parse({ timestamps: 'collection' }), tags: {}, clock: systemClock }).points;
+      const fields = (p: Point[]) => p.filter((x) => x.measurement === 'p1').map((x) => x.fields)[0];
+      assert.deepEqual(fields(points), fields(local));
+      assert.equal(session.stats().telegrams_bad ?? 0, 0);
+    }),
+  );
 });
 
-test('P1 over rfc2217:// (ser2net telnet): the config\'s serial settings reach the remote port (stty on the PTY), the telegrams arrive', async () => {
+test("P1 over rfc2217:// (ser2net telnet): the config's serial settings reach the remote port (stty on the PTY), the telegrams arrive", async () => {
   await withSer2net('rfc2217', async (ser2net) => {
-  // ser2net opened the port at 115200; the device entry asks for 9600 (as a DSMR 2.2 meter would).
-  const config = device(dsmrP1Driver, ser2net.url, {}, { baudRate: 9600 });
-  const { transport } = createTransport(config, dsmrP1Driver);
-  await transport.open();
-  try {
-    const stty = execFileSync('stty', ['-F', pair.b], { encoding: 'utf8' });
-    assert.match(stty, /^speed 9600 baud/, stty);
-  } finally {
-    await transport.close();
-  }
-  await p1Over(ser2net.url, async (session) => {
-    assert.equal((await telegramsFrom(session, 2)).filter((p) => p.measurement === 'p1').length >= 2, true);
-    assert.match(execFileSync('stty', ['-F', pair.b], { encoding: 'utf8' }), /^speed 115200 baud/, 'the P1 default, 115200');
-  });
+    // ser2net opened the port at 115200; the device entry asks for 9600 (as a DSMR 2.2 meter would).
+    const config = device(dsmrP1Driver, ser2net.url, {}, { baudRate: 9600 });
+    const { transport } = createTransport(config, dsmrP1Driver);
+    await transport.open();
+    try {
+      const stty = execFileSync('stty', ['-F', pair.b], { encoding: 'utf8' });
+      assert.match(stty, /^speed 9600 baud/, stty);
+    } finally {
+      await transport.close();
+    }
+    await p1Over(ser2net.url, async (session) => {
+      assert.equal((await telegramsFrom(session, 2)).filter((p) => p.measurement === 'p1').length >= 2, true);
+      assert.match(execFileSync('stty', ['-F', pair.b], { encoding: 'utf8' }), /^speed 115200 baud/, 'the P1 default, 115200');
+    });
   });
 });
 
@@ -255,7 +260,10 @@ test('faults: refused, accepted but silent, closed mid-frame, a byte every 100 m
   try {
     await quiet.start();
     await assert.rejects(quiet.collect(signal()));
-    assert.ok(quiet.lastOutcome.every((o) => !o.ok && o.error.reason === 'timeout'), JSON.stringify(quiet.lastOutcome));
+    assert.ok(
+      quiet.lastOutcome.every((o) => !o.ok && o.error.reason === 'timeout'),
+      JSON.stringify(quiet.lastOutcome),
+    );
   } finally {
     await quiet.close();
     await silent.close();
@@ -267,7 +275,10 @@ test('faults: refused, accepted but silent, closed mid-frame, a byte every 100 m
   try {
     await cut.start();
     await assert.rejects(cut.collect(signal()));
-    assert.ok(cut.lastOutcome.every((o) => !o.ok), JSON.stringify(cut.lastOutcome));
+    assert.ok(
+      cut.lastOutcome.every((o) => !o.ok),
+      JSON.stringify(cut.lastOutcome),
+    );
   } finally {
     await cut.close();
     await half.close();
@@ -286,7 +297,10 @@ test('faults: refused, accepted but silent, closed mid-frame, a byte every 100 m
   try {
     await dribble.start();
     await assert.rejects(dribble.collect(signal()));
-    assert.ok(dribble.lastOutcome.every((o) => !o.ok && ['timeout', 'truncated'].includes(o.error.reason)), JSON.stringify(dribble.lastOutcome));
+    assert.ok(
+      dribble.lastOutcome.every((o) => !o.ok && ['timeout', 'truncated'].includes(o.error.reason)),
+      JSON.stringify(dribble.lastOutcome),
+    );
   } finally {
     await dribble.close();
     await slow.close();
@@ -334,7 +348,10 @@ test('P1 over tcp:// (ser2net raw): ser2net killed and started again, and a stre
   const downs = lines('P1 link down; reconnecting').length;
   assert.ok(downs >= 2, JSON.stringify(logged.map((l) => l.msg)));
   assert.equal(lines('P1 link back').length, downs);
-  assert.deepEqual(logged.filter((l) => l.level >= 40 && l.msg !== 'P1 link down; reconnecting'), []);
+  assert.deepEqual(
+    logged.filter((l) => l.level >= 40 && l.msg !== 'P1 link down; reconnecting'),
+    [],
+  );
 });
 
 test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP): typed timeouts and a link reset, another gateway polled meanwhile, recovery after SIGCONT', async () => {
@@ -367,7 +384,10 @@ test('hdhk over modbus+tcp:// through a relay frozen without FIN (socat, SIGSTOP
     for (let i = 0; i < 2; i++) assert.equal(byCircuit((await other.collect(signal())).points).oven!.fields.current_a, 11.2);
     assert.equal(settled, false, 'the other gateway finished its polls before the frozen poll gave up');
     await assert.rejects(stuck);
-    assert.ok(frozen.lastOutcome.every((o) => !o.ok && o.error instanceof HdhkUnitError && o.error.reason === 'timeout'), JSON.stringify(frozen.lastOutcome));
+    assert.ok(
+      frozen.lastOutcome.every((o) => !o.ok && o.error instanceof HdhkUnitError && o.error.reason === 'timeout'),
+      JSON.stringify(frozen.lastOutcome),
+    );
     assert.equal(frozen.stats().link_resets, 1, 'the connection that looked open was dropped');
     // Still frozen: a fresh connection (the kernel accepts for the stopped socat) times out too.
     await assert.rejects(frozen.collect(signal()));

@@ -234,11 +234,11 @@ test('CLI + simulator (simulate: true): the OK path of test.battery.start that d
   assert.equal(r.stdout, 'OK\n');
 });
 
-test('CLI + real upsd through a running worker: `ups <device> commands|cmd` go over the worker\'s own connection (control endpoint), not a second one', async () => {
+test("CLI + real upsd through a running worker: `ups <device> commands|cmd` go over the worker's own connection (control endpoint), not a second one", async () => {
   const path = writeConfig('worker.yaml', { ...ADMIN, commands: { allow: ['load.off', 'test.battery.start'] } });
   const worker = startCli(['--config', path, 'run', '--log-level', 'warn'], { env: ENV });
   try {
-    await until('the worker\'s control endpoint', () => existsSync(join(dir, 'worker.yaml.sqlite.sock')), 20_000);
+    await until("the worker's control endpoint", () => existsSync(join(dir, 'worker.yaml.sqlite.sock')), 20_000);
     const list = await runCli(['--config', path, 'ups', 'ups1', 'commands', '--format', 'json'], { env: ENV });
     assert.equal(list.code, 0, list.stderr);
     const listed = JSON.parse(list.stdout);

@@ -34,7 +34,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every value of `field` of `measurement` for the series whose tag `tag` is `value`, in time order. */

@@ -32,7 +32,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --json`; without the worker status says so', async () => {
   const [port, deadPort] = (await freePorts(2)) as [number, number];
   const config = join(dir, 'wattline.yaml');
@@ -49,7 +48,10 @@ test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --js
     }),
   );
   const outbox = openSqliteOutbox(join(dir, 'outbox.sqlite'), { maxRows: 1000, maxBytes: 1e6 });
-  outbox.append(Array.from({ length: 37 }, (_, i) => `m v=${i} ${1_700_000_000_000 + i}`), 'ms');
+  outbox.append(
+    Array.from({ length: 37 }, (_, i) => `m v=${i} ${1_700_000_000_000 + i}`),
+    'ms',
+  );
   outbox.close();
 
   worker = startCli(['-c', config, '--log-format', 'json', 'run']);
@@ -71,7 +73,10 @@ test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --js
   assert.equal(json.running, true);
   assert.equal(json.outbox.pendingRows, 37);
   assert.equal(depth, json.outbox.pendingRows, 'Prometheus and status tell the same depth');
-  assert.deepEqual(json.devices.map((d) => d.name), ['meter']);
+  assert.deepEqual(
+    json.devices.map((d) => d.name),
+    ['meter'],
+  );
   assert.equal(json.configFile, config);
 
   const text = await runCli(['-c', config, 'status']);
@@ -79,7 +84,10 @@ test('Prometheus scrapes /metrics: its outbox depth equals `wattline status --js
   assert.match(text.stdout, /^worker: {3}running \(pid \d+\), up \d+s, version \d+\.\d+\.\d+/m);
   assert.match(text.stdout, /^outbox: {3}37 points pending \(\d+ bytes, oldest \S+ old\), 0 dropped, 0 dead letters$/m);
   assert.match(text.stdout, /^ {2}meter \(dsmr-p1\): not collected yet, next in /m);
-  const influxLine = new RegExp(`^influx: {3}backing_off, 0/s over the last minute, next try in \\S+, last error \\d+s ago: .*ECONNREFUSED 127\\.0\\.0\\.1:${deadPort}.*  \\(influx v1 http://127\\.0\\.0\\.1:${deadPort} db=none gzip\\)$`, 'm');
+  const influxLine = new RegExp(
+    `^influx: {3}backing_off, 0/s over the last minute, next try in \\S+, last error \\d+s ago: .*ECONNREFUSED 127\\.0\\.0\\.1:${deadPort}.*  \\(influx v1 http://127\\.0\\.0\\.1:${deadPort} db=none gzip\\)$`,
+    'm',
+  );
   assert.match(text.stdout, influxLine);
   const buffer = await runCli(['-c', config, 'buffer']);
   assert.equal(buffer.code, 0, buffer.stderr);

@@ -61,10 +61,16 @@ test('once: each failure once, no retry talk, exit 1 for dead letters', async ()
   const listed = await runCli(['--config', path, 'buffer', 'dead-letters']);
   assert.match(listed.stdout, /^#\d+ .* HTTP 400: .*field type conflict/m);
   // The id the log line gave is the one buffer retry takes (the outbox row id it had is another number).
-  const refused = r.stderr.split('\n').filter((l) => l.includes('moved to dead letters')).map((l) => JSON.parse(l) as { id: number });
+  const refused = r.stderr
+    .split('\n')
+    .filter((l) => l.includes('moved to dead letters'))
+    .map((l) => JSON.parse(l) as { id: number });
   assert.ok(refused.length > 0, r.stderr);
   const listedIds = [...listed.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
-  assert.deepEqual(refused.map((l) => l.id).sort((a, b) => a - b), listedIds);
+  assert.deepEqual(
+    refused.map((l) => l.id).sort((a, b) => a - b),
+    listedIds,
+  );
   const retried = await runCli(['--config', path, 'buffer', 'retry', String(refused[0]!.id)]);
   assert.equal(retried.stdout, 'requeued 1 dead letters\n');
 });

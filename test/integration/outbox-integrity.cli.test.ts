@@ -82,7 +82,11 @@ describe('an outbox path that is no outbox file', () => {
   test('one damaged page: refused; recover saves the other rows and says how many', async () => {
     const outbox = join(dir, 'damaged.sqlite');
     const o = new SqliteOutbox(outbox, { maxRows: 1e7, maxBytes: 1e12 }, { reserveBytes: 0 });
-    for (let i = 0; i < 10_000; i += 1000) o.append(Array.from({ length: 1000 }, (_, k) => `m value=${i + k} ${1_700_000_000 + i + k}`), 's');
+    for (let i = 0; i < 10_000; i += 1000)
+      o.append(
+        Array.from({ length: 1000 }, (_, k) => `m value=${i + k} ${1_700_000_000 + i + k}`),
+        's',
+      );
     o.close();
     const fd = openSync(outbox, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(statSync(outbox).size / 4096 / 2) * 4096);
@@ -111,11 +115,11 @@ describe('an outbox path that is no outbox file', () => {
       const r = await runCli(['--config', cfg, 'buffer', 'recover']);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
-      assert.equal(
-        r.stderr,
-        `wattline: ${outbox}: a wattline worker (PID ${worker.child.pid}) is running on this outbox; stop it before 'buffer recover' (it would go on writing the file being replaced)\n`,
+      assert.equal(r.stderr, `wattline: ${outbox}: a wattline worker (PID ${worker.child.pid}) is running on this outbox; stop it before 'buffer recover' (it would go on writing the file being replaced)\n`);
+      assert.deepEqual(
+        readdirSync(join(dir, 'held')).filter((f) => f.includes('damaged')),
+        [],
       );
-      assert.deepEqual(readdirSync(join(dir, 'held')).filter((f) => f.includes('damaged')), []);
     } finally {
       worker.child.kill('SIGTERM');
     }

@@ -100,7 +100,10 @@ test('PTY: a PDU poll, control verbs reaching the simulator, the port unplugged 
     pduPair = await startPtyPair(join(dir, 'pdu'));
     await startPduEnd();
     const back = await session.collect(signal());
-    assert.ok(back.points.some((p) => p.measurement === 'pdu_info'), 'identified again after the reopen');
+    assert.ok(
+      back.points.some((p) => p.measurement === 'pdu_info'),
+      'identified again after the reopen',
+    );
     assert.ok(session.stats().reopens! >= 1);
   } finally {
     await session.close();
@@ -162,7 +165,13 @@ test('wattline once: PDU and ATS over PTYs into a real influxd', async () => {
     const input = await query(influxd.url, 'pw', 'SELECT last("input_v"), last("input_kwh") FROM "pdu"');
     assert.equal(input[0]!.values[0]![1], 225.5);
     const sources = await query(influxd.url, 'pw', 'SELECT last("voltage_v") FROM "ats_source" GROUP BY "source"');
-    assert.deepEqual(sources.map((s) => [s.tags!.source, s.values[0]![1]]), [['1', 227.3], ['2', 227.3]]);
+    assert.deepEqual(
+      sources.map((s) => [s.tags!.source, s.values[0]![1]]),
+      [
+        ['1', 227.3],
+        ['2', 227.3],
+      ],
+    );
     const ats = await query(influxd.url, 'pw', 'SELECT last("active_source"), last("status_bits") FROM "ats"');
     assert.deepEqual(ats[0]!.values[0]!.slice(1), [1, 65536]);
     const info = await query(influxd.url, 'pw', 'SELECT last("firmware") FROM "pdu_info"');

@@ -47,7 +47,7 @@ const READ_ONLY = [
   ['run', '--help'],
 ];
 
-test('with a config: no outbox, no cache, no data/ folder appears; test prints the devices\' lines', async () => {
+test("with a config: no outbox, no cache, no data/ folder appears; test prints the devices' lines", async () => {
   const site = join(dir, 'site');
   mkdirSync(site);
   writeFileSync(

@@ -94,7 +94,10 @@ test('five reloads while collecting and flushing into influxd: no committed poin
     const atsSession = sessionOf('ats');
     const flusher = worker.flusher;
     let plan = await worker.reload(loaded({ mp2: true }));
-    assert.deepEqual(plan.added.map((d) => d.name), ['mp2']);
+    assert.deepEqual(
+      plan.added.map((d) => d.name),
+      ['mp2'],
+    );
     assert.deepEqual([plan.removed, plan.changed.map((d) => d.name)], [[], []]);
     assert.equal(sessionOf('pdu'), pduSession);
     assert.equal(sessionOf('ats'), atsSession);
@@ -104,7 +107,10 @@ test('five reloads while collecting and flushing into influxd: no committed poin
 
     // 2. Change a schedule (and the influx batch size: a new flusher, the old one's batch finishes first).
     plan = await worker.reload(loaded({ mp2: true, pduSchedule: '* * * * * *', batchSize: 11 }));
-    assert.deepEqual(plan.changed.map((d) => d.name), ['pdu']);
+    assert.deepEqual(
+      plan.changed.map((d) => d.name),
+      ['pdu'],
+    );
     assert.equal(plan.influxChanged, true);
     assert.notEqual(worker.flusher, flusher);
     assert.equal(worker.flusher?.status().running, true);
@@ -129,7 +135,10 @@ test('five reloads while collecting and flushing into influxd: no committed poin
       async () => worker.reload(loaded({ mp2: true, pduSchedule: '*/61 * * * * *', batchSize: 11, ats: false })),
       (e: unknown) => e instanceof ConfigError && /61/.test(e.message),
     );
-    assert.deepEqual(worker.scheduler.status().map((s) => `${s.name} ${s.cron}`), running);
+    assert.deepEqual(
+      worker.scheduler.status().map((s) => `${s.name} ${s.cron}`),
+      running,
+    );
     assert.equal(sessionOf('mp2'), mp2Session);
     assert.deepEqual([...worker.devices.keys()].sort(), ['mp2', 'pdu']);
 
@@ -153,6 +162,9 @@ test('five reloads while collecting and flushing into influxd: no committed poin
   const extra = [...stored].filter((k) => !committed.has(k));
   assert.deepEqual(lost, [], 'committed points missing from influxd');
   assert.deepEqual(extra, [], 'points in influxd nobody committed');
-  assert.ok([...stored].some((k) => k.startsWith('vebus,device=mp2')), 'the added device reached influxd');
+  assert.ok(
+    [...stored].some((k) => k.startsWith('vebus,device=mp2')),
+    'the added device reached influxd',
+  );
   assert.ok(committed.size > 100, `enough points to mean something (${committed.size})`);
 });

@@ -31,7 +31,12 @@ const ALL: Record<string, unknown> = {
   board: { name: 'board', driver: 'hdhk', simulate: true, schedule: '* * * * * *', options: demoOptions('hdhk') },
   ups: { name: 'ups', driver: 'nut-ups', simulate: true, schedule: '* * * * * *', options: demoOptions('nut-ups') },
 };
-const config = (devices: string[]) => ({ site: 'test', outbox: { path: 'r.sqlite', synchronous: 'normal' }, mqtt: { url: broker.url, clientId: 'wattline-reload', topicPrefix: 'wlr' }, devices: devices.map((d) => ALL[d]) });
+const config = (devices: string[]) => ({
+  site: 'test',
+  outbox: { path: 'r.sqlite', synchronous: 'normal' },
+  mqtt: { url: broker.url, clientId: 'wattline-reload', topicPrefix: 'wlr' },
+  devices: devices.map((d) => ALL[d]),
+});
 const configTopic = (uid: string) => `homeassistant/sensor/wlr/${uid}/config`;
 
 test('reload: a removed device leaves Home Assistant, an added one is announced, on the same MQTT connection', async () => {

@@ -90,10 +90,14 @@ describe('wattline run on a full disk', () => {
   async function runUntilDelivered(config: string, db: string): Promise<string> {
     const worker = startCli(['--config', config, 'run']);
     try {
-      await until('the backlog is in InfluxDB', async () => {
-        if (worker.child.exitCode !== null) throw new Error(`the worker exited ${worker.child.exitCode}: ${worker.output().stderr}`);
-        return (await count(influx.url, db, 'backlog', 'power_w')) === BACKLOG;
-      }, 60_000);
+      await until(
+        'the backlog is in InfluxDB',
+        async () => {
+          if (worker.child.exitCode !== null) throw new Error(`the worker exited ${worker.child.exitCode}: ${worker.output().stderr}`);
+          return (await count(influx.url, db, 'backlog', 'power_w')) === BACKLOG;
+        },
+        60_000,
+      );
     } finally {
       worker.child.kill('SIGTERM');
     }
@@ -101,7 +105,11 @@ describe('wattline run on a full disk', () => {
     return worker.output().stderr;
   }
 
-  const records = (stderr: string) => stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string });
+  const records = (stderr: string) =>
+    stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
 
   test('the outbox closed cleanly, its reserve there: the reserve is released (one warning), the worker starts and delivers the whole backlog', async () => {
     const { dir, outbox, config } = await setUp('reserve');
@@ -112,8 +120,15 @@ describe('wattline run on a full disk', () => {
 
     const stderr = await runUntilDelivered(config, 'reserve');
     const warnings = records(stderr).filter((r) => r.level >= 40 && !/InfluxDB|disk space low/.test(r.msg));
-    assert.deepEqual(warnings.map((r) => r.msg), ['outbox: disk full at start: released the reserve to open the outbox (made again when space returns)']);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.pid')), [], 'no PID file or temporary file left');
+    assert.deepEqual(
+      warnings.map((r) => r.msg),
+      ['outbox: disk full at start: released the reserve to open the outbox (made again when space returns)'],
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.pid')),
+      [],
+      'no PID file or temporary file left',
+    );
   });
 
   test('after a crash, no reserve and no room: the PID file is one warning naming it, no temporary file is left, the backlog is delivered', async () => {
@@ -127,7 +142,11 @@ describe('wattline run on a full disk', () => {
     assert.equal(about.length, 1, stderr);
     assert.equal(about[0]!.level, 40);
     assert.match(about[0]!.msg, new RegExp(`^${outbox.replace(/[.]/g, '\\.')}\\.pid: cannot write the worker's PID file \\(ENOSPC: no space left on device, write\\); running without it`));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.pid')), [], 'no PID file or temporary file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.pid')),
+      [],
+      'no PID file or temporary file left',
+    );
   });
 
   test('the worker lock on a full disk: taken, the PID file problem reported, neither the PID file nor its temporary file left', () => {
@@ -178,7 +197,10 @@ describe('wattline run on a full disk', () => {
     assert.equal(alone.code, 1, alone.stderr);
     assert.equal(alone.stdout, '', 'echo printed lines the outbox refused');
     const errors = records(alone.stderr).filter((r) => r.level >= 50);
-    assert.deepEqual(errors.map((r) => r.msg), [refusal]);
+    assert.deepEqual(
+      errors.map((r) => r.msg),
+      [refusal],
+    );
     assert.deepEqual((errors[0] as unknown as { devices: string[] }).devices, ['meter']);
 
     // Beside a running worker (which starts on the full disk): it collects, its outbox refuses, once says so.
@@ -188,7 +210,12 @@ describe('wattline run on a full disk', () => {
       assert.equal(worker.child.exitCode, null, worker.output().stderr);
       const remote = await runCli(['--config', config, 'once'], { timeoutMs: 60_000 });
       assert.equal(remote.code, 1, remote.stderr);
-      assert.deepEqual(records(remote.stderr).filter((r) => r.level >= 50).map((r) => r.msg), [refusal]);
+      assert.deepEqual(
+        records(remote.stderr)
+          .filter((r) => r.level >= 50)
+          .map((r) => r.msg),
+        [refusal],
+      );
       assert.equal(worker.output().stdout, '', 'the worker echoed refused lines');
     } finally {
       worker.child.kill('SIGTERM');

@@ -84,7 +84,10 @@ test('a run delivering to influxd with auth: the digits-only password works, no 
     meter,
     nut,
   ]);
-  const out = await shortRun(path, async () => (await count(influx.url, 'secrets', 'ups', 'battery_charge_pct', admin).catch(() => 0)) > 0 && (await count(influx.url, 'secrets', 'p1', 'power_import_w', admin).catch(() => 0)) > 0);
+  const out = await shortRun(
+    path,
+    async () => (await count(influx.url, 'secrets', 'ups', 'battery_charge_pct', admin).catch(() => 0)) > 0 && (await count(influx.url, 'secrets', 'p1', 'power_import_w', admin).catch(() => 0)) > 0,
+  );
   assert.match(out, /"level":20,/, 'debug lines were logged');
   assertNoSecret(out, 'run (influxd with auth)');
 });
@@ -115,14 +118,29 @@ test('every read-only verb, on good and on broken configs: no secret in what it 
   const v2 = writeConfig('v2.yaml', ['outbox: { path: good.sqlite }', `influx: { version: 2, url: "http://vm:\${URL_PASSWORD}@127.0.0.1:${refused}", bucket: b }`, 'devices: []']);
   const broken = [
     // A secret where the schema wants something else, or a secret in a place with another problem.
-    writeConfig('bad-type.yaml', ['influx: { version: 1, url: "http://127.0.0.1:1", database: d, password: [ "${INFLUX_PASSWORD}" ], username: "${INFLUX_PASSWORD}x", batchSize: "${INFLUX_PASSWORD}", gzip: "x${INFLUX_PASSWORD}", precision: "${INFLUX_PASSWORD}" }']),
+    writeConfig('bad-type.yaml', [
+      'influx: { version: 1, url: "http://127.0.0.1:1", database: d, password: [ "${INFLUX_PASSWORD}" ], username: "${INFLUX_PASSWORD}x", batchSize: "${INFLUX_PASSWORD}", gzip: "x${INFLUX_PASSWORD}", precision: "${INFLUX_PASSWORD}" }',
+    ]),
     writeConfig('bad-url.yaml', [`influx: { version: 1, url: "ftp://admin:\${URL_PASSWORD}@127.0.0.1:1", database: d }`, `mqtt: { url: "http://bob:\${MQTT_URL_PASSWORD}@h", password: 4711081547110815 }`]),
     writeConfig('bad-both.yaml', [`influx: { version: 2, url: "http://vm:\${URL_PASSWORD}@127.0.0.1:1", bucket: b, token: "\${INFLUX_TOKEN}" }`]),
     // A device address takes no credentials (docs/network.md): refused without echoing them.
     writeConfig('bad-link.yaml', ['devices:', `  - { name: gateway, driver: dsmr-p1, enabled: false, port: { path: "tcp://p1:\${URL_PASSWORD}@127.0.0.1:${refused}" } }`]),
     writeConfig('bad-key.yaml', [`influx: { version: 1, url: "http://127.0.0.1:1", database: d, token: "\${INFLUX_TOKEN}", retentionPolicy: "\${NUT_PASSWORD}", timeoutMs: "\${INFLUX_PASSWORD}" }`]),
   ];
-  const verbs = [['config', 'check'], ['devices'], ['buffer'], ['buffer', '--json'], ['buffer', 'dead-letters'], ['test'], ['test', '--format', 'json'], ['drivers'], ['drivers', '--long'], ['config', 'schema'], ['--help'], ['run', '--help']];
+  const verbs = [
+    ['config', 'check'],
+    ['devices'],
+    ['buffer'],
+    ['buffer', '--json'],
+    ['buffer', 'dead-letters'],
+    ['test'],
+    ['test', '--format', 'json'],
+    ['drivers'],
+    ['drivers', '--long'],
+    ['config', 'schema'],
+    ['--help'],
+    ['run', '--help'],
+  ];
   let printed = 0;
   // A broken config stops every verb at the same place (loading it), and the v2 config differs
   // from the good one only in its influx section: three verbs say enough for them.

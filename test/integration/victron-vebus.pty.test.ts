@@ -94,7 +94,10 @@ test('over a PTY: ess-power reaches the simulator as a RAM-only write; outside t
   const res = await session.collect(signal());
   assert.equal(field(res.points, 'ess_setpoint_w'), -750);
 
-  assert.throws(() => prepareControl(victronVebusDriver, config, 'ess-power', ['1501']), (e: unknown) => e instanceof InputError && /outside the allowed range -1500…1500 W/.test(e.message));
+  assert.throws(
+    () => prepareControl(victronVebusDriver, config, 'ess-power', ['1501']),
+    (e: unknown) => e instanceof InputError && /outside the allowed range -1500…1500 W/.test(e.message),
+  );
   assert.throws(() => prepareControl(victronVebusDriver, config, 'wakeup', []), ConfigError);
   assert.equal(sim.writes.length, 1, 'nothing written for the refusals');
 });

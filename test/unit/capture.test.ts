@@ -141,17 +141,29 @@ describe('live points before backfill points (PriorityOutbox, real SQLite files)
     const q = new PriorityOutbox(live, backfillOutboxPath(livePath), (p) => new SqliteOutbox(p, limits));
     live.append(['l1 v=1 1'], 'ms');
     const first = q.peek(2, 1e6)!;
-    assert.deepEqual(first.rows.map((r) => r.line), ['l1 v=1 1']);
+    assert.deepEqual(
+      first.rows.map((r) => r.line),
+      ['l1 v=1 1'],
+    );
     const second = q.peek(2, 1e6, first.rows[0]!.id)!;
-    assert.deepEqual(second.rows.map((r) => r.line), ['b1 v=1 1', 'b2 v=1 2']);
+    assert.deepEqual(
+      second.rows.map((r) => r.line),
+      ['b1 v=1 1', 'b2 v=1 2'],
+    );
     assert.ok(second.rows.every((r) => r.id > BACKFILL_ID_OFFSET));
     q.ack(first.rows.map((r) => r.id));
     // A live point committed while a backfill batch is in flight goes next.
     live.append(['l2 v=1 2'], 'ms');
     const third = q.peek(2, 1e6, second.rows.at(-1)!.id)!;
-    assert.deepEqual(third.rows.map((r) => r.line), ['l2 v=1 2']);
+    assert.deepEqual(
+      third.rows.map((r) => r.line),
+      ['l2 v=1 2'],
+    );
     q.ack([...second.rows, ...third.rows].map((r) => r.id));
-    assert.deepEqual(q.peek(10, 1e6)!.rows.map((r) => r.line), ['b3 v=1 3']);
+    assert.deepEqual(
+      q.peek(10, 1e6)!.rows.map((r) => r.line),
+      ['b3 v=1 3'],
+    );
     assert.deepEqual([live.stats().rows, backfill.stats().rows, q.stats().rows], [0, 1, 1]);
     q.close();
     backfill.close();
@@ -188,9 +200,7 @@ describe('backfill engine', () => {
       where: `unit ${i + 1}`,
       progress: i + 1,
       decode: () =>
-        bad.has(i + 1)
-          ? { points: [], errors: [`unit ${i + 1} is broken`] }
-          : { points: [{ measurement: 'm', tags: { device: 'd' }, fields: { v: int(i) }, time: BigInt(i + 1) * 1_000_000_000n }], errors: [] },
+        bad.has(i + 1) ? { points: [], errors: [`unit ${i + 1} is broken`] } : { points: [{ measurement: 'm', tags: { device: 'd' }, fields: { v: int(i) }, time: BigInt(i + 1) * 1_000_000_000n }], errors: [] },
     }));
 
   test('an interrupted run resumes after its checkpoint; the points equal an uninterrupted run', async () => {

@@ -169,7 +169,10 @@ test('file paths in driver options are relative to the config file, absolute one
 });
 
 test('a whole ${VAR} stays text where the schema wants text: digits, true, 0x1F, 1e5 are passwords like any other', () => {
-  const yaml = `influx:\n  version: \${V}\n  url: http://127.0.0.1:8086\n  database: d\n  username: \${U}\n  password: \${PW}\n  batchSize: \${BS}\n  gzip: \${GZ}\n` + P1.replace('/dev/ttyUSB0 }', '/dev/ttyUSB0, baudRate: "${BAUD}" }') + `    capture: \${CAP}\n`;
+  const yaml =
+    `influx:\n  version: \${V}\n  url: http://127.0.0.1:8086\n  database: d\n  username: \${U}\n  password: \${PW}\n  batchSize: \${BS}\n  gzip: \${GZ}\n` +
+    P1.replace('/dev/ttyUSB0 }', '/dev/ttyUSB0, baudRate: "${BAUD}" }') +
+    `    capture: \${CAP}\n`;
   for (const pw of ['271828182', 'true', '0x1F', '1e5', '007', 'null', '~']) {
     withConfig(yaml, (path) => {
       const { config } = loadConfig({ drivers, path, env: { V: '1', U: '1234', PW: pw, BS: '0x10', GZ: 'false', BAUD: '9600', CAP: 'on' } });

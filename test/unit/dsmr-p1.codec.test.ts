@@ -106,9 +106,15 @@ test('hex text: printable ASCII is decoded, anything else kept as sent; all-zero
 });
 
 test('e-MUCS capacity tariff: average demand, month peak, newest closed month from 98.1.0 in either order', () => {
-  const newestFirst = decode('1-0:1.4.0(02.351*kW)', '1-0:1.6.0(200509134558S)(02.589*kW)', '0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(200501000000S)(200423192538S)(03.695*kW)(200401000000S)(200305122139S)(05.980*kW)(200301000000S)(200210035421W)(04.318*kW)');
+  const newestFirst = decode(
+    '1-0:1.4.0(02.351*kW)',
+    '1-0:1.6.0(200509134558S)(02.589*kW)',
+    '0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(200501000000S)(200423192538S)(03.695*kW)(200401000000S)(200305122139S)(05.980*kW)(200301000000S)(200210035421W)(04.318*kW)',
+  );
   assert.deepEqual(fields(newestFirst), { demand_avg_w: 2351, demand_month_max_w: 2589, demand_last_month_max_w: 3695 });
-  const oldestFirst = decode('0-0:98.1.0(4)(1-0:1.6.0)(1-0:1.6.0)(230801000000S)(632525252525W)(00.000*kW)(230901000000S)(230831181500S)(01.862*kW)(231001000000S)(230910183000S)(04.229*kW)(231101000000W)(231016130000S)(04.927*kW)');
+  const oldestFirst = decode(
+    '0-0:98.1.0(4)(1-0:1.6.0)(1-0:1.6.0)(230801000000S)(632525252525W)(00.000*kW)(230901000000S)(230831181500S)(01.862*kW)(231001000000S)(230910183000S)(04.229*kW)(231101000000W)(231016130000S)(04.927*kW)',
+  );
   assert.deepEqual(fields(oldestFirst), { demand_last_month_max_w: 4927 });
   const onlyPlaceholder = decode('0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(230801000000S)(632525252525W)(00.000*kW)');
   assert.deepEqual(fields(onlyPlaceholder), {});
@@ -124,7 +130,19 @@ test('unknown OBIS codes are counted, not turned into fields; EasyMeter "*255" s
 });
 
 test('bad lines become per-line errors with line numbers; the rest still decodes', () => {
-  const t = decode('1-0:1.7.0(0001.727*kW)', 'garbage line', '1-0:2.7.0(abc*kW)', '1-0:32.7.0(230.1*kW)', '1-0:31.7.0(1.0*furlong)', '(00001.001)', '0-0:96.7.21(x)', '0-0:1.0.0(991399999999W)', '1-0:1.8(5)', '1-0:1.8.1(5)x(6)', '1-0:52.7.0(230.2*V)');
+  const t = decode(
+    '1-0:1.7.0(0001.727*kW)',
+    'garbage line',
+    '1-0:2.7.0(abc*kW)',
+    '1-0:32.7.0(230.1*kW)',
+    '1-0:31.7.0(1.0*furlong)',
+    '(00001.001)',
+    '0-0:96.7.21(x)',
+    '0-0:1.0.0(991399999999W)',
+    '1-0:1.8(5)',
+    '1-0:1.8.1(5)x(6)',
+    '1-0:52.7.0(230.2*V)',
+  );
   assert.deepEqual(fields(t), { power_import_w: 1727, voltage_l2_v: 230.2 });
   assert.deepEqual(t.errors, [
     { line: 4, message: 'not an OBIS line: "garbage line"' },
@@ -222,13 +240,7 @@ test('M-Bus placeholders mean "no device": empty id, all-zero id, 632525252525 o
 });
 
 test('DSMR 2.2/3 gas: 0-n:24.3.0 header, the value on the next line', () => {
-  const t = decode(
-    '0-1:24.1.0(03)',
-    '0-1:96.1.0(3232323241424344313233343536373839)',
-    '0-1:24.3.0(090212160000)(00)(60)(1)(0-1:24.2.1)(m3)',
-    '(00001.001)',
-    '0-1:24.4.0(1)',
-  );
+  const t = decode('0-1:24.1.0(03)', '0-1:96.1.0(3232323241424344313233343536373839)', '0-1:24.3.0(090212160000)(00)(60)(1)(0-1:24.2.1)(m3)', '(00001.001)', '0-1:24.4.0(1)');
   assert.deepEqual(t.mbus, [{ channel: 1, deviceType: 3, equipmentId: '2222ABCD123456789', reading: 1.001, readingField: 'reading_m3', readingTime: utc('2009-02-12T15:00:00Z'), valve: 1 }]);
   assert.deepEqual(t.errors, []);
 });

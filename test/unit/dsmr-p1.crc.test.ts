@@ -49,7 +49,7 @@ test('formatCrc pads to 4 upper-case hex digits', () => {
   assert.equal(formatCrc(0), '0000');
 });
 
-test('the table matches the bit-by-bit definition (the simulator\'s own CRC) on random bytes', () => {
+test("the table matches the bit-by-bit definition (the simulator's own CRC) on random bytes", () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => crc16arc(bytes) === simCrc16(bytes)),
     { numRuns: 300 },

@@ -16,7 +16,11 @@ import { crc16arc } from '../helpers/p1-log.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const AMS = { timezone: 'Europe/Amsterdam' };
-const withCrc = (body: string) => `${body}!${crc16arc(body + '!').toString(16).toUpperCase().padStart(4, '0')}\r\n`;
+const withCrc = (body: string) =>
+  `${body}!${crc16arc(body + '!')
+    .toString(16)
+    .toUpperCase()
+    .padStart(4, '0')}\r\n`;
 const telegram = (lines: string[]) => withCrc(lines.join('\r\n') + '\r\n');
 const fixedClock = (ms: number): Clock => new FakeClock(ms);
 const decodeLog = (text: string | Buffer, options: Record<string, unknown> = {}, nowMs = Date.UTC(2024, 0, 1)) =>
@@ -58,16 +62,7 @@ test('an M-Bus reading time that does not parse is a line error (counted), and t
 });
 
 test('Kamstrup (SE): kVArh and kVAr are the reactive units whatever their case; decode reports nothing', () => {
-  const text = telegram([
-    '/KAM5',
-    '',
-    '0-0:1.0.0(230101120000W)',
-    '1-0:3.8.0(00000012.345*kVArh)',
-    '1-0:4.8.0(00000321.000*kVArh)',
-    '1-0:3.7.0(0000.123*kVAr)',
-    '1-0:4.7.0(0000.000*kVAr)',
-    '1-0:23.7.0(0000.045*kVAr)',
-  ]);
+  const text = telegram(['/KAM5', '', '0-0:1.0.0(230101120000W)', '1-0:3.8.0(00000012.345*kVArh)', '1-0:4.8.0(00000321.000*kVArh)', '1-0:3.7.0(0000.123*kVAr)', '1-0:4.7.0(0000.000*kVAr)', '1-0:23.7.0(0000.045*kVAr)']);
   const r = decodeLog(text, { timezone: 'Europe/Stockholm' });
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.points[0]!.fields, {
@@ -85,7 +80,11 @@ test('a log that ends right after the last CRC (no CR LF) still gives its last t
   for (const cut of [2, 1]) {
     const r = decodeLog(one + two.slice(0, two.length - cut));
     assert.deepEqual(r.errors, [], `cut ${cut}`);
-    assert.deepEqual(r.points.map((p) => p.fields.energy_import_t1_kwh), [1, 2], `cut ${cut}`);
+    assert.deepEqual(
+      r.points.map((p) => p.fields.energy_import_t1_kwh),
+      [1, 2],
+      `cut ${cut}`,
+    );
   }
   // A trailer that really is cut is still reported, and says what it saw.
   const r = decodeLog(one + two.slice(0, two.length - 5));
@@ -106,7 +105,10 @@ test('timestamps: meter: a meter clock outside the plausibility window is replac
     const problems: FieldProblem[] = [];
     const points = telegramToPoints(t, { device: 'm', tags: {}, options: dsmrP1Driver.options.parse({ timestamps: 'meter' }), receivedAtMs: arrival, problems });
     assert.equal(points[0]!.time, BigInt(arrival) * 1_000_000n, clock);
-    assert.deepEqual(problems.map((p) => p.reason), ['implausible meter clock']);
+    assert.deepEqual(
+      problems.map((p) => p.reason),
+      ['implausible meter clock'],
+    );
     assert.match(problems[0]!.detail, new RegExp(clock.slice(0, 6)));
   }
   // Within the window (default 2 h): the meter's clock, no problem.
@@ -141,10 +143,7 @@ test('fuzz finding: a DSMR 2.2/3 gas header whose unit is spelled M3 (or names n
 });
 
 test('fuzz finding: an M-Bus valve position or device type beyond an exact integer is a line error, not an int64-overflowing field', () => {
-  const t = decodeTelegram(
-    telegram(['/X', '', '0-1:24.1.0(003)', '0-1:96.1.0(4730)', '0-1:24.2.1(150701190000S)(00845.206*m3)', '0-1:24.4.0(1111111111111111111111)', '0-2:24.1.0(99999999999999999999)']),
-    AMS,
-  );
+  const t = decodeTelegram(telegram(['/X', '', '0-1:24.1.0(003)', '0-1:96.1.0(4730)', '0-1:24.2.1(150701190000S)(00845.206*m3)', '0-1:24.4.0(1111111111111111111111)', '0-2:24.1.0(99999999999999999999)']), AMS);
   assert.equal(t.mbus[0]!.valve, undefined);
   assert.equal(t.mbus[0]!.reading, 845.206);
   assert.deepEqual(t.errors, [

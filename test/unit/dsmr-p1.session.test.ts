@@ -127,10 +127,7 @@ test('broken telegrams from the simulator are dropped and counted; good ones sti
   for (let i = 0; i < 6; i++) await r.sim.tick();
   await settle();
   const s = r.session.stats();
-  assert.deepEqual(
-    { ok: s.telegrams_ok, crc: s.crc_errors, garbage: s.garbage_bytes, truncated: s.truncated, oversize: s.oversize },
-    { ok: 4, crc: 1, garbage: 48, truncated: 1, oversize: 1 },
-  );
+  assert.deepEqual({ ok: s.telegrams_ok, crc: s.crc_errors, garbage: s.garbage_bytes, truncated: s.truncated, oversize: s.oversize }, { ok: 4, crc: 1, garbage: 48, truncated: 1, oversize: 1 });
   const result = await r.session.collect(signal());
   assert.equal(p1(result.points).length, 4);
   assert.deepEqual(

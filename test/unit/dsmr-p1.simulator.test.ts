@@ -25,7 +25,7 @@ test('varied telegrams: new values and clock, the CRC recomputed, energy only gr
   const sink = memorySink();
   let now = Date.UTC(2024, 6, 1, 12, 0, 0);
   let seed = 1;
-  const sim = new P1Simulator(sink, { telegrams: [DSMR5_NL], vary: true, now: () => now, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
+  const sim = new P1Simulator(sink, { telegrams: [DSMR5_NL], vary: true, now: () => now, random: () => (seed = (seed * 16807) % 2147483647) / 2147483647 });
   for (let i = 0; i < 20; i++) {
     await sim.tick();
     now += 1000;

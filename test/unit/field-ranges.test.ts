@@ -17,7 +17,13 @@ const point = (measurement: string, fields: Point['fields'], tags: Record<string
 test('VE.Bus: 655.34 A (a signed -0.02 A read unsigned) and a 120 % SOC are left out as problems; the other fields go out', () => {
   const points = [point('vebus', { soc_pct: 120, battery_v: 52.4, state: int(9) }), point('vebus', { inverter_a: 655.34, inverter_v: 229.7, mains_a: -1.48 }, { phase: 'L1' })];
   const r = withoutImplausible(points, victronVebusDriver.fields);
-  assert.deepEqual(r.points.map((p) => Object.keys(p.fields).sort()), [['battery_v', 'state'], ['inverter_v', 'mains_a']]);
+  assert.deepEqual(
+    r.points.map((p) => Object.keys(p.fields).sort()),
+    [
+      ['battery_v', 'state'],
+      ['inverter_v', 'mains_a'],
+    ],
+  );
   assert.deepEqual(tally(r.problems), [{ reason: 'out of range', count: 2 }]);
   assert.match(r.problems[1]!.detail, /^vebus\.inverter_a=655\.34 is outside -100…100 A$/);
   assert.deepEqual(points[0]!.fields.soc_pct, 120, 'the points passed in are not changed');

@@ -28,7 +28,14 @@ test('every declared field: the same Home Assistant component, unit, device clas
   let checked = 0;
   for (const d of drivers) {
     for (const [measurement, field, spec] of declaredFields(d.fields!)) {
-      for (const tags of spec.quantityByTag ? [{}, ...Object.keys(spec.quantityByTag.values).concat('heat').map((v) => ({ [spec.quantityByTag!.tag]: v }))] : [{}]) {
+      for (const tags of spec.quantityByTag
+        ? [
+            {},
+            ...Object.keys(spec.quantityByTag.values)
+              .concat('heat')
+              .map((v) => ({ [spec.quantityByTag!.tag]: v })),
+          ]
+        : [{}]) {
         const value = sample(spec);
         const now = describeField(d.fields, measurement, field, value, tags);
         const where = `${d.id} ${measurement}.${field} ${JSON.stringify(tags)}`;

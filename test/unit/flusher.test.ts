@@ -78,15 +78,17 @@ function makeLines(n: number, poisoned: ReadonlySet<number> = new Set()): string
 
 const ok: WriteOutcome = { kind: 'ok', status: 204 };
 /** InfluxDB 1.x: a batch with a poisoned line is refused as a whole (400 partial write). */
-const rejectPoison: Script = (lines) =>
-  lines.some((l) => l.includes('poison')) ? { kind: 'reject', status: 400, message: 'partial write: field type conflict dropped=1' } : ok;
+const rejectPoison: Script = (lines) => (lines.some((l) => l.includes('poison')) ? { kind: 'reject', status: 400, message: 'partial write: field type conflict dropped=1' } : ok);
 
 test('a clean backlog is sent in batches and acked', async () => {
   const { outbox, writer, flusher } = setup(() => ok, {}, 250);
   const progress: number[] = [];
   const result = await flusher.drain({ onProgress: (p) => progress.push(p.delivered) });
   assert.deepEqual(result, { complete: true, delivered: 250, deadLettered: 0, remaining: 0 });
-  assert.deepEqual(writer.calls.map((c) => c.length), [100, 100, 50]);
+  assert.deepEqual(
+    writer.calls.map((c) => c.length),
+    [100, 100, 50],
+  );
   assert.deepEqual(progress, [100, 200, 250]);
   assert.deepEqual(writer.accepted, makeLines(250));
   assert.equal(outbox.stats().rows, 0);
@@ -121,9 +123,7 @@ test('one poisoned line in 1000: bisection dead-letters exactly it, the other 99
 test('property: any set of poisoned lines is dead-lettered exactly, every other line delivered once', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 1, max: 120 }).chain((n) =>
-        fc.record({ n: fc.constant(n), poisoned: fc.uniqueArray(fc.nat(n - 1), { maxLength: n }), batchSize: fc.integer({ min: 1, max: 130 }) }),
-      ),
+      fc.integer({ min: 1, max: 120 }).chain((n) => fc.record({ n: fc.constant(n), poisoned: fc.uniqueArray(fc.nat(n - 1), { maxLength: n }), batchSize: fc.integer({ min: 1, max: 130 }) })),
       async ({ n, poisoned, batchSize }) => {
         const bad = new Set(poisoned);
         const { outbox, writer, flusher } = setup(rejectPoison, { batchSize });
@@ -132,10 +132,20 @@ test('property: any set of poisoned lines is dead-lettered exactly, every other 
         assert.equal(result.complete, true);
         assert.equal(result.deadLettered, bad.size);
         assert.deepEqual(
-          outbox.listDeadLetters(-1).map((d) => d.line).sort(),
-          makeLines(n, bad).filter((_, i) => bad.has(i)).sort(),
+          outbox
+            .listDeadLetters(-1)
+            .map((d) => d.line)
+            .sort(),
+          makeLines(n, bad)
+            .filter((_, i) => bad.has(i))
+            .sort(),
         );
-        assert.deepEqual([...writer.accepted].sort(), makeLines(n).filter((_, i) => !bad.has(i)).sort());
+        assert.deepEqual(
+          [...writer.accepted].sort(),
+          makeLines(n)
+            .filter((_, i) => !bad.has(i))
+            .sort(),
+        );
         assert.equal(outbox.stats().rows, 0);
       },
     ),
@@ -144,8 +154,7 @@ test('property: any set of poisoned lines is dead-lettered exactly, every other 
 });
 
 test('413: halves until they fit; a single line still too large is dead-lettered with the message', async () => {
-  const tooLarge: Script = (lines) =>
-    lines.length > 8 || lines.some((l) => l.includes('huge')) ? { kind: 'split', status: 413, message: 'Request Entity Too Large' } : ok;
+  const tooLarge: Script = (lines) => (lines.length > 8 || lines.some((l) => l.includes('huge')) ? { kind: 'split', status: 413, message: 'Request Entity Too Large' } : ok);
   const { outbox, writer, flusher } = setup(tooLarge, { batchSize: 100 });
   const lines = makeLines(50);
   lines[20] = 'm huge="' + 'x'.repeat(100) + '" 20';
@@ -250,11 +259,14 @@ test('drain stops at a fatal outcome and says why; nothing acked', async () => {
 test('a retry in the middle of a bisection keeps what is left; the next pass finishes the job', async () => {
   let down = false;
   let outage = true;
-  const { outbox, flusher } = setup((lines, call) => {
-    if (call === 4 && outage) down = true;
-    if (down) return { kind: 'retry', status: null, message: 'ECONNREFUSED' };
-    return rejectPoison(lines, call);
-  }, { batchSize: 64 });
+  const { outbox, flusher } = setup(
+    (lines, call) => {
+      if (call === 4 && outage) down = true;
+      if (down) return { kind: 'retry', status: null, message: 'ECONNREFUSED' };
+      return rejectPoison(lines, call);
+    },
+    { batchSize: 64 },
+  );
   outbox.append(makeLines(64, new Set([5])), 'ms');
   const first = await flusher.flushOnce();
   // call 1: 64 rejected; 2: first 32 rejected; 3: first 16 rejected; 4: first 8 → server down.
@@ -270,7 +282,10 @@ test('a retry in the middle of a bisection keeps what is left; the next pass fin
 });
 
 test('the loop: delivers what arrives, sleeps the flush interval when idle, backs off on failure, stops', async () => {
-  const answers: WriteOutcome[] = [{ kind: 'retry', status: 503, message: 'busy' }, { kind: 'retry', status: 503, message: 'busy' }];
+  const answers: WriteOutcome[] = [
+    { kind: 'retry', status: 503, message: 'busy' },
+    { kind: 'retry', status: 503, message: 'busy' },
+  ];
   const { outbox, writer, flusher, clock } = setup((_l, call) => answers[call - 1] ?? ok, { random: () => 0, flushIntervalMs: 250 }, 5);
   flusher.start();
   assert.equal(flusher.status().running, true);
@@ -283,7 +298,10 @@ test('the loop: delivers what arrives, sleeps the flush interval when idle, back
   // Two failures: min (random 0) each time; after the delivery, idle sleeps of the flush interval.
   assert.deepEqual(clock.sleeps.slice(0, 2), [1000, 1000]);
   assert.ok(clock.sleeps.length > 2);
-  assert.ok(clock.sleeps.slice(2).every((ms) => ms === 250 || ms === 3000), `${clock.sleeps.slice(2)}`);
+  assert.ok(
+    clock.sleeps.slice(2).every((ms) => ms === 250 || ms === 3000),
+    `${clock.sleeps.slice(2)}`,
+  );
   assert.equal(flusher.status().delivered, 6);
 });
 
@@ -309,13 +327,17 @@ test('stop abandons a request that hangs; its rows stay in the outbox', async ()
 test('flushOnce and the loop never send the same rows at once', async () => {
   let inFlight = 0;
   let maxInFlight = 0;
-  const { outbox, flusher } = setup(async () => {
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    await new Promise((r) => setImmediate(r));
-    inFlight--;
-    return ok;
-  }, { batchSize: 10 }, 200);
+  const { outbox, flusher } = setup(
+    async () => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return ok;
+    },
+    { batchSize: 10 },
+    200,
+  );
   flusher.start();
   const reports = await Promise.all([flusher.flushOnce(), flusher.drain()]);
   await until(() => outbox.stats().rows === 0);
@@ -370,10 +392,12 @@ function pipelineSetup(answer: (lines: readonly string[], call: number) => Write
   const flusher = new Flusher(flusherOptions(outbox, writer, overrides));
   /** Acked ids in the order acked, from the event list. */
   const ackedIds = () =>
-    events.filter((e) => e.startsWith('ack ')).flatMap((e) => {
-      const [a, b] = e.slice(4).split('-').map(Number) as [number, number];
-      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    });
+    events
+      .filter((e) => e.startsWith('ack '))
+      .flatMap((e) => {
+        const [a, b] = e.slice(4).split('-').map(Number) as [number, number];
+        return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+      });
   return { events, outbox, writer, flusher, maxInFlight: () => maxInFlight, ackedIds };
 }
 
@@ -398,9 +422,15 @@ test('pipelined drain: batch N+1 is peeked while N is in flight and sent before 
     'ack 201-250', // the drain had all it counted at the start: no prefetch after the last batch
   ]);
   assert.equal(maxInFlight(), 1, 'one request in flight at a time');
-  assert.deepEqual(writer.calls.map((c) => c.length), [100, 100, 50]);
+  assert.deepEqual(
+    writer.calls.map((c) => c.length),
+    [100, 100, 50],
+  );
   assert.deepEqual(writer.calls.flat(), makeLines(250), 'every line sent exactly once, in commit order');
-  assert.deepEqual(ackedIds(), Array.from({ length: 250 }, (_, i) => i + 1));
+  assert.deepEqual(
+    ackedIds(),
+    Array.from({ length: 250 }, (_, i) => i + 1),
+  );
   assert.deepEqual(progress, [100, 200, 250]);
   assert.equal(outbox.stats().rows, 0);
   const status = flusher.status();
@@ -419,7 +449,10 @@ test('pipelined loop: a backlog goes out in order, each batch once, one request 
   assert.deepEqual(writer.calls.flat(), [...makeLines(1000), 'late v=1 1']);
   assert.equal(writer.calls.length, 11);
   assert.equal(maxInFlight(), 1);
-  assert.deepEqual(ackedIds(), Array.from({ length: 1001 }, (_, i) => i + 1));
+  assert.deepEqual(
+    ackedIds(),
+    Array.from({ length: 1001 }, (_, i) => i + 1),
+  );
   assert.equal(flusher.status().delivered, 1001);
   assert.equal(flusher.status().requests, 11);
 });
@@ -437,9 +470,16 @@ test('a failed batch N drops the prefetched N+1: N handled alone, nothing acked 
     assert.equal(first.delivered, 100);
     assert.equal(first.remaining, 200);
     assert.equal(first.outcome?.kind, kind);
-    assert.deepEqual(writer.calls.map((c) => c[0]), ['m v=0 0', 'm v=100 100'], `${kind}: batch 3 was peeked but never sent`);
+    assert.deepEqual(
+      writer.calls.map((c) => c[0]),
+      ['m v=0 0', 'm v=100 100'],
+      `${kind}: batch 3 was peeked but never sent`,
+    );
     assert.ok(events.includes('peek m v=200 200'), `${kind}: batch 3 was prefetched`);
-    assert.deepEqual(ackedIds(), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      ackedIds(),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const status = flusher.status();
     assert.equal(status.consecutiveFailures, 1);
     assert.equal(status.lastError?.kind, kind);
@@ -448,9 +488,15 @@ test('a failed batch N drops the prefetched N+1: N handled alone, nothing acked 
 
     const second = await flusher.drain();
     assert.deepEqual(second, { complete: true, delivered: 200, deadLettered: 0, remaining: 0 });
-    assert.deepEqual(writer.calls.map((c) => c[0]), ['m v=0 0', 'm v=100 100', 'm v=100 100', 'm v=200 200']);
+    assert.deepEqual(
+      writer.calls.map((c) => c[0]),
+      ['m v=0 0', 'm v=100 100', 'm v=100 100', 'm v=200 200'],
+    );
     assert.deepEqual(writer.accepted, makeLines(300), `${kind}: every line accepted once, in order`);
-    assert.deepEqual(ackedIds(), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(
+      ackedIds(),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
     assert.equal(maxInFlight(), 1);
     assert.equal(outbox.stats().rows, 0);
     assert.equal(flusher.status().consecutiveFailures, 0);
@@ -466,17 +512,31 @@ test('a rejected batch N is bisected alone; the prefetched N+1 is sent only afte
   const progress: [number, number][] = [];
   const result = await flusher.drain({ onProgress: (p) => progress.push([p.delivered, p.deadLettered]) });
   assert.deepEqual(result, { complete: true, delivered: 299, deadLettered: 1, remaining: 0 });
-  assert.deepEqual(outbox.listDeadLetters().map((d) => d.line), [lines[137]]);
-  assert.deepEqual(writer.accepted, lines.filter((_, i) => !poisoned.has(i)), 'every good line once, in commit order');
+  assert.deepEqual(
+    outbox.listDeadLetters().map((d) => d.line),
+    [lines[137]],
+  );
+  assert.deepEqual(
+    writer.accepted,
+    lines.filter((_, i) => !poisoned.has(i)),
+    'every good line once, in commit order',
+  );
   // Batch 3 (from line 200) goes out once, after every request of batch 2's bisection.
   const starts = writer.calls.map((c) => c[0]);
   assert.equal(starts.filter((s) => s === lines[200]).length, 1);
   assert.equal(starts.at(-1), lines[200]);
   const acked = ackedIds();
-  assert.ok(acked.every((id, i) => i === 0 || id > acked[i - 1]!), 'acks in id order');
+  assert.ok(
+    acked.every((id, i) => i === 0 || id > acked[i - 1]!),
+    'acks in id order',
+  );
   assert.equal(acked.length, 299);
   assert.equal(maxInFlight(), 1);
-  assert.deepEqual(progress, [[100, 0], [199, 1], [299, 1]]);
+  assert.deepEqual(progress, [
+    [100, 0],
+    [199, 1],
+    [299, 1],
+  ]);
   const status = flusher.status();
   assert.equal(status.delivered, 299);
   assert.equal(status.deadLettered, 1);
@@ -515,24 +575,27 @@ test('backing off after a network error, the loop probes /ping and sends as soon
   assert.equal(status.probeHits, 1);
   assert.equal(status.retries, 1);
   const msgs = logs.records.map((r) => r.msg);
-  assert.deepEqual(msgs.filter((m) => /unreachable|answers \/ping|delivering again/.test(m)), [
-    'InfluxDB unreachable (connect ECONNREFUSED 127.0.0.1:8086): keeping 20 points, next try in 600s',
-    'InfluxDB answers /ping again: sending now',
-    'delivering again after 8s, 0 points pending',
-  ]);
+  assert.deepEqual(
+    msgs.filter((m) => /unreachable|answers \/ping|delivering again/.test(m)),
+    ['InfluxDB unreachable (connect ECONNREFUSED 127.0.0.1:8086): keeping 20 points, next try in 600s', 'InfluxDB answers /ping again: sending now', 'delivering again after 8s, 0 points pending'],
+  );
 });
 
 test('no probe after an HTTP answer (503): the server is up and asked us to wait', async () => {
   let calls = 0;
   let probes = 0;
-  const { outbox, clock, flusher } = setup(() => (++calls === 1 ? { kind: 'retry', status: 503, message: 'overloaded' } : ok), {
-    minRetryDelayMs: 30_000,
-    maxRetryDelayMs: 30_000,
-    probe: async () => {
-      probes++;
-      return true;
+  const { outbox, clock, flusher } = setup(
+    () => (++calls === 1 ? { kind: 'retry', status: 503, message: 'overloaded' } : ok),
+    {
+      minRetryDelayMs: 30_000,
+      maxRetryDelayMs: 30_000,
+      probe: async () => {
+        probes++;
+        return true;
+      },
     },
-  }, 5);
+    5,
+  );
   flusher.start();
   while (outbox.stats().rows > 0) await new Promise((r) => setImmediate(r));
   await flusher.stop();

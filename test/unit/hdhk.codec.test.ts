@@ -35,8 +35,14 @@ test('the vendor reply decodes to 11.20 A and 11.24 A', () => {
   const words = wordsFromBytes(RESPONSE.subarray(3, 3 + 32));
   const r = decodeChannels(words, () => 0.01);
   assert.equal(r.length, 16);
-  assert.deepEqual(r.slice(0, 8).map((c) => c.currentA), new Array(8).fill(11.2));
-  assert.deepEqual(r.slice(8).map((c) => c.currentA), new Array(8).fill(11.24));
+  assert.deepEqual(
+    r.slice(0, 8).map((c) => c.currentA),
+    new Array(8).fill(11.2),
+  );
+  assert.deepEqual(
+    r.slice(8).map((c) => c.currentA),
+    new Array(8).fill(11.24),
+  );
   assert.equal(r[0]!.raw, 1120);
   assert.equal(r[15]!.channel, 16);
 });
@@ -84,14 +90,17 @@ test('points: one series per enabled channel, apparent power with a voltage, pha
   assert.ok(p1[0]!.fields.range_a instanceof IntField);
   assert.equal(p1[1]!.fields.apparent_power_va, undefined);
   const p2 = unitToPoints(r2, pc);
-  assert.deepEqual(p2.map((p) => p.fields.current_a), [11.24]);
-  const sums = phaseSums([r1, r2], pc, r1.timeMs);
-  assert.deepEqual(sums.map((p) => [p.tags.phase, p.fields.current_a, p.fields.apparent_power_va]), [
-    ['L1', 22.4, 2576],
-    ['L2', 11.24, 2585.2],
-  ]);
-  assert.equal(
-    encodePoint(p1[0]!, 'ns'),
-    'hdhk,channel=1,circuit=oven,device=bus1,phase=L1,site=home,unit=1,unit_name=kitchen apparent_power_va=2576,current_a=11.2,firmware="6.2.8",range_a=40i 1700000000000000000',
+  assert.deepEqual(
+    p2.map((p) => p.fields.current_a),
+    [11.24],
   );
+  const sums = phaseSums([r1, r2], pc, r1.timeMs);
+  assert.deepEqual(
+    sums.map((p) => [p.tags.phase, p.fields.current_a, p.fields.apparent_power_va]),
+    [
+      ['L1', 22.4, 2576],
+      ['L2', 11.24, 2585.2],
+    ],
+  );
+  assert.equal(encodePoint(p1[0]!, 'ns'), 'hdhk,channel=1,circuit=oven,device=bus1,phase=L1,site=home,unit=1,unit_name=kitchen apparent_power_va=2576,current_a=11.2,firmware="6.2.8",range_a=40i 1700000000000000000');
 });

@@ -55,7 +55,10 @@ test('duplicate unit ids and names', () => {
       { id: 3, name: 'x', channels: { '1': { circuit: 'b' } } },
     ],
   });
-  assert.deepEqual(i.map((x) => x.path), ['units.1.id', 'units.1.name']);
+  assert.deepEqual(
+    i.map((x) => x.path),
+    ['units.1.id', 'units.1.name'],
+  );
 });
 
 test('unknown keys, bad phase, no units, no channels', () => {

@@ -123,7 +123,12 @@ for (const [fault, reason] of [
 }
 
 test('an absent unit id from the start: only its own reading is lost', async () => {
-  const r = await rig({ units: [{ id: 1, channels: { '1': { circuit: 'a' } } }, { id: 9, channels: { '1': { circuit: 'b' } } }] });
+  const r = await rig({
+    units: [
+      { id: 1, channels: { '1': { circuit: 'a' } } },
+      { id: 9, channels: { '1': { circuit: 'b' } } },
+    ],
+  });
   try {
     const res = await r.session.collect(signal());
     assert.deepEqual(currents(res.points), { a: 10 });
@@ -204,7 +209,10 @@ test('demo: two simulated units on one bus, with the demo options', async () => 
     await session.start();
     const res = await session.collect(signal());
     assert.equal(res.points.filter((p) => p.measurement === 'hdhk').length, 6);
-    assert.deepEqual(res.points.filter((p) => p.measurement === 'hdhk_phase').map((p) => p.tags.phase), ['L1', 'L2', 'L3']);
+    assert.deepEqual(
+      res.points.filter((p) => p.measurement === 'hdhk_phase').map((p) => p.tags.phase),
+      ['L1', 'L2', 'L3'],
+    );
     assert.ok(res.points.every((p) => p.tags.demo === 'yes'));
   } finally {
     await session.close();

@@ -66,10 +66,22 @@ const rules = allowedFromPage();
 test('import rules: the architecture page has a rule for every room under src/, and names no room that is not there', () => {
   assert.ok(rules.size >= 15, `only ${rules.size} rooms read from ${PAGE}`);
   const present = new Set(files.map(roomOf));
-  assert.deepEqual([...present].filter((r) => !rules.has(r)), [], 'rooms under src/ that docs/architecture.md does not list');
-  assert.deepEqual([...rules.keys()].filter((r) => !present.has(r)), [], 'rooms docs/architecture.md lists that are not under src/');
+  assert.deepEqual(
+    [...present].filter((r) => !rules.has(r)),
+    [],
+    'rooms under src/ that docs/architecture.md does not list',
+  );
+  assert.deepEqual(
+    [...rules.keys()].filter((r) => !present.has(r)),
+    [],
+    'rooms docs/architecture.md lists that are not under src/',
+  );
   for (const [room, may] of rules) {
-    assert.deepEqual([...may].filter((r) => !rules.has(r)), [], `${room}: may import rooms the page does not define`);
+    assert.deepEqual(
+      [...may].filter((r) => !rules.has(r)),
+      [],
+      `${room}: may import rooms the page does not define`,
+    );
   }
 });
 

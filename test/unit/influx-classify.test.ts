@@ -17,7 +17,7 @@ test('400 and 422 reject with the server error text (InfluxDB 1.6 body, captured
     message: 'partial write: field type conflict: input field "v" on measurement "m" is type string, already exists as type float dropped=1',
   });
   // InfluxDB 2.x shape
-  const v2 = JSON.stringify({ code: 'invalid', message: 'unable to parse \'m v=\': missing field value' });
+  const v2 = JSON.stringify({ code: 'invalid', message: "unable to parse 'm v=': missing field value" });
   assert.deepEqual(classifyResponse(422, {}, v2), { kind: 'reject', status: 422, message: "unable to parse 'm v=': missing field value" });
 });
 

@@ -71,18 +71,33 @@ describe('itho-par convert: real Access files (mdb-reader test data)', () => {
 
   it('a file that is not an Access database (the licence text), an empty file, a truncated database', () => {
     const d = caseDir();
-    assert.match(refusal(() => convertPar(fixture('access', 'LICENSE.mdb-reader'), { out: join(d, 'm.sqlite') })), /LICENSE\.mdb-reader: not an Access database \(/);
+    assert.match(
+      refusal(() => convertPar(fixture('access', 'LICENSE.mdb-reader'), { out: join(d, 'm.sqlite') })),
+      /LICENSE\.mdb-reader: not an Access database \(/,
+    );
     writeFileSync(join(d, 'empty.par'), '');
-    assert.equal(refusal(() => convertPar(join(d, 'empty.par'), { out: join(d, 'm.sqlite') })), `${join(d, 'empty.par')}: not an Access database (the file is empty)`);
+    assert.equal(
+      refusal(() => convertPar(join(d, 'empty.par'), { out: join(d, 'm.sqlite') })),
+      `${join(d, 'empty.par')}: not an Access database (the file is empty)`,
+    );
     writeFileSync(join(d, 'cut.par'), readFileSync(fixture('access', 'V2000-numeric.mdb')).subarray(0, 4096));
-    assert.match(refusal(() => convertPar(join(d, 'cut.par'), { out: join(d, 'm.sqlite') })), /cut\.par: not an Access database \(/);
+    assert.match(
+      refusal(() => convertPar(join(d, 'cut.par'), { out: join(d, 'm.sqlite') })),
+      /cut\.par: not an Access database \(/,
+    );
     assert.deepEqual(readdirSync(d).sort(), ['cut.par', 'empty.par']);
   });
 
   it('a missing file, a folder', () => {
     const d = caseDir();
-    assert.equal(refusal(() => convertPar(join(d, 'nope.par'), { out: join(d, 'm.sqlite') })), `${join(d, 'nope.par')}: file not found`);
-    assert.equal(refusal(() => convertPar(d, { out: join(d, 'm.sqlite') })), `${d}: is a folder, not a .par file`);
+    assert.equal(
+      refusal(() => convertPar(join(d, 'nope.par'), { out: join(d, 'm.sqlite') })),
+      `${join(d, 'nope.par')}: file not found`,
+    );
+    assert.equal(
+      refusal(() => convertPar(d, { out: join(d, 'm.sqlite') })),
+      `${d}: is a folder, not a .par file`,
+    );
   });
 });
 
@@ -109,14 +124,17 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
         ['Parameterlijst_V30', 'parameterlijst_v30', 3],
       ],
     );
-    assert.deepEqual(progress.map((p) => [p.tablesDone, p.tablesTotal, p.rowsDone, p.rowsTotal]), [
-      [1, 6, 2, 16],
-      [2, 6, 4, 16],
-      [3, 6, 7, 16],
-      [4, 6, 11, 16],
-      [5, 6, 13, 16],
-      [6, 6, 16, 16],
-    ]);
+    assert.deepEqual(
+      progress.map((p) => [p.tablesDone, p.tablesTotal, p.rowsDone, p.rowsTotal]),
+      [
+        [1, 6, 2, 16],
+        [2, 6, 4, 16],
+        [3, 6, 7, 16],
+        [4, 6, 11, 16],
+        [5, 6, 13, 16],
+        [6, 6, 16, 16],
+      ],
+    );
     assert.deepEqual(readdirSync(d).sort(), ['$_parameters_HeatPump.par', 'heatpump.sqlite'], 'no temporary file left');
 
     const db = new Database(out, { readonly: true });
@@ -154,10 +172,28 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
       ]);
       // Column names and types as docs/protocols/itho-wpu.md §4.5; ids are REAL as in the original.
       const cols = (t: string) => db.prepare(`SELECT name, type FROM pragma_table_info(?)`).raw().all(t);
-      assert.deepEqual(cols('versiebeheer'), [['version', 'INTEGER'], ['datalabel', 'INTEGER'], ['parameterlist', 'INTEGER'], ['handbed', 'INTEGER'], ['counters', 'INTERGER']]);
-      assert.deepEqual(cols('datalabel_v31'), [['id', 'REAL'], ['name', 'TEXT'], ['title', 'TEXT'], ['tooltip', 'TEXT'], ['unit', 'TEXT']]);
-      assert.deepEqual(cols('parameterlijst_v30').map((c) => (c as string[])[0]), ['id', 'name', 'name_factory', 'min', 'max', 'def', 'title', 'description', 'unit']);
-      assert.deepEqual(cols('handbed_v3').map((c) => (c as string[])[0]), ['id', 'name', 'name_factory', 'min', 'max', 'def', 'title', 'tooltip', 'unit']);
+      assert.deepEqual(cols('versiebeheer'), [
+        ['version', 'INTEGER'],
+        ['datalabel', 'INTEGER'],
+        ['parameterlist', 'INTEGER'],
+        ['handbed', 'INTEGER'],
+        ['counters', 'INTERGER'],
+      ]);
+      assert.deepEqual(cols('datalabel_v31'), [
+        ['id', 'REAL'],
+        ['name', 'TEXT'],
+        ['title', 'TEXT'],
+        ['tooltip', 'TEXT'],
+        ['unit', 'TEXT'],
+      ]);
+      assert.deepEqual(
+        cols('parameterlijst_v30').map((c) => (c as string[])[0]),
+        ['id', 'name', 'name_factory', 'min', 'max', 'def', 'title', 'description', 'unit'],
+      );
+      assert.deepEqual(
+        cols('handbed_v3').map((c) => (c as string[])[0]),
+        ['id', 'name', 'name_factory', 'min', 'max', 'def', 'title', 'tooltip', 'unit'],
+      );
       assert.equal(db.prepare('SELECT typeof(id) FROM datalabel_v30 LIMIT 1').pluck().get(), 'real');
       // The driver's lookup (§4.5 steps 2 and 3) for list version 31.
       const n = db.prepare('SELECT datalabel FROM versiebeheer WHERE version = ?').pluck().get(31);
@@ -175,14 +211,26 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
     const par = writePar(d, smallItho());
     const out = join(d, 'heatpump.sqlite');
     writeFileSync(out, 'an older map');
-    assert.equal(refusal(() => convertPar(par, { out })), `${out}: already exists (use --force to replace it)`);
+    assert.equal(
+      refusal(() => convertPar(par, { out })),
+      `${out}: already exists (use --force to replace it)`,
+    );
     assert.equal(readFileSync(out, 'utf8'), 'an older map');
     assert.equal(convertPar(par, { out, force: true }).versions, 2);
     assert.equal(readFileSync(out).subarray(0, 15).toString(), 'SQLite format 3');
-    assert.equal(refusal(() => convertPar(par, { out: par, force: true })), `${par}: the output would replace the input`);
-    assert.equal(refusal(() => convertPar(par, { out: d, force: true })), `${d}: is a folder; give the map's file name`);
+    assert.equal(
+      refusal(() => convertPar(par, { out: par, force: true })),
+      `${par}: the output would replace the input`,
+    );
+    assert.equal(
+      refusal(() => convertPar(par, { out: d, force: true })),
+      `${d}: is a folder; give the map's file name`,
+    );
     const nowhere = join(d, 'no-such-folder', 'm.sqlite');
-    assert.equal(refusal(() => convertPar(par, { out: nowhere })), `${nowhere}: folder ${join(d, 'no-such-folder')} does not exist`);
+    assert.equal(
+      refusal(() => convertPar(par, { out: nowhere })),
+      `${nowhere}: folder ${join(d, 'no-such-folder')} does not exist`,
+    );
   });
 
   it('VersieBeheer or a version table lacking a column: refused, the missing columns named, nothing written', () => {
@@ -190,10 +238,16 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
     const small = smallItho();
     const noCounters = small.map((t) => (t.name === 'VersieBeheer' ? { ...t, columns: VERSIE_COLUMNS.slice(0, 4), rows: t.rows.map((r) => r.slice(0, 4)) } : t));
     const a = writePar(d, noCounters, 'a.par');
-    assert.equal(refusal(() => convertPar(a, { out: join(d, 'm.sqlite') })), `${a}: not an Itho parameter database: table VersieBeheer has no column Counters (it has VersieNummer, DataLabel, ParameterLijst, Handbed)`);
+    assert.equal(
+      refusal(() => convertPar(a, { out: join(d, 'm.sqlite') })),
+      `${a}: not an Itho parameter database: table VersieBeheer has no column Counters (it has VersieNummer, DataLabel, ParameterLijst, Handbed)`,
+    );
     const noUnit = small.map((t) => (t.name === 'DataLabel_V31' ? { ...t, columns: DATALABEL_COLUMNS.slice(0, 3), rows: t.rows.map((r) => r.slice(0, 3)) } : t));
     const b = writePar(d, noUnit, 'b.par');
-    assert.equal(refusal(() => convertPar(b, { out: join(d, 'm.sqlite') })), `${b}: not an Itho parameter database: table DataLabel_V31 has no columns Tooltip_NL, Eenheid_NL (it has Index, Naam, Tekst_NL)`);
+    assert.equal(
+      refusal(() => convertPar(b, { out: join(d, 'm.sqlite') })),
+      `${b}: not an Itho parameter database: table DataLabel_V31 has no columns Tooltip_NL, Eenheid_NL (it has Index, Naam, Tekst_NL)`,
+    );
     assert.deepEqual(readdirSync(d).sort(), ['a.par', 'b.par']);
   });
 
@@ -201,7 +255,10 @@ describe('itho-par convert: Itho-shaped databases (written by the test Jet 4 wri
     const d = caseDir();
     const twice = smallItho().map((t) => (t.name === 'VersieBeheer' ? { ...t, rows: [...t.rows, [30, 1, 1, 1, 1]] } : t));
     const par = writePar(d, twice);
-    assert.equal(refusal(() => convertPar(par, { out: join(d, 'm.sqlite') })), `${par}: table VersieBeheer: version 30 appears twice`);
+    assert.equal(
+      refusal(() => convertPar(par, { out: join(d, 'm.sqlite') })),
+      `${par}: table VersieBeheer: version 30 appears twice`,
+    );
     assert.deepEqual(readdirSync(d), ['$_parameters_HeatPump.par']);
   });
 

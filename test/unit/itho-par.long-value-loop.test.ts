@@ -42,7 +42,10 @@ for (const shape of ['self-loop', 'two-row-loop'] as const) {
     assert.equal(r.stderr, `wattline: ${par}: table Datalabel_V30 cannot be read (${why})\n`);
     assert.equal(r.code, 2);
     assert.deepEqual(readdirSync(sub), ['loop.par']);
-    assert.throws(() => convertPar(par, { out: join(sub, 'map.sqlite') }), (e) => e instanceof InputError && e.message === `${par}: table Datalabel_V30 cannot be read (${why})`);
+    assert.throws(
+      () => convertPar(par, { out: join(sub, 'map.sqlite') }),
+      (e) => e instanceof InputError && e.message === `${par}: table Datalabel_V30 cannot be read (${why})`,
+    );
     assert.deepEqual(readdirSync(sub), ['loop.par']);
   });
 }

@@ -59,7 +59,10 @@ test('fuzz findings: a looping definition chain on a last page the file cuts sho
     file.writeUInt32LE(2, 2 * 4096 + 4);
     const cut = join(dir, 'cut.par');
     writeFileSync(cut, file.subarray(0, 2 * 4096 + 1174)); // page 2 is only partly there
-    assert.throws(() => convertPar(cut, { out: join(dir, 'a.sqlite') }), (e) => e instanceof InputError && /links back to page 2/.test(e.message));
+    assert.throws(
+      () => convertPar(cut, { out: join(dir, 'a.sqlite') }),
+      (e) => e instanceof InputError && /links back to page 2/.test(e.message),
+    );
     const date = fixture('access', 'fuzz-invalid-date.par');
     assert.throws(
       () => convertPar(date, { out: join(dir, 'b.sqlite') }),

@@ -6,18 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
-import {
-  checkReply,
-  checksum,
-  compileLayout,
-  decodeCounters,
-  decodeDatalog,
-  decodeManual,
-  decodeNodeId,
-  decodeSerial,
-  decodeSetting,
-  requests,
-} from '../../src/devices/itho-wpu/codec.js';
+import { checkReply, checksum, compileLayout, decodeCounters, decodeDatalog, decodeManual, decodeNodeId, decodeSerial, decodeSetting, requests } from '../../src/devices/itho-wpu/codec.js';
 import { dataType, knownDataTypes, readRaw, scale } from '../../src/devices/itho-wpu/tables.js';
 import { bscSlaveControl, isEvent, pack, parseReport } from '../../src/devices/itho-wpu/link-pigpio.js';
 import { datalogPoint, planFrom } from '../../src/devices/itho-wpu/points.js';
@@ -25,7 +14,11 @@ import { IntField } from '../../src/core/point.js';
 import fc from 'fast-check';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const show = (b: Buffer) => b.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1 ');
+const show = (b: Buffer) =>
+  b
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1 ');
 
 test('request frames are byte-exact (docs/protocols/itho-wpu.md §4.2, verified frames)', () => {
   assert.equal(show(requests.nodeid().frame), '80 90 E0 04 00 8A');
@@ -79,7 +72,10 @@ test('partial real datalog: the twelve 0x92 fields decode to the documented valu
   DATALOG_PARTIAL.copy(payload, 0, 5);
   const values = decodeDatalog(payload, layout);
   assert.deepEqual(values.slice(0, 12), [-10.0, 17.0, 44.45, 14.29, 11.26, 40.08, 26.19, 10.93, 8.48, 24.73, 29.84, 1.5]);
-  assert.throws(() => checkReply(DATALOG_PARTIAL, 'datalog'), (e: unknown) => e instanceof FrameError && e.reason === 'truncated' && /31 of 142 bytes/.test(e.message));
+  assert.throws(
+    () => checkReply(DATALOG_PARTIAL, 'datalog'),
+    (e: unknown) => e instanceof FrameError && e.reason === 'truncated' && /31 of 142 bytes/.test(e.message),
+  );
 });
 
 test('the datalog must be exactly as long as the datatype widths say', () => {
@@ -98,9 +94,15 @@ test('reply checks: source 0x82, checksum, length, type 0x01, and BOTH class byt
   assert.throws(() => checkReply(other, 'nodeid'), /source 0x84, not the WPU \(0x82\)/);
   const bad = Buffer.from(NODEID);
   bad[bad.length - 1] ^= 1;
-  assert.throws(() => checkReply(bad, 'nodeid'), (e: unknown) => e instanceof FrameError && e.reason === 'checksum');
+  assert.throws(
+    () => checkReply(bad, 'nodeid'),
+    (e: unknown) => e instanceof FrameError && e.reason === 'checksum',
+  );
   const long = fix(Buffer.concat([NODEID.subarray(0, -1), Buffer.from([0, 0])]));
-  assert.throws(() => checkReply(long, 'nodeid'), (e: unknown) => e instanceof FrameError && e.reason === 'length');
+  assert.throws(
+    () => checkReply(long, 'nodeid'),
+    (e: unknown) => e instanceof FrameError && e.reason === 'length',
+  );
   const type = Buffer.from(NODEID);
   type[3] = 0x04;
   assert.throws(() => checkReply(fix(type), 'nodeid'), /message type 0x04/);

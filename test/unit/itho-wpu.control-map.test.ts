@@ -49,10 +49,16 @@ test('verbs: reads are readOnly, writes ask for confirmation; cliName itho', () 
 
 test('prepare refuses writes the config does not allow, negative values, bad ids and extra arguments', () => {
   const o = ithoOptions(d);
-  assert.throws(() => control.prepare('setting-set', ['139', '50'], o, 'wpu'), (e: unknown) => e instanceof ConfigError && /not allowed by the config/.test((e as Error).message));
+  assert.throws(
+    () => control.prepare('setting-set', ['139', '50'], o, 'wpu'),
+    (e: unknown) => e instanceof ConfigError && /not allowed by the config/.test((e as Error).message),
+  );
   assert.throws(() => control.prepare('manual', ['37', '1'], o, 'wpu'), ConfigError);
   const allow = ithoOptions(d, { control: { allow: ['setting-set', 'manual'] } });
-  assert.throws(() => control.prepare('setting-set', ['139', '-5'], allow, 'wpu'), (e: unknown) => e instanceof InputError && /negative values are refused/.test((e as Error).message));
+  assert.throws(
+    () => control.prepare('setting-set', ['139', '-5'], allow, 'wpu'),
+    (e: unknown) => e instanceof InputError && /negative values are refused/.test((e as Error).message),
+  );
   assert.throws(() => control.prepare('setting-set', ['139', 'lots'], allow, 'wpu'), InputError);
   assert.throws(() => control.prepare('setting', ['300'], o, 'wpu'), /out of range 0..255/);
   assert.throws(() => control.prepare('datalog', ['x'], o, 'wpu'), /unexpected argument/);
@@ -98,12 +104,18 @@ test('parameter map: the lookups of docs/protocols/itho-wpu.md §4.5, labels ord
   assert.deepEqual(v, { version: 31, datalabel: 7, parameterlist: 5, handbed: 3, counters: 2 });
   const labels = map.labels(31);
   assert.equal(labels.length, 92);
-  assert.deepEqual(labels.slice(0, 3).map((l) => l.key), ['t_out', 't_boildwn', 't_boiltop']);
+  assert.deepEqual(
+    labels.slice(0, 3).map((l) => l.key),
+    ['t_out', 't_boildwn', 't_boiltop'],
+  );
   assert.equal(labels[11]!.unit, 'bar');
   assert.equal(map.setting(31, 139)!.title, 'boiler setpoint');
   assert.equal(map.manual(31, 37)!.name, 'HAND_CH_PUMP');
   assert.equal(SQL.labels(7), 'SELECT name, title, tooltip, unit FROM datalabel_v7 ORDER BY id');
-  assert.throws(() => labelsFor(map, 31, 91), (e: unknown) => e instanceof ParameterMapError && /has 92 data labels, but the WPU's datatype list has 91 fields/.test((e as Error).message));
+  assert.throws(
+    () => labelsFor(map, 31, 91),
+    (e: unknown) => e instanceof ParameterMapError && /has 92 data labels, but the WPU's datatype list has 91 fields/.test((e as Error).message),
+  );
   assert.throws(() => map.version(40), /no list version 40 in versiebeheer \(it has 2 versions, 11..31\)/);
   assert.throws(() => map.labels(11), /table datalabel_v4 \(datalabel of list version 11\) not found/);
   map.close();

@@ -54,7 +54,10 @@ test('simulated pigpiod: backfill of 6 Itho polls keeps one parameter map and on
     sim.stop();
   }
   // The first poll reads node id and datatype; the others only the datalog (+ counters), labelled through the cache.
-  assert.ok(polls.slice(1).every((p) => p.length < polls[0]!.length), 'later polls use the cache');
+  assert.ok(
+    polls.slice(1).every((p) => p.length < polls[0]!.length),
+    'later polls use the cache',
+  );
   const file = join(d.dir, 'itho.jsonl');
   writeFileSync(file, polls.flatMap((p, cycle) => p.map((r) => formatCaptureLine({ ...r, device: 'wpu', driver: 'itho-wpu', cycle, text: false }) + '\n')).join(''));
 

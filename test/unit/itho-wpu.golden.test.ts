@@ -30,7 +30,11 @@ for (const f of frames) {
     } else if (f.kind === 'datatype') {
       const codes = decodeDatatypeList(p);
       if (f.expect.codes) assert.deepEqual(codes, f.expect.codes);
-      if (f.expect.runs) assert.deepEqual(codes, (f.expect.runs as [number, number][]).flatMap(([c, n]) => Array<number>(n).fill(c)));
+      if (f.expect.runs)
+        assert.deepEqual(
+          codes,
+          (f.expect.runs as [number, number][]).flatMap(([c, n]) => Array<number>(n).fill(c)),
+        );
       assert.equal(compileLayout(codes).length, f.expect.datalogBytes);
     } else {
       const layout = compileLayout(decodeDatatypeList(payload(byId.get(f.layoutFrom!)!)));

@@ -78,7 +78,10 @@ test('simulated pigpiod: node id and datatype come from the cache db on the next
   for (let i = 0; i < 4; i++) kinds.push((await second.collect(signal())).points.length);
   await second.close();
   // The node id is checked against the cache on the first poll and on each counters poll.
-  assert.deepEqual(sim.wpu.requests.map((h) => h.slice(2, 6)), ['90e0', 'a401', '4210', 'a401', 'a401', '90e0', 'a401', '4210']);
+  assert.deepEqual(
+    sim.wpu.requests.map((h) => h.slice(2, 6)),
+    ['90e0', 'a401', '4210', 'a401', 'a401', '90e0', 'a401', '4210'],
+  );
   assert.deepEqual(kinds, [2, 1, 1, 2]);
   assert.equal(second.stats().identity_reads, 0);
 });
@@ -208,7 +211,7 @@ test('simulated pigpiod on a sim link (the demo path): two connections through n
   simLink.stop();
 });
 
-test('simulated pigpiod: decodeCapture turns one poll\'s captured frames into the same points with the same timestamp', async () => {
+test("simulated pigpiod: decodeCapture turns one poll's captured frames into the same points with the same timestamp", async () => {
   const captures: CaptureRecord[] = [];
   const o = ithoOptions(d, { cacheDb: `${d.dir}/cap.sqlite` });
   const s = ithoSession(tcp(), o, 'wpu', captures);

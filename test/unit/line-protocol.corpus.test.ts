@@ -28,10 +28,7 @@ interface Case {
 
 // int64 values and ns times beyond 2^53 would lose digits in JSON.parse: read them as strings.
 // (A `"int":` key token cannot occur inside a JSON string, whose quotes are escaped.)
-const text = readFileSync(fixture('line-protocol', 'encode-cases.json'), 'utf8').replace(
-  /("(?:int|uint|time)"\s*:\s*)(-?\d+)/g,
-  '$1"$2"',
-);
+const text = readFileSync(fixture('line-protocol', 'encode-cases.json'), 'utf8').replace(/("(?:int|uint|time)"\s*:\s*)(-?\d+)/g, '$1"$2"');
 const cases = JSON.parse(text) as Record<string, Case>;
 
 const PRECISION: Record<string, Precision> = { '1ns': 'ns', '1us': 'us', '1ms': 'ms', '1s': 's' };

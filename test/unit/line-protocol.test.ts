@@ -4,17 +4,7 @@ import fc from 'fast-check';
 import { Point as ClientPoint } from '@influxdata/influxdb-client';
 import { encodePoint, encodePoints, LineProtocolError, type Dropped } from '../../src/core/line-protocol.js';
 import { WattlineError } from '../../src/core/errors.js';
-import {
-  int,
-  IntField,
-  NS_PER,
-  PRECISIONS,
-  uint,
-  UintField,
-  type FieldValue,
-  type Point,
-  type Precision,
-} from '../../src/core/point.js';
+import { int, IntField, NS_PER, PRECISIONS, uint, UintField, type FieldValue, type Point, type Precision } from '../../src/core/point.js';
 
 const T = 1_700_000_000_123_456_789n;
 const pt = (over: Partial<Point> = {}): Point => ({ measurement: 'm', tags: {}, fields: { v: 1 }, time: T, ...over });
@@ -229,10 +219,7 @@ describe('tags', () => {
     assert.equal(line, `m b=3 ${T}`);
     assert.deepEqual(
       dropped.map((d) => d.reason),
-      [
-        'measurement "m": invalid field key "" (empty); field dropped',
-        'measurement "m": invalid field key "a\\\\" (ends in a backslash); field dropped',
-      ],
+      ['measurement "m": invalid field key "" (empty); field dropped', 'measurement "m": invalid field key "a\\\\" (ends in a backslash); field dropped'],
     );
   });
 });
@@ -279,10 +266,7 @@ describe('the same bytes as @influxdata/influxdb-client Point.toLineProtocol()',
   const floorDiv = (t: bigint, m: bigint) => (t - (((t % m) + m) % m)) / m;
 
   // Names full of the characters line protocol cares about, plus any Unicode code point.
-  const char = fc.oneof(
-    fc.constantFrom(',', '=', ' ', '"', '\\', '\n', '\r', '\t', '#', 'a', 'Z', '0', 'é', '🔌'),
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-  );
+  const char = fc.oneof(fc.constantFrom(',', '=', ' ', '"', '\\', '\n', '\r', '\t', '#', 'a', 'Z', '0', 'é', '🔌'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
   const hostile = fc.string({ unit: char, maxLength: 10 });
   // Restricted where the client cannot be the oracle, each tested on its own above:
   // - a trailing backslash in a name or tag value: the client writes it and the line then
@@ -340,9 +324,7 @@ describe('the same bytes as @influxdata/influxdb-client Point.toLineProtocol()',
   });
 
   test('floats: the fast path prints exactly what String(v) prints', () => {
-    const decimal = fc
-      .tuple(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }), fc.integer({ min: 0, max: 12 }))
-      .map(([n, d]) => n / 10 ** d);
+    const decimal = fc.tuple(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }), fc.integer({ min: 0, max: 12 })).map(([n, d]) => n / 10 ** d);
     fc.assert(
       fc.property(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), decimal), (v) => {
         assert.equal(enc({ fields: { v } }), `m v=${String(v)} ${T}`);

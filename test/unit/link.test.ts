@@ -36,7 +36,7 @@ test('linkFor: USB HID by path or by vendor and product id', () => {
   assert.deepEqual(linkFor(byId.config, byId.driver), { kind: 'hid', key: 'hid:0665:5161', selector: { vendorId: 0x0665, productId: 0x5161 } });
 });
 
-test('linkFor: a local serial port at the driver\'s protocol settings, the config overriding each one it names', () => {
+test("linkFor: a local serial port at the driver's protocol settings, the config overriding each one it names", () => {
   // DSMR 5 meters send at 115200 8N1; DSMR 2.2 and 3 at 9600 7E1 (P1 companion standard).
   const p1 = device('dsmr-p1', { port: { path: '/dev/ttyUSB0' } });
   assert.deepEqual(linkFor(p1.config, p1.driver), { kind: 'serial', key: 'serial:/dev/ttyUSB0', path: '/dev/ttyUSB0', serial: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 } });

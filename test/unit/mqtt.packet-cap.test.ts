@@ -41,7 +41,14 @@ function through(cap: IncomingPacketCap, bytes: Buffer, size: number): Buffer {
 }
 
 test('packets under the cap pass byte for byte, cut anywhere', () => {
-  const stream = Buffer.concat([CONNACK, SUBACK, publish('wattline/pdu/outlet/1/set', Buffer.from('ON'), { qos: 1, id: 7 }), PINGRESP, publish('homeassistant/status', Buffer.from('online')), publish('t', Buffer.alloc(90, 0x41))]);
+  const stream = Buffer.concat([
+    CONNACK,
+    SUBACK,
+    publish('wattline/pdu/outlet/1/set', Buffer.from('ON'), { qos: 1, id: 7 }),
+    PINGRESP,
+    publish('homeassistant/status', Buffer.from('online')),
+    publish('t', Buffer.alloc(90, 0x41)),
+  ]);
   for (const size of [1, 2, 3, 5, 7, 64, stream.length]) assert.deepEqual(through(new IncomingPacketCap(100), stream, size), stream, `chunks of ${size}`);
   // Exactly at the cap (remaining length 100) still passes.
   const atCap = publish('t', Buffer.alloc(97, 0x42));

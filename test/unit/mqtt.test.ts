@@ -28,8 +28,7 @@ const T = 1_700_000_000_000n * 1_000_000n;
 const point = (measurement: string, tags: Record<string, string>, fields: Point['fields']): Point => ({ measurement, tags, fields, time: T });
 /** The field metadata of the registered driver that emits a measurement (none for made-up ones: the naming convention). */
 const metadataOf = (measurement: string) => drivers.find((d) => d.fields?.measurements[measurement])?.fields;
-const fieldMeta = (measurement: string, field: string, value: Point['fields'][string], tags: Record<string, string>) =>
-  haMeta(describeField(metadataOf(measurement), measurement, field, value, tags), value);
+const fieldMeta = (measurement: string, field: string, value: Point['fields'][string], tags: Record<string, string>) => haMeta(describeField(metadataOf(measurement), measurement, field, value, tags), value);
 const seriesPath = (p: Point) => pathOf(p, seriesTags(metadataOf(p.measurement), p.measurement));
 
 test('field metadata: unit, device class and state class from the name suffix', () => {
@@ -89,9 +88,7 @@ test('state payload: the same text as JSON.stringify of the plain object, for an
   );
   // Not the payload's own keys, nor what a plain object treats specially: `__proto__`, and
   // array-index names ("0", "17"), which an object (so JSON.stringify) puts before `time`.
-  const name = fc
-    .string({ minLength: 1, maxLength: 12, unit: 'grapheme' })
-    .filter((n) => !['time', 'tags', '__proto__'].includes(n) && !/^(0|[1-9]\d*)$/.test(n));
+  const name = fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }).filter((n) => !['time', 'tags', '__proto__'].includes(n) && !/^(0|[1-9]\d*)$/.test(n));
   fc.assert(
     fc.property(fc.dictionary(name, fieldValue, { minKeys: 1 }), fc.dictionary(name, fc.string()), fc.bigInt({ min: -8_640_000_000_000_000_000_000n, max: 8_640_000_000_000_000_000_000n }), (fields, tags, time) => {
       const p: Point = { measurement: 'm', tags: { device: 'd', ...tags }, fields, time };
@@ -136,7 +133,10 @@ const specsOf = (d: string) => SPECS[d];
 
 test('outlet switch state: where the PI90 status digit says the outlet is heading', () => {
   const st = (status: number, restore = 0) => outletState({ status: int(status), restore_countdown_s: int(restore) });
-  assert.deepEqual([0, 1, 4, 5].map((s) => st(s)), ['OFF', 'ON', 'ON', 'ON']);
+  assert.deepEqual(
+    [0, 1, 4, 5].map((s) => st(s)),
+    ['OFF', 'ON', 'ON', 'ON'],
+  );
   // A pending shutdown: OFF (the driver's off), unless a restore follows (its on recipe for an off outlet).
   assert.deepEqual([st(2), st(3), st(2, 60), st(3, 1)], ['OFF', 'OFF', 'ON', 'ON']);
   assert.equal(st(6), undefined, 'locked says nothing');
@@ -259,9 +259,30 @@ test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () 
   const w = [62, 108, 74, 37, 39, 33, 57, 0];
   const va = [108, 123, 83, 47, 43, 65, 70, 0];
   const points: Point[] = [
-    point('pdu', { device: 'pdu' }, { input_v: 225.5, input_hz: 49.8, input_a: 2.1, temperature_c: 36, input_w: int(441), input_va: int(478), alarm_low_input_v: int(0), alarm_high_input_v: int(1), alarm_low_input_a: int(0), alarm_high_input_a: int(0), alarm_aux1_power_fail: int(0), alarm_aux2_power_fail: int(0) }),
+    point(
+      'pdu',
+      { device: 'pdu' },
+      {
+        input_v: 225.5,
+        input_hz: 49.8,
+        input_a: 2.1,
+        temperature_c: 36,
+        input_w: int(441),
+        input_va: int(478),
+        alarm_low_input_v: int(0),
+        alarm_high_input_v: int(1),
+        alarm_low_input_a: int(0),
+        alarm_high_input_a: int(0),
+        alarm_aux1_power_fail: int(0),
+        alarm_aux2_power_fail: int(0),
+      },
+    ),
     ...currents.map((a, i) =>
-      point('pdu_outlet', { device: 'pdu', outlet: String(i + 1) }, { current_a: a, power_w: int(w[i]!), apparent_power_va: int(va[i]!), status: int(i === 4 ? 5 : 1), shutdown_countdown_s: int(0), restore_countdown_s: int(i === 1 ? 60 : 0) }),
+      point(
+        'pdu_outlet',
+        { device: 'pdu', outlet: String(i + 1) },
+        { current_a: a, power_w: int(w[i]!), apparent_power_va: int(va[i]!), status: int(i === 4 ? 5 : 1), shutdown_countdown_s: int(0), restore_countdown_s: int(i === 1 ? 60 : 0) },
+      ),
     ),
   ];
   const alerts = new Map<string, number>();
@@ -283,12 +304,31 @@ test('compat: PowerWalker mqtt.py topics and payloads for a PDU collection', () 
 });
 
 test('compat: ATS supply and status topics (QATS/QAS sample of docs/protocols/powerwalker.md §1.7: on source 1)', () => {
-  const ats = point('ats', { device: 'ats' }, {
-    load_pct: 14, output_a: 2.2, sync_angle_deg: 1, temperature_c: 35, active_source: int(1), preferred_source: int(1),
-    aux_pwr1_fail: int(0), aux_pwr2_fail: int(0), on_fault_mode: int(0), overload_alarm: int(0), overload_fault: int(0), short_fault: int(0), syncron_bad: int(0),
-  });
+  const ats = point(
+    'ats',
+    { device: 'ats' },
+    {
+      load_pct: 14,
+      output_a: 2.2,
+      sync_angle_deg: 1,
+      temperature_c: 35,
+      active_source: int(1),
+      preferred_source: int(1),
+      aux_pwr1_fail: int(0),
+      aux_pwr2_fail: int(0),
+      on_fault_mode: int(0),
+      overload_alarm: int(0),
+      overload_fault: int(0),
+      short_fault: int(0),
+      syncron_bad: int(0),
+    },
+  );
   const src = (n: number, bits: Record<string, number>) =>
-    point('ats_source', { device: 'ats', source: String(n) }, { voltage_v: 227.3, frequency_hz: 50, voltage_bad: int(0), freq_bad: int(0), wave_bad: int(0), ...Object.fromEntries(Object.entries(bits).map(([k, v]) => [k, int(v)])) });
+    point(
+      'ats_source',
+      { device: 'ats', source: String(n) },
+      { voltage_v: 227.3, frequency_hz: 50, voltage_bad: int(0), freq_bad: int(0), wave_bad: int(0), ...Object.fromEntries(Object.entries(bits).map(([k, v]) => [k, int(v)])) },
+    );
   const msgs = new Map(atsMessages('pw', [ats, src(2, { active: 0, preferred: 0, wave_bad: 1 }), src(1, { active: 1, preferred: 1 })], new Map()).map((m) => [m.topic, m.payload]));
   assert.equal(msgs.get('pw/ats/supply/src1'), '{"v": 227.3, "hz": 50.0, "active": 1, "preferred": 1, "bad": 0}');
   assert.equal(msgs.get('pw/ats/supply/src2'), '{"v": 227.3, "hz": 50.0, "active": 0, "preferred": 0, "bad": 1}');

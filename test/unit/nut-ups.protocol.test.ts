@@ -56,8 +56,14 @@ test('ERR replies become NutError with the code', () => {
   }
   assert.equal(parseErr('ERR INVALID-ARGUMENT extra words')?.extra, 'extra words');
   assert.equal(parseErr('OK'), undefined);
-  assert.throws(() => parseList('VAR', 'myups', 'ERR UNKNOWN-UPS\n'), (e: unknown) => e instanceof NutError && e.nutCode === 'UNKNOWN-UPS');
-  assert.throws(() => parseList('VAR', 'myups', 'ERR DATA-STALE\n'), (e: unknown) => e instanceof NutError && e.nutCode === 'DATA-STALE');
+  assert.throws(
+    () => parseList('VAR', 'myups', 'ERR UNKNOWN-UPS\n'),
+    (e: unknown) => e instanceof NutError && e.nutCode === 'UNKNOWN-UPS',
+  );
+  assert.throws(
+    () => parseList('VAR', 'myups', 'ERR DATA-STALE\n'),
+    (e: unknown) => e instanceof NutError && e.nutCode === 'DATA-STALE',
+  );
 });
 
 test('LIST VAR block parses every variable', () => {
@@ -69,10 +75,13 @@ test('LIST VAR block parses every variable', () => {
 
 test('LIST UPS block', () => {
   const ups = parseList('UPS', undefined, 'BEGIN LIST UPS\nUPS su700 "Development box"\nUPS other ""\nEND LIST UPS\n');
-  assert.deepEqual([...ups.entries()], [
-    ['su700', 'Development box'],
-    ['other', ''],
-  ]);
+  assert.deepEqual(
+    [...ups.entries()],
+    [
+      ['su700', 'Development box'],
+      ['other', ''],
+    ],
+  );
 });
 
 test('LIST VAR for another UPS or a truncated block is an error', () => {
@@ -157,7 +166,12 @@ test('recorded LIST VAR -> one ups point (golden line)', () => {
 });
 
 test('a mapped variable that is not a number is reported, not a field', () => {
-  const d = decodeVariables(new Map([['battery.charge', 'n/a'], ['ups.status', 'OL']]));
+  const d = decodeVariables(
+    new Map([
+      ['battery.charge', 'n/a'],
+      ['ups.status', 'OL'],
+    ]),
+  );
   assert.deepEqual(d.bad, [{ name: 'battery.charge', value: 'n/a' }]);
   assert.equal('battery_charge_pct' in d.fields, false);
 });

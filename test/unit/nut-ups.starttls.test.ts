@@ -37,7 +37,9 @@ const LIST_VAR_REPLY = [
   'VAR demo input.voltage "231.2"',
   'VAR demo ups.status "OL"',
   'END LIST VAR demo',
-].map((l) => `${l}\n`).join('');
+]
+  .map((l) => `${l}\n`)
+  .join('');
 
 interface FakeUpsd {
   port: number;
@@ -142,7 +144,10 @@ test('STARTTLS refused (in-test upsd-like server, not upsd): ERR FEATURE-NOT-CON
     });
     // Never a login or a LIST VAR in the clear.
     assert.ok(upsd.seen.length > 0);
-    assert.ok(upsd.seen.every((l) => l === 'plain:STARTTLS'), upsd.seen.join(', '));
+    assert.ok(
+      upsd.seen.every((l) => l === 'plain:STARTTLS'),
+      upsd.seen.join(', '),
+    );
   } finally {
     await s.close();
     await upsd.stop();
@@ -198,7 +203,15 @@ test('tls.mode starttls on a link that cannot carry TLS (sim link) is a tls erro
 test('instant command over STARTTLS (in-test upsd-like server, not upsd): login and INSTCMD inside TLS; refusal is a tls error', async () => {
   const upsd = await fakeUpsd('ok');
   try {
-    const o = nutUpsDriver.options.parse({ ...NUT_UPS_DEMO_OPTIONS, port: upsd.port, username: 'admin', password: 'pw', timeoutMs: 2000, commands: { allow: ['beeper.disable'] }, tls: { mode: 'starttls', ca: cert.certPath, servername: 'localhost' } });
+    const o = nutUpsDriver.options.parse({
+      ...NUT_UPS_DEMO_OPTIONS,
+      port: upsd.port,
+      username: 'admin',
+      password: 'pw',
+      timeoutMs: 2000,
+      commands: { allow: ['beeper.disable'] },
+      tls: { mode: 'starttls', ca: cert.certPath, servername: 'localhost' },
+    });
     const reply = await nutUpsVerb(o, 'cmd', ['beeper.disable']);
     assert.equal(reply.message, 'OK');
     assert.deepEqual(upsd.seen.slice(0, 4), ['plain:STARTTLS', 'tls:USERNAME "admin"', 'tls:PASSWORD', 'tls:INSTCMD "demo" beeper.disable']);

@@ -41,9 +41,38 @@ async function serve(current: () => Snapshot, http: Record<string, unknown> = {}
 test('/health: 503 with each failed check (old backlog, refused output, every device failing long), 200 again when well', async () => {
   let s = snapshot({
     outbox: { pendingRows: 5, pendingBytes: 100, oldestPendingMs: NOW - 1000_000, dropped: 0, deadLetters: 0, backfillPending: 0 },
-    outputs: [{ output: 'influx', target: 'influx v1 http://127.0.0.1:8086 db=x', written: 0, refused: 3, retries: 0, state: 'refused', nextTryMs: NOW + 5000, lastErrorClass: 'http_401', lastError: 'authorization failed', lastErrorMs: NOW }],
+    outputs: [
+      {
+        output: 'influx',
+        target: 'influx v1 http://127.0.0.1:8086 db=x',
+        written: 0,
+        refused: 3,
+        retries: 0,
+        state: 'refused',
+        nextTryMs: NOW + 5000,
+        lastErrorClass: 'http_401',
+        lastError: 'authorization failed',
+        lastErrorMs: NOW,
+      },
+    ],
     devices: [
-      { name: 'a', driver: 'nut-ups', nextRunMs: null, ok: 0, failed: 9, timedOut: 0, skipped: 0, errors: {} as never, lastDurationMs: 1, points: 0, lastOkMs: null, lastErrorMs: NOW, lastError: 'x', failingSinceMs: NOW - 700_000, consecutiveFailures: 9 },
+      {
+        name: 'a',
+        driver: 'nut-ups',
+        nextRunMs: null,
+        ok: 0,
+        failed: 9,
+        timedOut: 0,
+        skipped: 0,
+        errors: {} as never,
+        lastDurationMs: 1,
+        points: 0,
+        lastOkMs: null,
+        lastErrorMs: NOW,
+        lastError: 'x',
+        failingSinceMs: NOW - 700_000,
+        consecutiveFailures: 9,
+      },
     ],
   });
   const { port, server } = await serve(() => s);
@@ -52,7 +81,10 @@ test('/health: 503 with each failed check (old backlog, refused output, every de
     assert.equal(res.status, 503);
     const body = (await res.json()) as { healthy: boolean; failed: { check: string; message: string }[] };
     assert.equal(body.healthy, false);
-    assert.deepEqual(body.failed.map((f) => f.check), ['outbox_pending_age', 'output_refused', 'devices_failing']);
+    assert.deepEqual(
+      body.failed.map((f) => f.check),
+      ['outbox_pending_age', 'output_refused', 'devices_failing'],
+    );
     assert.equal(body.failed[0]!.message, 'oldest pending point is 1000s old (limit 900s)');
     assert.doesNotMatch(JSON.stringify(body), /authorization failed/, 'no server words in the body, only the class');
     s = snapshot();

@@ -9,8 +9,30 @@ test('a snapshot as wattline_device / _outbox / _output / _process lines: intege
   const NOW = Date.parse('2026-12-01T12:00:00Z');
   const errors: Snapshot['devices'][number]['errors'] = { timeout: 2, lock_timeout: 0, transport: 5, device: 0, frame: 1, config: 0, other: 0 };
   const s: Snapshot = {
-    timeMs: NOW, startedMs: NOW - 86_400_000, version: '0.1.0', host: 'pi-garage', site: 'home',
-    devices: [{ name: 'meter', driver: 'dsmr-p1', nextRunMs: NOW + 1000, ok: 8630, failed: 8, timedOut: 2, skipped: 1, errors, lastDurationMs: 12.5, points: 17260, lastOkMs: NOW - 4000, lastErrorMs: NOW - 3_600_000, lastError: 'x', failingSinceMs: null, consecutiveFailures: 0 }],
+    timeMs: NOW,
+    startedMs: NOW - 86_400_000,
+    version: '0.1.0',
+    host: 'pi-garage',
+    site: 'home',
+    devices: [
+      {
+        name: 'meter',
+        driver: 'dsmr-p1',
+        nextRunMs: NOW + 1000,
+        ok: 8630,
+        failed: 8,
+        timedOut: 2,
+        skipped: 1,
+        errors,
+        lastDurationMs: 12.5,
+        points: 17260,
+        lastOkMs: NOW - 4000,
+        lastErrorMs: NOW - 3_600_000,
+        lastError: 'x',
+        failingSinceMs: null,
+        consecutiveFailures: 0,
+      },
+    ],
     outbox: { pendingRows: 120, pendingBytes: 14400, oldestPendingMs: NOW - 30_000, dropped: 0, deadLetters: 1, backfillPending: 0 },
     outputs: [
       { output: 'influx', target: 't', written: 172000, refused: 0, retries: 3, state: 'backing_off', nextTryMs: NOW + 8000, lastErrorClass: 'network', lastError: 'e', lastErrorMs: NOW },

@@ -58,9 +58,15 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       outbox.append(all.slice(3, 7), 'ns');
       outbox.append(all.slice(7), 'ns');
       const batch = outbox.peek(100, 1_000_000)!;
-      assert.deepEqual(batch.rows.map((r) => r.line), all);
+      assert.deepEqual(
+        batch.rows.map((r) => r.line),
+        all,
+      );
       assert.ok(batch.rows.every((r, i) => i === 0 || r.id > batch.rows[i - 1]!.id));
-      assert.equal(batch.bytes, all.reduce((n, l) => n + lineBytes(l), 0));
+      assert.equal(
+        batch.bytes,
+        all.reduce((n, l) => n + lineBytes(l), 0),
+      );
       assert.deepEqual(outbox.peek(100, 1_000_000), batch);
     });
 
@@ -69,9 +75,15 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const all = lines('m', 10);
       outbox.append(all, 'ms');
       const batch = outbox.peek(3, 1_000_000)!;
-      assert.deepEqual(batch.rows.map((r) => r.line), all.slice(0, 3));
+      assert.deepEqual(
+        batch.rows.map((r) => r.line),
+        all.slice(0, 3),
+      );
       assert.ok(batch.rows.every((r) => r.precision === 'ms'));
-      assert.equal(batch.bytes, all.slice(0, 3).reduce((n, l) => n + lineBytes(l), 0));
+      assert.equal(
+        batch.bytes,
+        all.slice(0, 3).reduce((n, l) => n + lineBytes(l), 0),
+      );
     });
 
     test('peek stops at maxBytes, counting UTF-8 bytes plus a newline per line', (t) => {
@@ -79,7 +91,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const tenBytes = ['m v="é"1', 'm v="é"2', 'm v="é"3']; // 9 UTF-8 bytes + newline each
       assert.equal(lineBytes(tenBytes[0]!), 10);
       outbox.append(tenBytes, 'ns');
-      assert.deepEqual(outbox.peek(10, 20)!.rows.map((r) => r.line), tenBytes.slice(0, 2));
+      assert.deepEqual(
+        outbox.peek(10, 20)!.rows.map((r) => r.line),
+        tenBytes.slice(0, 2),
+      );
       assert.equal(outbox.peek(10, 20)!.bytes, 20);
       assert.equal(outbox.peek(10, 29)!.rows.length, 2);
       assert.equal(outbox.peek(10, 30)!.rows.length, 3);
@@ -90,7 +105,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const big = 'big v="' + 'x'.repeat(500) + '"';
       outbox.append([big, 'small v=1'], 's');
       const batch = outbox.peek(10, 100)!;
-      assert.deepEqual(batch.rows.map((r) => r.line), [big]);
+      assert.deepEqual(
+        batch.rows.map((r) => r.line),
+        [big],
+      );
       assert.equal(batch.bytes, lineBytes(big));
     });
 
@@ -100,7 +118,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       outbox.append(many, 'ns');
       outbox.append(['other'], 's');
       outbox.append(['tail'], 'ns');
-      assert.deepEqual(outbox.peek(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)!.rows.map((r) => r.line), many);
+      assert.deepEqual(
+        outbox.peek(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)!.rows.map((r) => r.line),
+        many,
+      );
       assert.equal(outbox.peek(11_000, Number.MAX_SAFE_INTEGER)!.rows.length, 11_000);
       const someBytes = many.slice(0, 10_200).reduce((n, l) => n + lineBytes(l), 0);
       assert.equal(outbox.peek(Number.MAX_SAFE_INTEGER, someBytes)!.rows.length, 10_200);
@@ -118,7 +139,11 @@ function outboxContract(name: string, factory: OutboxFactory): void {
         seen.push([batch.rows[0]!.precision, batch.rows.map((r) => r.line)]);
         outbox.ack(batch.rows.map((r) => r.id));
       }
-      assert.deepEqual(seen, [['ns', ['n1', 'n2']], ['s', ['s1', 's2']], ['ns', ['n3']]]);
+      assert.deepEqual(seen, [
+        ['ns', ['n1', 'n2']],
+        ['s', ['s1', 's2']],
+        ['ns', ['n3']],
+      ]);
     });
 
     test('peek after an id: the next oldest rows of one precision, in order, without acking the first', (t) => {
@@ -128,22 +153,46 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       outbox.append(['s1', 's2'], 's');
       outbox.append(['m1'], 'ms');
       const first = outbox.peek(3, 1_000_000)!;
-      assert.deepEqual(first.rows.map((r) => r.line), a.slice(0, 3));
+      assert.deepEqual(
+        first.rows.map((r) => r.line),
+        a.slice(0, 3),
+      );
       const lastId = first.rows[2]!.id;
       // Nothing acked yet: the rows after the first batch, same limits, same precision rule.
       const second = outbox.peek(3, 1_000_000, lastId)!;
-      assert.deepEqual(second.rows.map((r) => r.line), a.slice(3));
+      assert.deepEqual(
+        second.rows.map((r) => r.line),
+        a.slice(3),
+      );
       assert.ok(second.rows.every((r, i) => r.id > lastId && (i === 0 || r.id > second.rows[i - 1]!.id)));
-      assert.equal(second.bytes, a.slice(3).reduce((n, l) => n + lineBytes(l), 0));
+      assert.equal(
+        second.bytes,
+        a.slice(3).reduce((n, l) => n + lineBytes(l), 0),
+      );
       const third = outbox.peek(10, 1_000_000, second.rows.at(-1)!.id)!;
-      assert.deepEqual(third.rows.map((r) => [r.line, r.precision]), [['s1', 's'], ['s2', 's']]);
+      assert.deepEqual(
+        third.rows.map((r) => [r.line, r.precision]),
+        [
+          ['s1', 's'],
+          ['s2', 's'],
+        ],
+      );
       const fourth = outbox.peek(10, 1_000_000, third.rows.at(-1)!.id)!;
-      assert.deepEqual(fourth.rows.map((r) => r.line), ['m1']);
+      assert.deepEqual(
+        fourth.rows.map((r) => r.line),
+        ['m1'],
+      );
       assert.equal(outbox.peek(10, 1_000_000, fourth.rows[0]!.id), null, 'nothing after the newest row');
       // afterId between ids, below every id, and maxBytes still honoured.
-      assert.deepEqual(outbox.peek(2, 1_000_000, lastId - 1)!.rows.map((r) => r.id), [lastId, second.rows[0]!.id]);
+      assert.deepEqual(
+        outbox.peek(2, 1_000_000, lastId - 1)!.rows.map((r) => r.id),
+        [lastId, second.rows[0]!.id],
+      );
       assert.deepEqual(outbox.peek(3, 1_000_000, 0), first);
-      assert.deepEqual(outbox.peek(10, lineBytes(a[3]!), lastId)!.rows.map((r) => r.line), [a[3]]);
+      assert.deepEqual(
+        outbox.peek(10, lineBytes(a[3]!), lastId)!.rows.map((r) => r.line),
+        [a[3]],
+      );
       // Acking the first batch leaves the second where it was.
       outbox.ack(first.rows.map((r) => r.id));
       assert.deepEqual(outbox.peek(3, 1_000_000), second);
@@ -157,15 +206,24 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const ids = outbox.peek(10, 100_000)!.rows.map((r) => r.id);
       outbox.ack([ids[4]!, ids[1]!, ids[4]!, 999_999]);
       const left = outbox.peek(10, 100_000)!;
-      assert.deepEqual(left.rows.map((r) => r.line), [all[0], all[2], all[3], all[5]]);
+      assert.deepEqual(
+        left.rows.map((r) => r.line),
+        [all[0], all[2], all[3], all[5]],
+      );
       assert.deepEqual(outbox.stats().rows, 4);
       assert.equal(outbox.stats().bytes, left.bytes);
       // In id order, as the flusher acks a batch: runs of consecutive ids, and an unknown
       // id past the end that must not widen the run over its neighbour.
       outbox.ack([ids[2]!, ids[3]!, 999_999]);
-      assert.deepEqual(outbox.peek(10, 100_000)!.rows.map((r) => r.line), [all[0], all[5]]);
+      assert.deepEqual(
+        outbox.peek(10, 100_000)!.rows.map((r) => r.line),
+        [all[0], all[5]],
+      );
       outbox.ack([ids[0]!, ids[5]! - 1]);
-      assert.deepEqual(outbox.peek(10, 100_000)!.rows.map((r) => r.line), [all[5]]);
+      assert.deepEqual(
+        outbox.peek(10, 100_000)!.rows.map((r) => r.line),
+        [all[5]],
+      );
       assert.equal(outbox.stats().rows, 1);
     });
 
@@ -183,11 +241,17 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const outbox = open(t, { maxRows: 5, maxBytes: 1_000_000 });
       assert.deepEqual(outbox.append(['1', '2', '3'], 'ns'), { dropped: 0 });
       assert.deepEqual(outbox.append(['4', '5', '6', '7'], 'ns'), { dropped: 2 });
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['3', '4', '5', '6', '7']);
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        ['3', '4', '5', '6', '7'],
+      );
       assert.deepEqual(outbox.stats(), { rows: 5, bytes: 10, oldestCommittedMs: 1_000, dropped: 2, deadLetters: 0 });
       // One append larger than the outbox keeps only its newest lines.
       assert.deepEqual(outbox.append(['a', 'b', 'c', 'd', 'e', 'f', 'g'], 'ns'), { dropped: 7 });
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['c', 'd', 'e', 'f', 'g']);
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        ['c', 'd', 'e', 'f', 'g'],
+      );
       assert.equal(outbox.stats().dropped, 9);
     });
 
@@ -196,7 +260,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const tens = ['line-0001', 'line-0002', 'line-0003', 'line-0004']; // 10 bytes each
       assert.deepEqual(outbox.append(tens.slice(0, 3), 'ns'), { dropped: 0 });
       assert.deepEqual(outbox.append(tens.slice(3), 'ns'), { dropped: 1 });
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), tens.slice(1));
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        tens.slice(1),
+      );
       assert.equal(outbox.stats().bytes, 30);
       // A row bigger than the whole outbox cannot stay.
       assert.deepEqual(outbox.append(['x'.repeat(40)], 'ns'), { dropped: 4 });
@@ -210,10 +277,16 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const ids = outbox.peek(10, 1000)!.rows.map((r) => r.id);
       clock.set(6_000);
       const moved = outbox.deadLetter([ids[3]!, ids[1]!], 400, 'unable to parse');
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['ok1', 'ok2']);
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        ['ok1', 'ok2'],
+      );
       const dead = outbox.listDeadLetters();
       // What deadLetter returns is what retry/purge take (the flusher logs it), in row order.
-      assert.deepEqual(moved, dead.map((d) => d.id));
+      assert.deepEqual(
+        moved,
+        dead.map((d) => d.id),
+      );
       assert.deepEqual(
         dead.map(({ line, precision, status, message, timeMs }) => ({ line, precision, status, message, timeMs })),
         [
@@ -222,7 +295,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
         ],
       );
       assert.ok(dead[1]!.id > dead[0]!.id);
-      assert.deepEqual(outbox.listDeadLetters(1).map((d) => d.line), ['bad1']);
+      assert.deepEqual(
+        outbox.listDeadLetters(1).map((d) => d.line),
+        ['bad1'],
+      );
       assert.equal(outbox.listDeadLetters(0).length, 0);
       assert.equal(outbox.listDeadLetters(Infinity).length, 2);
       assert.equal(outbox.listDeadLetters(-1).length, 2);
@@ -243,7 +319,10 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       clock.set(9_000);
       assert.equal(outbox.retryDeadLetters(), 2);
       const batch = outbox.peek(10, 1000)!;
-      assert.deepEqual(batch.rows.map((r) => r.line), ['c', 'd', 'a', 'b']);
+      assert.deepEqual(
+        batch.rows.map((r) => r.line),
+        ['c', 'd', 'a', 'b'],
+      );
       assert.ok(batch.rows.every((r) => r.precision === 's'));
       assert.ok(batch.rows[2]!.id > Math.max(...ids, batch.rows[1]!.id));
       assert.deepEqual(outbox.stats(), { rows: 4, bytes: 8, oldestCommittedMs: 1_000, dropped: 0, deadLetters: 0 });
@@ -254,12 +333,22 @@ function outboxContract(name: string, factory: OutboxFactory): void {
     test('retry and purge of chosen dead letters touch only those', (t) => {
       const outbox = open(t);
       outbox.append(['a', 'b', 'c', 'd'], 'ns');
-      outbox.deadLetter(outbox.peek(10, 1000)!.rows.map((r) => r.id), 400, 'bad');
+      outbox.deadLetter(
+        outbox.peek(10, 1000)!.rows.map((r) => r.id),
+        400,
+        'bad',
+      );
       const dead = outbox.listDeadLetters();
       assert.equal(outbox.retryDeadLetters([dead[2]!.id, 123_456]), 1);
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['c']);
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        ['c'],
+      );
       assert.equal(outbox.purgeDeadLetters([dead[0]!.id]), 1);
-      assert.deepEqual(outbox.listDeadLetters().map((d) => d.line), ['b', 'd']);
+      assert.deepEqual(
+        outbox.listDeadLetters().map((d) => d.line),
+        ['b', 'd'],
+      );
       assert.equal(outbox.stats().deadLetters, 2);
       assert.equal(outbox.purgeDeadLetters(), 2);
       assert.equal(outbox.retryDeadLetters(), 0);
@@ -269,10 +358,17 @@ function outboxContract(name: string, factory: OutboxFactory): void {
     test('retried dead letters obey the limits like any append', (t) => {
       const outbox = open(t, { maxRows: 3, maxBytes: 1_000_000 });
       outbox.append(['a', 'b'], 'ns');
-      outbox.deadLetter(outbox.peek(10, 1000)!.rows.map((r) => r.id), 400, 'bad');
+      outbox.deadLetter(
+        outbox.peek(10, 1000)!.rows.map((r) => r.id),
+        400,
+        'bad',
+      );
       outbox.append(['c', 'd'], 'ns');
       assert.equal(outbox.retryDeadLetters(), 2);
-      assert.deepEqual(outbox.peek(10, 1000)!.rows.map((r) => r.line), ['d', 'a', 'b']);
+      assert.deepEqual(
+        outbox.peek(10, 1000)!.rows.map((r) => r.line),
+        ['d', 'a', 'b'],
+      );
       assert.equal(outbox.stats().dropped, 1);
     });
 
@@ -294,8 +390,14 @@ function outboxContract(name: string, factory: OutboxFactory): void {
       const odd = ['m,t=a\\ b s="q\\"x\\\\"', 'm s="é€😀"', 'm s="nul\u0000inside"', 'm s="tab\there"'];
       outbox.append(odd, 'ns');
       const batch = outbox.peek(10, 100_000)!;
-      assert.deepEqual(batch.rows.map((r) => r.line), odd);
-      assert.equal(outbox.stats().bytes, odd.reduce((n, l) => n + lineBytes(l), 0));
+      assert.deepEqual(
+        batch.rows.map((r) => r.line),
+        odd,
+      );
+      assert.equal(
+        outbox.stats().bytes,
+        odd.reduce((n, l) => n + lineBytes(l), 0),
+      );
     });
 
     test('bad arguments and a closed outbox throw', () => {

@@ -52,7 +52,10 @@ test('jobs ready within the window share one commit; each resolves only once its
   );
   assert.deepEqual(committedLines(path), [], 'nothing is committed before the window ends');
   const results = await Promise.all(jobs);
-  assert.deepEqual(results, [1, 2, 3, 4, 5].map(() => ({ dropped: 0 })));
+  assert.deepEqual(
+    results,
+    [1, 2, 3, 4, 5].map(() => ({ dropped: 0 })),
+  );
   assert.deepEqual(commits.counts, { commits: 1, jobs: 5 });
   const expected = [1, 2, 3, 4, 5].flatMap((j) => [`m,job=${j} v=1i`, `m,job=${j} v=2i`]);
   for (const seen of seenAtResolve) assert.deepEqual(seen, expected);
@@ -121,7 +124,10 @@ test('an error of the group transaction fails every job of the group', async () 
   const shortWait = openSqliteOutbox(path, ROOMY, { busyTimeoutMs: 10 });
   const jobs = new GroupCommit(shortWait, 5);
   const outcomes = await Promise.allSettled([jobs.append(['m v=1i'], 'ms'), jobs.append(['m v=2i'], 'ms')]);
-  assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['rejected', 'rejected'],
+  );
   for (const o of outcomes) assert.match(String((o as PromiseRejectedResult).reason), /locked|busy/i);
   blocker.exec('ROLLBACK');
   blocker.close();

@@ -25,7 +25,11 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'wattline-integrity-'));
   healthy = join(dir, 'healthy.sqlite');
   const o = new SqliteOutbox(healthy, LIMITS, { reserveBytes: 0 });
-  for (let i = 0; i < ROWS; i += 1000) o.append(Array.from({ length: 1000 }, (_, k) => line(i + k)), 's');
+  for (let i = 0; i < ROWS; i += 1000)
+    o.append(
+      Array.from({ length: 1000 }, (_, k) => line(i + k)),
+      's',
+    );
   const first = o.peek(2, 1e9)!.rows.map((r) => r.id);
   o.deadLetter(first, 400, 'unable to parse');
   o.close();

@@ -7,18 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameError } from '../../src/core/errors.js';
 import { decodeAts, decodeAtsMemory, decodeAtsStatus, decodeRatings, atsMemoryCommand } from '../../src/devices/powerwalker-ats/codec.js';
-import {
-  cancelCommand,
-  decodeCountdowns,
-  decodeEnergy,
-  decodeMemory,
-  decodeModel,
-  decodePowers,
-  decodeStatus,
-  memoryCommand,
-  shutdownCommand,
-  shutdownDelayCode,
-} from '../../src/devices/powerwalker-pdu/codec.js';
+import { cancelCommand, decodeCountdowns, decodeEnergy, decodeMemory, decodeModel, decodePowers, decodeStatus, memoryCommand, shutdownCommand, shutdownDelayCode } from '../../src/devices/powerwalker-pdu/codec.js';
 import { decodeFirmware, decodeProtocolId, encodeCommand, replyPayload, tokens } from '../../src/devices/powerwalker/codec.js';
 import { ReplyFramer } from '../../src/devices/powerwalker/framer.js';
 
@@ -108,10 +97,22 @@ test('memory map: hex digits sent as :;<=>? and the per-outlet config byte (§1.
 
 test('§1.7 ATS samples: QATS, QAS (only on_src1), QRI with ---.-, GM', () => {
   const a = decodeAts(replyPayload('(227.3 50.0 227.3 50.0 14.0 2.2 1.0 35.0', 'QATS'));
-  assert.deepEqual(a, { sources: [{ voltageV: 227.3, frequencyHz: 50 }, { voltageV: 227.3, frequencyHz: 50 }], loadPct: 14, outputA: 2.2, syncAngleDeg: 1, temperatureC: 35 });
+  assert.deepEqual(a, {
+    sources: [
+      { voltageV: 227.3, frequencyHz: 50 },
+      { voltageV: 227.3, frequencyHz: 50 },
+    ],
+    loadPct: 14,
+    outputA: 2.2,
+    syncAngleDeg: 1,
+    temperatureC: 35,
+  });
   const st = decodeAtsStatus(replyPayload('(000000010000000000000000', 'QAS'));
   assert.equal(st.flags.on_src1, 1);
-  assert.equal(Object.values(st.flags).reduce((x, y) => x + y, 0), 1);
+  assert.equal(
+    Object.values(st.flags).reduce((x, y) => x + y, 0),
+    1,
+  );
   assert.equal(st.bits, 1 << 16);
   assert.deepEqual(decodeRatings(replyPayload('(230.0 016 ---.- 50.0', 'QRI')), { ratedOutputV: 230, ratedOutputA: 16, ratedOutputHz: 50 });
   assert.deepEqual(decodeAtsMemory('258', 0), { address: 0, key: 'src1_voltage_high_loss', value: 258 });

@@ -22,7 +22,12 @@ const prepare = (verb: string, args: string[], options: PduOptions = opts({ cont
   powerwalkerPduDriver.control!.prepare(verb, args, options, 'pdu1');
 
 test('prepare: arguments checked, the message naming the accepted ranges', () => {
-  const input = (verb: string, args: string[], re: RegExp) => assert.throws(() => prepare(verb, args), (e: unknown) => e instanceof InputError && re.test(e.message), `${verb} ${args.join(' ')}`);
+  const input = (verb: string, args: string[], re: RegExp) =>
+    assert.throws(
+      () => prepare(verb, args),
+      (e: unknown) => e instanceof InputError && re.test(e.message),
+      `${verb} ${args.join(' ')}`,
+    );
   input('shutdown', ['9', '1'], /outlet "9" is not an outlet 1-8 or A \(all\)/);
   input('shutdown', ['1'], /missing the delay: 0 \(immediately\), 0\.1-0\.9, or whole minutes 1-99/);
   input('shutdown', ['1', '1.5'], /delay "1.5" is not 0 \(immediately\), 0\.1-0\.9, or whole minutes 1-99/);
@@ -52,7 +57,11 @@ test('prepare: the commands it builds, with the fixed immediate encoding', () =>
 
 test('prepare: refused unless the config allows the verb and the outlet; memory needs no allowance', () => {
   const denied = (verb: string, args: string[], options: PduOptions, re: RegExp) =>
-    assert.throws(() => prepare(verb, args, options), (e: unknown) => e instanceof ConfigError && re.test(e.message), `${verb} ${args.join(' ')}`);
+    assert.throws(
+      () => prepare(verb, args, options),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      `${verb} ${args.join(' ')}`,
+    );
   denied('off', ['1'], opts(), /control verb "off" is not allowed for this device \(allowed: none\)/);
   const some = opts({ control: { allow: ['off', 'shutdown'], outlets: [1, 2] } });
   denied('off', ['3'], some, /off on outlet 3 is not allowed \(allowed outlets: 1, 2\); add 3 to options.control.outlets/);

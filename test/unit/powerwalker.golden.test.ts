@@ -51,10 +51,7 @@ for (const r of replies) {
           break;
         case 'QGS': {
           const s = decodeStatus(p);
-          assert.deepEqual(
-            Object.fromEntries(Object.keys(r.expect).map((k) => [k, s[k as keyof typeof s]])),
-            r.expect,
-          );
+          assert.deepEqual(Object.fromEntries(Object.keys(r.expect).map((k) => [k, s[k as keyof typeof s]])), r.expect);
           assert.ok(Object.values(s.alarms).every((v) => v === 0));
           break;
         }

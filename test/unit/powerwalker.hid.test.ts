@@ -25,7 +25,10 @@ const clock = new FakeClock(42);
 
 test('toReports: a reply in 8-byte reports, the last NUL-padded', () => {
   const r = toReports(Buffer.from('(PI90\r'));
-  assert.deepEqual(r.map((b) => [...b]), [[0x28, 0x50, 0x49, 0x39, 0x30, 0x0d, 0, 0]]);
+  assert.deepEqual(
+    r.map((b) => [...b]),
+    [[0x28, 0x50, 0x49, 0x39, 0x30, 0x0d, 0, 0]],
+  );
   assert.equal(toReports(Buffer.alloc(17, 0x41)).length, 3);
 });
 
@@ -39,10 +42,16 @@ test('HID (simulated device behind a node-hid stand-in; no virtual HID here): PD
   assert.equal(res.points.find((p) => p.measurement === 'pdu')!.fields.input_v, 225.5);
   assert.equal(res.points.filter((p) => p.measurement === 'pdu_outlet').length, 8);
   // Commands leave as one write each, unchanged (no report-id byte, §1.1).
-  assert.deepEqual(hid.writes.slice(0, 2).map((b) => b.toString('latin1')), ['QPI\r', 'QMD\r']);
+  assert.deepEqual(
+    hid.writes.slice(0, 2).map((b) => b.toString('latin1')),
+    ['QPI\r', 'QMD\r'],
+  );
   // Replies arrived as padded 8-byte reports: the QGS reply (75 bytes) alone took 10.
   assert.ok(hid.reports.every((r) => r.length === 8));
-  assert.ok(hid.reports.some((r) => r.includes(0x0d) && r.at(-1) === 0), 'a padded last report');
+  assert.ok(
+    hid.reports.some((r) => r.includes(0x0d) && r.at(-1) === 0),
+    'a padded last report',
+  );
 
   const r = await session.control!(powerwalkerPduDriver.control!.prepare('off', ['3'], options, 'pdu-hid'), signal());
   assert.deepEqual(r.data?.commands, ['S,3.1']);
@@ -71,7 +80,10 @@ test('real node-hid: enumerates this machine (no HID device here) and the absent
   assert.ok(Array.isArray(list));
   const transport = new HidTransport({ vendorId: 0x0665, productId: 0x5161 });
   assert.equal(transport.key, 'hid:0665:5161');
-  await assert.rejects(transport.open(), (e: unknown) => e instanceof TransportError && /^hid: no HID device with vendorId 0x0665 productId 0x5161 .*node-hid found: /.test(e.message) && e.message.includes(list.length === 0 ? 'found: none' : '0x'));
+  await assert.rejects(
+    transport.open(),
+    (e: unknown) => e instanceof TransportError && /^hid: no HID device with vendorId 0x0665 productId 0x5161 .*node-hid found: /.test(e.message) && e.message.includes(list.length === 0 ? 'found: none' : '0x'),
+  );
   assert.equal(transport.isOpen, false);
 });
 

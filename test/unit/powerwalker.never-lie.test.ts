@@ -28,7 +28,7 @@ test('a 309-digit token is a FrameError, never Infinity or a RangeError', () => 
   assert.equal(integer('-0012', 'QPW', 'input'), -12);
 });
 
-test('a QGS outlet status code outside the table (7) costs only that outlet\'s status field, counted; the rest of the reply goes out', () => {
+test("a QGS outlet status code outside the table (7) costs only that outlet's status field, counted; the rest of the reply goes out", () => {
   const s = decodeStatus('0000000011111117 225.5 49.8 2.1 0.4 0.5 0.3 0.1 0.2 0.2 0.3 0.0 36.0');
   assert.deepEqual(s.outletStatus, [1, 1, 1, 1, 1, 1, 1, 7], 'the raw codes, as sent');
   const problems: FieldProblem[] = [];

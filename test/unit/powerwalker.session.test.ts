@@ -86,7 +86,10 @@ test('PDU poll: input, eight outlets, info on the first poll of a connection onl
   assert.deepEqual(r.sim.requests, ['QPI', 'QMD', 'QVFW', 'QGS', 'QPW', 'QPVA', 'QEC', 'QSR']);
 
   const second = await r.session.collect(signal());
-  assert.equal(second.points.find((p) => p.measurement === 'pdu_info'), undefined);
+  assert.equal(
+    second.points.find((p) => p.measurement === 'pdu_info'),
+    undefined,
+  );
   assert.deepEqual(r.sim.requests.slice(8), ['QGS', 'QPW', 'QPVA', 'QEC', 'QSR']);
   await r.session.close();
 });
@@ -139,8 +142,18 @@ test('a PDU driver meeting an ATS (and the other way round) refuses with a clear
   const { host, device } = createSimLink('sim:wrong');
   await device.open();
   const ats = startAtsSimulator(device);
-  const s = powerwalkerPduDriver.createSession({ device: 'pdu1', options: powerwalkerPduDriver.options.parse({ requestTimeoutMs: 150, control: { allow: ['off'], outlets: 'all' } }), tags: {}, transport: host, clock, log: silentLogger() });
-  await assert.rejects(s.collect(signal()), (e: unknown) => e instanceof PowerwalkerError && e.reason === 'identity' && /expects a PowerWalker PDU \(protocol PI90\).*PowerWalker ATS \(protocol PI97\); use driver powerwalker-ats/.test(e.message));
+  const s = powerwalkerPduDriver.createSession({
+    device: 'pdu1',
+    options: powerwalkerPduDriver.options.parse({ requestTimeoutMs: 150, control: { allow: ['off'], outlets: 'all' } }),
+    tags: {},
+    transport: host,
+    clock,
+    log: silentLogger(),
+  });
+  await assert.rejects(
+    s.collect(signal()),
+    (e: unknown) => e instanceof PowerwalkerError && e.reason === 'identity' && /expects a PowerWalker PDU \(protocol PI90\).*PowerWalker ATS \(protocol PI97\); use driver powerwalker-ats/.test(e.message),
+  );
   const req = powerwalkerPduDriver.control!.prepare('off', ['1'], powerwalkerPduDriver.options.parse({ control: { allow: ['off'], outlets: 'all' } }), 'pdu1');
   await assert.rejects(s.control!(req, signal()), /refusing to talk to this device/);
   assert.deepEqual(ats.requests, ['QPI', 'QPI']);
@@ -220,7 +233,10 @@ test('silence is a TimeoutError that ends the poll at once; the port unplugged i
   );
   await r.device.open();
   const back = await r.session.collect(signal());
-  assert.ok(back.points.some((p) => p.measurement === 'pdu_info'), 'identified afresh after the reopen');
+  assert.ok(
+    back.points.some((p) => p.measurement === 'pdu_info'),
+    'identified afresh after the reopen',
+  );
   assert.equal(r.session.stats().reopens, 1);
   await r.session.close();
 });

@@ -35,7 +35,11 @@ const folders = readdirSync(DEVICES).filter((f) => statSync(join(DEVICES, f)).is
 
 test('registry: every driver folder is registered, every registered driver has a folder with a README and a simulator', () => {
   const ids = drivers.map((d) => d.id);
-  assert.deepEqual(folders.filter((f) => !ids.includes(f) && !PROTOCOL_FAMILIES.includes(f) && !NOT_DRIVERS.includes(f)), [], 'folders that are neither a registered driver, a protocol family, nor the kit or blueprint');
+  assert.deepEqual(
+    folders.filter((f) => !ids.includes(f) && !PROTOCOL_FAMILIES.includes(f) && !NOT_DRIVERS.includes(f)),
+    [],
+    'folders that are neither a registered driver, a protocol family, nor the kit or blueprint',
+  );
   assert.ok(!ids.some((id) => NOT_DRIVERS.includes(id)), 'the kit and the blueprint are registered nowhere');
   const simulated = demoDevices().map((d) => d.driver);
   for (const id of ids) {
@@ -75,7 +79,10 @@ test('registry: every driver has a dashboard (scripts/dashboards/) that charts o
   walk(Object.values(DASHBOARDS));
   for (const d of drivers) {
     const measurements = Object.keys(d.fields?.measurements ?? {});
-    assert.ok(measurements.some((m) => charted.has(m)), `${d.id}: no dashboard in scripts/dashboards/ charts ${measurements.join(' or ')}`);
+    assert.ok(
+      measurements.some((m) => charted.has(m)),
+      `${d.id}: no dashboard in scripts/dashboards/ charts ${measurements.join(' or ')}`,
+    );
   }
 });
 
@@ -99,7 +106,11 @@ test('registry: the MQTT entities a driver declares name control verbs it has', 
   for (const d of drivers) {
     for (const e of d.fields?.entities ?? []) {
       const verbs = e.component === 'switch' ? [e.onVerb, e.offVerb] : [e.verb];
-      for (const v of verbs) assert.ok(d.control?.verbs.some((x) => x.name === v), `${d.id}: entity ${e.path} uses verb ${v}, which the driver does not offer`);
+      for (const v of verbs)
+        assert.ok(
+          d.control?.verbs.some((x) => x.name === v),
+          `${d.id}: entity ${e.path} uses verb ${v}, which the driver does not offer`,
+        );
       const m = e.component === 'switch' ? e.measurement : e.stateFrom?.measurement;
       if (m) assert.ok(d.fields!.measurements[m], `${d.id}: entity ${e.path} reads measurement ${m}, which the driver does not declare`);
     }
@@ -123,7 +134,11 @@ test('registry (through the simulators): every measurement and field each simula
         }
         for (const f of Object.keys(p.fields)) if (!declaredField(m, f)) missing.add(`${p.measurement}.${f}`);
         // A series tag the driver names is one its points carry (the device-level point of a measurement may lack it).
-        for (const t of m.series ?? []) assert.ok(r.points.some((q) => q.measurement === p.measurement && q.tags[t] !== undefined), `${r.device}: series tag ${t} of ${p.measurement} on no point`);
+        for (const t of m.series ?? [])
+          assert.ok(
+            r.points.some((q) => q.measurement === p.measurement && q.tags[t] !== undefined),
+            `${r.device}: series tag ${t} of ${p.measurement} on no point`,
+          );
       }
       assert.deepEqual([...missing], [], `${r.driver}: emitted but not declared in src/devices/${r.driver}/fields.ts`);
     }

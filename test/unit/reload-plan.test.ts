@@ -20,7 +20,14 @@ const names = (plan: ReturnType<typeof planReload>) => ({
 test('devices: added, removed (also by enabled: false), changed by schedule, tags or port, unchanged', () => {
   const before = loaded({ devices: [device('a'), device('b'), device('c'), device('d'), device('e', { port: { path: '/dev/ttyUSB0' }, simulate: false })] });
   const after = loaded({
-    devices: [device('a'), device('b', { schedule: '*/5 * * * *' }), device('c', { tags: { room: 'attic' } }), device('d', { enabled: false }), device('e', { port: { path: '/dev/ttyUSB1' }, simulate: false }), device('f')],
+    devices: [
+      device('a'),
+      device('b', { schedule: '*/5 * * * *' }),
+      device('c', { tags: { room: 'attic' } }),
+      device('d', { enabled: false }),
+      device('e', { port: { path: '/dev/ttyUSB1' }, simulate: false }),
+      device('f'),
+    ],
   });
   assert.deepEqual(names(planReload(before, after)), { added: ['f'], removed: ['d'], changed: ['b', 'c', 'e'], unchanged: ['a'] });
   assert.deepEqual(names(planReload(before, before)), { added: [], removed: [], changed: [], unchanged: ['a', 'b', 'c', 'd', 'e'] });
@@ -48,7 +55,10 @@ test('influx and outbox limits are noticed', () => {
 
 test('what only a restart can change is refused, naming every such key', () => {
   const refused = (raw: Record<string, unknown>, message: RegExp) =>
-    assert.throws(() => planReload(loaded({}), loaded(raw)), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    assert.throws(
+      () => planReload(loaded({}), loaded(raw)),
+      (e: unknown) => e instanceof ConfigError && message.test(e.message),
+    );
   refused({ outbox: { path: 'other.sqlite', synchronous: 'normal' } }, /^outbox\.path, outbox\.synchronous: changed, which needs a restart/);
   refused({ capture: { path: 'elsewhere' } }, /^capture: changed/);
   refused({ log: { format: 'json' } }, /^log\.format: changed/);

@@ -34,12 +34,7 @@ describe('PortLocks', () => {
       if (++inside === 2) bothIn.resolve();
       await bothIn.promise;
     };
-    await Promise.all([
-      locks.run('ttyUSB0', body('ttyUSB0', meet)),
-      locks.run('ttyUSB0', body('ttyUSB0', tick)),
-      locks.run('ttyUSB0', body('ttyUSB0', tick)),
-      locks.run('ttyUSB1', body('ttyUSB1', meet)),
-    ]);
+    await Promise.all([locks.run('ttyUSB0', body('ttyUSB0', meet)), locks.run('ttyUSB0', body('ttyUSB0', tick)), locks.run('ttyUSB0', body('ttyUSB0', tick)), locks.run('ttyUSB1', body('ttyUSB1', meet))]);
     assert.equal(maxPerKey, 1);
     assert.ok(maxTotal >= 2, `max concurrency ${maxTotal}`);
     assert.equal(locks.isHeld('ttyUSB0'), false);
@@ -92,7 +87,10 @@ describe('PortLocks', () => {
   test('an already aborted signal rejects at once, even on a free key', async () => {
     const locks = new PortLocks();
     let ran = false;
-    await assert.rejects(locks.run('k', () => void (ran = true), { signal: AbortSignal.abort(new Error('no')) }), /no/);
+    await assert.rejects(
+      locks.run('k', () => void (ran = true), { signal: AbortSignal.abort(new Error('no')) }),
+      /no/,
+    );
     assert.equal(ran, false);
     assert.equal(locks.isHeld('k'), false);
   });
@@ -154,7 +152,11 @@ describe('PortLocks', () => {
         const ran = await s.waitFor(Promise.all(settled));
         await s.waitIdle();
         for (const [key, order] of entered) {
-          assert.deepEqual(order, [...order].sort((x, y) => x - y), `FIFO broken on ${key}`);
+          assert.deepEqual(
+            order,
+            [...order].sort((x, y) => x - y),
+            `FIFO broken on ${key}`,
+          );
           assert.equal(locks.isHeld(key), false);
         }
         tasks.forEach((t, i) => {

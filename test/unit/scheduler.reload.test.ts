@@ -9,10 +9,19 @@ const job = (name: string, run: JobSpec['run'] = async () => undefined, cron = '
 test('check() throws what add() would, registers nothing, and accepts a name already registered', () => {
   const s = new Scheduler();
   s.add(job('a'));
-  assert.throws(() => s.check(job('b', undefined, '*/61 * * * * *')), (e: unknown) => e instanceof ConfigError && /job b: invalid cron expression '\*\/61/.test(e.message));
-  assert.throws(() => s.check(job('b', undefined, '0 0 30 2 *')), (e: unknown) => e instanceof ConfigError && /never fires/.test(e.message));
+  assert.throws(
+    () => s.check(job('b', undefined, '*/61 * * * * *')),
+    (e: unknown) => e instanceof ConfigError && /job b: invalid cron expression '\*\/61/.test(e.message),
+  );
+  assert.throws(
+    () => s.check(job('b', undefined, '0 0 30 2 *')),
+    (e: unknown) => e instanceof ConfigError && /never fires/.test(e.message),
+  );
   s.check(job('a', undefined, '* * * * *'));
-  assert.deepEqual(s.status().map((j) => `${j.name} ${j.cron}`), ['a 0 0 1 1 *']);
+  assert.deepEqual(
+    s.status().map((j) => `${j.name} ${j.cron}`),
+    ['a 0 0 1 1 *'],
+  );
   assert.throws(() => s.add(job('a')), /duplicate job name/);
 });
 
@@ -20,10 +29,16 @@ test('remove() waits for the run in flight (which finishes, not aborted), and fr
   const s = new Scheduler();
   let release!: () => void;
   let aborted = false;
-  s.add(job('a', (signal) => new Promise<void>((resolve) => {
-    release = resolve;
-    signal.addEventListener('abort', () => (aborted = true));
-  })));
+  s.add(
+    job(
+      'a',
+      (signal) =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          signal.addEventListener('abort', () => (aborted = true));
+        }),
+    ),
+  );
   const result = s.runOnce(['a']);
   await new Promise((r) => setImmediate(r));
   let removed = false;

@@ -49,12 +49,7 @@ describe('Scheduler.add validation', () => {
       const s = new Scheduler();
       assert.throws(
         () => s.add(job({ name: 'pdu-rack', cron })),
-        (err: unknown) =>
-          err instanceof ConfigError &&
-          err.message.startsWith('job pdu-rack: invalid cron expression') &&
-          err.message.includes(`'${cron}'`) &&
-          err.message.includes(why) &&
-          !err.message.includes('\n'),
+        (err: unknown) => err instanceof ConfigError && err.message.startsWith('job pdu-rack: invalid cron expression') && err.message.includes(`'${cron}'`) && err.message.includes(why) && !err.message.includes('\n'),
       );
       assert.equal(s.status().length, 0);
     });
@@ -65,16 +60,28 @@ describe('Scheduler.add validation', () => {
     s.add(job({ name: 'a', cron: '*/5 * * * * *' }));
     s.add(job({ name: 'b', cron: '*/2 * * * *' }));
     s.add(job({ name: 'c', cron: '@hourly' }));
-    assert.deepEqual(s.status().map((x) => x.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      s.status().map((x) => x.name),
+      ['a', 'b', 'c'],
+    );
   });
 
   test('duplicate names, bad timeouts and bad timezones are ConfigErrors', () => {
     const s = new Scheduler();
     s.add(job({ name: 'a' }));
-    assert.throws(() => s.add(job({ name: 'a' })), (e: unknown) => e instanceof ConfigError && /job a: duplicate/.test(e.message));
-    assert.throws(() => s.add(job({ name: 'b', timeoutMs: 0 })), (e: unknown) => e instanceof ConfigError && /job b: timeoutMs/.test(e.message));
+    assert.throws(
+      () => s.add(job({ name: 'a' })),
+      (e: unknown) => e instanceof ConfigError && /job a: duplicate/.test(e.message),
+    );
+    assert.throws(
+      () => s.add(job({ name: 'b', timeoutMs: 0 })),
+      (e: unknown) => e instanceof ConfigError && /job b: timeoutMs/.test(e.message),
+    );
     assert.throws(() => s.add(job({ name: 'c', timeoutMs: Infinity })), ConfigError);
-    assert.throws(() => s.add(job({ name: 'd', timezone: 'Mars/Base' })), (e: unknown) => e instanceof ConfigError && /job d: invalid timezone 'Mars\/Base'/.test(e.message));
+    assert.throws(
+      () => s.add(job({ name: 'd', timezone: 'Mars/Base' })),
+      (e: unknown) => e instanceof ConfigError && /job d: invalid timezone 'Mars\/Base'/.test(e.message),
+    );
     assert.throws(() => new Scheduler({ timezone: 'Nowhere' }), ConfigError);
   });
 });
@@ -110,12 +117,21 @@ describe('Scheduler.runOnce', () => {
     s.add(job({ name: 'b1', portKey: 'B', run: body('b1', 'B', meet) }));
     s.add(job({ name: 'a3', portKey: 'A', run: body('a3', 'A', tick) }));
     const results = await s.runOnce();
-    assert.deepEqual(results.map((r) => [r.name, r.ok, r.outcome]), [
-      ['a1', true, 'ok'], ['a2', true, 'ok'], ['b1', true, 'ok'], ['a3', true, 'ok'],
-    ]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.ok, r.outcome]),
+      [
+        ['a1', true, 'ok'],
+        ['a2', true, 'ok'],
+        ['b1', true, 'ok'],
+        ['a3', true, 'ok'],
+      ],
+    );
     assert.equal(maxPerPort, 1);
     assert.ok(maxTotal >= 2, `max concurrency ${maxTotal}`);
-    assert.deepEqual(entered.filter((n) => n.startsWith('a')), ['a1', 'a2', 'a3']);
+    assert.deepEqual(
+      entered.filter((n) => n.startsWith('a')),
+      ['a1', 'a2', 'a3'],
+    );
     const st = byName(s.status());
     assert.equal(st.a2!.runs, 1);
     assert.equal(st.a2!.lastOk, true);
@@ -126,7 +142,15 @@ describe('Scheduler.runOnce', () => {
     const s = new Scheduler();
     let runs = 0;
     const gate = deferred();
-    s.add(job({ name: 'x', run: async () => { runs++; await gate.promise; } }));
+    s.add(
+      job({
+        name: 'x',
+        run: async () => {
+          runs++;
+          await gate.promise;
+        },
+      }),
+    );
     s.add(job({ name: 'y', run: async () => assert.fail('y must not run') }));
     await assert.rejects(s.runOnce(['nope']), (e: unknown) => e instanceof ConfigError && /no job named 'nope'/.test(e.message));
     const first = s.runOnce(['x']);
@@ -143,12 +167,31 @@ describe('Scheduler.runOnce', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const s = new Scheduler();
-      s.add(job({ name: 'garbage', portKey: 'P', run: async () => { throw new DeviceError('bad checksum', 'garbage'); } }));
-      s.add(job({ name: 'sync-throw', portKey: 'P', run: () => { throw new Error('boom'); } }));
+      s.add(
+        job({
+          name: 'garbage',
+          portKey: 'P',
+          run: async () => {
+            throw new DeviceError('bad checksum', 'garbage');
+          },
+        }),
+      );
+      s.add(
+        job({
+          name: 'sync-throw',
+          portKey: 'P',
+          run: () => {
+            throw new Error('boom');
+          },
+        }),
+      );
       s.add(job({ name: 'string-reject', portKey: 'P', run: () => Promise.reject('not an Error') }));
       s.add(job({ name: 'fine', portKey: 'P' }));
       const results = await s.runOnce();
-      assert.deepEqual(results.map((r) => r.outcome), ['error', 'error', 'error', 'ok']);
+      assert.deepEqual(
+        results.map((r) => r.outcome),
+        ['error', 'error', 'error', 'ok'],
+      );
       assert.ok(results[0]!.err instanceof DeviceError);
       assert.equal(results[0]!.error, 'bad checksum');
       assert.equal(results[2]!.error, 'not an Error');
@@ -170,7 +213,9 @@ describe('Scheduler.runOnce', () => {
     const seen: string[] = [];
     s.on('jobStart', ({ name, trigger }) => seen.push(`start ${name} ${trigger}`));
     s.on('jobEnd', ({ name, ok, durationMs }) => seen.push(`end ${name} ${ok} ${typeof durationMs}`));
-    s.on('jobEnd', () => { throw new Error('listener bug'); });
+    s.on('jobEnd', () => {
+      throw new Error('listener bug');
+    });
     s.add(job({ name: 'a' }));
     const [r] = await s.runOnce();
     assert.equal(r!.ok, true);
@@ -178,106 +223,127 @@ describe('Scheduler.runOnce', () => {
   });
 });
 
-for (const { kind, make } of CLOCKS) describe(`Scheduler timeouts (manual clock, ${kind})`, () => {
-  test('timeout aborts the signal, is recorded, and the port stays held until the job lets go', async () => {
-    const clock = make();
-    const s = new Scheduler({ clock });
-    let reason: unknown;
-    const zombie = deferred();
-    let started = false;
-    s.add(job({
-      name: 'slow', portKey: 'P', timeoutMs: 20,
-      // Ignores its signal on purpose: a driver bug must not let two jobs share a wire.
-      run: (signal) => {
-        started = true;
-        signal.addEventListener('abort', () => (reason = signal.reason));
-        return zombie.promise;
-      },
-    }));
-    let nextRan = false;
-    s.add(job({ name: 'next', portKey: 'P', lockWaitMs: 10_000, run: async () => void (nextRan = true) }));
-    const slow = s.runOnce(['slow']);
-    await until(() => started, 'slow started');
-    clock.advance(20);
-    const [r] = await slow;
-    assert.equal(r!.outcome, 'timeout');
-    assert.ok(r!.err instanceof TimeoutError);
-    assert.equal(r!.error, 'job slow timed out after 20ms');
-    assert.equal(reason, r!.err, 'the signal carries the TimeoutError');
-    assert.equal(r!.durationMs, 20);
-    let st = byName(s.status()).slow!;
-    assert.deepEqual([st.timeouts, st.failures, st.runs, st.running], [1, 1, 1, true]);
+for (const { kind, make } of CLOCKS)
+  describe(`Scheduler timeouts (manual clock, ${kind})`, () => {
+    test('timeout aborts the signal, is recorded, and the port stays held until the job lets go', async () => {
+      const clock = make();
+      const s = new Scheduler({ clock });
+      let reason: unknown;
+      const zombie = deferred();
+      let started = false;
+      s.add(
+        job({
+          name: 'slow',
+          portKey: 'P',
+          timeoutMs: 20,
+          // Ignores its signal on purpose: a driver bug must not let two jobs share a wire.
+          run: (signal) => {
+            started = true;
+            signal.addEventListener('abort', () => (reason = signal.reason));
+            return zombie.promise;
+          },
+        }),
+      );
+      let nextRan = false;
+      s.add(job({ name: 'next', portKey: 'P', lockWaitMs: 10_000, run: async () => void (nextRan = true) }));
+      const slow = s.runOnce(['slow']);
+      await until(() => started, 'slow started');
+      clock.advance(20);
+      const [r] = await slow;
+      assert.equal(r!.outcome, 'timeout');
+      assert.ok(r!.err instanceof TimeoutError);
+      assert.equal(r!.error, 'job slow timed out after 20ms');
+      assert.equal(reason, r!.err, 'the signal carries the TimeoutError');
+      assert.equal(r!.durationMs, 20);
+      let st = byName(s.status()).slow!;
+      assert.deepEqual([st.timeouts, st.failures, st.runs, st.running], [1, 1, 1, true]);
 
-    const next = s.runOnce(['next']);
-    await tick();
-    assert.equal(nextRan, false, 'port still held by the job that timed out');
-    zombie.resolve();
-    const [n] = await next;
-    assert.equal(n!.ok, true);
-    st = byName(s.status()).slow!;
-    assert.equal(st.running, false);
-  });
+      const next = s.runOnce(['next']);
+      await tick();
+      assert.equal(nextRan, false, 'port still held by the job that timed out');
+      zombie.resolve();
+      const [n] = await next;
+      assert.equal(n!.ok, true);
+      st = byName(s.status()).slow!;
+      assert.equal(st.running, false);
+    });
 
-  test('the timeout starts once the port is held; waiting has its own bound', async () => {
-    const clock = make();
-    const s = new Scheduler({ clock });
-    const gate = deferred();
-    let holderIn = false;
-    let quitterRan = false;
-    s.add(job({ name: 'holder', portKey: 'P', timeoutMs: 1_000_000, run: async () => { holderIn = true; await gate.promise; } }));
-    s.add(job({ name: 'patient', portKey: 'P', timeoutMs: 30, lockWaitMs: 1000 }));
-    s.add(job({ name: 'quitter', portKey: 'P', timeoutMs: 30, lockWaitMs: 50, run: async () => void (quitterRan = true) }));
-    const all = s.runOnce();
-    await until(() => holderIn, 'holder in');
-    clock.advance(100); // past both jobs' timeouts, past quitter's wait bound
-    await until(() => byName(s.status()).quitter!.runs === 1, 'quitter gave up');
-    gate.resolve();
-    const [holder, patient, quitter] = await all;
-    assert.equal(holder!.ok, true);
-    assert.equal(patient!.ok, true, 'time queued does not count against the timeout');
-    assert.equal(patient!.waitMs, 100);
-    assert.equal(quitter!.outcome, 'lock-timeout');
-    assert.ok(quitter!.err instanceof TimeoutError);
-    assert.equal(quitter!.error, 'job quitter waited more than 50 ms for port P');
-    assert.equal(quitter!.durationMs, 0);
-    assert.equal(quitterRan, false);
-    const st = byName(s.status()).quitter!;
-    assert.deepEqual([st.lockTimeouts, st.timeouts, st.failures, st.lastStart], [1, 0, 1, null]);
-  });
+    test('the timeout starts once the port is held; waiting has its own bound', async () => {
+      const clock = make();
+      const s = new Scheduler({ clock });
+      const gate = deferred();
+      let holderIn = false;
+      let quitterRan = false;
+      s.add(
+        job({
+          name: 'holder',
+          portKey: 'P',
+          timeoutMs: 1_000_000,
+          run: async () => {
+            holderIn = true;
+            await gate.promise;
+          },
+        }),
+      );
+      s.add(job({ name: 'patient', portKey: 'P', timeoutMs: 30, lockWaitMs: 1000 }));
+      s.add(job({ name: 'quitter', portKey: 'P', timeoutMs: 30, lockWaitMs: 50, run: async () => void (quitterRan = true) }));
+      const all = s.runOnce();
+      await until(() => holderIn, 'holder in');
+      clock.advance(100); // past both jobs' timeouts, past quitter's wait bound
+      await until(() => byName(s.status()).quitter!.runs === 1, 'quitter gave up');
+      gate.resolve();
+      const [holder, patient, quitter] = await all;
+      assert.equal(holder!.ok, true);
+      assert.equal(patient!.ok, true, 'time queued does not count against the timeout');
+      assert.equal(patient!.waitMs, 100);
+      assert.equal(quitter!.outcome, 'lock-timeout');
+      assert.ok(quitter!.err instanceof TimeoutError);
+      assert.equal(quitter!.error, 'job quitter waited more than 50 ms for port P');
+      assert.equal(quitter!.durationMs, 0);
+      assert.equal(quitterRan, false);
+      const st = byName(s.status()).quitter!;
+      assert.deepEqual([st.lockTimeouts, st.timeouts, st.failures, st.lastStart], [1, 0, 1, null]);
+    });
 
-  test('by default a job waits for its port as long as max(timeout, cron interval)', async () => {
-    const clock = make();
-    const s = new Scheduler({ clock });
-    const gate = deferred();
-    s.add(job({ name: 'holder', portKey: 'P', timeoutMs: 1_000_000, run: () => gate.promise }));
-    s.add(job({ name: 'every10s', cron: '*/10 * * * * *', portKey: 'P', timeoutMs: 1000 }));
-    const results = s.runOnce();
-    await tick();
-    clock.advance(9_999);
-    await tick();
-    assert.equal(byName(s.status()).every10s!.runs, 0);
-    clock.advance(1);
-    await until(() => byName(s.status()).every10s!.runs === 1, 'gave up');
-    gate.resolve();
-    const [, r] = await results;
-    assert.equal(r!.error, 'job every10s waited more than 10000 ms for port P');
+    test('by default a job waits for its port as long as max(timeout, cron interval)', async () => {
+      const clock = make();
+      const s = new Scheduler({ clock });
+      const gate = deferred();
+      s.add(job({ name: 'holder', portKey: 'P', timeoutMs: 1_000_000, run: () => gate.promise }));
+      s.add(job({ name: 'every10s', cron: '*/10 * * * * *', portKey: 'P', timeoutMs: 1000 }));
+      const results = s.runOnce();
+      await tick();
+      clock.advance(9_999);
+      await tick();
+      assert.equal(byName(s.status()).every10s!.runs, 0);
+      clock.advance(1);
+      await until(() => byName(s.status()).every10s!.runs === 1, 'gave up');
+      gate.resolve();
+      const [, r] = await results;
+      assert.equal(r!.error, 'job every10s waited more than 10000 ms for port P');
+    });
   });
-});
 
 describe('Scheduler.stop', () => {
   test('aborts running jobs and queued waiters, and waits for them to settle', async () => {
     const s = new Scheduler();
     const order: string[] = [];
-    s.add(job({
-      name: 'running', portKey: 'P',
-      run: (signal) => new Promise((_, reject) => {
-        order.push('started');
-        signal.addEventListener('abort', () => setImmediate(() => {
-          order.push('job settled');
-          reject(signal.reason);
-        }));
+    s.add(
+      job({
+        name: 'running',
+        portKey: 'P',
+        run: (signal) =>
+          new Promise((_, reject) => {
+            order.push('started');
+            signal.addEventListener('abort', () =>
+              setImmediate(() => {
+                order.push('job settled');
+                reject(signal.reason);
+              }),
+            );
+          }),
       }),
-    }));
+    );
     s.add(job({ name: 'queued', portKey: 'P', run: async () => void order.push('queued ran') }));
     s.start();
     const results = s.runOnce();
@@ -292,25 +358,34 @@ describe('Scheduler.stop', () => {
     assert.ok(s.status().every((x) => x.nextRun === null && !x.running));
   });
 
-  for (const { kind, make } of CLOCKS) test(`gives up waiting after stopTimeoutMs for a job that ignores its signal (${kind})`, async () => {
-    const clock = make();
-    const s = new Scheduler({ clock, stopTimeoutMs: 500 });
-    const gate = deferred();
-    let started = false;
-    s.add(job({ name: 'stubborn', run: async () => { started = true; await gate.promise; } }));
-    const results = s.runOnce();
-    await until(() => started, 'started');
-    let stopped = false;
-    const stopping = s.stop().then(() => (stopped = true));
-    await tick();
-    assert.equal(stopped, false);
-    clock.advance(500);
-    await stopping;
-    assert.equal(byName(s.status()).stubborn!.running, true);
-    gate.resolve();
-    const [r] = await results;
-    assert.equal(r!.ok, true, 'it finished after all, despite the abort');
-  });
+  for (const { kind, make } of CLOCKS)
+    test(`gives up waiting after stopTimeoutMs for a job that ignores its signal (${kind})`, async () => {
+      const clock = make();
+      const s = new Scheduler({ clock, stopTimeoutMs: 500 });
+      const gate = deferred();
+      let started = false;
+      s.add(
+        job({
+          name: 'stubborn',
+          run: async () => {
+            started = true;
+            await gate.promise;
+          },
+        }),
+      );
+      const results = s.runOnce();
+      await until(() => started, 'started');
+      let stopped = false;
+      const stopping = s.stop().then(() => (stopped = true));
+      await tick();
+      assert.equal(stopped, false);
+      clock.advance(500);
+      await stopping;
+      assert.equal(byName(s.status()).stubborn!.running, true);
+      gate.resolve();
+      const [r] = await results;
+      assert.equal(r!.ok, true, 'it finished after all, despite the abort');
+    });
 });
 
 // Real croner ticks (second-level); these wait for an event, never for a fixed time.
@@ -324,16 +399,38 @@ describe('Scheduler with real cron ticks', { concurrency: true }, () => {
       const release = deferred();
       let active = 0;
       let maxActive = 0;
-      s.add(job({
-        name: 'slow', cron: '* * * * * *', portKey: 'P',
-        run: async () => {
-          maxActive = Math.max(maxActive, ++active);
-          await release.promise; // held until a tick has been skipped
-          active--;
-        },
-      }));
-      s.add(job({ name: 'broken', cron: '* * * * * *', portKey: 'Q', run: async () => { throw new DeviceError('no answer', 'broken'); } }));
-      s.add(job({ name: 'throws', cron: '* * * * * *', portKey: null, run: () => { throw new Error('sync'); } }));
+      s.add(
+        job({
+          name: 'slow',
+          cron: '* * * * * *',
+          portKey: 'P',
+          run: async () => {
+            maxActive = Math.max(maxActive, ++active);
+            await release.promise; // held until a tick has been skipped
+            active--;
+          },
+        }),
+      );
+      s.add(
+        job({
+          name: 'broken',
+          cron: '* * * * * *',
+          portKey: 'Q',
+          run: async () => {
+            throw new DeviceError('no answer', 'broken');
+          },
+        }),
+      );
+      s.add(
+        job({
+          name: 'throws',
+          cron: '* * * * * *',
+          portKey: null,
+          run: () => {
+            throw new Error('sync');
+          },
+        }),
+      );
       const skipped = deferred();
       s.on('jobSkipped', ({ name }) => name === 'slow' && skipped.resolve());
       const slowEnded = deferred();
@@ -363,7 +460,17 @@ describe('Scheduler with real cron ticks', { concurrency: true }, () => {
     try {
       const release = deferred();
       let runs = 0;
-      s.add(job({ name: 'j', cron: '* * * * * *', portKey: 'P', run: async () => { runs++; await release.promise; } }));
+      s.add(
+        job({
+          name: 'j',
+          cron: '* * * * * *',
+          portKey: 'P',
+          run: async () => {
+            runs++;
+            await release.promise;
+          },
+        }),
+      );
       const skipped = deferred();
       s.on('jobSkipped', () => skipped.resolve());
       const manual = s.runOnce(['j']);

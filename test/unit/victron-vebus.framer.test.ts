@@ -92,7 +92,10 @@ test('link: a version frame between request and reply is counted as unsolicited,
   link.attach();
   device.on('data', () => {
     // The MK3's idle version frame lands first, then garbage, then the reply.
-    void device.write(VERSION).then(() => device.write(hex('00 07'))).then(() => device.write(AC));
+    void device
+      .write(VERSION)
+      .then(() => device.write(hex('00 07')))
+      .then(() => device.write(AC));
   });
   const reply = await link.request(infoRequest(1), 500, new AbortController().signal);
   assert.deepEqual(reply.raw, AC);
@@ -126,13 +129,11 @@ test('link: a late X reply is not taken for the next (Y) request, which times ou
 
 test('property: any sequence of good frames, cut into any chunks, comes out whole and in order', async () => {
   const { default: fc } = await import('fast-check');
-  const goodFrame = fc
-    .record({ info: fc.boolean(), data: fc.uint8Array({ minLength: 1, maxLength: 20 }) })
-    .map(({ info, data }) => {
-      const body = [data.length + 1, info ? 0x20 : 0xff, ...data];
-      const sum = body.reduce((a, b) => a + b, 0);
-      return Buffer.from([...body, (256 - (sum & 0xff)) & 0xff]);
-    });
+  const goodFrame = fc.record({ info: fc.boolean(), data: fc.uint8Array({ minLength: 1, maxLength: 20 }) }).map(({ info, data }) => {
+    const body = [data.length + 1, info ? 0x20 : 0xff, ...data];
+    const sum = body.reduce((a, b) => a + b, 0);
+    return Buffer.from([...body, (256 - (sum & 0xff)) & 0xff]);
+  });
   fc.assert(
     fc.property(fc.array(goodFrame, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (fs, cuts) => {
       const all = Buffer.concat(fs);
@@ -144,7 +145,10 @@ test('property: any sequence of good frames, cut into any chunks, comes out whol
         out.push(...framer.feed(all.subarray(at, p)));
         at = p;
       }
-      assert.deepEqual(frames(out), fs.map((f) => f.toString('hex')));
+      assert.deepEqual(
+        frames(out),
+        fs.map((f) => f.toString('hex')),
+      );
       assert.equal(framer.counters.garbageBytes + framer.counters.checksumErrors, 0);
     }),
   );

@@ -58,8 +58,14 @@ test('victron-vebus golden: every recorded reply is one frame, fed whole or byte
   const stream = Buffer.concat(replies.map(bytes));
   const whole = framed([stream]);
   const byByte = framed([...stream].map((b) => Buffer.from([b])));
-  assert.deepEqual(whole.map((f) => f.raw.toString('hex')), replies.map((f) => bytes(f).toString('hex')));
-  assert.deepEqual(byByte.map((f) => f.raw.toString('hex')), replies.map((f) => bytes(f).toString('hex')));
+  assert.deepEqual(
+    whole.map((f) => f.raw.toString('hex')),
+    replies.map((f) => bytes(f).toString('hex')),
+  );
+  assert.deepEqual(
+    byByte.map((f) => f.raw.toString('hex')),
+    replies.map((f) => bytes(f).toString('hex')),
+  );
 });
 
 for (const r of replies) {

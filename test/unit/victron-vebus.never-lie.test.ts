@@ -51,7 +51,10 @@ test('MultiPlus 24/3000: the whole poll through the assembler gives inverter_a=-
   assert.equal(l1!.fields.inverter_a, -0.02);
   assert.equal('state' in dev!.fields, false, 'an unknown state byte is not stored as a state');
   assert.ok(dev!.fields.battery_v === 52.3, 'the rest of the reading still goes out');
-  assert.deepEqual(problems.map((p) => p.reason), ['unknown state']);
+  assert.deepEqual(
+    problems.map((p) => p.reason),
+    ['unknown state'],
+  );
   assert.match(problems[0]!.detail, /0xB7/);
   // A known state still is one.
   const ok = { ...reading, ac: [{ ...reading.ac[0]!, state: 9 }] };
@@ -62,10 +65,16 @@ test('MultiPlus 24/3000: the whole poll through the assembler gives inverter_a=-
 
 test('RAM-variable info with scale word 0x8000 (fuzz finding): a FrameError, and the assembler keeps the default scale with a counted problem', () => {
   const bad = parseFrame(buildFrame([0xff, 0x58, 0x8e, 0x00, 0x80, 0x8f, 0x00, 0x00]));
-  assert.throws(() => decodeVarInfo(bad), (e) => e instanceof FrameError && /scale word 0x8000/.test(e.message));
+  assert.throws(
+    () => decodeVarInfo(bad),
+    (e) => e instanceof FrameError && /scale word 0x8000/.test(e.message),
+  );
   const asm = new PollAssembler();
   asm.exchange(varInfoRequest(LETTER_X, 3), bad);
   assert.deepEqual(asm.infos[3], DEFAULT_VAR_INFO[3]);
-  assert.deepEqual(asm.problems.map((p) => p.reason), ['bad scale']);
+  assert.deepEqual(
+    asm.problems.map((p) => p.reason),
+    ['bad scale'],
+  );
   assert.equal(decodeAcInfo(frame(AC_MP24_3000), asm.infos).inverterA, -0.02);
 });

@@ -94,7 +94,10 @@ test('captures: each poll re-decodes into the same points with the same timestam
       s.records.length = 0;
       const res = await s.session.collect(signal());
       const t0 = s.records[0]!.timeMs;
-      assert.ok(res.points.every((p) => p.time === BigInt(t0) * 1_000_000n), 'points carry the first record time');
+      assert.ok(
+        res.points.every((p) => p.time === BigInt(t0) * 1_000_000n),
+        'points carry the first record time',
+      );
       const ctx = { device: 'mp2', options: s.options, tags: { site: 'home' }, clock: systemClock };
       const again = victronVebusDriver.decodeCapture!(s.records, ctx);
       assert.deepEqual(again.errors, []);
@@ -170,7 +173,10 @@ test('three phases: F 01, 02, 03 each poll, a point per phase', async () => {
   const s = await setup({}, { state: { phases: [ph(1), ph(2), ph(3)] } });
   try {
     const res = await s.session.collect(signal());
-    assert.deepEqual(res.points.map((p) => p.tags.phase ?? '-'), ['-', 'L1', 'L2', 'L3']);
+    assert.deepEqual(
+      res.points.map((p) => p.tags.phase ?? '-'),
+      ['-', 'L1', 'L2', 'L3'],
+    );
     assert.equal(fieldsOf(res.points, 'L3').mains_a, 3);
     assert.equal(fieldsOf(res.points).phases, 3);
   } finally {
@@ -179,7 +185,15 @@ test('three phases: F 01, 02, 03 each poll, a point per phase', async () => {
 });
 
 test('ESS scan: an assistant with 15 RAM ids is stepped over (1 + 15), not stuck (the original computed (1 + value) & 0xF)', async () => {
-  const s = await setup({}, { assistants: [{ id: 0x00a, vars: 15 }, { id: 0x005, vars: 4 }] });
+  const s = await setup(
+    {},
+    {
+      assistants: [
+        { id: 0x00a, vars: 15 },
+        { id: 0x005, vars: 4 },
+      ],
+    },
+  );
   try {
     await s.session.collect(signal());
     assert.equal(s.simulator.essSetpointId, 145);
@@ -223,7 +237,10 @@ test('control: ess-power within limits reaches the simulator (RAM only), sleep/w
     await s.session.control!(ctl.prepare('wakeup', [], s.options, 'mp2'), signal());
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(s.simulator.rawCommands, ['sleep', 'wakeup']);
-    assert.ok(s.simulator.writes.every((w) => (w.flags & 0x02) === 0x02), 'never an EEPROM write');
+    assert.ok(
+      s.simulator.writes.every((w) => (w.flags & 0x02) === 0x02),
+      'never an EEPROM write',
+    );
   } finally {
     await s.stop();
   }
@@ -233,12 +250,21 @@ test('control: refused when not configured, outside the limits, or not a number 
   const ctl = victronVebusDriver.control!;
   const none = victronVebusDriver.options.parse({});
   const limited = victronVebusDriver.options.parse({ control: { essPower: { min: -300, max: 800 } } });
-  assert.throws(() => ctl.prepare('ess-power', ['100'], none, 'mp2'), (e: unknown) => e instanceof ConfigError && /mp2: ess-power is not allowed; set options.control.essPower/.test(e.message));
-  assert.throws(() => ctl.prepare('ess-power', ['900'], limited, 'mp2'), (e: unknown) => e instanceof InputError && /900 W is outside the allowed range -300…800 W/.test(e.message));
+  assert.throws(
+    () => ctl.prepare('ess-power', ['100'], none, 'mp2'),
+    (e: unknown) => e instanceof ConfigError && /mp2: ess-power is not allowed; set options.control.essPower/.test(e.message),
+  );
+  assert.throws(
+    () => ctl.prepare('ess-power', ['900'], limited, 'mp2'),
+    (e: unknown) => e instanceof InputError && /900 W is outside the allowed range -300…800 W/.test(e.message),
+  );
   assert.throws(() => ctl.prepare('ess-power', ['-301'], limited, 'mp2'), InputError);
   assert.throws(() => ctl.prepare('ess-power', ['1.5'], limited, 'mp2'), /not a whole number of watts \(-300…800 W\)/);
   assert.throws(() => ctl.prepare('ess-power', [], limited, 'mp2'), /takes one argument/);
-  assert.throws(() => ctl.prepare('sleep', [], limited, 'mp2'), (e: unknown) => e instanceof ConfigError && /options.control.sleep: true/.test(e.message));
+  assert.throws(
+    () => ctl.prepare('sleep', [], limited, 'mp2'),
+    (e: unknown) => e instanceof ConfigError && /options.control.sleep: true/.test(e.message),
+  );
   assert.equal(ctl.prepare('ess-power', ['800'], limited, 'mp2').summary, 'ESS set-point 800 W (charge), RAM only');
   assert.equal(ctl.cliName, 'vebus');
   assert.throws(() => victronVebusDriver.options.parse({ control: { essPower: { min: 10, max: -10 } } }), /min must not be above max/);
@@ -247,7 +273,10 @@ test('control: refused when not configured, outside the limits, or not a number 
 test('control: ess-power without an ESS assistant is a DeviceError that says what to set', async () => {
   const s = await setup({ control: { essPower: { min: -100, max: 100 } } }, { assistants: [{ id: 9, vars: 0 }] });
   try {
-    await assert.rejects(s.session.control!(victronVebusDriver.control!.prepare('ess-power', ['50'], s.options, 'mp2'), signal()), (e: unknown) => e instanceof DeviceError && /no ESS assistant found .*essSetpointRamId/.test(e.message));
+    await assert.rejects(
+      s.session.control!(victronVebusDriver.control!.prepare('ess-power', ['50'], s.options, 'mp2'), signal()),
+      (e: unknown) => e instanceof DeviceError && /no ESS assistant found .*essSetpointRamId/.test(e.message),
+    );
   } finally {
     await s.stop();
   }

@@ -165,7 +165,7 @@ test('plain (the original no_vscp): the note is the topic, the meter value text 
   );
 });
 
-test('a configured GUID and topic template: the last two bytes become each reading\'s id', () => {
+test("a configured GUID and topic template: the last two bytes become each reading's id", () => {
   const c = vscpSchema.parse({ guid: '01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:FF:FF', topic: 'home/{xclass}/{xtype}/{xguid}', readings: { voltage_l1: { id: 0x1234 } } });
   const guid = parseGuid(c.guid!) as number[];
   const messages = new VscpEncoder(c, guid).messages(meterValues(framedTelegram()), TIMES);
@@ -176,7 +176,10 @@ test('a telegram without the readings, or with values that are not numbers, publ
   const c = vscpSchema.parse({ profile: 'compat' });
   const text = '/XMX5\r\n\r\n1-0:1.8.0(*kWh)\r\n1-0:32.7.0(abc*V)\r\n1-0:31.7.0(001.5*A)\r\n!0000\r\n';
   const messages = new VscpEncoder(c, GUID).messages(meterValues(text), TIMES);
-  assert.deepEqual(messages.map((m) => m.topic.split('/').pop()), ['5']);
+  assert.deepEqual(
+    messages.map((m) => m.topic.split('/').pop()),
+    ['5'],
+  );
 });
 
 test('bad VSCP settings: one message each, naming the place', () => {
@@ -211,7 +214,16 @@ test("shiftDecimal moves the meter's own digits; pythonFloat writes what Python'
   assert.equal(shiftDecimal('.5', 0), '0.5');
   assert.equal(shiftDecimal('1.2.3', 0), undefined);
   assert.equal(shiftDecimal('', 0), undefined);
-  for (const [x, py] of [[2, '2.0'], [0, '0.0'], [1090.59, '1090.59'], [1e-5, '1e-05'], [1.5e16, '1.5e+16'], [123456789012345680, '1.2345678901234568e+17'], [0.0001, '0.0001'], [-3, '-3.0']] as const) {
+  for (const [x, py] of [
+    [2, '2.0'],
+    [0, '0.0'],
+    [1090.59, '1090.59'],
+    [1e-5, '1e-05'],
+    [1.5e16, '1.5e+16'],
+    [123456789012345680, '1.2345678901234568e+17'],
+    [0.0001, '0.0001'],
+    [-3, '-3.0'],
+  ] as const) {
     assert.equal(pythonFloat(x), py);
   }
   // Property: moving the point by k places is the decimal value times 10^k, whatever the padding.

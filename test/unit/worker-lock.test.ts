@@ -11,13 +11,14 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'wattline-lock-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a second holder is refused with the first one\'s PID; after release the lock is free again', () => {
+test("a second holder is refused with the first one's PID; after release the lock is free again", () => {
   const outbox = join(dir, 'data', 'outbox.sqlite');
   const first = acquireWorkerLock(outbox);
   assert.equal(readFileSync(workerLockPaths(outbox).pid, 'utf8'), `${process.pid}\n`);
   assert.throws(
     () => acquireWorkerLock(outbox),
-    (err: unknown) => err instanceof ConfigError && err.message === `${outbox}: another wattline worker (PID ${process.pid}) is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
+    (err: unknown) =>
+      err instanceof ConfigError && err.message === `${outbox}: another wattline worker (PID ${process.pid}) is running on this outbox; one worker per outbox: stop it first, or give this one its own outbox.path`,
   );
   first.release();
   assert.equal(existsSync(workerLockPaths(outbox).pid), false);

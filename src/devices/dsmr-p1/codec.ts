@@ -97,7 +97,7 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
   let legacyGas: { channel: number; time: string; unit: string } | undefined;
   let lineNo = 1;
 
-  for (let pos = nl + 1; pos < len; ) {
+  for (let pos = nl + 1; pos < len;) {
     let next = text.indexOf('\n', pos);
     if (next < 0) next = len;
     const s = pos;
@@ -138,7 +138,7 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
       continue;
     }
     let n = 0;
-    for (let p = open; p < e; ) {
+    for (let p = open; p < e;) {
       const close = text.indexOf(')', p + 1);
       if (text.charCodeAt(p) !== 40 || close < 0 || close >= e) {
         n = -1;
@@ -180,12 +180,13 @@ export function decodeTelegram(text: string, options: DecodeOptions): Telegram {
     t.unknown++;
   }
 
-  if (channels) for (const c of channels.values()) {
-    // No device: an empty or all-zero id, a placeholder reading time, or no reading at all.
-    if (!c.hasReading || !c.hasId || c.placeholderTime) continue;
-    const { hasId: _i, hasReading: _r, placeholderTime: _p, ...device } = c;
-    t.mbus.push(device);
-  }
+  if (channels)
+    for (const c of channels.values()) {
+      // No device: an empty or all-zero id, a placeholder reading time, or no reading at all.
+      if (!c.hasReading || !c.hasId || c.placeholderTime) continue;
+      const { hasId: _i, hasReading: _r, placeholderTime: _p, ...device } = c;
+      t.mbus.push(device);
+    }
   return t;
 }
 

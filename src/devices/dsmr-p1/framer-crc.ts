@@ -22,15 +22,7 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES;
 export function crc16arc(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
   let i = start;
   for (; i + 8 <= end; i += 8) {
-    crc =
-      T7[(crc ^ bytes[i]) & 0xff] ^
-      T6[((crc >>> 8) ^ bytes[i + 1]) & 0xff] ^
-      T5[bytes[i + 2]] ^
-      T4[bytes[i + 3]] ^
-      T3[bytes[i + 4]] ^
-      T2[bytes[i + 5]] ^
-      T1[bytes[i + 6]] ^
-      T0[bytes[i + 7]];
+    crc = T7[(crc ^ bytes[i]) & 0xff] ^ T6[((crc >>> 8) ^ bytes[i + 1]) & 0xff] ^ T5[bytes[i + 2]] ^ T4[bytes[i + 3]] ^ T3[bytes[i + 4]] ^ T2[bytes[i + 5]] ^ T1[bytes[i + 6]] ^ T0[bytes[i + 7]];
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ T0[(crc ^ bytes[i]) & 0xff];
   return crc;

@@ -51,7 +51,8 @@ export function decodeHdhkCapture(records: readonly CaptureRecord[], ctx: Decode
     if (!crcOk(f)) return void errors.push(`${where}: bad CRC`);
     if (f[0] !== req.unit) return void errors.push(`${where}: reply from unit ${f[0]}, asked unit ${req.unit}`);
     if (f[1] === (FC_READ_HOLDING | 0x80)) {
-      if (req.start === INFO.start) info.set(req.unit, null); // refuses 0-2, still reports currents (as live)
+      if (req.start === INFO.start)
+        info.set(req.unit, null); // refuses 0-2, still reports currents (as live)
       else errors.push(`unit ${req.unit}: Modbus exception ${f[2]}`);
       return;
     }

@@ -41,17 +41,9 @@ export const unitSchema = z
 export const hdhkOptionsSchema = z
   .strictObject({
     units: z.array(unitSchema).min(1).max(UNIT_ID_MAX).describe('The meters on this bus, polled in this order'),
-    pauseMs: z
-      .int()
-      .min(0)
-      .max(10_000)
-      .default(20)
-      .describe('Pause between two requests on the bus, ms (at least the 3.5-character gap: ~4 ms at 9600 baud, docs/protocols/hdhk.md §2.6)'),
+    pauseMs: z.int().min(0).max(10_000).default(20).describe('Pause between two requests on the bus, ms (at least the 3.5-character gap: ~4 ms at 9600 baud, docs/protocols/hdhk.md §2.6)'),
     requestTimeoutMs: z.int().min(10).max(60_000).default(1000).describe('How long to wait for each reply, ms (the original used 1 s)'),
-    frequency: z
-      .enum(['skip', 'read'])
-      .default('skip')
-      .describe('read: also read each channel frequency (registers 24-39, in the same request as the currents)'),
+    frequency: z.enum(['skip', 'read']).default('skip').describe('read: also read each channel frequency (registers 24-39, in the same request as the currents)'),
   })
   .superRefine((o, ctx) => {
     const ids = new Map<number, number>();

@@ -55,8 +55,7 @@ export class IdentityCache {
 
   get(device: string): Identity | undefined {
     const row = this.db.prepare('SELECT nodeid, serial, datatype, updated_ms FROM wpu_identity WHERE device = ?').get(device) as
-      | { nodeid: Buffer; serial: Buffer | null; datatype: Buffer; updated_ms: number }
-      | undefined;
+      { nodeid: Buffer; serial: Buffer | null; datatype: Buffer; updated_ms: number } | undefined;
     return row ? { nodeid: row.nodeid, serial: row.serial, datatype: row.datatype, updatedMs: row.updated_ms } : undefined;
   }
 

@@ -14,7 +14,13 @@ const TEMPERATURE: FieldSpec = { quantity: 'temperature', unit: '°C', kind: 'ga
 export const ithoWpuFields: DriverFields = {
   manufacturer: 'Itho Daalderop',
   measurements: {
-    itho_wpu: { fields: {}, patterns: [[/^t_/, TEMPERATURE], [/./, byName]] },
+    itho_wpu: {
+      fields: {},
+      patterns: [
+        [/^t_/, TEMPERATURE],
+        [/./, byName],
+      ],
+    },
     itho_wpu_counters: { fields: {}, patterns: [[/./, byName]] },
   },
 };

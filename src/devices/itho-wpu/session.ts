@@ -60,18 +60,23 @@ export class IthoWpuSession implements DeviceSession {
     const o = this.ctx.options;
     const stale = this.staleI2c;
     this.staleI2c = undefined;
-    return WpuBus.open(command, notification, {
-      device: this.ctx.device,
-      i2cBus: o.i2cBus,
-      commandTimeoutMs: o.commandTimeoutMs,
-      replyTimeoutMs: o.replyTimeoutMs,
-      retries: o.retries,
-      retryDelayMs: o.retryDelayMs,
-      clock: this.ctx.clock,
-      log: this.ctx.log,
-      capture: safeCapture(this.ctx, 'itho-wpu'),
-      counts: this.counts,
-    }, stale);
+    return WpuBus.open(
+      command,
+      notification,
+      {
+        device: this.ctx.device,
+        i2cBus: o.i2cBus,
+        commandTimeoutMs: o.commandTimeoutMs,
+        replyTimeoutMs: o.replyTimeoutMs,
+        retries: o.retries,
+        retryDelayMs: o.retryDelayMs,
+        clock: this.ctx.clock,
+        log: this.ctx.log,
+        capture: safeCapture(this.ctx, 'itho-wpu'),
+        counts: this.counts,
+      },
+      stale,
+    );
   }
 
   private async closeBus(bus: WpuBus): Promise<void> {
@@ -199,4 +204,3 @@ export class IthoWpuSession implements DeviceSession {
     return { ...this.counts };
   }
 }
-

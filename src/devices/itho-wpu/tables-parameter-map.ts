@@ -106,7 +106,7 @@ export class ParameterMap {
     const row = this.db.prepare(SQL.version).get(listVersion) as VersionRow | undefined;
     if (!row) {
       const known = (this.db.prepare('SELECT version FROM versiebeheer ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-      const range = known.length ? `it has ${known.length} version${known.length === 1 ? "" : "s"}, ${known[0]}..${known.at(-1)}` : "it has none";
+      const range = known.length ? `it has ${known.length} version${known.length === 1 ? '' : 's'}, ${known[0]}..${known.at(-1)}` : 'it has none';
       throw new ParameterMapError(`parameter map ${this.path}: no list version ${listVersion} in versiebeheer (${range}); convert a newer .par file`);
     }
     return row;
@@ -157,9 +157,7 @@ export class ParameterMap {
 export function labelsFor(map: ParameterMap, listVersion: number, fieldCount: number): Label[] {
   const labels = map.labels(listVersion);
   if (labels.length !== fieldCount) {
-    throw new ParameterMapError(
-      `parameter map ${map.path}: list version ${listVersion} has ${labels.length} data labels, but the WPU's datatype list has ${fieldCount} fields; the map does not fit this WPU`,
-    );
+    throw new ParameterMapError(`parameter map ${map.path}: list version ${listVersion} has ${labels.length} data labels, but the WPU's datatype list has ${fieldCount} fields; the map does not fit this WPU`);
   }
   return labels;
 }

@@ -40,14 +40,11 @@ export const nutUpsOptionsSchema = z
           .describe('off: plain TCP; starttls: send STARTTLS right after connecting and talk TLS from then on (upsd needs CERTFILE in upsd.conf); never falls back to plaintext'),
         ca: z.string().trim().min(1).max(4096).optional().describe('Path to a PEM file with the CA (or the self-signed upsd certificate) to trust; default the system CAs'),
         rejectUnauthorized: z.boolean().default(true).describe('Refuse a upsd certificate that is not trusted or does not match the name (false only for testing)'),
-        servername: z.string().trim().min(1).max(253).optional().describe('Name upsd\'s certificate must carry (and SNI); default the host, unless host is an IP address'),
+        servername: z.string().trim().min(1).max(253).optional().describe("Name upsd's certificate must carry (and SNI); default the host, unless host is an IP address"),
       })
       .default({ mode: 'off', rejectUnauthorized: true })
       .describe('TLS to upsd (STARTTLS, NUT 2.8)'),
-    info: z
-      .enum(['tags', 'none'])
-      .default('tags')
-      .describe('tags: maker, model and serial (read once per connection) become the tags mfr, model, serial; none: they are only logged'),
+    info: z.enum(['tags', 'none']).default('tags').describe('tags: maker, model and serial (read once per connection) become the tags mfr, model, serial; none: they are only logged'),
   })
   .superRefine((o, ctx) => {
     if (o.password !== undefined && o.username === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'a password needs a username' });

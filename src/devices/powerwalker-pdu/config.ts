@@ -17,7 +17,10 @@ export const pduOptionsSchema = z
     retries,
     control: z
       .strictObject({
-        allow: z.array(z.enum(PDU_WRITE_VERBS)).default([]).describe(`Verbs \`wattline pdu <device> …\` may send: ${PDU_WRITE_VERBS.join(', ')}; none by default`),
+        allow: z
+          .array(z.enum(PDU_WRITE_VERBS))
+          .default([])
+          .describe(`Verbs \`wattline pdu <device> …\` may send: ${PDU_WRITE_VERBS.join(', ')}; none by default`),
         outlets: z
           .union([z.literal('all'), z.array(z.int().min(1).max(OUTLETS)).max(OUTLETS)])
           .default([])

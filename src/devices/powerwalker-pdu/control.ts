@@ -23,10 +23,7 @@ export const PDU_VERBS: readonly ControlVerbSpec[] = [
   { name: 'memory', usage: '<address>', description: `Read memory address 0-${MEMORY_MAX} (settings: start-up delay, outlet alarms and config, input thresholds)`, readOnly: true },
 ];
 
-export type PduControlParams =
-  | { kind: 'command'; command: string; outlets?: Outlet }
-  | { kind: 'switch'; to: 'on' | 'off'; outlet: Outlet }
-  | { kind: 'memory'; address: number };
+export type PduControlParams = { kind: 'command'; command: string; outlets?: Outlet } | { kind: 'switch'; to: 'on' | 'off'; outlet: Outlet } | { kind: 'memory'; address: number };
 
 const OUTLET_RANGE = `an outlet 1-${OUTLETS} or A (all)`;
 const DELAY_RANGE = '0 (immediately), 0.1-0.9, or whole minutes 1-99';

@@ -89,7 +89,13 @@ export class PduSession extends PowerwalkerSession<PduOptions> {
     for (const c of commands) await this.link.command(c, signal);
     const was = todo.map((o) => `${o}: ${OUTLET_STATUS[status.outletStatus[o - 1]!] ?? '?'}`).join(', ');
     const how = (o: number) =>
-      plan.get(o) === 'cancel' ? (to === 'on' ? 'stays on (pending shutdown cancelled)' : 'stays off (pending restore cancelled)') : to === 'off' ? 'switches off in 6 s, after the "shutdown imminent" warning' : 'switches on in about 7 s (shutdown in 0.1 min, restore after 1 s)';
+      plan.get(o) === 'cancel'
+        ? to === 'on'
+          ? 'stays on (pending shutdown cancelled)'
+          : 'stays off (pending restore cancelled)'
+        : to === 'off'
+          ? 'switches off in 6 s, after the "shutdown imminent" warning'
+          : 'switches on in about 7 s (shutdown in 0.1 min, restore after 1 s)';
     const lines = [...new Set(todo.map(how))].map((h) => `outlet${todo.filter((o) => how(o) === h).length > 1 ? 's' : ''} ${todo.filter((o) => how(o) === h).join(', ')} ${h}`);
     return { message: `${lines.join('; ')} (was ${was})`, data: { outlets: todo, commands, already } };
   }

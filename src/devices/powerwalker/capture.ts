@@ -16,10 +16,7 @@ export interface CaptureCommand {
 
 const CONTROL = /^(?:S,|CS,|TP$|CEC$|QGM|GM\d)/;
 
-export function decodeExchanges(
-  records: readonly CaptureRecord[],
-  commands: ReadonlyMap<string, CaptureCommand>,
-): { values: Record<string, unknown>; errors: string[]; timeMs: number | undefined } {
+export function decodeExchanges(records: readonly CaptureRecord[], commands: ReadonlyMap<string, CaptureCommand>): { values: Record<string, unknown>; errors: string[]; timeMs: number | undefined } {
   const values: Record<string, unknown> = {};
   const errors: string[] = [];
   let pending: { command: string; index: number } | undefined;

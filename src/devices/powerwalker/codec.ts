@@ -25,7 +25,10 @@ export function replyPayload(frame: Uint8Array | string, command: string): strin
 
 /** Exactly `count` space-separated tokens, or a FrameError (a stale reply to another command has another count). */
 export function tokens(payload: string, count: number, command: string): string[] {
-  const t = payload.trim().split(/ +/).filter((s) => s.length > 0);
+  const t = payload
+    .trim()
+    .split(/ +/)
+    .filter((s) => s.length > 0);
   if (t.length !== count) throw new FrameError(`${command}: expected ${count} fields, got ${t.length}: ${show(payload)}`, 'length');
   return t;
 }

@@ -121,7 +121,12 @@ export abstract class PowerwalkerSession<O extends PowerwalkerCommonOptions> imp
       const mine = FAMILY[this.expected]!;
       const other = FAMILY[id];
       const what = other ? `a ${other.label} (protocol ${id}); use driver ${other.driver}` : `protocol ${id}, which wattline does not know`;
-      throw new PowerwalkerError(`${this.ctx.device}: refusing to talk to this device: driver ${mine.driver} expects a ${mine.label} (protocol ${this.expected}), but ${this.ctx.transport.key} answers as ${what}`, this.ctx.device, 'identity', 'QPI');
+      throw new PowerwalkerError(
+        `${this.ctx.device}: refusing to talk to this device: driver ${mine.driver} expects a ${mine.label} (protocol ${this.expected}), but ${this.ctx.transport.key} answers as ${what}`,
+        this.ctx.device,
+        'identity',
+        'QPI',
+      );
     }
     this.identified = true;
     return id;

@@ -6,21 +6,7 @@
  * follow the data), and all bytes, len and chk included, sum to 0 mod 256 (§3.2).
  */
 import { FrameError } from '../../core/errors.js';
-import {
-  CMD,
-  DEFAULT_VAR_INFO,
-  INFO_SNAPSHOT,
-  LEN_LED_FLAG,
-  MARKER_COMMAND,
-  MARKER_INFO,
-  PHASE_INFO_DC,
-  SIGNED_RAM_IDS,
-  WCMD,
-  WREPLY,
-  WRITE_FLAG_RAM_ONLY,
-  type Letter,
-  type VarInfo,
-} from './tables.js';
+import { CMD, DEFAULT_VAR_INFO, INFO_SNAPSHOT, LEN_LED_FLAG, MARKER_COMMAND, MARKER_INFO, PHASE_INFO_DC, SIGNED_RAM_IDS, WCMD, WREPLY, WRITE_FLAG_RAM_ONLY, type Letter, type VarInfo } from './tables.js';
 
 export interface VebusFrame {
   /** The whole frame, len through checksum. */

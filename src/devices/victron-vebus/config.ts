@@ -26,12 +26,7 @@ export const vebusOptionsSchema = z
   .strictObject({
     address: z.int().min(0).max(31).default(0).describe('VE.Bus device address selected on connect (0: the master or a single unit)'),
     requestTimeoutMs: z.int().min(50).max(60_000).default(500).describe('How long to wait for each reply, ms (the original: 0.5 s)'),
-    offlineAfterMs: z
-      .int()
-      .min(1000)
-      .max(86_400_000)
-      .default(10_000)
-      .describe('Without a complete poll for this long, ms, the next poll connects afresh (version, address, scales, ESS scan); the original: 10 s'),
+    offlineAfterMs: z.int().min(1000).max(86_400_000).default(10_000).describe('Without a complete poll for this long, ms, the next poll connects afresh (version, address, scales, ESS scan); the original: 10 s'),
     snapshotWaitMs: z.int().min(0).max(5000).default(130).describe('Least time between the snapshot trigger (F 06) and reading it (X 38), ms (the device needs about 130 ms)'),
     phases: z.int().min(1).max(4).optional().describe('AC phases to read (F 01…04); default: what the L1 info frame says'),
     essSetpointRamId: z.int().min(1).max(255).optional().describe('RAM id of the ESS set-point; default: found by the assistant scan on connect'),

@@ -45,7 +45,6 @@ export interface LinkCounters {
   timeouts: number;
 }
 
-
 export class VebusLink {
   readonly framer = new VebusFramer();
   readonly counters: LinkCounters = { unsolicited_version: 0, stray_frames: 0, timeouts: 0 };

@@ -9,20 +9,7 @@
  */
 import { FrameError } from '../../core/errors.js';
 import { int, msToNs, type FieldValue, type Point } from '../../core/point.js';
-import {
-  decodeAcInfo,
-  decodeDcInfo,
-  decodeLeds,
-  decodeRamRead,
-  decodeSnapshot,
-  decodeVarInfo,
-  int16,
-  round,
-  type AcInfo,
-  type DcInfo,
-  type Leds,
-  type VebusFrame,
-} from './codec.js';
+import { decodeAcInfo, decodeDcInfo, decodeLeds, decodeRamRead, decodeSnapshot, decodeVarInfo, int16, round, type AcInfo, type DcInfo, type Leds, type VebusFrame } from './codec.js';
 import type { FieldProblem } from '../problems.js';
 import { CMD, DEFAULT_VAR_INFO, DEVICE_STATES, INFO_SNAPSHOT, LED_NAMES, LETTERS, MARKER_COMMAND, RAM, WCMD, type VarInfo } from './tables.js';
 
