@@ -100,10 +100,11 @@ function summarise(shape: Shape, warmupS: number): Record<string, number | strin
 }
 
 /** Points the worker has committed to its outbox (shows that the shape really polled). */
+/** Device points committed (nothing is delivered: no InfluxDB); the worker's own `wattline_*` self-metrics are not counted. */
 function committed(dir: string): number {
   const db = new Database(join(dir, 'outbox.sqlite'), { readonly: true });
   try {
-    return (db.prepare('SELECT rows FROM outbox_counters').get() as { rows: number }).rows;
+    return (db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE line NOT LIKE 'wattline\\_%' ESCAPE '\\'").get() as { n: number }).n;
   } finally {
     db.close();
   }
