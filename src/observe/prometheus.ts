@@ -25,28 +25,14 @@ export class PrometheusView {
 
   constructor() {
     const s = () => this.current!;
-    const gauge = (name: string, help: string, labelNames: string[], fill: (m: Gauge<string>, s: Snapshot) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          fill(this, s());
-        },
-      });
-    const counter = (name: string, help: string, labelNames: string[], fill: (m: Counter<string>, s: Snapshot) => void) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          fill(this, s());
-        },
-      });
+    // Each metric is filled from the current snapshot when scraped, after dropping the last scrape's series.
+    const fillFrom = <M extends { reset(): void }>(fill: (m: M, s: Snapshot) => void) =>
+      function (this: M) {
+        this.reset();
+        fill(this, s());
+      };
+    const gauge = (name: string, help: string, labelNames: string[], fill: (m: Gauge<string>, s: Snapshot) => void) => new Gauge({ name, help, labelNames, registers: [this.registry], collect: fillFrom(fill) });
+    const counter = (name: string, help: string, labelNames: string[], fill: (m: Counter<string>, s: Snapshot) => void) => new Counter({ name, help, labelNames, registers: [this.registry], collect: fillFrom(fill) });
     const dev = ['device', 'driver'];
     const labels = (d: { name: string; driver: string }) => ({ device: d.name, driver: d.driver });
 
