@@ -1,4 +1,4 @@
-import { Q, type DashboardSpec } from './kit.js';
+import { Q, stateSeries, type DashboardSpec } from './kit.js';
 
 /**
  * The overview: the one number per device family a person checks first, each linking to its
@@ -74,7 +74,7 @@ export const home: DashboardSpec = {
         kind: 'stat',
         title: 'ATS active source',
         measurement: 'ats',
-        series: [{ field: 'active_source', label: 'active source', q: Q.state, agg: 'last' }],
+        series: [stateSeries('active_source', 'active source')],
         mappings: { '0': ['none', 'red'], '1': ['source 1', 'green'], '2': ['source 2', 'orange'] },
         link: { title: 'PowerWalker PDU and ATS', uid: 'wattline-powerwalker' },
       },

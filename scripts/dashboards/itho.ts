@@ -1,4 +1,4 @@
-import { Q, type DashboardSpec } from './kit.js';
+import { Q, stateSeries, type DashboardSpec } from './kit.js';
 
 const t = (field: string, label: string) => ({ field, label, q: Q.temperature });
 const onOff = { '0': ['off', 'transparent'], '1': ['on', 'green'] } as Record<string, [string, string]>;
@@ -52,17 +52,12 @@ export const itho: DashboardSpec = {
         title: 'Pumps and heating element',
         measurement: 'itho_wpu',
         fill: 'previous',
-        series: [
-          { field: 'out_ch', label: 'CH pump', q: Q.state, agg: 'last' },
-          { field: 'out_src', label: 'source pump', q: Q.state, agg: 'last' },
-          { field: 'out_dhw', label: 'boiler pump', q: Q.state, agg: 'last' },
-          { field: 'out_element', label: 'heating element', q: Q.state, agg: 'last' },
-        ],
+        series: [stateSeries('out_ch', 'CH pump'), stateSeries('out_src', 'source pump'), stateSeries('out_dhw', 'boiler pump'), stateSeries('out_element', 'heating element')],
         mappings: onOff,
       },
     ],
     [
-      { kind: 'state-timeline', title: 'State code (as the WPU reports it)', measurement: 'itho_wpu', fill: 'previous', series: [{ field: 'state', label: 'state', q: Q.state, agg: 'last' }] },
+      { kind: 'state-timeline', title: 'State code (as the WPU reports it)', measurement: 'itho_wpu', fill: 'previous', series: [stateSeries('state', 'state')] },
       {
         kind: 'table',
         title: 'Counters (latest)',

@@ -1,4 +1,4 @@
-import { Q, textVariable, type DashboardSpec, type PanelSpec, type Series } from './kit.js';
+import { Q, stateSeries, textVariable, type DashboardSpec, type PanelSpec, type Series } from './kit.js';
 
 const phases = ['l1', 'l2', 'l3'] as const;
 const upper = (p: string) => p.toUpperCase();
@@ -44,7 +44,7 @@ export const p1: DashboardSpec = {
         ],
       },
       { kind: 'stat', title: 'Export now', measurement: 'p1', series: [{ field: 'power_export_w', label: 'export', q: Q.power, agg: 'last' }] },
-      { kind: 'stat', title: 'Tariff', measurement: 'p1', series: [{ field: 'tariff', label: 'tariff', q: Q.state, agg: 'last' }], mappings: { '1': ['low (T1)', 'blue'], '2': ['normal (T2)', 'orange'] } },
+      { kind: 'stat', title: 'Tariff', measurement: 'p1', series: [stateSeries('tariff', 'tariff')], mappings: { '1': ['low (T1)', 'blue'], '2': ['normal (T2)', 'orange'] } },
       {
         kind: 'stat',
         title: 'Power failures in the range',

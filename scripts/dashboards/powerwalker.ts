@@ -38,7 +38,7 @@ export const powerwalker: DashboardSpec = {
         kind: 'stat',
         title: 'ATS active source',
         measurement: 'ats',
-        series: [{ field: 'active_source', label: 'active source', q: Q.state, agg: 'last' }],
+        series: [stateSeries('active_source', 'active source')],
         mappings: { '0': ['none', 'red'], '1': ['source 1', 'green'], '2': ['source 2', 'orange'] },
       },
       {
@@ -140,7 +140,7 @@ export const powerwalker: DashboardSpec = {
         measurement: 'pdu_outlet',
         by: ['outlet'],
         fill: 'previous',
-        series: [{ field: 'status', label: 'status', q: Q.state, agg: 'last' }],
+        series: [stateSeries('status', 'status')],
         mappings: outletStatus,
         w: 24,
       },

@@ -1,6 +1,5 @@
 import { Q, stateSeries, type DashboardSpec } from './kit.js';
 
-const flag = stateSeries;
 const yesNo = (yes: [string, string], no: [string, string]) => ({ '0': no, '1': yes });
 
 export const ups: DashboardSpec = {
@@ -47,7 +46,7 @@ export const ups: DashboardSpec = {
           ['red', 90],
         ],
       },
-      { kind: 'stat', title: 'On battery', measurement: 'ups', series: [flag('on_battery', 'on battery')], mappings: yesNo(['on battery', 'red'], ['on line', 'green']) },
+      { kind: 'stat', title: 'On battery', measurement: 'ups', series: [stateSeries('on_battery', 'on battery')], mappings: yesNo(['on battery', 'red'], ['on line', 'green']) },
     ],
     [
       { kind: 'timeseries', title: 'Battery charge', measurement: 'ups', series: [{ field: 'battery_charge_pct', label: 'charge', q: Q.percent }], min: 0, max: 100 },
@@ -79,7 +78,7 @@ export const ups: DashboardSpec = {
         title: 'Status: on line, on battery, low battery, replace battery',
         measurement: 'ups',
         fill: 'previous',
-        series: [flag('on_line', 'on line'), flag('on_battery', 'on battery'), flag('low_battery', 'low battery'), flag('replace_battery', 'replace battery')],
+        series: [stateSeries('on_line', 'on line'), stateSeries('on_battery', 'on battery'), stateSeries('low_battery', 'low battery'), stateSeries('replace_battery', 'replace battery')],
         mappings: { '0': ['no', 'transparent'], '1': ['yes', 'orange'] },
         w: 24,
       },

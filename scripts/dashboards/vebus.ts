@@ -14,7 +14,6 @@ const states: Record<string, [string, string]> = {
   '8': ['bypass', 'blue'],
   '9': ['charge', 'green'],
 };
-const led = stateSeries;
 
 export const vebus: DashboardSpec = {
   uid: 'wattline-vebus',
@@ -48,7 +47,7 @@ export const vebus: DashboardSpec = {
           ['green', 0],
         ],
       },
-      { kind: 'stat', title: 'Device state', measurement: 'vebus', series: [{ field: 'state', label: 'state', q: Q.state, agg: 'last' }], mappings: states },
+      { kind: 'stat', title: 'Device state', measurement: 'vebus', series: [stateSeries('state', 'state')], mappings: states },
       { kind: 'stat', title: 'ESS set-point (+ charge, − feed)', measurement: 'vebus', series: [{ field: 'ess_setpoint_w', label: 'set-point', q: Q.power, agg: 'last' }] },
     ],
     [
@@ -115,12 +114,12 @@ export const vebus: DashboardSpec = {
         measurement: 'vebus',
         fill: 'previous',
         series: [
-          { field: 'state', label: 'state', q: Q.state, agg: 'last' },
-          led('led_mains', 'mains LED'),
-          led('led_bulk', 'bulk LED'),
-          led('led_float', 'float LED'),
-          led('led_low_bat', 'low battery LED'),
-          led('led_overload', 'overload LED'),
+          stateSeries('state', 'state'),
+          stateSeries('led_mains', 'mains LED'),
+          stateSeries('led_bulk', 'bulk LED'),
+          stateSeries('led_float', 'float LED'),
+          stateSeries('led_low_bat', 'low battery LED'),
+          stateSeries('led_overload', 'overload LED'),
         ],
         mappings: states,
         w: 24,
