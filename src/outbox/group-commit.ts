@@ -8,7 +8,7 @@
  *   the worker acknowledges nothing (echo, MQTT, device status) before that, so a SIGKILL
  *   in the window loses uncommitted points that nobody was told about — the promise a
  *   single synchronous append kept.
- * - Device status rows (recordStatus, after a job ended) ride in the next group's
+ * - Device status rows (record(), after a job ended; the same call as device-status.ts's store) ride in the next group's
  *   transaction: with devices polled each second, the statuses of one tick go with the
  *   points of the next, and a tick costs one transaction. With no points coming they are
  *   written on their own after STATUS_DELAY_MS, without an fsync (outbox.appendGroup).
@@ -68,7 +68,7 @@ export class GroupCommit {
   }
 
   /** A job ended (after its commit, if it had points): its status goes with the next commit. */
-  recordStatus(device: string, status: JobStatus): void {
+  record(device: string, status: JobStatus): void {
     if (this.closed) return;
     const row = statusUpdate(device, status);
     const waiting = this.statuses.get(device);

@@ -81,8 +81,7 @@ export class Worker {
     this.outbox = opened?.outbox ?? null;
     this.deviceWatch = new DeviceWatch({ log: this.quietLog(), reminderMs: config.log.reminderS * 1000 });
     this.commits = opened ? new GroupCommit(opened.outbox) : null;
-    const commits = this.commits;
-    this.ledger = new JobLedger(this.deviceWatch, commits && { record: (device, status) => commits.recordStatus(device, status), close: () => commits.close() }, this.clock, log);
+    this.ledger = new JobLedger(this.deviceWatch, this.commits, this.clock, log);
     this.ledger.follow(this.scheduler);
     // Backfill points wait in their own file and go only when no live point is pending.
     this.sendQueue = opened ? prioritised(opened.outbox, opened.path, config.outbox) : null;

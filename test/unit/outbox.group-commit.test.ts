@@ -96,16 +96,16 @@ test('device status rows ride with the next commit of points, and are written by
   const outbox = openSqliteOutbox(path, ROOMY);
   const commits = new GroupCommit(outbox, 5);
   const status = openDeviceStatus(path);
-  commits.recordStatus('meter', { ok: true, endMs: 1_000, durationMs: 12.4, points: 2 });
-  commits.recordStatus('pdu', { ok: false, endMs: 1_001, durationMs: 3, points: 0, error: 'timeout' });
+  commits.record('meter', { ok: true, endMs: 1_000, durationMs: 12.4, points: 2 });
+  commits.record('pdu', { ok: false, endMs: 1_001, durationMs: 3, points: 0, error: 'timeout' });
   assert.equal(status.get('meter'), undefined, 'a status waits for points to ride with');
   await commits.append(['m v=1i'], 'ms');
   assert.deepEqual(status.get('meter'), { device: 'meter', ok: true, lastEndMs: 1_000, durationMs: 12, points: 2, error: null, runs: 1, failures: 0, lastOkMs: 1_000 });
   assert.deepEqual(status.get('pdu'), { device: 'pdu', ok: false, lastEndMs: 1_001, durationMs: 3, points: 0, error: 'timeout', runs: 1, failures: 1, lastOkMs: null });
   // Three jobs end before anything is written: one row, the latest state, every run and failure counted.
-  commits.recordStatus('pdu', { ok: false, endMs: 1_500, durationMs: 9, points: 0, error: 'timeout' });
-  commits.recordStatus('pdu', { ok: true, endMs: 2_000, durationMs: 4, points: 5 });
-  commits.recordStatus('pdu', { ok: false, endMs: 2_500, durationMs: 7, points: 0, error: 'crc' });
+  commits.record('pdu', { ok: false, endMs: 1_500, durationMs: 9, points: 0, error: 'timeout' });
+  commits.record('pdu', { ok: true, endMs: 2_000, durationMs: 4, points: 5 });
+  commits.record('pdu', { ok: false, endMs: 2_500, durationMs: 7, points: 0, error: 'crc' });
   commits.close();
   assert.deepEqual(status.get('pdu'), { device: 'pdu', ok: false, lastEndMs: 2_500, durationMs: 7, points: 0, error: 'crc', runs: 4, failures: 3, lastOkMs: 2_000 });
   await assert.rejects(commits.append(['m v=2i'], 'ms'), /outbox closed/);
