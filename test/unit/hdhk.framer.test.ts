@@ -24,6 +24,10 @@ test('RTU request and CRC: the recorded read and the worked example', () => {
   assert.equal(rtuReadReplyLength(16), RESPONSE.length);
 });
 
+test('CRC-16/MODBUS: the CRC catalogue check value (init 0xFFFF, reflected 0x8005)', () => {
+  assert.equal(crc16(Buffer.from('123456789', 'ascii')), 0x4b37);
+});
+
 test('MBAP request: transaction id, protocol 0, length 6, unit, then the PDU without a CRC', () => {
   assert.deepEqual(readRequestMbap(0x1234, 7, 8, 16), hex('12 34 00 00 00 06 07 03 00 08 00 10'));
   // The vendor reply as a Modbus TCP server sends it: length = unit + 34 bytes of PDU.

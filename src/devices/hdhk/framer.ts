@@ -1,10 +1,11 @@
 /**
  * Pure Modbus framing for the HDHK driver's one request, FC03 Read Holding Registers
- * (protocols.md §2.2): the RTU frame (unit, PDU, CRC-16/MODBUS low byte first) and the MBAP
+ * (docs/protocols/hdhk.md §2.2): the RTU frame (unit, PDU, CRC-16/MODBUS low byte first) and the MBAP
  * frame of Modbus TCP (transaction id, protocol 0, length, unit, PDU; Modbus Messaging on
  * TCP/IP Implementation Guide v1.0b §3.1.3). Bytes in, bytes or words out: no I/O, no clock.
  * The ports (link-rtu.ts, link-mbap.ts) cut replies out of the byte stream with these.
  */
+import { crc16Reflected } from '../../core/crc16.js';
 import { FC_READ_HOLDING } from './tables.js';
 
 /** unit (1) + function (1) + start (2) + count (2) + CRC (2). */
@@ -16,21 +17,9 @@ export const MBAP_HEADER_LENGTH = 7;
 /** Most registers one FC03 request may ask for (Modbus Application Protocol v1.1b3 §6.3). */
 export const MAX_READ_COUNT = 125;
 
-const CRC_TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let i = 0; i < 8; i++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-/** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF) of bytes [start, end). */
+/** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF; docs/protocols/hdhk.md §2.4) of bytes [start, end). */
 export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffff;
-  for (let i = start; i < end; i++) crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ bytes[i]!) & 0xff]!;
-  return crc;
+  return crc16Reflected(bytes, start, end, 0xffff);
 }
 
 /** Whether an RTU frame's last two bytes are the CRC of the rest. */
