@@ -19,7 +19,7 @@ import { freePort } from '../helpers/ports.js';
 import { startPtyPair, type PtyPair } from '../helpers/pty.js';
 
 const SPEC = {
-  // The vendor screenshot values (protocols.md §2.4) and a ramp.
+  // The vendor screenshot values (docs/protocols/hdhk.md §2.4) and a ramp.
   '1': hdhkRegisters(628, [...new Array(8).fill(1120), ...new Array(8).fill(1124)]),
   '2': hdhkRegisters(
     631,

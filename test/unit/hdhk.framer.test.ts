@@ -1,6 +1,6 @@
 /**
  * The pure Modbus framing of the lean HDHK client (src/devices/hdhk/framer.ts), against the
- * frames protocols.md §2.2–§2.4 verified (the recorded request, the CRC worked example, the
+ * frames docs/protocols/hdhk.md §2.2–§2.4 verified (the recorded request, the CRC worked example, the
  * synthetic vendor reply, the exception example) and the MBAP header of the Modbus TCP
  * implementation guide v1.0b §3.1.3.
  */

@@ -21,7 +21,7 @@ interface Recorded {
 }
 const { replies } = JSON.parse(readFileSync(fixture('powerwalker', 'replies.json'), 'utf8')) as { replies: Recorded[] };
 
-/** The reply as 8-byte HID input reports, the last padded with NULs (protocols.md §1.1). */
+/** The reply as 8-byte HID input reports, the last padded with NULs (docs/protocols/powerwalker.md §1.1). */
 function hidReports(b: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < b.length; i += 8) {
