@@ -507,7 +507,10 @@ describe('Scheduler: jobs on the same cron expression share one tick', { concurr
       await s.stop();
       const first = events.slice(0, 9);
       assert.deepEqual(first.slice(0, 3), ['start a cron', 'start b cron', 'start c cron'], first.join(', '));
-      assert.deepEqual(first.filter((e) => e.startsWith('end')), ['end a', 'end b', 'end c']);
+      assert.deepEqual(
+        first.filter((e) => e.startsWith('end')),
+        ['end a', 'end b', 'end c'],
+      );
       // One timer: all three have the same next tick, and after stop none.
       assert.ok(s.status().every((j) => j.nextRun === null));
     } finally {
