@@ -22,8 +22,11 @@
  *     turn share one transaction and one fsync, src/outbox/group-commit.ts), so (b) runs with the default
  *     `synchronous: full` and with `outbox.synchronous: normal`. Responders that
  *     answer at once make a poll pure CPU, and one event loop does 32 of those one after another;
- *     a third run (`synchronous: normal`) has them answer after the wire time of the RTU frames on a 9600 baud bus, as
- *     an RS-485 gateway does, where polls in parallel overlap their waiting.
+ *     two more runs (`normal` and `full`) have them answer after the wire time of the RTU frames on a 9600 baud bus, as
+ *     an RS-485 gateway does, where polls in parallel overlap their waiting. The 'last end after
+ *     the due second' figure (the log line's whole-ms time) does not depend on how the scheduler
+ *     times jobs: it compares builds whose timers differ (BENCH_MODBUS_NODE_ARGS adds node flags
+ *     to the worker, e.g. --turbofan or --cpu-prof).
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/modbus-tcp.js
  *   BENCH_SECONDS=60 node dist/scripts/bench/modbus-tcp.js
