@@ -37,27 +37,21 @@ function setup(level: 'debug' | 'info') {
 test("debug 'collected' line: device, points, wait and duration to the µs, written after the jobs that ended together", async () => {
   const { clock, scheduler, ledger, collected } = setup('debug');
   let seenDuringJobs = -1;
-  scheduler.add({
-    name: 'gw1',
-    cron: '0 0 1 1 *',
-    portKey: 'a',
-    timeoutMs: 1000,
-    run: async () => {
-      clock.t += 1.25;
-      ledger.collected(report('gw1', ['m a=1', 'm b=2']));
-    },
-  });
-  scheduler.add({
-    name: 'gw2',
-    cron: '0 0 1 1 *',
-    portKey: 'a',
-    timeoutMs: 1000,
-    run: async () => {
-      clock.t += 2.5;
-      ledger.collected(report('gw2', ['m c=3']));
-      seenDuringJobs = collected().length;
-    },
-  });
+  // Both on port a: gw2 queues behind gw1. Each job moves the clock by its own collecting time.
+  const add = (name: string, ms: number, lines: string[]) =>
+    scheduler.add({
+      name,
+      cron: '0 0 1 1 *',
+      portKey: 'a',
+      timeoutMs: 1000,
+      run: async () => {
+        clock.t += ms;
+        ledger.collected(report(name, lines));
+        seenDuringJobs = Math.max(seenDuringJobs, collected().length);
+      },
+    });
+  add('gw1', 1.25, ['m a=1', 'm b=2']);
+  add('gw2', 2.5, ['m c=3']);
   const results = await scheduler.runOnce(['gw1', 'gw2']);
   assert.deepEqual(
     results.map((r) => r.outcome),
