@@ -10,10 +10,18 @@
  *   the port stays held until the job's promise really settles: a job that ignores its
  *   signal must not share the wire with the next one. Until then the job counts as running
  *   and its ticks are skipped and counted as overruns.
- * - A job never runs concurrently with itself: croner's `protect` skips scheduled ticks,
- *   and `runOnce` of a job already in flight joins that run instead of starting another.
+ * - A job never runs concurrently with itself: a tick that finds it running (scheduled or
+ *   manual) skips it and counts an overrun; `runOnce` of a job already in flight joins that
+ *   run instead of starting another.
+ * - Jobs with the same cron expression and zone share ONE croner timer, and its tick starts
+ *   every due job in one synchronous loop: all their requests are on the wire before any
+ *   reply is handled, and croner's per-tick date arithmetic is paid once, not per job.
+ * - Durations are measured on a monotonic, sub-millisecond clock (performance.now) unless a
+ *   clock is injected (tests); a tick's jobs are all queued at the tick's instant, so a job's
+ *   `waitMs + durationMs` is the time from its tick to its end.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { Cron } from 'croner';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError, TimeoutError, WattlineError, errorMessage } from '../core/errors.js';
@@ -47,9 +55,10 @@ export interface JobResult {
   error?: string;
   /** The error itself, to branch on its class (TimeoutError, DeviceError, ...). */
   err?: Error;
-  /** From holding the port to the end (or the timeout); 0 if it never got the port. */
+  /** From holding the port to the end (or the timeout); 0 if it never got the port. Fractional ms. */
   durationMs: number;
-  /** Time spent queued for the port. */
+  /** From its tick (or the manual request) to holding the port: queued behind the tick's
+   *  other jobs' starts or a neighbour on the port. */
   waitMs: number;
 }
 
@@ -83,6 +92,7 @@ export interface SchedulerEvents {
 export interface SchedulerOptions {
   /** IANA zone for cron expressions (default: the host's). */
   timezone?: string;
+  /** Wall time for the status; also every duration when given (tests move it by hand). */
   clock?: Clock;
   /** Share with the control endpoint so commands and polls take turns on a port. */
   locks?: PortLocks;
@@ -104,9 +114,18 @@ interface Entry {
   spec: JobSpec;
   timezone: string | undefined;
   lockWaitMs: number;
-  cron: Cron | null;
+  /** The shared timer it is on while scheduled. */
+  tick: Tick | null;
   current: Run | null;
   stats: Stats;
+}
+
+/** One croner timer for every job with the same cron expression and zone. */
+interface Tick {
+  key: string;
+  cron: Cron;
+  /** In the order they were added (the config's order). */
+  entries: Set<Entry>;
 }
 
 // Seconds optional; croner's 7th (year) field is not part of our config language.
@@ -117,7 +136,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly locks: PortLocks;
   readonly #entries = new Map<string, Entry>();
+  readonly #ticks = new Map<string, Tick>();
   readonly #clock: Clock;
+  /** Milliseconds on a monotonic clock, for durations only. */
+  readonly #elapsed: () => number;
   readonly #timezone: string | undefined;
   readonly #stopTimeoutMs: number;
   readonly #logger: Logger | undefined;
@@ -127,6 +149,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     super();
     this.locks = options.locks ?? new PortLocks();
     this.#clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.#elapsed = clock ? () => clock.now() : () => performance.now();
     this.#timezone = checkTimezone(options.timezone, 'scheduler');
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 5000;
     this.#logger = options.log;
@@ -155,8 +179,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   async remove(name: string): Promise<void> {
     const entry = this.#entry(name);
-    entry.cron?.stop();
-    entry.cron = null;
+    this.#unschedule(entry);
     this.#entries.delete(name);
     await entry.current?.done;
   }
@@ -170,7 +193,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const next = nextTwo(spec.cron, timezone, where);
     const intervalMs = next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs;
     const lockWaitMs = spec.lockWaitMs ?? Math.min(MAX_TIMER_MS, Math.max(spec.timeoutMs, intervalMs));
-    return { spec, timezone, lockWaitMs, cron: null, current: null, stats: emptyStats() };
+    return { spec, timezone, lockWaitMs, tick: null, current: null, stats: emptyStats() };
   }
 
   start(): void {
@@ -184,8 +207,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#started = false;
     const running: Run[] = [];
     for (const entry of this.#entries.values()) {
-      entry.cron?.stop();
-      entry.cron = null;
+      this.#unschedule(entry);
       if (!entry.current) continue;
       running.push(entry.current);
       entry.current.ctl.abort(new WattlineError(`job ${entry.spec.name} aborted: scheduler stopping`, 'aborted'));
@@ -229,7 +251,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       portKey: e.spec.portKey,
       running: e.current !== null,
       ...e.stats,
-      nextRun: e.cron?.nextRun()?.getTime() ?? null,
+      nextRun: e.tick?.cron.nextRun()?.getTime() ?? null,
     }));
   }
 
@@ -239,27 +261,50 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return entry;
   }
 
+  /** Put the entry on the timer of its cron expression and zone (made on first use). */
   #schedule(entry: Entry): void {
-    entry.cron = new Cron(
-      entry.spec.cron,
-      {
-        timezone: entry.timezone,
-        mode: CRON_MODE,
-        protect: () => this.#skipped(entry),
-        // #tick never rejects; this is a belt for croner's un-awaited trigger.
-        catch: (err) => this.#logger?.error({ err, job: entry.spec.name }, 'scheduler tick failed'),
-      },
-      () => this.#tick(entry),
-    );
+    const key = `${entry.timezone ?? ''} ${entry.spec.cron}`;
+    let tick = this.#ticks.get(key);
+    if (!tick) {
+      const entries = new Set<Entry>();
+      const cron = new Cron(
+        entry.spec.cron,
+        {
+          timezone: entry.timezone,
+          mode: CRON_MODE,
+          // #tick does not throw; this is a belt for croner's un-awaited trigger.
+          catch: (err) => this.#logger?.error({ err, jobs: [...entries].map((e) => e.spec.name) }, 'scheduler tick failed'),
+        },
+        () => this.#tick(entries),
+      );
+      tick = { key, cron, entries };
+      this.#ticks.set(key, tick);
+    }
+    tick.entries.add(entry);
+    entry.tick = tick;
   }
 
-  #tick(entry: Entry): Promise<void> {
-    // A manual run in flight: croner does not know about it, so skip here.
-    if (entry.current) {
-      this.#skipped(entry);
-      return Promise.resolve();
+  #unschedule(entry: Entry): void {
+    const tick = entry.tick;
+    if (!tick) return;
+    entry.tick = null;
+    tick.entries.delete(entry);
+    if (tick.entries.size > 0) return;
+    tick.cron.stop();
+    this.#ticks.delete(tick.key);
+  }
+
+  /**
+   * Start every job of the tick, synchronously one after another: each runs up to its first
+   * await, and their continuations (the requests) follow before any I/O is handled. A job
+   * still running (an overrun, or a manual run) has this tick skipped and counted.
+   */
+  #tick(entries: Set<Entry>): void {
+    const at = this.#elapsed();
+    for (const entry of [...entries]) {
+      if (entry.current) this.#skipped(entry);
+      else this.#launch(entry, 'cron', at);
     }
-    return this.#launch(entry, 'cron').done;
   }
 
   #skipped(entry: Entry): void {
@@ -267,11 +312,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#emitSafe('jobSkipped', { name: entry.spec.name, overrunsSkipped: entry.stats.overrunsSkipped });
   }
 
-  #launch(entry: Entry, trigger: JobTrigger): Run {
+  /** `queuedAt`: the tick's instant on the elapsed clock; now for a manual run. */
+  #launch(entry: Entry, trigger: JobTrigger, queuedAt = this.#elapsed()): Run {
     const ctl = new AbortController();
     let report!: (r: JobResult) => void;
     const result = new Promise<JobResult>((resolve) => (report = resolve));
-    const done = this.#execute(entry, trigger, ctl, report)
+    const done = this.#execute(entry, trigger, queuedAt, ctl, report)
       .catch((err) => this.#logger?.error({ err, job: entry.spec.name }, 'scheduler bug'))
       .finally(() => {
         if (entry.current === run) entry.current = null;
@@ -281,9 +327,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return run;
   }
 
-  async #execute(entry: Entry, trigger: JobTrigger, ctl: AbortController, report: (r: JobResult) => void): Promise<void> {
+  async #execute(entry: Entry, trigger: JobTrigger, queuedAt: number, ctl: AbortController, report: (r: JobResult) => void): Promise<void> {
     const { spec } = entry;
-    const queuedAt = this.#clock.now();
     let reported = false;
     const finish = (outcome: JobOutcome, error: Error | undefined, startedAt: number | null) => {
       if (reported) return;
@@ -292,7 +337,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     };
 
     const body = async () => {
-      const startedAt = this.#clock.now();
+      const startedAt = this.#elapsed();
       this.#emitSafe('jobStart', { name: spec.name, trigger, waitMs: startedAt - queuedAt });
       // The timeout reports at once and aborts the job; the port stays held until the job
       // has really let go of it (the await below), however long that takes.
@@ -357,13 +402,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   #record(entry: Entry, outcome: JobOutcome, error: Error | undefined, startedAt: number | null, queuedAt: number): JobResult {
-    const end = this.#clock.now();
+    const end = this.#elapsed();
     const durationMs = startedAt === null ? 0 : end - startedAt;
     const waitMs = (startedAt ?? end) - queuedAt;
+    const endWall = this.#clock.now();
     const s = entry.stats;
     s.runs++;
-    if (startedAt !== null) s.lastStart = startedAt;
-    s.lastEnd = end;
+    if (startedAt !== null) s.lastStart = Math.round(endWall - durationMs);
+    s.lastEnd = endWall;
     s.lastDurationMs = durationMs;
     s.lastOk = outcome === 'ok';
     s.lastError = error ? errorMessage(error) : null;

@@ -487,6 +487,64 @@ describe('Scheduler with real cron ticks', { concurrency: true }, () => {
   });
 });
 
+// Real croner ticks too: what sharing one timer per cron expression promises.
+describe('Scheduler: jobs on the same cron expression share one tick', { concurrency: true }, () => {
+  test('every job of a tick starts before any of them ends, even jobs that need no I/O', { timeout: 10_000 }, async () => {
+    const s = new Scheduler();
+    try {
+      const events: string[] = [];
+      const firstTick = deferred();
+      // Jobs that finish in microtasks: with a timer per job, each would end before the next timer fired.
+      for (const name of ['a', 'b', 'c']) s.add(job({ name, cron: '* * * * * *', portKey: name, run: async () => void events.push(`run ${name}`) }));
+      s.on('jobStart', ({ name, trigger }) => events.push(`start ${name} ${trigger}`));
+      s.on('jobEnd', ({ name, waitMs }) => {
+        events.push(`end ${name}`);
+        assert.ok(waitMs >= 0);
+        if (events.filter((e) => e.startsWith('end')).length === 3) firstTick.resolve();
+      });
+      s.start();
+      await firstTick.promise;
+      await s.stop();
+      const first = events.slice(0, 9);
+      assert.deepEqual(first.slice(0, 3), ['start a cron', 'start b cron', 'start c cron'], first.join(', '));
+      assert.deepEqual(
+        first.filter((e) => e.startsWith('end')),
+        ['end a', 'end b', 'end c'],
+      );
+      // One timer: all three have the same next tick, and after stop none.
+      assert.ok(s.status().every((j) => j.nextRun === null));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('removing one job of a shared tick leaves the others ticking; adding one joins the tick', { timeout: 10_000 }, async () => {
+    const s = new Scheduler();
+    try {
+      const runs = new Map<string, number>();
+      const count = (name: string) => async () => void runs.set(name, (runs.get(name) ?? 0) + 1);
+      s.add(job({ name: 'stays', cron: '* * * * * *', run: count('stays') }));
+      s.add(job({ name: 'goes', cron: '* * * * * *', run: count('goes') }));
+      s.add(job({ name: 'other', cron: '*/2 * * * * *', run: count('other') }));
+      s.start();
+      const next = byName(s.status());
+      assert.equal(next.stays!.nextRun, next.goes!.nextRun);
+      await s.remove('goes');
+      const goneAt = runs.get('goes') ?? 0;
+      const joined = deferred();
+      s.add(job({ name: 'late', cron: '* * * * * *', run: async () => joined.resolve() }));
+      assert.equal(byName(s.status()).late!.nextRun, byName(s.status()).stays!.nextRun);
+      await joined.promise;
+      const staysAgain = deferred();
+      s.on('jobEnd', ({ name }) => name === 'stays' && staysAgain.resolve());
+      await staysAgain.promise;
+      assert.equal(runs.get('goes') ?? 0, goneAt, 'a removed job never runs again');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 test('runOnce right after runOnce starts a new run instead of returning the finished one', async () => {
   const { Scheduler: S } = await import('../../src/scheduler/index.js');
   const scheduler = new S();
