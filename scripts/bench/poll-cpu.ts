@@ -5,12 +5,13 @@
  * `normal`, side by side with collectd 5.12's modbus plugin reading the same 16 registers from
  * its own identical slave over its own PTY, every second, as four UInt64 blocks of four
  * registers (its largest type: four requests a poll), writing them with its csv plugin.
- * CPU is user+system time from /proc/<pid>/stat over the same window after a warm-up; polls
+ * CPU is every thread's run time (/proc/<pid>/task/<tid>/schedstat) over the same window after a warm-up; polls
  * are the worker's device_status runs and collectd's csv rows.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/poll-cpu.js
  *   BENCH_SECONDS=60 BENCH_WARMUP_S=10 node dist/scripts/bench/poll-cpu.js
- *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B)
+ *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B;
+ *     BENCH_COMPARE_LABEL="main (abc1234)" names them in the rows)
  *   BENCH_COMPARE_FLAGS=--lite-mode node dist/scripts/bench/poll-cpu.js      (adds workers run with those node flags, A/B)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -136,7 +137,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const compareRoot = process.env.BENCH_COMPARE_ROOT;
     const compareFlags = process.env.BENCH_COMPARE_FLAGS;
     if (compareRoot || compareFlags) {
-      const label = `compare (${[compareRoot, compareFlags].filter(Boolean).join(' ')})`;
+      // BENCH_COMPARE_LABEL names the compared build in the printed rows (e.g. "main before this stop (aafcb94)").
+      const label = process.env.BENCH_COMPARE_LABEL ?? `compare (${[compareRoot, compareFlags].filter(Boolean).join(' ')})`;
       for (const sync of ['full', 'normal'] as const) {
         contenders.push(startWattline(join(root, `compare-${sync}`), await port(`compare-${sync}`), sync, compareRoot ?? ROOT, label, compareFlags ?? process.env.BENCH_NODE_FLAGS));
       }
