@@ -34,15 +34,18 @@ interface Contender {
   polls: () => number;
 }
 
-/** `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT). */
-function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline', nodeFlags = process.env.BENCH_NODE_FLAGS): Contender {
+/**
+ * `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT).
+ * `schedule`: the job's cron (the idle worker's is due once a year).
+ */
+function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline', nodeFlags = process.env.BENCH_NODE_FLAGS, schedule = '* * * * * *'): Contender {
   mkdirSync(dir);
   const config = join(dir, 'wattline.yaml');
   writeFileSync(
     config,
     stringify({
       outbox: { path: 'outbox.sqlite', synchronous },
-      devices: [{ name: 'board', driver: 'hdhk', port: { path: port }, schedule: '* * * * * *', options: hdhkSixteenChannels() }],
+      devices: [{ name: 'board', driver: 'hdhk', port: { path: port }, schedule, options: hdhkSixteenChannels() }],
     }),
   );
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
@@ -143,18 +146,25 @@ export async function run(): Promise<Record<string, unknown>> {
         contenders.push(startWattline(join(root, `compare-${sync}`), await port(`compare-${sync}`), sync, compareRoot ?? ROOT, label, compareFlags ?? process.env.BENCH_NODE_FLAGS));
       }
     }
+    // What "ms a poll" holds that is not the poll: the same worker, port open, its job due once a year.
+    const idle = startWattline(join(root, 'idle'), await port('idle'), 'full', ROOT, 'wattline idle (port open, job due once a year)', process.env.BENCH_NODE_FLAGS, '0 0 0 1 1 *');
+    contenders.push(idle);
+    const polling = contenders.filter((c) => c !== idle);
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     const load = loadAverage();
-    const start = contenders.map((c) => ({ cpu: cpuSeconds(c.child.pid!) * 1000, polls: c.polls() }));
+    const idleStart = cpuSeconds(idle.child.pid!) * 1000;
+    const start = polling.map((c) => ({ cpu: cpuSeconds(c.child.pid!) * 1000, polls: c.polls() }));
     await new Promise((r) => setTimeout(r, seconds * 1000));
     for (const c of contenders) if (c.child.exitCode !== null) throw new Error(`poll-cpu: ${c.name} exited with ${c.child.exitCode}`);
-    const results = contenders.map((c, i) => {
+    const idleMsPerS = Math.round(((cpuSeconds(idle.child.pid!) * 1000 - idleStart) / seconds) * 1000) / 1000;
+    const results = polling.map((c, i) => {
       const polls = c.polls() - start[i]!.polls;
       const cpu = cpuSeconds(c.child.pid!) * 1000 - start[i]!.cpu;
       return { name: c.name, polls, cpu_ms: Math.round(cpu), ms_per_poll: polls > 0 ? Math.round((cpu / polls) * 1000) / 1000 : Number.NaN };
     });
     const collectd = results[2]!;
     for (const r of results) console.log(`${r.name}: ${r.cpu_ms} ms CPU over ${r.polls} polls = ${r.ms_per_poll} ms a poll`);
+    console.log(`${idle.name}: ${idleMsPerS} ms CPU a second`);
     for (const r of [...results.slice(0, 2), ...results.slice(3)]) {
       const ratio = r.ms_per_poll / collectd.ms_per_poll;
       const mine = r.name.startsWith('wattline');
@@ -169,7 +179,7 @@ export async function run(): Promise<Record<string, unknown>> {
         load,
       );
     }
-    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), results };
+    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), results, idle_ms_per_s: idleMsPerS };
   } finally {
     await Promise.all(contenders.map((c) => stopChild(c.child)));
     await Promise.all(slaves.map((s) => stopChild(s)));
