@@ -5,12 +5,13 @@
  * `normal`, side by side with collectd 5.12's modbus plugin reading the same 16 registers from
  * its own identical slave over its own PTY, every second, as four UInt64 blocks of four
  * registers (its largest type: four requests a poll), writing them with its csv plugin.
- * CPU is user+system time from /proc/<pid>/stat over the same window after a warm-up; polls
+ * CPU is every thread's run time (/proc/<pid>/task/<tid>/schedstat) over the same window after a warm-up; polls
  * are the worker's device_status runs and collectd's csv rows.
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/poll-cpu.js
  *   BENCH_SECONDS=60 BENCH_WARMUP_S=10 node dist/scripts/bench/poll-cpu.js
- *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B)
+ *   BENCH_COMPARE_ROOT=/tmp/main-build node dist/scripts/bench/poll-cpu.js   (adds that build's workers, A/B;
+ *     BENCH_COMPARE_LABEL="main (abc1234)" names them in the rows)
  *   BENCH_COMPARE_FLAGS=--lite-mode node dist/scripts/bench/poll-cpu.js      (adds workers run with those node flags, A/B)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,15 +34,18 @@ interface Contender {
   polls: () => number;
 }
 
-/** `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT). */
-function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline', nodeFlags = process.env.BENCH_NODE_FLAGS): Contender {
+/**
+ * `root`: the project folder whose dist/ runs (another build for an A/B run: BENCH_COMPARE_ROOT).
+ * `schedule`: the job's cron (the idle worker's is due once a year).
+ */
+function startWattline(dir: string, port: string, synchronous: 'full' | 'normal', root = ROOT, label = 'wattline', nodeFlags = process.env.BENCH_NODE_FLAGS, schedule = '* * * * * *'): Contender {
   mkdirSync(dir);
   const config = join(dir, 'wattline.yaml');
   writeFileSync(
     config,
     stringify({
       outbox: { path: 'outbox.sqlite', synchronous },
-      devices: [{ name: 'board', driver: 'hdhk', port: { path: port }, schedule: '* * * * * *', options: hdhkSixteenChannels() }],
+      devices: [{ name: 'board', driver: 'hdhk', port: { path: port }, schedule, options: hdhkSixteenChannels() }],
     }),
   );
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
@@ -136,23 +140,31 @@ export async function run(): Promise<Record<string, unknown>> {
     const compareRoot = process.env.BENCH_COMPARE_ROOT;
     const compareFlags = process.env.BENCH_COMPARE_FLAGS;
     if (compareRoot || compareFlags) {
-      const label = `compare (${[compareRoot, compareFlags].filter(Boolean).join(' ')})`;
+      // BENCH_COMPARE_LABEL names the compared build in the printed rows (e.g. "main before this stop (aafcb94)").
+      const label = process.env.BENCH_COMPARE_LABEL ?? `compare (${[compareRoot, compareFlags].filter(Boolean).join(' ')})`;
       for (const sync of ['full', 'normal'] as const) {
         contenders.push(startWattline(join(root, `compare-${sync}`), await port(`compare-${sync}`), sync, compareRoot ?? ROOT, label, compareFlags ?? process.env.BENCH_NODE_FLAGS));
       }
     }
+    // What "ms a poll" holds that is not the poll: the same worker, port open, its job due once a year.
+    const idle = startWattline(join(root, 'idle'), await port('idle'), 'full', ROOT, 'wattline idle (port open, job due once a year)', process.env.BENCH_NODE_FLAGS, '0 0 0 1 1 *');
+    contenders.push(idle);
+    const polling = contenders.filter((c) => c !== idle);
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     const load = loadAverage();
-    const start = contenders.map((c) => ({ cpu: cpuSeconds(c.child.pid!) * 1000, polls: c.polls() }));
+    const idleStart = cpuSeconds(idle.child.pid!) * 1000;
+    const start = polling.map((c) => ({ cpu: cpuSeconds(c.child.pid!) * 1000, polls: c.polls() }));
     await new Promise((r) => setTimeout(r, seconds * 1000));
     for (const c of contenders) if (c.child.exitCode !== null) throw new Error(`poll-cpu: ${c.name} exited with ${c.child.exitCode}`);
-    const results = contenders.map((c, i) => {
+    const idleMsPerS = Math.round(((cpuSeconds(idle.child.pid!) * 1000 - idleStart) / seconds) * 1000) / 1000;
+    const results = polling.map((c, i) => {
       const polls = c.polls() - start[i]!.polls;
       const cpu = cpuSeconds(c.child.pid!) * 1000 - start[i]!.cpu;
       return { name: c.name, polls, cpu_ms: Math.round(cpu), ms_per_poll: polls > 0 ? Math.round((cpu / polls) * 1000) / 1000 : Number.NaN };
     });
     const collectd = results[2]!;
     for (const r of results) console.log(`${r.name}: ${r.cpu_ms} ms CPU over ${r.polls} polls = ${r.ms_per_poll} ms a poll`);
+    console.log(`${idle.name}: ${idleMsPerS} ms CPU a second`);
     for (const r of [...results.slice(0, 2), ...results.slice(3)]) {
       const ratio = r.ms_per_poll / collectd.ms_per_poll;
       const mine = r.name.startsWith('wattline');
@@ -167,7 +179,7 @@ export async function run(): Promise<Record<string, unknown>> {
         load,
       );
     }
-    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), results };
+    return { bench: 'poll-cpu', seconds, warmup_s: warmupS, load_start: load, load_end: loadAverage(), results, idle_ms_per_s: idleMsPerS };
   } finally {
     await Promise.all(contenders.map((c) => stopChild(c.child)));
     await Promise.all(slaves.map((s) => stopChild(s)));

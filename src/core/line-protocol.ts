@@ -174,12 +174,25 @@ function fieldValue(v: unknown): string | { why: string } {
   return { why: `unsupported value type ${v === null ? 'null' : typeof v}` };
 }
 
+// The points of one collection share their time: the last one's text is kept.
+let lastTime: bigint | undefined;
+let lastPrecision: Precision | undefined;
+let lastTimeText = '';
+
 function timestamp(t: bigint, precision: Precision): string {
-  if (precision === 'ns') return t.toString();
-  const m = NS_PER[precision];
-  let r = t / m; // BigInt division truncates toward zero...
-  if (t < 0n && r * m !== t) r -= 1n; // ...floor keeps a pre-1970 reading in its own unit
-  return r.toString();
+  if (t === lastTime && precision === lastPrecision) return lastTimeText;
+  let text: string;
+  if (precision === 'ns') text = t.toString();
+  else {
+    const m = NS_PER[precision];
+    let r = t / m; // BigInt division truncates toward zero...
+    if (t < 0n && r * m !== t) r -= 1n; // ...floor keeps a pre-1970 reading in its own unit
+    text = r.toString();
+  }
+  lastTime = t;
+  lastPrecision = precision;
+  lastTimeText = text;
+  return text;
 }
 
 /** Why a tag cannot be written, or undefined. */
@@ -214,22 +227,51 @@ function keyText(k: string): KeyText {
   return t;
 }
 
+/** The escaped measurement and tags (`m,k=v,k=v`) and the reasons of the tags it left out. */
+interface SeriesText {
+  measurement: string;
+  text: string;
+  tagDrops: string[];
+}
+
+/**
+ * The series text of FROZEN tag sets, per set and measurement: a driver that hands the same
+ * frozen tags every poll (hdhk) has them sorted, checked and escaped once, not once a poll
+ * (in the interpreted daemon that was about a third of a poll's encoding, issue 24). Frozen,
+ * so the text cannot go stale; weak, so a set dies with its session.
+ */
+const seriesTexts = new WeakMap<object, SeriesText>();
+
+function seriesText(m: string, tags: Point['tags']): SeriesText {
+  const frozen = Object.isFrozen(tags);
+  if (frozen) {
+    const known = seriesTexts.get(tags);
+    if (known !== undefined && known.measurement === m) return known;
+  }
+  let text = escape(m, MEASUREMENT);
+  const tagDrops: string[] = [];
+  for (const k of sortedKeys(tags)) {
+    const v = tags[k];
+    const why = tagProblem(k, v);
+    if (why !== undefined) {
+      tagDrops.push(`measurement ${q(m)}: ${why}; tag dropped`);
+      continue;
+    }
+    text += keyText(k).next + escape(v, KEY);
+  }
+  const series = { measurement: m, text, tagDrops };
+  if (frozen) seriesTexts.set(tags, series);
+  return series;
+}
+
 function encode(point: Point, precision: Precision, index: number, dropped: Dropped[] | undefined): string {
   const m = point.measurement;
   if (typeof m !== 'string' || m.length === 0) throw fail(m ?? '', 'is empty');
   if (m.charCodeAt(m.length - 1) === 92) throw fail(m, 'ends in a backslash, which would escape the separator');
 
-  let line = escape(m, MEASUREMENT);
-  const tags = point.tags;
-  for (const k of sortedKeys(tags)) {
-    const v = tags[k];
-    const why = tagProblem(k, v);
-    if (why !== undefined) {
-      dropped?.push({ reason: `measurement ${q(m)}: ${why}; tag dropped`, index, scope: 'tag' });
-      continue;
-    }
-    line += keyText(k).next + escape(v, KEY);
-  }
+  const series = seriesText(m, point.tags);
+  let line = series.text;
+  for (const reason of series.tagDrops) dropped?.push({ reason, index, scope: 'tag' });
 
   const fields = point.fields;
   let first = true;

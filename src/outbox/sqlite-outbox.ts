@@ -366,7 +366,7 @@ export class SqliteOutbox implements Outbox {
    */
   private roomFor(): boolean {
     if (!this.space) return true;
-    let free = this.space.freeBytes();
+    let free = this.space.appendable();
     // The file's free pages are asked for only when they matter (a statement costs ~10 µs, statfs ~3).
     if (free < this.space.minFreeBytes) free += this.freePages() * this.pageSize;
     if (free < this.space.minFreeBytes) {
@@ -391,6 +391,7 @@ export class SqliteOutbox implements Outbox {
 
   /** Refuse `n` points for lack of space: counted (in the file when it can still be written), never thrown. */
   private refuse(n: number): { dropped: number; refused: number } {
+    this.space?.distrust();
     if (!this.refusing) {
       this.refusing = true;
       this.refusedEpisode = 0;

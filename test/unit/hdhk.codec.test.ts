@@ -104,3 +104,20 @@ test('points: one series per enabled channel, apparent power with a voltage, pha
   );
   assert.equal(encodePoint(p1[0]!, 'ns'), 'hdhk,channel=1,circuit=oven,device=bus1,phase=L1,site=home,unit=1,unit_name=kitchen apparent_power_va=2576,current_a=11.2,firmware="6.2.8",range_a=40i 1700000000000000000');
 });
+
+test('points: a session context hands the same frozen tags every poll (the encoder keeps their text), per unit config', () => {
+  const parse = (circuit: string) => hdhkOptionsSchema.parse({ units: [{ id: 1, channels: { '1': { circuit, phase: 'L1' } } }] }).units[0]!;
+  const words = wordsFromBytes(RESPONSE.subarray(3, 35));
+  const pc = { device: 'bus1', tags: { site: 'home' } };
+  const reading = (unit: ReturnType<typeof parse>, timeMs: number) => ({ unit, info: undefined, channels: decodeChannels(words, () => 0.01), timeMs });
+  const oven = parse('oven');
+  const first = unitToPoints(reading(oven, 1_700_000_000_000), pc)[0]!;
+  const second = unitToPoints(reading(oven, 1_700_000_001_000), pc)[0]!;
+  assert.equal(second.tags, first.tags);
+  assert.ok(Object.isFrozen(first.tags));
+  assert.equal(encodePoint(second, 'ms'), 'hdhk,channel=1,circuit=oven,device=bus1,phase=L1,site=home,unit=1 current_a=11.2 1700000001000');
+  // Another config (a reload) or another context (another session): their own tags.
+  assert.equal(unitToPoints(reading(parse('hob'), 1_700_000_002_000), pc)[0]!.tags.circuit, 'hob');
+  assert.equal(unitToPoints(reading(oven, 1_700_000_002_000), { device: 'bus2', tags: {} })[0]!.tags.device, 'bus2');
+  assert.equal(phaseSums([reading(oven, 0)], pc, 0)[0]!.tags, phaseSums([reading(oven, 1000)], pc, 1000)[0]!.tags);
+});

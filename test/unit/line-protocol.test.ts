@@ -214,6 +214,32 @@ describe('tags', () => {
     assert.ok(dropped.every((d) => d.scope === 'tag'));
   });
 
+  test('a frozen tag set (kept by the encoder) gives the same line as a fresh copy, with its drops, under any measurement', () => {
+    const tags = Object.freeze({ z: '1', 'a b': 'x,y', e: '' });
+    const fresh = () => ({ ...tags });
+    for (const measurement of ['m', 'other m', 'm']) {
+      for (let poll = 0; poll < 2; poll++) {
+        const mine = encDrop({ measurement, tags });
+        const theirs = encDrop({ measurement, tags: fresh() });
+        assert.equal(mine.line, theirs.line);
+        assert.deepEqual(mine.dropped, theirs.dropped);
+      }
+    }
+    assert.equal(encDrop({ measurement: 'other m', tags }).line, `other\\ m,a\\ b=x\\,y,z=1 v=1 ${T}`);
+    assert.deepEqual(
+      encDrop({ tags }).dropped.map((d) => d.reason),
+      ['measurement "m": invalid tag value e="" (empty); tag dropped'],
+    );
+  });
+
+  test('points sharing a time, then another time or precision: each line its own timestamp', () => {
+    const later = T + 1_000_000n;
+    const { lines } = encodePoints([pt(), pt(), pt({ time: later }), pt({ time: later })], 'ms');
+    assert.deepEqual(lines, [`m v=1 1700000000123`, `m v=1 1700000000123`, `m v=1 1700000000124`, `m v=1 1700000000124`]);
+    assert.equal(enc({ time: later }, 's'), `m v=1 1700000000`);
+    assert.equal(enc({ time: later }, 'ns'), `m v=1 ${later}`);
+  });
+
   test('empty or backslash-ending field keys are dropped with a reason', () => {
     const { line, dropped } = encDrop({ fields: { '': 1, 'a\\': 2, b: 3 } });
     assert.equal(line, `m b=3 ${T}`);

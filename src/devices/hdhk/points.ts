@@ -28,14 +28,37 @@ export interface PointContext {
   tags: Record<string, string>;
 }
 
+type Tags = Record<string, string>;
+
+/**
+ * A series' tags, made once per context (a session keeps one) and unit config (or phase) and
+ * frozen: the same object every poll, which the line encoder recognises and does not escape
+ * again (issue 24). Weak: they go with the session.
+ */
+const tagSets = new WeakMap<PointContext, WeakMap<object, Map<number | string, Tags>>>();
+
+function tagsOnce(ctx: PointContext, owner: object, key: number | string, make: () => Tags): Tags {
+  let byOwner = tagSets.get(ctx);
+  if (!byOwner) tagSets.set(ctx, (byOwner = new WeakMap()));
+  let sets = byOwner.get(owner);
+  if (!sets) byOwner.set(owner, (sets = new Map()));
+  let tags = sets.get(key);
+  if (!tags) sets.set(key, (tags = Object.freeze(make())));
+  return tags;
+}
+
 export function unitToPoints(r: UnitReading, ctx: PointContext): Point[] {
   const points: Point[] = [];
+  const time = msToNs(r.timeMs);
   for (const reading of r.channels) {
     const ch = r.unit.channels[String(reading.channel)];
     if (!ch || !ch.enabled) continue;
-    const tags: Record<string, string> = { ...ctx.tags, device: ctx.device, unit: String(r.unit.id), channel: String(reading.channel), circuit: ch.circuit };
-    if (r.unit.name !== undefined) tags.unit_name = r.unit.name;
-    if (ch.phase !== undefined) tags.phase = ch.phase;
+    const tags = tagsOnce(ctx, r.unit, reading.channel, () => {
+      const t: Tags = { ...ctx.tags, device: ctx.device, unit: String(r.unit.id), channel: String(reading.channel), circuit: ch.circuit };
+      if (r.unit.name !== undefined) t.unit_name = r.unit.name;
+      if (ch.phase !== undefined) t.phase = ch.phase;
+      return t;
+    });
     const fields: Record<string, FieldValue> = { current_a: reading.currentA };
     if (ch.voltageV !== undefined) fields.apparent_power_va = round2(reading.currentA * ch.voltageV);
     if (reading.frequencyHz !== undefined) fields.frequency_hz = reading.frequencyHz;
@@ -43,7 +66,7 @@ export function unitToPoints(r: UnitReading, ctx: PointContext): Point[] {
       fields.range_a = int(channelRange(r.info, reading.channel));
       fields.firmware = r.info.firmware;
     }
-    points.push({ measurement: MEASUREMENT, tags, fields, time: msToNs(r.timeMs) });
+    points.push({ measurement: MEASUREMENT, tags, fields, time });
   }
   return points;
 }
@@ -65,12 +88,13 @@ export function phaseSums(readings: readonly UnitReading[], ctx: PointContext, t
       sums.set(ch.phase, s);
     }
   }
+  const time = msToNs(timeMs);
   return [...sums.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([phase, s]) => {
       const fields: Record<string, FieldValue> = { current_a: round5(s.current), channels: int(s.channels) };
       if (s.withVoltage > 0) fields.apparent_power_va = round2(s.va);
-      return { measurement: PHASE_MEASUREMENT, tags: { ...ctx.tags, device: ctx.device, phase }, fields, time: msToNs(timeMs) };
+      return { measurement: PHASE_MEASUREMENT, tags: tagsOnce(ctx, ctx, phase, () => ({ ...ctx.tags, device: ctx.device, phase })), fields, time };
     });
 }
 

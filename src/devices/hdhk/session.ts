@@ -19,7 +19,7 @@ import type { CollectResult, DeviceSession, DriverContext } from '../types.js';
 import { decodeChannels, decodeInfo, type UnitInfo } from './codec.js';
 import type { HdhkOptions, HdhkUnitOptions } from './config.js';
 import { HdhkUnitError } from './errors.js';
-import { phaseSums, unitToPoints, type UnitReading } from './points.js';
+import { phaseSums, unitToPoints, type PointContext, type UnitReading } from './points.js';
 import { CURRENT, FREQUENCY, INFO } from './tables.js';
 import { TransportMbapPort } from './link-mbap.js';
 import type { ModbusPort } from './link.js';
@@ -53,9 +53,12 @@ export class HdhkSession implements DeviceSession {
   private readonly keeper: PortKeeper;
   /** Per unit, what the last poll gave (for tests and `wattline devices`). */
   lastOutcome: UnitOutcome[] = [];
+  /** One for the session: points.ts makes each series' tags once per context. */
+  private readonly pointContext: PointContext;
 
   constructor(private readonly ctx: DriverContext<HdhkOptions>) {
     this.options = ctx.options;
+    this.pointContext = { device: ctx.device, tags: ctx.tags };
     const capture = safeCapture(ctx, 'hdhk');
     // A Modbus TCP server gets MBAP frames; a serial line or a raw TCP stream RTU frames (with CRC).
     const Port = ctx.transport.framing === 'mbap' ? TransportMbapPort : TransportRtuPort;
@@ -106,7 +109,7 @@ export class HdhkSession implements DeviceSession {
     }
 
     const points: Point[] = [];
-    const pc = { device: this.ctx.device, tags: this.ctx.tags };
+    const pc = this.pointContext;
     for (const r of readings) points.push(...unitToPoints(r, pc));
     points.push(...phaseSums(readings, pc, this.pollTimeMs ?? this.ctx.clock.now()));
     const result: CollectResult = { points };
