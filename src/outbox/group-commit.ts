@@ -11,7 +11,8 @@
  * - Device status rows (record(), after a job ended; the same call as device-status.ts's store) ride in the next group's
  *   transaction: with devices polled each second, the statuses of one tick go with the
  *   points of the next, and a tick costs one transaction. With no points coming they are
- *   written on their own after STATUS_DELAY_MS, without an fsync (outbox.appendGroup).
+ *   written on their own within STATUS_DELAY_MS, without an fsync (outbox.appendGroup): one
+ *   timer, re-armed by each commit that carries rows, so a steady poll never wakes it.
  *   They are reports, so they wait on a full disk (one pending row per device, the runs and
  *   failures of the jobs it stands for added up).
  * - An error of the transaction (other than a full disk, which refuses as append does) fails
