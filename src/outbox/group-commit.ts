@@ -11,7 +11,8 @@
  * - Device status rows (record(), after a job ended; the same call as device-status.ts's store) ride in the next group's
  *   transaction: with devices polled each second, the statuses of one tick go with the
  *   points of the next, and a tick costs one transaction. With no points coming they are
- *   written on their own after STATUS_DELAY_MS, without an fsync (outbox.appendGroup).
+ *   written on their own within STATUS_DELAY_MS, without an fsync (outbox.appendGroup): one
+ *   timer, re-armed by each commit that carries rows, so a steady poll never wakes it.
  *   They are reports, so they wait on a full disk (one pending row per device, the runs and
  *   failures of the jobs it stands for added up).
  * - An error of the transaction (other than a full disk, which refuses as append does) fails
@@ -73,17 +74,13 @@ export class GroupCommit {
     const row = statusUpdate(device, status);
     const waiting = this.statuses.get(device);
     this.statuses.set(device, waiting ? mergeStatus(waiting, row) : row);
-    this.statusTimer ??= setTimeout(() => {
-      this.statusTimer = null;
-      this.flush();
-    }, STATUS_DELAY_MS);
+    this.statusTimer ??= setTimeout(this.statusDue, STATUS_DELAY_MS);
   }
 
   /** Commit everything pending now (stop, reload). */
   flush(): void {
     if (this.timer) this.cancel(this.timer);
-    if (this.statusTimer) clearTimeout(this.statusTimer);
-    this.timer = this.statusTimer = null;
+    this.timer = null;
     const jobs = this.waiting;
     if (jobs.length === 0 && this.statuses.size === 0) return;
     this.waiting = [];
@@ -96,6 +93,10 @@ export class GroupCommit {
       return;
     }
     if (outcome.statusesWritten) for (const s of statuses) if (this.statuses.get(s.device) === s) this.statuses.delete(s.device);
+    // The statuses went with this commit: the one timer now waits STATUS_DELAY_MS from here
+    // (refresh() re-arms it in place, cheaper than a new timer each poll), so with points
+    // coming every second it never fires. Rows not written wait a full delay again.
+    if (this.statusTimer && statuses.length > 0) this.statusTimer.refresh();
     if (jobs.length > 0) {
       this.counts.commits++;
       this.counts.jobs += jobs.length;
@@ -107,7 +108,15 @@ export class GroupCommit {
   close(): void {
     this.flush();
     this.closed = true;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
   }
+
+  /** The status timer fired: no commit carried the rows within STATUS_DELAY_MS, so they go on their own (if any still wait). */
+  private readonly statusDue = (): void => {
+    this.statusTimer = null;
+    if (this.statuses.size > 0) this.flush();
+  };
 
   private arm(): void {
     if (this.timer) return;

@@ -17,8 +17,12 @@
  * - A hung-up PTY reads EIO instead of end-of-file forever: the link closes as lost.
  */
 import { writeSync } from 'node:fs';
+import type { OnReadOpts, SocketConstructorOpts } from 'node:net';
 import { isatty, ReadStream } from 'node:tty';
 import type { SerialLink, SerialLinkEvents, SerialLinkOptions } from './serial-link.js';
+
+/** A tty's line discipline holds 4 KiB: a longer burst is read in several turns. */
+const TTY_READ_BUFFER = 4096;
 
 /**
  * Opens `path` as a tty link, or resolves undefined when this platform or port needs the
@@ -39,7 +43,18 @@ export async function openTtyLink(options: SerialLinkOptions, events: SerialLink
   binding.fd = null;
   let stream: ReadStream;
   try {
-    stream = new ReadStream(fd);
+    // libuv reads into one buffer kept for the link (net.Socket's `onread`), and each read is
+    // handed on as a copy of what came (a consumer may keep it): no 64 KiB allocation per
+    // read, no Readable push, 'data' or nextTick per reply (issue 24: a poll's reply side).
+    const onread: OnReadOpts = {
+      buffer: Buffer.allocUnsafe(TTY_READ_BUFFER),
+      callback: (nread, buffer) => {
+        events.data(Buffer.from(buffer.subarray(0, nread)));
+        return true; // keep reading
+      },
+    };
+    // net.Socket takes `onread` (Node >= 12.2); @types/node lists it for connect() only.
+    stream = new ReadStream(fd, { onread } as SocketConstructorOpts);
   } catch (err) {
     // Not a tty libuv can take after all: close the descriptor through the native binding.
     const { LinuxPortBinding } = await import('@serialport/bindings-cpp');
@@ -63,7 +78,8 @@ class TtyLink implements SerialLink {
     private readonly fd: number,
     events: SerialLinkEvents,
   ) {
-    stream.on('data', (chunk: Buffer) => events.data(chunk));
+    // Reads go to the `onread` callback; resume() starts them (there is no 'data' listener).
+    stream.resume();
     stream.on('error', (err: Error) => {
       if (this.closing && !this.lost) return; // errors of our own close go nowhere
       this.lost ??= err;

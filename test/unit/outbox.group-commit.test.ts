@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROOT } from '../helpers/paths.js';
 import { openDeviceStatus } from '../../src/outbox/device-status.js';
-import { GroupCommit } from '../../src/outbox/group-commit.js';
+import { GroupCommit, STATUS_DELAY_MS } from '../../src/outbox/group-commit.js';
 import { openSqliteOutbox } from '../../src/outbox/sqlite-outbox.js';
 
 const ROOMY = { maxRows: 1_000_000, maxBytes: 1_000_000_000 };
@@ -89,6 +89,28 @@ test('drop-oldest is counted per job inside a group, as separate appends would',
   assert.deepEqual(outbox.stats().rows, 3);
   commits.close();
   outbox.close();
+});
+
+test('a status row with no points to ride with is written on its own, also after earlier rows rode with points (one status timer)', async () => {
+  const path = freshPath();
+  const outbox = openSqliteOutbox(path, ROOMY);
+  const commits = new GroupCommit(outbox);
+  const status = openDeviceStatus(path);
+  try {
+    commits.record('meter', { ok: true, endMs: 1_000, durationMs: 5, points: 1 });
+    await commits.append(['m v=1i'], 'ms'); // the row rides with these points
+    assert.equal(status.get('meter')?.runs, 1);
+    // The device now fails and no points come: nothing carries the row, the timer must.
+    commits.record('meter', { ok: false, endMs: 2_000, durationMs: 7, points: 0, error: 'timeout' });
+    assert.equal(status.get('meter')?.runs, 1, 'the row waits a while for points first');
+    const deadline = Date.now() + 4 * STATUS_DELAY_MS; // generous: a busy machine is no failure
+    while (status.get('meter')?.runs !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(status.get('meter'), { device: 'meter', ok: false, lastEndMs: 2_000, durationMs: 7, points: 0, error: 'timeout', runs: 2, failures: 1, lastOkMs: 1_000 });
+  } finally {
+    commits.close();
+    status.close();
+    outbox.close();
+  }
 });
 
 test('device status rows ride with the next commit of points, and are written by themselves on flush', async () => {

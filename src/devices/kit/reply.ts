@@ -29,6 +29,23 @@ interface Pending<T, W> {
 
 const TIMEOUT = Symbol('timeout');
 
+/** A request's deadline: `reached` resolves TIMEOUT after `ms` unless cancel() comes first (then it never settles). */
+function startDeadline(ms: number, sleep: Sleep): { reached: Promise<typeof TIMEOUT>; cancel: () => void } {
+  if (sleep === realSleep) {
+    // Real time: a plain timer, not an AbortController and an abortable sleep per request
+    // (issue 24: a poll's fixed cost on the interpreted daemon).
+    let timer: NodeJS.Timeout | undefined;
+    const reached = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(resolve, ms, TIMEOUT)));
+    return { reached, cancel: () => clearTimeout(timer) };
+  }
+  const controller = new AbortController();
+  const reached = sleep(ms, controller.signal).then<typeof TIMEOUT, never>(
+    () => TIMEOUT,
+    () => new Promise<never>(() => undefined), // cancelled: the wait ended otherwise
+  );
+  return { reached, cancel: () => controller.abort() };
+}
+
 export class ReplySlot<T, W = string> {
   private pending: Pending<T, W> | undefined;
 
@@ -42,21 +59,17 @@ export class ReplySlot<T, W = string> {
     o.signal.throwIfAborted();
     const reply = new Promise<T>((resolve, reject) => (this.pending = { what, resolve, reject }));
     reply.catch(() => undefined);
-    const timer = new AbortController();
     const onAbort = () => this.fail(() => (o.signal.reason instanceof Error ? o.signal.reason : new TimeoutError(`${String(what)} aborted`)));
     o.signal.addEventListener('abort', onAbort, { once: true });
-    const deadline = o.sleep(o.timeoutMs, timer.signal).then(
-      () => TIMEOUT,
-      () => new Promise<never>(() => undefined), // cancelled: the wait ended otherwise
-    );
+    const deadline = startDeadline(o.timeoutMs, o.sleep);
     try {
       await send();
-      const got = await Promise.race([reply, deadline]);
+      const got = await Promise.race([reply, deadline.reached]);
       if (got === TIMEOUT) throw o.timedOut();
       return got as T;
     } finally {
       this.pending = undefined;
-      timer.abort();
+      deadline.cancel();
       o.signal.removeEventListener('abort', onAbort);
     }
   }
