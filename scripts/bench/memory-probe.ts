@@ -5,9 +5,13 @@
  * garbage waits for the next major GC), and on Linux RSS split into anonymous memory (heaps,
  * native allocations) and file pages (mostly the node binary's own). Heap figures cannot be
  * read from outside the process; the timer is unref'd so it never keeps the worker alive.
+ * WATTLINE_MEMORY_PROBE_GC_S (an experiment, off by default: it changes what it measures)
+ * forces a full GC before a sample that often, marked `gc: true`: heapUsed there is what is
+ * live, so a rising heap between major GCs (garbage) can be told from a leak.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const path = process.env.WATTLINE_MEMORY_PROBE;
 
@@ -22,12 +26,26 @@ function rssSplit(): { rssAnon: number; rssFile: number } {
   }
 }
 
+/** V8's gc() without --expose-gc on the command line (a context made after the flag has it). */
+function exposedGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
 if (path) {
   const started = Date.now();
+  const gcEveryMs = Number(process.env.WATTLINE_MEMORY_PROBE_GC_S ?? 0) * 1000;
+  const gc = gcEveryMs > 0 ? exposedGc() : undefined;
+  let nextGc = started + gcEveryMs;
   const sample = (): void => {
+    const forced = gc !== undefined && Date.now() >= nextGc;
+    if (forced) {
+      gc();
+      nextGc += gcEveryMs;
+    }
     const m = process.memoryUsage();
     const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
-    const line = { s: (Date.now() - started) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, oldCommitted: old?.space_size ?? 0, external: m.external, arrayBuffers: m.arrayBuffers, ...rssSplit() };
+    const line = { s: (Date.now() - started) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, oldCommitted: old?.space_size ?? 0, external: m.external, arrayBuffers: m.arrayBuffers, ...rssSplit(), ...(forced ? { gc: true } : {}) };
     appendFileSync(path, `${JSON.stringify(line)}\n`);
   };
   setInterval(sample, Number(process.env.WATTLINE_MEMORY_PROBE_MS ?? 10_000)).unref();

@@ -9,6 +9,8 @@
  * After the warm-up (BENCH_SOAK_WARMUP_S, default 300 s) the least-squares slope of RSS and of
  * heap in MB per hour; peak RSS over the whole run. Target: <= 1 MB/h each, peak RSS of the
  * simulated shape <= 80 MB. SIGINT/SIGTERM ends the run early and reports what it has.
+ * BENCH_SOAK_GC_S=120 (an experiment, not for the README's rows) forces a full GC in each
+ * worker that often and adds the live heap's slope: garbage awaiting a major GC or a leak.
  *
  *   npx tsc -p tsconfig.json && BENCH_SOAK_S=3600 node dist/scripts/bench/soak.js
  */
@@ -45,6 +47,8 @@ interface Sample {
   external?: number;
   rssAnon?: number;
   rssFile?: number;
+  /** A full GC was forced just before (BENCH_SOAK_GC_S): heapUsed is what is live. */
+  gc?: boolean;
 }
 
 interface Shape {
@@ -61,7 +65,7 @@ function startWorker(name: string, dir: string, config: unknown, sampleMs: numbe
   const worker = spawn(process.execPath, ['--import', PROBE, join(ROOT, 'dist/src/cli/main.js'), '--config', path, '--log-level', 'warn', 'run'], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, WATTLINE_MEMORY_PROBE: probe, WATTLINE_MEMORY_PROBE_MS: String(sampleMs) },
+    env: { ...process.env, WATTLINE_MEMORY_PROBE: probe, WATTLINE_MEMORY_PROBE_MS: String(sampleMs), WATTLINE_MEMORY_PROBE_GC_S: process.env.BENCH_SOAK_GC_S ?? '0' },
   });
   const samples = (): Sample[] =>
     existsSync(probe)
@@ -106,8 +110,11 @@ export function runLength(seconds: number): string {
 }
 
 function summarise(shape: Shape, warmupS: number): Record<string, number | string> {
-  const all = shape.samples();
+  const every = shape.samples();
+  // Samples after a forced GC (BENCH_SOAK_GC_S) only give the live heap's slope.
+  const all = every.filter((x) => !x.gc);
   const late = all.filter((x) => x.s >= warmupS);
+  const liveLate = every.filter((x) => x.gc && x.s >= warmupS);
   const r = (x: number) => Math.round(x * 100) / 100;
   const mb = (x: number | undefined) => r((x ?? Number.NaN) / MB);
   // What the peak is made of: the sample with the highest RSS.
@@ -130,6 +137,9 @@ function summarise(shape: Shape, warmupS: number): Record<string, number | strin
     rss_slope_mb_per_h: r(slopeMbPerHour(late.map((x) => ({ s: x.s, y: x.rss })))),
     heap_slope_mb_per_h: r(slopeMbPerHour(late.map((x) => ({ s: x.s, y: x.heapUsed })))),
     heap_last_mb: r((all.at(-1)?.heapUsed ?? Number.NaN) / MB),
+    ...(liveLate.length > 0
+      ? { live_heap_slope_mb_per_h: r(slopeMbPerHour(liveLate.map((x) => ({ s: x.s, y: x.heapUsed })))), live_heap_first_mb: mb(liveLate[0]!.heapUsed), live_heap_last_mb: mb(liveLate.at(-1)!.heapUsed) }
+      : {}),
   };
 }
 
