@@ -1,6 +1,6 @@
 /** The wattline CLI: every verb on one commander program (main.ts loads this). */
 import { youngGenerationMayGrow } from './young-generation.js';
-import { compilersBack } from './daemon-v8.js';
+import { compilersBack, heapGrowsFreely } from './daemon-v8.js';
 import { Command, Option } from 'commander';
 import { packageVersion } from '../core/package.js';
 import { registerBufferVerbs } from './buffer.js';
@@ -40,11 +40,13 @@ Without a config: \`wattline demo\` runs the built-in simulated devices.`,
   );
 
 // Every verb but the daemons (`run`, `demo`) lets the young generation grow from here
-// (young-generation.ts) and compiles hot code to machine code again (daemon-v8.ts).
+// (young-generation.ts), compiles hot code to machine code again and lets the old generation
+// grow as V8 decides (daemon-v8.ts).
 program.hook('preAction', (_program, verb) => {
   if (verb.name() === 'run' || verb.name() === 'demo') return;
   youngGenerationMayGrow();
   compilersBack();
+  heapGrowsFreely();
 });
 
 registerRunVerbs(program);

@@ -9,7 +9,7 @@ import { drivers } from '../devices/index.js';
 import { acquireWorkerLock, type WorkerLock } from '../outbox/worker-lock.js';
 import { Worker, type JobReport } from '../runtime/worker.js';
 import { action, EXIT, load, logger } from './common.js';
-import { compilersBack } from './daemon-v8.js';
+import { compilersBack, heapGrowsFreely } from './daemon-v8.js';
 import type { Logger } from '../core/log.js';
 import type { ControlReply } from '../control/protocol.js';
 import { configReloader } from './reload.js';
@@ -149,8 +149,12 @@ export interface DaemonOptions {
 export async function runDaemon(cmd: Command, loaded: LoadedConfig, options: DaemonOptions = {}): Promise<number> {
   const log = logger(cmd, loaded);
   // The MQTT output formats every reading each batch: interpreted, its share of the worker's
-  // CPU tripled (mqtt-cpu 1.02× → 1.12×), so a publishing worker keeps V8's compilers (daemon-v8.ts).
-  if (loaded.config.mqtt) compilersBack();
+  // CPU tripled (mqtt-cpu 1.02× → 1.12×), so a publishing worker keeps V8's compilers, and its
+  // default heap growth (as mqtt-cpu measured it; daemon-v8.ts).
+  if (loaded.config.mqtt) {
+    compilersBack();
+    heapGrowsFreely();
+  }
   const outboxPath = resolveConfigPath(loaded, loaded.config.outbox.path);
   // The Worker checks every schedule before it writes anything, and opens no port until
   // start(): a bad config leaves no lock file, and a second worker stops before a port opens.

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { applyMigrations, migrationsDir } from '../sqlite/migrate.js';
+import { OUTBOX_CACHE_SIZE } from './sqlite-outbox.js';
 
 /**
  * The capture archive (docs/capture.md): every raw exchange of the devices with `capture: on`, in
@@ -80,6 +81,8 @@ export class CaptureStore {
       db.pragma(`busy_timeout = ${Math.trunc(this.o.busyTimeoutMs)}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // A worker's other growing file: the same bounded page cache as the outbox.
+      db.pragma(`cache_size = ${OUTBOX_CACHE_SIZE}`);
       applyMigrations(db, migrationsDir('capture'));
     } catch (err) {
       db.close();

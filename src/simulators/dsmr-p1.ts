@@ -238,11 +238,27 @@ function fixed(v: number, intDigits: number, fracDigits: number): string {
   return f === undefined ? padded : `${padded}.${f}`;
 }
 
+/**
+ * One formatter per zone, made once: each Intl.DateTimeFormat holds ICU objects in native
+ * memory until a major GC frees its wrapper, and the demo meter needs three a second (a
+ * simulated worker's native heap grew ~50 MB an hour making them anew, README `soak`).
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hourCycle: 'h23', year: '2-digit', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
 /** `YYMMDDhhmmssX` in a zone, X = S when the zone is ahead of its January offset (DST). */
 function p1Time(ms: number, zone: string): string {
+  const f = formatter(zone);
   const parts = (at: number) => {
     const p: Record<string, string> = {};
-    const f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hourCycle: 'h23', year: '2-digit', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
     for (const x of f.formatToParts(at)) p[x.type] = x.value;
     return p;
   };
