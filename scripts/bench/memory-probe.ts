@@ -45,7 +45,17 @@ if (path) {
     }
     const m = process.memoryUsage();
     const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
-    const line = { s: (Date.now() - started) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, oldCommitted: old?.space_size ?? 0, external: m.external, arrayBuffers: m.arrayBuffers, ...rssSplit(), ...(forced ? { gc: true } : {}) };
+    const line = {
+      s: (Date.now() - started) / 1000,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      oldCommitted: old?.space_size ?? 0,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      ...rssSplit(),
+      ...(forced ? { gc: true } : {}),
+    };
     appendFileSync(path, `${JSON.stringify(line)}\n`);
   };
   setInterval(sample, Number(process.env.WATTLINE_MEMORY_PROBE_MS ?? 10_000)).unref();

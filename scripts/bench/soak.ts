@@ -152,9 +152,11 @@ function summarise(shape: Shape, warmupS: number): Record<string, number | strin
 function committed(dir: string): { points: number; perSecond: number; lastAgoS: number } {
   const db = new Database(join(dir, 'outbox.sqlite'), { readonly: true });
   try {
-    const row = db
-      .prepare("SELECT COUNT(*) AS n, MIN(committed_ms) AS first, MAX(committed_ms) AS last FROM outbox WHERE line NOT LIKE 'wattline\\_%' ESCAPE '\\'")
-      .get() as { n: number; first: number | null; last: number | null };
+    const row = db.prepare("SELECT COUNT(*) AS n, MIN(committed_ms) AS first, MAX(committed_ms) AS last FROM outbox WHERE line NOT LIKE 'wattline\\_%' ESCAPE '\\'").get() as {
+      n: number;
+      first: number | null;
+      last: number | null;
+    };
     const spanS = row.first === null || row.last === null ? 0 : (row.last - row.first) / 1000;
     return {
       points: row.n,
