@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cron } from 'croner';
 import { Scheduler } from '../../src/scheduler/index.js';
@@ -64,75 +64,64 @@ describe('the fast path ticks when croner does', () => {
   }
 });
 
+/** node:test's fake setTimeout, and a wall clock (epoch ms) that the test moves apart from it. */
+function fakeTimers(t: TestContext, wall: number) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const clock = {
+    wall,
+    now: () => clock.wall,
+    /** The wall clock moves to `to`; the timers run `timerMs` on. */
+    move(to: number, timerMs: number) {
+      clock.wall = to;
+      t.mock.timers.tick(timerMs);
+    },
+  };
+  return clock;
+}
+
 describe('PeriodTimer', () => {
   test('ticks on each boundary, not before it, once after a blocked loop, and never after stop', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    let wall = 1_700_000_000_300;
+    const clock = fakeTimers(t, 1_700_000_000_300);
     const ticks: number[] = [];
-    const timer = new PeriodTimer(
-      1000,
-      () => ticks.push(wall),
-      () => wall,
-    );
+    const timer = new PeriodTimer(1000, () => ticks.push(clock.wall), clock.now);
     assert.equal(timer.nextRun(), 1_700_000_001_000);
 
     // The timer fires 5 ms before the boundary by the wall clock (libuv's cached loop time, a clock
     // step): no tick; it re-arms for the rest.
-    wall += 695;
-    t.mock.timers.tick(700);
+    clock.move(1_700_000_000_995, 700);
     assert.deepEqual(ticks, []);
-    wall += 5;
-    t.mock.timers.tick(5);
+    clock.move(1_700_000_001_000, 5);
     assert.deepEqual(ticks, [1_700_000_001_000]);
     assert.equal(timer.nextRun(), 1_700_000_002_000, 'the next boundary strictly after the tick');
 
     // Loop blocked for 3.4 s: one tick when it wakes, the missed boundaries dropped (croner's behaviour).
-    wall = 1_700_000_005_400;
-    t.mock.timers.tick(1000);
+    clock.move(1_700_000_005_400, 1000);
     assert.deepEqual(ticks, [1_700_000_001_000, 1_700_000_005_400]);
     assert.equal(timer.nextRun(), 1_700_000_006_000);
-    wall = 1_700_000_006_000;
-    t.mock.timers.tick(600);
+    clock.move(1_700_000_006_000, 600);
     assert.equal(ticks.length, 3);
 
     timer.stop();
     assert.equal(timer.nextRun(), null);
-    wall += 10_000;
-    t.mock.timers.tick(10_000);
+    clock.move(1_700_000_016_000, 10_000);
     assert.equal(ticks.length, 3);
   });
 
   test('stopped from inside its own tick: no further tick', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    let wall = 0;
+    const clock = fakeTimers(t, 0);
     let n = 0;
-    const timer = new PeriodTimer(
-      5000,
-      () => {
-        n++;
-        timer.stop();
-      },
-      () => wall,
-    );
-    wall = 5000;
-    t.mock.timers.tick(5000);
-    wall = 20_000;
-    t.mock.timers.tick(15_000);
+    const timer = new PeriodTimer(5000, () => (n++, timer.stop()), clock.now);
+    clock.move(5000, 5000);
+    clock.move(20_000, 15_000);
     assert.equal(n, 1);
   });
 
   test('waits at most 30 s at a time (a wall-clock step is seen as soon as croner would)', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    let wall = 0;
+    const clock = fakeTimers(t, 0);
     let n = 0;
-    const timer = new PeriodTimer(
-      900_000,
-      () => n++,
-      () => wall,
-    );
+    const timer = new PeriodTimer(900_000, () => n++, clock.now);
     // The clock steps forward past the boundary: noticed at the next 30 s check, not 15 min later.
-    wall = 900_001;
-    t.mock.timers.tick(30_000);
+    clock.move(900_001, 30_000);
     assert.equal(n, 1);
     timer.stop();
   });
