@@ -16,6 +16,9 @@
  * - Jobs with the same cron expression and zone share ONE croner timer, and its tick starts
  *   every due job in one synchronous loop: all their requests are on the wire before any
  *   reply is handled, and croner's per-tick date arithmetic is paid once, not per job.
+ * - A fixed period aligned to whole minutes (`* * * * * *`, `*\/5 * * * * *`, `0 *\/15 * * * *`,
+ *   see period.ts) skips croner altogether: its ticks are multiples of the period on the epoch
+ *   clock, armed with a plain setTimeout; every other expression keeps croner.
  * - Durations are measured on a monotonic, sub-millisecond clock (performance.now) unless a
  *   clock is injected (tests); a tick's jobs are all queued at the tick's instant, so a job's
  *   `waitMs + durationMs` is the time from its tick to its end.
@@ -26,6 +29,7 @@ import { Cron } from 'croner';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError, TimeoutError, WattlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { PeriodTimer, fixedPeriodMs, nextBoundary } from './period.js';
 import { PortLocks } from './port-lock.js';
 
 export interface JobSpec {
@@ -114,16 +118,18 @@ interface Entry {
   spec: JobSpec;
   timezone: string | undefined;
   lockWaitMs: number;
+  /** Fixed period of its cron (ms), or null: croner computes its ticks. */
+  periodMs: number | null;
   /** The shared timer it is on while scheduled. */
   tick: Tick | null;
   current: Run | null;
   stats: Stats;
 }
 
-/** One croner timer for every job with the same cron expression and zone. */
+/** One timer (croner's, or a PeriodTimer) for every job with the same cron expression and zone. */
 interface Tick {
   key: string;
-  cron: Cron;
+  timer: Cron | PeriodTimer;
   /** In the order they were added (the config's order). */
   entries: Set<Entry>;
 }
@@ -191,9 +197,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (spec.lockWaitMs !== undefined) checkMs(spec.lockWaitMs, `${where}: lockWaitMs`);
     const timezone = checkTimezone(spec.timezone, where) ?? this.#timezone;
     const next = nextTwo(spec.cron, timezone, where);
-    const intervalMs = next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs;
+    const periodMs = fixedPeriod(spec.cron);
+    const intervalMs = periodMs ?? (next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs);
     const lockWaitMs = spec.lockWaitMs ?? Math.min(MAX_TIMER_MS, Math.max(spec.timeoutMs, intervalMs));
-    return { spec, timezone, lockWaitMs, tick: null, current: null, stats: emptyStats() };
+    return { spec, timezone, lockWaitMs, periodMs, tick: null, current: null, stats: emptyStats() };
   }
 
   start(): void {
@@ -251,7 +258,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       portKey: e.spec.portKey,
       running: e.current !== null,
       ...e.stats,
-      nextRun: e.tick?.cron.nextRun()?.getTime() ?? null,
+      nextRun: nextRunOf(e.tick),
     }));
   }
 
@@ -267,17 +274,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let tick = this.#ticks.get(key);
     if (!tick) {
       const entries = new Set<Entry>();
-      const cron = new Cron(
-        entry.spec.cron,
-        {
-          timezone: entry.timezone,
-          mode: CRON_MODE,
-          // #tick does not throw; this is a belt for croner's un-awaited trigger.
-          catch: (err) => this.#logger?.error({ err, jobs: [...entries].map((e) => e.spec.name) }, 'scheduler tick failed'),
-        },
-        () => this.#tick(entries),
-      );
-      tick = { key, cron, entries };
+      // #tick does not throw; this is a belt for croner's un-awaited trigger.
+      const failed = (err: unknown) => this.#logger?.error({ err, jobs: [...entries].map((e) => e.spec.name) }, 'scheduler tick failed');
+      const timer =
+        entry.periodMs !== null
+          ? new PeriodTimer(entry.periodMs, () => {
+              try {
+                this.#tick(entries);
+              } catch (err) {
+                failed(err);
+              }
+            })
+          : new Cron(entry.spec.cron, { timezone: entry.timezone, mode: CRON_MODE, catch: failed }, () => this.#tick(entries));
+      tick = { key, timer, entries };
       this.#ticks.set(key, tick);
     }
     tick.entries.add(entry);
@@ -290,7 +299,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     entry.tick = null;
     tick.entries.delete(entry);
     if (tick.entries.size > 0) return;
-    tick.cron.stop();
+    tick.timer.stop();
     this.#ticks.delete(tick.key);
   }
 
@@ -456,6 +465,26 @@ function emptyStats(): Stats {
  * Nobody reads it: the cancelled sleep's rejection is dropped.
  */
 const TIMER_CANCELLED = new Error('timer cancelled');
+
+/**
+ * period.ts's reading of a valid pattern, checked against croner at a fixed UTC offset (not in
+ * the job's zone: croner 10 gets the hours around a DST change wrong, see period.ts; and an
+ * offset needs no Intl, whose first use costs ~25 ms interpreted).
+ */
+function fixedPeriod(pattern: string): number | null {
+  const periodMs = fixedPeriodMs(pattern);
+  if (periodMs === null) return null;
+  const now = Date.now();
+  const runs = new Cron(pattern, { utcOffset: 0, mode: CRON_MODE }).nextRuns(3, new Date(now)).map((d) => d.getTime());
+  const first = nextBoundary(now, periodMs);
+  return runs.every((t, i) => t === first + i * periodMs) ? periodMs : null;
+}
+
+function nextRunOf(tick: Tick | null): number | null {
+  if (!tick) return null;
+  const next = tick.timer.nextRun();
+  return next instanceof Date ? next.getTime() : next;
+}
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
