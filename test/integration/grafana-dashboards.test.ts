@@ -49,10 +49,12 @@ const TZ = 'Europe/Amsterdam';
 /** How far back each measurement's history goes and at which poll period (ms). */
 function history(measurement: string): { periods: { from: number; to: number; every: number }[] } {
   if (measurement === 'p1' || measurement === 'p1_mbus') {
-    // A week and a half at one reading a minute, then the last 8 hours at the dashboard's 10 s.
+    // Eight and a half days at one reading a minute, then the last 8 hours at the dashboard's 10 s:
+    // the local day before the 7-day range's first day always has data, so the first day has its
+    // bar at any hour of the run (from 7.5 days, it had none in the afternoon, Amsterdam time).
     return {
       periods: [
-        { from: NOW - 7.5 * DAY, to: NOW - 8 * HOUR, every: 60_000 },
+        { from: NOW - 8.5 * DAY, to: NOW - 8 * HOUR, every: 60_000 },
         { from: NOW - 8 * HOUR, to: NOW, every: 10_000 },
       ],
     };
@@ -67,7 +69,7 @@ const isCounter = (field: string) => field.endsWith('_kwh') || field.endsWith('_
  * grows from day to day, so that each day's total differs and a day boundary an hour off shows.
  */
 function counter(base: number, tMs: number, scale: number): number {
-  const h = (tMs - (NOW - 8 * DAY)) / HOUR;
+  const h = (tMs - (NOW - 9 * DAY)) / HOUR;
   return base + scale * (0.5 * h + 0.005 * h * h - ((0.4 * 24) / (2 * Math.PI)) * Math.cos((2 * Math.PI * tMs) / DAY));
 }
 const round = (x: number) => Number(x.toFixed(4));
