@@ -7,6 +7,9 @@
  * registers (its largest type: four requests a poll), writing them with its csv plugin.
  * CPU is every thread's run time (/proc/<pid>/task/<tid>/schedstat) over the same window after a warm-up; polls
  * are the worker's device_status runs and collectd's csv rows.
+ * Beside them, for each `synchronous`, poll-floor.ts: the same request and the same commit with no
+ * project code, on its own slave — how much of a poll is Node plus a durable SQLite commit, and
+ * how much is wattline's own code (printed as "above its floor").
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench/poll-cpu.js
  *   BENCH_SECONDS=60 BENCH_WARMUP_S=10 node dist/scripts/bench/poll-cpu.js
@@ -51,18 +54,32 @@ function startWattline(dir: string, port: string, synchronous: 'full' | 'normal'
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
   const flags = (nodeFlags ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, join(root, 'dist/src/cli/main.js'), '--config', config, '--log-level', 'warn', 'run'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  const polls = (): number => {
-    const path = join(dir, 'outbox.sqlite');
-    if (!existsSync(path)) return 0;
-    const db = new Database(path, { readonly: true });
-    try {
-      const row = db.prepare("SELECT runs, failures FROM device_status WHERE device = 'board'").get() as { runs: number; failures: number } | undefined;
-      return row ? row.runs - row.failures : 0;
-    } finally {
-      db.close();
-    }
-  };
-  return { name: `${label}, synchronous: ${synchronous}`, child, polls };
+  return { name: `${label}, synchronous: ${synchronous}`, child, polls: () => statusRuns(join(dir, 'outbox.sqlite')) };
+}
+
+/** poll-floor.ts: the same poll and commit with no project code, on the daemon's V8 flags (daemon-v8.ts). */
+function startFloor(dir: string, port: string, synchronous: 'full' | 'normal'): Contender {
+  mkdirSync(dir);
+  const outbox = join(dir, 'outbox.sqlite');
+  const child = spawn(process.execPath, ['--no-opt', '--no-sparkplug', '--optimize-for-size', join(ROOT, 'dist/scripts/bench/poll-floor.js'), port, outbox, synchronous], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { name: `${FLOOR}, synchronous: ${synchronous}`, child, polls: () => statusRuns(outbox) };
+}
+
+const FLOOR = 'floor (poll-floor.ts: Node + better-sqlite3, the same request and commit, no project code)';
+
+/** Successful runs so far in an outbox's device_status ('board'). */
+function statusRuns(path: string): number {
+  if (!existsSync(path)) return 0;
+  const db = new Database(path, { readonly: true });
+  try {
+    const row = db.prepare("SELECT runs, failures FROM device_status WHERE device = 'board'").get() as { runs: number; failures: number } | undefined;
+    return row ? row.runs - row.failures : 0;
+  } finally {
+    db.close();
+  }
 }
 
 function startCollectd(dir: string, port: string): Contender {
@@ -135,6 +152,7 @@ export async function run(): Promise<Record<string, unknown>> {
     contenders.push(startWattline(join(root, 'full'), await port('full'), 'full'));
     contenders.push(startWattline(join(root, 'normal'), await port('normal'), 'normal'));
     contenders.push(startCollectd(join(root, 'collectd'), await port('collectd')));
+    for (const sync of ['full', 'normal'] as const) contenders.push(startFloor(join(root, `floor-${sync}`), await port(`floor-${sync}`), sync));
     // Before/after side by side: BENCH_COMPARE_ROOT=<another build's project folder>, and/or
     // BENCH_COMPARE_FLAGS=<node flags for the compared workers>.
     const compareRoot = process.env.BENCH_COMPARE_ROOT;
@@ -165,6 +183,10 @@ export async function run(): Promise<Record<string, unknown>> {
     const collectd = results[2]!;
     for (const r of results) console.log(`${r.name}: ${r.cpu_ms} ms CPU over ${r.polls} polls = ${r.ms_per_poll} ms a poll`);
     console.log(`${idle.name}: ${idleMsPerS} ms CPU a second`);
+    for (const [i, sync] of (['full', 'normal'] as const).entries()) {
+      const above = results[i]!.ms_per_poll - results[3 + i]!.ms_per_poll;
+      console.log(`wattline above its floor, synchronous: ${sync}: ${above.toFixed(3)} ms a poll (the floor is ${(results[3 + i]!.ms_per_poll / collectd.ms_per_poll).toFixed(2)}× collectd)`);
+    }
     for (const r of [...results.slice(0, 2), ...results.slice(3)]) {
       const ratio = r.ms_per_poll / collectd.ms_per_poll;
       const mine = r.name.startsWith('wattline');

@@ -40,13 +40,19 @@ test('soak smoke run (seconds long): all three shapes sampled, simulated and PTY
   assert.deepEqual(leftover('wattline-bench-soak'), []);
 });
 
-test('poll-cpu smoke run (seconds long): wattline at full and normal and collectd each poll the pymodbus slave', { timeout: 120_000 }, async () => {
+test('poll-cpu smoke run (seconds long): wattline at full and normal, collectd and the bare floor each poll the pymodbus slave', { timeout: 120_000 }, async () => {
   const { run } = await import('../../scripts/bench/poll-cpu.js');
   const result = await withEnv({ BENCH_SECONDS: '4', BENCH_WARMUP_S: '3' }, run);
   const rows = result.results as { name: string; polls: number }[];
   assert.deepEqual(
     rows.map((r) => r.name),
-    ['wattline, synchronous: full', 'wattline, synchronous: normal', 'collectd 5.12 modbus + csv'],
+    [
+      'wattline, synchronous: full',
+      'wattline, synchronous: normal',
+      'collectd 5.12 modbus + csv',
+      'floor (poll-floor.ts: Node + better-sqlite3, the same request and commit, no project code), synchronous: full',
+      'floor (poll-floor.ts: Node + better-sqlite3, the same request and commit, no project code), synchronous: normal',
+    ],
   );
   for (const r of rows) assert.ok(r.polls >= 1, `${r.name}: ${r.polls} polls in the window`);
   assert.deepEqual(leftover('wattline-bench-poll-cpu'), []);
