@@ -176,7 +176,8 @@ export function parsePosixTz(text: string): PosixRule | undefined {
 
 const DAY_S = 86_400;
 
-function ruleOffset(rule: PosixRule, t: number): number {
+/** The offset (s) a POSIX TZ rule gives at UTC second `t`. */
+export function ruleOffset(rule: PosixRule, t: number): number {
   const { dst } = rule;
   if (!dst) return rule.std;
   const year = new Date((t + rule.std) * 1000).getUTCFullYear();
