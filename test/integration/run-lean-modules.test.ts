@@ -65,7 +65,8 @@ test('run, every simulated device, no influx/TLS/MQTT: node:http, https, tls, zl
       ['http', 'https', 'tls', '_tls_wrap', 'zlib'].filter((m) => builtins.has(m)),
       [],
     );
-    assert.equal(loaded.dateTimeFormats, 0);
+    // Without the system's tz database (no tzdata installed) the zones come from Intl after all.
+    if (existsSync('/usr/share/zoneinfo/Europe/Amsterdam')) assert.equal(loaded.dateTimeFormats, 0);
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
