@@ -35,6 +35,14 @@ if (!keep) setFlagsFromString('--no-opt --no-sparkplug');
  * same within noise (7 minutes). It lowers V8's floor only: now and then V8 still lets it reach
  * 21-22 MB before collecting (README soak). Every other verb, and an MQTT daemon, gets V8's
  * default back (heapGrowsFreely); NODE_OPTIONS=--no-optimize-for-size keeps it for any daemon.
+ * Since the fourth stop of issue 24 took ~6.5 MB of ICU and network-module pages off the worker
+ * (core/zone.ts, lazy node:http/https/tls/zlib), this sawtooth's top is the every-device peak
+ * (75.3 MB in 18 minutes, old space 19.5 MB committed for ~14.5 live). Measured beside the same
+ * build, 7-13 minutes each, not kept: --heap-growing-percent=10 (peak 75.7 against 75.9 MB),
+ * --min-semi-space-size=1/2 (76.7/75.9 against 76.5: a larger young generation promotes less but
+ * costs what it saves). A full GC forced when the old space held 3 MB more than after the last
+ * one (checked every 10 s; 3 GCs in 13.5 minutes) peaked at 72.9 against 75.9 MB, but with CPU
+ * 9.70 against 9.48 s (+2.3 %): not kept; it would also need --expose-gc set at run time.
  */
 const keepHeap = /--(no-)?optimize[-_]for[-_]size\b/.test(asked);
 if (!keepHeap) setFlagsFromString('--optimize-for-size');

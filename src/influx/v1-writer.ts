@@ -11,8 +11,6 @@
  * CREATE (403 for a user without admin rights) becomes part of every later 404's message, so
  * the flusher reports one problem, not two alternating ones.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb, constants as zlibConstants } from 'node:zlib';
 import type { InfluxV1Config } from '../config/influx.js';
 import type { Logger } from '../core/log.js';
 import type { Precision } from '../core/point.js';
@@ -22,7 +20,13 @@ import { certificateOutcome, influxFetch, tlsOptions, type InfluxFetch, type Tls
 import type { WriteOutcome, Writer } from './types.js';
 import { serverUrl } from './url.js';
 
-const gzip = promisify(gzipCb);
+/** node:zlib is loaded on the first gzipped write: a worker without InfluxDB never needs it (issue 24). */
+let zlib: Promise<typeof import('node:zlib')> | undefined;
+
+async function gzip(text: string): Promise<Buffer> {
+  const { gzip: deflate, constants } = await (zlib ??= import('node:zlib'));
+  return new Promise((resolve, reject) => deflate(text, { level: constants.Z_BEST_SPEED }, (err, out) => (err ? reject(err) : resolve(out))));
+}
 
 /**
  * v1 `precision` values. 1.6 reads `ns` and `us` as nanoseconds without complaint, so only
@@ -116,7 +120,7 @@ export class InfluxV1Writer implements Writer {
     url.searchParams.set('precision', V1_PRECISION[precision]);
     const text = lines.join('\n');
     // Level 1: line protocol compresses well already; a Pi's CPU is better spent elsewhere.
-    const body = this.config.gzip ? await gzip(text, { level: zlibConstants.Z_BEST_SPEED }) : text;
+    const body = this.config.gzip ? await gzip(text) : text;
 
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;

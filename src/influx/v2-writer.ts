@@ -12,10 +12,10 @@
  * `HttpError`, and http(s)/proxy/TLS options.
  *
  * The client is imported on the first write: a worker with InfluxDB 1.x or no InfluxDB at all
- * never pays its ~1.4 MB resident (README, run-memory).
+ * never pays its ~1.4 MB resident (README, run-memory). So are node:http / node:https (and
+ * with them node:tls): ~2 MB resident that a worker without InfluxDB does not need (issue 24).
  */
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent, AgentOptions, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Transport } from '@influxdata/influxdb-client';
 import type { InfluxV2Config } from '../config/influx.js';
 import { ConfigError } from '../core/errors.js';
@@ -46,7 +46,9 @@ let clientModule: Promise<InfluxClientModule> | undefined;
 export class InfluxV2Writer implements Writer {
   readonly describe: string;
   private client?: { transport: Transport; HttpError: InfluxClientModule['HttpError'] };
-  private readonly agent: HttpAgent;
+  private agent?: HttpAgent;
+  /** node:https's agent options (TLS files already read: a bad path fails at start), or null for http. */
+  private readonly httpsOptions: AgentOptions | null;
   private readonly basePath: string;
   private readonly headers: Record<string, string> | undefined;
   private readonly base: string;
@@ -61,7 +63,7 @@ export class InfluxV2Writer implements Writer {
     }
     const base = url.toString().replace(/\/+$/, '');
 
-    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...tlsOptions(config.tls) }) : new HttpAgent({ keepAlive: true });
+    this.httpsOptions = url.protocol === 'https:' ? { keepAlive: true, ...tlsOptions(config.tls) } : null;
     this.base = base;
     this.headers = basic ? { Authorization: 'Basic ' + Buffer.from(`${username}:${password ?? ''}`).toString('base64') } : undefined;
 
@@ -76,14 +78,14 @@ export class InfluxV2Writer implements Writer {
 
   private async loadClient(): Promise<NonNullable<InfluxV2Writer['client']>> {
     if (this.client) return this.client;
-    const { InfluxDB, HttpError } = await (clientModule ??= import('@influxdata/influxdb-client'));
+    const [{ InfluxDB, HttpError }, agent] = await Promise.all([(clientModule ??= import('@influxdata/influxdb-client')), this.makeAgent()]);
     const influx = new InfluxDB({
       url: this.base,
       token: this.config.token || undefined,
       // Socket inactivity timeout of node:http; the whole request is also bounded by an AbortSignal.
       timeout: this.config.timeoutMs,
       headers: this.headers,
-      transportOptions: { agent: this.agent },
+      transportOptions: { agent },
     });
     capErrorBodies(influx.transport);
     this.client ??= { transport: influx.transport, HttpError };
@@ -141,9 +143,14 @@ export class InfluxV2Writer implements Writer {
     });
   }
 
+  private async makeAgent(): Promise<HttpAgent> {
+    this.agent ??= this.httpsOptions ? new (await import('node:https')).Agent(this.httpsOptions) : new (await import('node:http')).Agent({ keepAlive: true });
+    return this.agent;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    this.agent.destroy();
+    this.agent?.destroy();
   }
 }
 

@@ -10,6 +10,7 @@
  * the CRC with its own bit-by-bit CRC-16/ARC (docs/protocols/dsmr-p1.md §5.3).
  */
 import { constants, promises as fsp } from 'node:fs';
+import { zoneOffsetMs } from '../core/zone.js';
 import type { Transport } from '../transports/transport.js';
 import { P1_RECORDINGS } from './dsmr-p1-recordings.js';
 
@@ -238,38 +239,14 @@ function fixed(v: number, intDigits: number, fracDigits: number): string {
   return f === undefined ? padded : `${padded}.${f}`;
 }
 
-/**
- * One formatter per zone, made once: each Intl.DateTimeFormat holds ICU objects in native
- * memory until a major GC frees its wrapper, and the demo meter needs three a second (a
- * simulated worker's native heap grew ~50 MB an hour making them anew, README `soak`).
- */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hourCycle: 'h23', year: '2-digit', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
 /** `YYMMDDhhmmssX` in a zone, X = S when the zone is ahead of its January offset (DST). */
 function p1Time(ms: number, zone: string): string {
-  const f = formatter(zone);
-  const parts = (at: number) => {
-    const p: Record<string, string> = {};
-    for (const x of f.formatToParts(at)) p[x.type] = x.value;
-    return p;
-  };
-  const offset = (at: number) => {
-    const p = parts(at);
-    return Date.UTC(2000 + Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - Math.floor(at / 1000) * 1000;
-  };
-  const p = parts(ms);
+  const offset = zoneOffsetMs(zone, ms);
+  const wall = new Date(Math.floor(ms / 1000) * 1000 + offset);
   const jan = Date.UTC(new Date(ms).getUTCFullYear(), 0, 15);
-  const dst = offset(ms) > offset(jan);
-  return `${p.year}${p.month}${p.day}${p.hour}${p.minute}${p.second}${dst ? 'S' : 'W'}`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const dst = offset > zoneOffsetMs(zone, jan);
+  return `${two(wall.getUTCFullYear() % 100)}${two(wall.getUTCMonth() + 1)}${two(wall.getUTCDate())}${two(wall.getUTCHours())}${two(wall.getUTCMinutes())}${two(wall.getUTCSeconds())}${dst ? 'S' : 'W'}`;
 }
 
 /** For the worker's demo: a DSMR 5 meter with a gas meter on the sim link's device end, one varied telegram a second. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Backoff } from '../core/backoff.js';
 import { TransportError, errorMessage } from '../core/errors.js';
 import type { TlsUpgradeOptions, Transport } from './transport.js';
@@ -144,12 +144,18 @@ export class TcpTransport extends EventEmitter implements Transport {
     if (this.isTls) return Promise.reject(new TransportError(`${this.key}: connection is already TLS`, false));
     const { host } = this.options;
     const { timeoutMs = 5000, servername = isIP(host) ? undefined : host, ca, cert, key, rejectUnauthorized = true } = options;
-    // The plain socket's listeners go: from now on its bytes are TLS records, not data.
-    this.detach?.();
-    this.detach = undefined;
-    return new Promise<void>((resolve, reject) => {
+    // node:tls (~2 MB resident with what it loads) only for a link that upgrades (issue 24).
+    return import('node:tls').then(({ connect: tlsConnect }) => {
+      // The plain socket's listeners go: from now on its bytes are TLS records, not data.
+      this.detach?.();
+      this.detach = undefined;
       // The certificate is checked against servername, or against host when that is unset.
-      const tls = tlsConnect({ socket, host, servername, ca, cert, key, rejectUnauthorized });
+      return this.handshake(socket, tlsConnect({ socket, host, servername, ca, cert, key, rejectUnauthorized }), timeoutMs);
+    });
+  }
+
+  private handshake(socket: Socket, tls: TLSSocket, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (err?: Error) => {
         if (settled) return;

@@ -1,7 +1,7 @@
 /**
  * P1 timestamps (`YYMMDDhhmmssX`, DSMR 5.0.2 §6.4 "TST") are the meter's wall clock; X is
  * S (summer time, DST active) or W (winter/standard time). This turns them into Unix ms in
- * an IANA zone with Intl.DateTimeFormat only (no tz database of our own).
+ * an IANA zone, with the offsets of core/zone.ts (the system's tz database, Intl where it has none).
  *
  * - The flag (either case: an E350 sends `s`) decides the offset: W is the zone's standard offset, S its summer offset. That
  *   settles the repeated autumn hour, and it is also right for meters that keep standard
@@ -13,43 +13,10 @@
  * - In a zone without DST the flag changes nothing.
  */
 
+import { zoneOffsetMs } from '../../core/zone.js';
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
-/** Throws RangeError for a zone Intl does not know (used by the config schema). */
-export function checkTimeZone(zone: string): void {
-  formatter(zone);
-}
-
-/** The zone's UTC offset (ms, east positive) at a UTC instant. */
-export function zoneOffsetMs(zone: string, utcMs: number): number {
-  const p: Record<string, number> = {};
-  for (const part of formatter(zone).formatToParts(utcMs)) {
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  }
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - (utcMs - (((utcMs % 1000) + 1000) % 1000));
-}
 
 /** Per zone: local hour bucket -> the one offset that hour has (no DST change within a day). */
 const steadyHours = new Map<string, Map<number, number>>();

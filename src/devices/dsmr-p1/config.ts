@@ -6,16 +6,7 @@ import { z } from 'zod';
 import type { SerialSettings } from '../types.js';
 import { FIELD_GROUPS } from './tables.js';
 import { DEFAULT_MAX_TELEGRAM_BYTES } from './framer.js';
-import { checkTimeZone } from './codec-time.js';
-
-function isTimeZone(zone: string): boolean {
-  try {
-    checkTimeZone(zone);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isTimeZone } from '../../core/zone.js';
 
 export const p1OptionsSchema = z
   .strictObject({
