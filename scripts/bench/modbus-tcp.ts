@@ -18,8 +18,12 @@
  *     the slowest of the 32; its median over the run against the median poll of the gateway
  *     alone (the slowest single gateway: it is the only one). Target <= 1.1x. p95 and max beside.
  *     CPU (utime + stime over the measured window) and max RSS of the worker are reported.
- *     A poll includes its outbox commit (the group commit: the jobs ready in one event-loop
- *     turn share one transaction and one fsync, src/outbox/group-commit.ts), so (b) runs with the default
+ *     Beside each, the bare-client floor: modbus-bare-client.ts (no project code, its own process,
+ *     not on this process's event loop) sends one FC03 to each responder at once on each second
+ *     and times the replies from its tick, against the 32 and against one alone (once a run per
+ *     responder kind): what part of the ratio is the machine, what part the worker.
+ *     A poll includes its outbox commit (the group commit: the jobs of a tick share one
+ *     transaction and one fsync, src/outbox/group-commit.ts), so (b) runs with the default
  *     `synchronous: full` and with `outbox.synchronous: normal`. Responders that
  *     answer at once make a poll pure CPU, and one event loop does 32 of those one after another;
  *     two more runs (`normal` and `full`) have them answer after the wire time of the RTU frames on a 9600 baud bus, as
