@@ -18,8 +18,12 @@
  *     the slowest of the 32; its median over the run against the median poll of the gateway
  *     alone (the slowest single gateway: it is the only one). Target <= 1.1x. p95 and max beside.
  *     CPU (utime + stime over the measured window) and max RSS of the worker are reported.
- *     A poll includes its outbox commit (the group commit: the jobs ready in one event-loop
- *     turn share one transaction and one fsync, src/outbox/group-commit.ts), so (b) runs with the default
+ *     Beside each, the bare-client floor: modbus-bare-client.ts (no project code, its own process,
+ *     not on this process's event loop) sends one FC03 to each responder at once on each second
+ *     and times the replies from its tick, against the 32 and against one alone (once a run per
+ *     responder kind): what part of the ratio is the machine, what part the worker.
+ *     A poll includes its outbox commit (the group commit: the jobs of a tick share one
+ *     transaction and one fsync, src/outbox/group-commit.ts), so (b) runs with the default
  *     `synchronous: full` and with `outbox.synchronous: normal`. Responders that
  *     answer at once make a poll pure CPU, and one event loop does 32 of those one after another;
  *     two more runs (`normal` and `full`) have them answer after the wire time of the RTU frames on a 9600 baud bus, as
@@ -315,6 +319,36 @@ async function runWorker(ports: number[], seconds: number, synchronous: Sync): P
 
 type Sync = 'full' | 'normal';
 
+interface Floor {
+  /** Per second, the slowest reply of the tick, ms: median, p95, max. */
+  slowestMedianMs: number;
+  slowestP95Ms: number;
+  slowestMs: number;
+  seconds: number;
+}
+
+/**
+ * The bare client's floor against `ports` (modbus-bare-client.ts, its own process): per second
+ * the slowest round trip from the tick, over `seconds` after the same 5 s warm-up as a worker.
+ */
+async function bareFloor(ports: number[], seconds: number): Promise<Floor> {
+  const warmupS = 5;
+  const child = spawn(process.execPath, [join(ROOT, 'dist/scripts/bench/modbus-bare-client.js'), String(seconds + warmupS), ...ports.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const slowest: number[] = [];
+  let lines = 0;
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (++lines > warmupS) slowest.push(Math.max(...(JSON.parse(line) as { ms: number[] }).ms));
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0 || slowest.length < seconds - 2) throw new Error(`bench: bare client exited with ${code} after ${slowest.length} s: ${stderr.trim()}`);
+  return { slowestMedianMs: r3(median(slowest)), slowestP95Ms: r3(percentile(slowest, 0.95)), slowestMs: r3(Math.max(...slowest)), seconds: slowest.length };
+}
+
+/** Per responder kind (bus time or not), the bare client's figures for 32 and for one alone, measured once a run. */
+const floors = new Map<boolean, { all: Floor; alone: Floor; ratio: number }>();
+
 async function manyGateways(seconds: number, synchronous: Sync, bus: boolean) {
   const ports = await freePorts(GATEWAYS);
   const servers = ports.map(() => responder(registers(), bus));
@@ -323,6 +357,13 @@ async function manyGateways(seconds: number, synchronous: Sync, bus: boolean) {
     const alone = await runWorker(ports.slice(0, 1), seconds, synchronous);
     const all = await runWorker(ports, seconds, synchronous);
     const ratio = all.slowestPerSecondMedianMs / alone.slowestPerSecondMedianMs;
+    let floor = floors.get(bus);
+    if (!floor) {
+      const bareAlone = await bareFloor(ports.slice(0, 1), seconds);
+      const bareAll = await bareFloor(ports, seconds);
+      floor = { all: bareAll, alone: bareAlone, ratio: r3(bareAll.slowestMedianMs / bareAlone.slowestMedianMs) };
+      floors.set(bus, floor);
+    }
     console.log(
       `modbus-tcp (b): ${GATEWAYS} gateways (MBAP responders in the bench process), ${bus ? 'answering after the 9600 baud bus time' : 'answering at once'}, one hdhk unit each, every second, outbox synchronous=${synchronous}, ${seconds} s after a 5 s warm-up`,
     );
@@ -333,6 +374,9 @@ async function manyGateways(seconds: number, synchronous: Sync, bus: boolean) {
       `  one alone:   poll median ${alone.slowestPerSecondMedianMs} ms (p95 ${alone.slowestP95Ms}, max ${alone.slowestMs} ms, ${alone.polls} polls; end after the due second, median ${alone.lastEndMedianMs} ms); worker CPU ${alone.cpuPercent.toFixed(2)}%, max RSS ${alone.rssMaxMb.toFixed(1)} MB`,
     );
     console.log(`  ratio ${ratio.toFixed(2)} (target <= 1.1: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
+    console.log(
+      `  bare client (own process, no project code, one FC03 to each at once on the second; measured once a run per responder kind): slowest of ${GATEWAYS} per second, median ${floor.all.slowestMedianMs} ms (p95 ${floor.all.slowestP95Ms}, max ${floor.all.slowestMs}); one alone ${floor.alone.slowestMedianMs} ms (p95 ${floor.alone.slowestP95Ms}, max ${floor.alone.slowestMs}); ratio ${floor.ratio.toFixed(2)}`,
+    );
     return {
       slowest_32_median_ms: all.slowestPerSecondMedianMs,
       slowest_32_p95_ms: all.slowestP95Ms,
@@ -346,6 +390,10 @@ async function manyGateways(seconds: number, synchronous: Sync, bus: boolean) {
       rss_32_max_mb: r2(all.rssMaxMb),
       cpu_1_percent: r2(alone.cpuPercent),
       rss_1_max_mb: r2(alone.rssMaxMb),
+      bare_32_median_ms: floor.all.slowestMedianMs,
+      bare_32_p95_ms: floor.all.slowestP95Ms,
+      bare_alone_median_ms: floor.alone.slowestMedianMs,
+      bare_ratio: floor.ratio,
     };
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -402,7 +450,7 @@ export async function run(seconds = Number(process.env.BENCH_SECONDS ?? 30)): Pr
         [
           `${label}, ${seconds} s`,
           `slowest poll of each second, median ${m.slowest_32_median_ms} ms (p95 ${m.slowest_32_p95_ms}, max ${m.slowest_32_max_ms}); worker ${m.cpu_32_percent}% of a core, ${m.rss_32_max_mb} MB max RSS`,
-          `one gateway alone: ${m.alone_median_ms} ms (p95 ${m.alone_p95_ms}, max ${m.alone_max_ms}); ${m.cpu_1_percent}%, ${m.rss_1_max_mb} MB`,
+          `one gateway alone: ${m.alone_median_ms} ms (p95 ${m.alone_p95_ms}, max ${m.alone_max_ms}); ${m.cpu_1_percent}%, ${m.rss_1_max_mb} MB. Bare client (no project code, own process), same responders: slowest of 32 ${m.bare_32_median_ms} ms (p95 ${m.bare_32_p95_ms}) against ${m.bare_alone_median_ms} ms alone, ${m.bare_ratio}×`,
           `${m.ratio}×`,
           `≤ 1.1× ${met(m.ratio! <= 1.1)}`,
         ],

@@ -17,6 +17,12 @@
  *   failures of the jobs it stands for added up).
  * - An error of the transaction (other than a full disk, which refuses as append does) fails
  *   every job of the group, as it would have failed each append.
+ * - Jobs still collecting (`active`, the scheduler's jobs started and not ended, minus those
+ *   waiting here) hold the commit, at most HOLD_MS: 32 gateways polled on the same tick
+ *   answer over a few ms, and a commit of the first replies — its fsync under `synchronous:
+ *   full` blocks the event loop — made every later reply wait for it (issue 20's bench: one
+ *   to four such commits a tick). The commit goes when the last of them appended or ended
+ *   (record()), or at HOLD_MS. A job alone never waits.
  */
 import type { Precision } from '../core/point.js';
 import { mergeStatus, statusUpdate, type DeviceStatusUpdate, type JobStatus } from './device-status.js';
@@ -34,6 +40,9 @@ type GroupOutbox = Outbox & Partial<Pick<SqliteOutbox, 'appendGroup'>>;
  */
 export const GROUP_COMMIT_MS = 0;
 
+/** Longest a commit waits for jobs still collecting (see above): a few times the spread of 32 replies to one tick. */
+export const HOLD_MS = 10;
+
 /** Longest a status row waits for points to ride with (what `wattline devices` may lag): longer than a 1-2 s polling cadence, so the next poll carries it. */
 export const STATUS_DELAY_MS = 3000;
 
@@ -48,15 +57,20 @@ export class GroupCommit {
   private waiting: Waiting[] = [];
   /** Per device, the status not yet written (several jobs' merged: runs and failures add up). */
   private readonly statuses = new Map<string, DeviceStatusUpdate>();
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** Cancels the armed commit (an immediate, the window's timer or the hold's bound); null: none armed. */
+  private armed: (() => void) | null = null;
+  /** This group's commit was held for jobs still collecting (once: HOLD_MS bounds the wait). */
+  private held = false;
   private statusTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Transactions and jobs committed (for tests and the benchmark). */
   readonly counts = { commits: 0, jobs: 0 };
 
+  /** `hold.active`: jobs started and not yet ended (Scheduler.active); without it no commit is held. */
   constructor(
     private readonly outbox: GroupOutbox,
     private readonly windowMs = GROUP_COMMIT_MS,
+    private readonly hold: { active: () => number; maxMs?: number } = { active: () => 0 },
   ) {}
 
   /** Commit `lines` with whatever else is ready within the window; resolves after the commit. */
@@ -75,12 +89,15 @@ export class GroupCommit {
     const waiting = this.statuses.get(device);
     this.statuses.set(device, waiting ? mergeStatus(waiting, row) : row);
     this.statusTimer ??= setTimeout(this.statusDue, STATUS_DELAY_MS);
+    // A job that ended without points may have been the last one a held commit waited for.
+    if (this.held) this.arm();
   }
 
   /** Commit everything pending now (stop, reload). */
   flush(): void {
-    if (this.timer) this.cancel(this.timer);
-    this.timer = null;
+    this.armed?.();
+    this.armed = null;
+    this.held = false;
     const jobs = this.waiting;
     if (jobs.length === 0 && this.statuses.size === 0) return;
     this.waiting = [];
@@ -119,16 +136,34 @@ export class GroupCommit {
   };
 
   private arm(): void {
-    if (this.timer) return;
-    const run = () => {
-      this.timer = null;
-      this.flush();
-    };
-    this.timer = this.windowMs > 0 ? setTimeout(run, this.windowMs) : setImmediate(run);
+    // Held, and the last job it waited for has appended or ended: commit now.
+    if (this.held && this.armed && !this.collecting()) {
+      this.armed();
+      this.armed = null;
+    }
+    if (this.armed) return;
+    if (this.windowMs > 0) {
+      const t = setTimeout(this.due, this.windowMs);
+      this.armed = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(this.due);
+      this.armed = () => clearImmediate(t);
+    }
   }
 
-  private cancel(t: NodeJS.Timeout | NodeJS.Immediate): void {
-    if (this.windowMs > 0) clearTimeout(t as NodeJS.Timeout);
-    else clearImmediate(t as NodeJS.Immediate);
+  /** Jobs started that have neither appended (they wait here) nor ended. */
+  private collecting(): boolean {
+    return this.hold.active() > this.waiting.length;
   }
+
+  private readonly due = (): void => {
+    this.armed = null;
+    if (!this.held && this.waiting.length > 0 && this.collecting()) {
+      this.held = true;
+      const t = setTimeout(this.due, this.hold.maxMs ?? HOLD_MS);
+      this.armed = () => clearTimeout(t);
+      return;
+    }
+    this.flush();
+  };
 }

@@ -12,7 +12,7 @@ import type { DeviceConfig } from '../config/schema.js';
 import type { ControlRequest, ControlResult, Driver } from '../devices/types.js';
 import type { Flusher } from '../influx/flusher.js';
 import type { MqttOutput } from '../mqtt/output.js';
-import { GroupCommit } from '../outbox/group-commit.js';
+import { GROUP_COMMIT_MS, GroupCommit } from '../outbox/group-commit.js';
 import type { Outbox } from '../outbox/types.js';
 import { Scheduler, type JobSpec } from '../scheduler/index.js';
 import { DeviceWatch, type Observer } from '../observe/index.js';
@@ -80,7 +80,8 @@ export class Worker {
     const opened = options.dryRun ? null : openOutbox(loaded, log);
     this.outbox = opened?.outbox ?? null;
     this.deviceWatch = new DeviceWatch({ log: this.quietLog(), reminderMs: config.log.reminderS * 1000 });
-    this.commits = opened ? new GroupCommit(opened.outbox) : null;
+    // The commit holds (bounded) for jobs of the same tick still collecting.
+    this.commits = opened ? new GroupCommit(opened.outbox, GROUP_COMMIT_MS, { active: () => this.scheduler.active }) : null;
     this.ledger = new JobLedger(this.deviceWatch, this.commits, this.clock, log);
     this.ledger.follow(this.scheduler);
     // Backfill points wait in their own file and go only when no live point is pending.

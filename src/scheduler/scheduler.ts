@@ -150,6 +150,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #stopTimeoutMs: number;
   readonly #logger: Logger | undefined;
   #started = false;
+  #active = 0;
 
   constructor(options: SchedulerOptions = {}) {
     super();
@@ -232,6 +233,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const names = [...this.#entries.values()].filter((e) => e.current).map((e) => e.spec.name);
       this.#logger?.warn({ jobs: names }, `jobs still running ${this.#stopTimeoutMs} ms after stop`);
     }
+  }
+
+  /** Jobs started (by a tick or runOnce) and not yet ended: the group commit holds for them (outbox/group-commit.ts). */
+  get active(): number {
+    return this.#active;
   }
 
   /** Run every job (or the named ones) once now, in parallel but respecting port locks. */
@@ -324,6 +330,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** `queuedAt`: the tick's instant on the elapsed clock; now for a manual run. */
   #launch(entry: Entry, trigger: JobTrigger, queuedAt = this.#elapsed()): Run {
     const ctl = new AbortController();
+    this.#active++;
     let report!: (r: JobResult) => void;
     const result = new Promise<JobResult>((resolve) => (report = resolve));
     const done = this.#execute(entry, trigger, queuedAt, ctl, report)
@@ -342,6 +349,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const finish = (outcome: JobOutcome, error: Error | undefined, startedAt: number | null) => {
       if (reported) return;
       reported = true;
+      // Before #record: its jobEnd listeners see this job ended.
+      this.#active--;
       report(this.#record(entry, outcome, error, startedAt, queuedAt));
     };
 

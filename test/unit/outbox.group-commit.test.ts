@@ -64,6 +64,62 @@ test('jobs ready within the window share one commit; each resolves only once its
   outbox.close();
 });
 
+/** The next turn of the event loop (after what is ready now, as a reply arriving later would be). */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+test('jobs still collecting hold the commit: replies of one tick arriving over several turns share one commit, which goes when the last appends', async () => {
+  const path = freshPath();
+  const outbox = openSqliteOutbox(path, ROOMY);
+  // Three jobs started by one tick; a bound far beyond the test, so only the last append releases the commit.
+  let active = 3;
+  const commits = new GroupCommit(outbox, 0, { active: () => active, maxMs: 60_000 });
+  const resolved: number[] = [];
+  const one = commits.append(['m,job=1 v=1i'], 'ms').then(() => resolved.push(1));
+  await nextTurn();
+  await nextTurn();
+  const two = commits.append(['m,job=2 v=1i'], 'ms').then(() => resolved.push(2));
+  await nextTurn();
+  await nextTurn();
+  assert.deepEqual(committedLines(path), [], 'held while job 3 still collects');
+  assert.equal(resolved.length, 0, 'no job resolved while held');
+  const three = commits.append(['m,job=3 v=1i'], 'ms').then(() => resolved.push(3));
+  await Promise.all([one, two, three]);
+  assert.deepEqual(commits.counts, { commits: 1, jobs: 3 });
+  assert.deepEqual(committedLines(path), ['m,job=1 v=1i', 'm,job=2 v=1i', 'm,job=3 v=1i']);
+  // A job alone (nothing else collecting) is never held.
+  active = 1;
+  await commits.append(['m,job=4 v=1i'], 'ms');
+  assert.deepEqual(commits.counts, { commits: 2, jobs: 4 });
+  commits.close();
+  outbox.close();
+});
+
+test('a held commit goes when the job it waited for ends without points, or at its bound when that job never ends', async () => {
+  const path = freshPath();
+  const outbox = openSqliteOutbox(path, ROOMY);
+  let active = 2;
+  const commits = new GroupCommit(outbox, 0, { active: () => active, maxMs: 60_000 });
+  const first = commits.append(['m,job=1 v=1i'], 'ms');
+  await nextTurn();
+  await nextTurn();
+  assert.deepEqual(committedLines(path), [], 'held for the other job');
+  // The other job failed: it ends (the ledger records its status) without appending.
+  active = 1;
+  commits.record('dev-2', { ok: false, endMs: 1, durationMs: 1, points: 0, error: 'no reply' });
+  await first;
+  assert.deepEqual(committedLines(path), ['m,job=1 v=1i']);
+  commits.close();
+  outbox.close();
+
+  // A job that never ends (hung until its timeout) holds a commit no longer than the bound.
+  const outbox2 = openSqliteOutbox(freshPath(), ROOMY);
+  const bounded = new GroupCommit(outbox2, 0, { active: () => 2, maxMs: 5 });
+  assert.deepEqual(await bounded.append(['m,job=1 v=1i'], 'ms'), { dropped: 0 });
+  assert.deepEqual(bounded.counts, { commits: 1, jobs: 1 });
+  bounded.close();
+  outbox2.close();
+});
+
 test('by default (no timer window) jobs appended in the same turn of the event loop share one commit, later ones the next', async () => {
   const path = freshPath();
   const outbox = openSqliteOutbox(path, ROOMY);

@@ -556,3 +556,22 @@ test('runOnce right after runOnce starts a new run instead of returning the fini
   assert.equal(runs, 3);
   await scheduler.stop();
 });
+
+test('active counts the jobs started and not yet ended; jobEnd listeners see the ending job no longer counted (the group commit holds on it)', async () => {
+  const s = new Scheduler({ clock: new FakeClock(1_700_000_000_000, { sleep: 'on-advance', after: true }) });
+  const gates = [deferred(), deferred()];
+  s.add(job({ name: 'a', run: () => gates[0]!.promise }));
+  s.add(job({ name: 'b', run: () => gates[1]!.promise }));
+  const atEnd: Record<string, number> = {};
+  s.on('jobEnd', (r) => (atEnd[r.name] = s.active));
+  assert.equal(s.active, 0);
+  const runs = s.runOnce();
+  assert.equal(s.active, 2);
+  gates[0]!.resolve();
+  await until(() => 'a' in atEnd, 'a ended');
+  assert.equal(s.active, 1);
+  gates[1]!.resolve();
+  await runs;
+  assert.deepEqual(atEnd, { a: 1, b: 0 });
+  assert.equal(s.active, 0);
+});

@@ -52,9 +52,9 @@ export function readRequestRtu(unit: number, start: number, count: number): Buff
 /** FC03 request in MBAP form. */
 export function readRequestMbap(transaction: number, unit: number, start: number, count: number): Buffer {
   const frame = Buffer.allocUnsafe(MBAP_HEADER_LENGTH + 5);
-  frame.writeUInt16BE(transaction, 0);
-  frame.writeUInt16BE(0, 2);
-  frame.writeUInt16BE(6, 4); // unit + function + start + count
+  put16(frame, 0, transaction);
+  put16(frame, 2, 0);
+  put16(frame, 4, 6); // unit + function + start + count
   writeReadPdu(frame, 6, unit, start, count);
   return frame;
 }
@@ -62,8 +62,18 @@ export function readRequestMbap(transaction: number, unit: number, start: number
 function writeReadPdu(frame: Buffer, at: number, unit: number, start: number, count: number): void {
   frame[at] = unit;
   frame[at + 1] = FC_READ_HOLDING;
-  frame.writeUInt16BE(start, at + 2);
-  frame.writeUInt16BE(count, at + 4);
+  put16(frame, at + 2, start);
+  put16(frame, at + 4, count);
+}
+
+/**
+ * A big-endian 16-bit value, by hand: Buffer's writeUInt16BE checks its arguments through
+ * rest-parameter wrappers that allocate on every call in the interpreted daemon (daemon-v8.ts),
+ * and each gateway poll is a few such writes. Callers pass values already in range.
+ */
+function put16(frame: Uint8Array, at: number, value: number): void {
+  frame[at] = value >>> 8;
+  frame[at + 1] = value & 0xff;
 }
 
 /** Length of the RTU reply to FC03 for `count` registers: unit, fc, byte count, data, CRC. */

@@ -6,16 +6,19 @@
  * for the next one). Modbus Messaging on TCP/IP Implementation Guide v1.0b §3.1.3.
  *
  * Captures get the RTU form (with a CRC computed here) of both directions, so a capture made
- * over Modbus TCP decodes like one made on a local RTU port.
+ * over Modbus TCP decodes like one made on a local RTU port; without a capture no RTU form is
+ * made (the session passes no hook then).
  */
 import { decodeReadReply, MBAP_HEADER_LENGTH, mbapFrameLength, readRequestMbap, readRequestRtu, rtuFrame } from './framer.js';
 import { ModbusPort } from './link.js';
 
 /** The longest MBAP frame: 7-byte header + 253-byte PDU (and a little slack for a bad length). */
 const MAX_BUFFER = 1024;
+/** Nothing buffered; one shared empty Buffer rather than a new one per request and reply. */
+const EMPTY = Buffer.alloc(0);
 
 export class TransportMbapPort extends ModbusPort {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   /** The transaction in flight: id and unit, or -1. */
   private tid = -1;
   private tidUnit = -1;
@@ -28,7 +31,7 @@ export class TransportMbapPort extends ModbusPort {
     this.tidUnit = this.unit;
     this.nextTid = (this.nextTid % 0xffff) + 1;
     if (this.capture) this.capture('tx', readRequestRtu(this.unit, start, count));
-    this.buffer = Buffer.alloc(0);
+    this.buffer = EMPTY;
     this.send(readRequestMbap(this.tid, this.unit, start, count));
   }
 
@@ -39,17 +42,18 @@ export class TransportMbapPort extends ModbusPort {
       if (length === null) {
         // Not an MBAP header: nothing after it can be trusted to be one either.
         this.mismatched++;
-        this.buffer = Buffer.alloc(0);
+        this.buffer = EMPTY;
         return;
       }
       if (this.buffer.length < length) {
-        if (this.buffer.length > MAX_BUFFER) this.buffer = Buffer.alloc(0);
+        if (this.buffer.length > MAX_BUFFER) this.buffer = EMPTY;
         return;
       }
       const frame = this.buffer;
-      this.buffer = frame.length === length ? Buffer.alloc(0) : frame.subarray(length);
-      const tid = frame.readUInt16BE(0);
-      const protocol = frame.readUInt16BE(2);
+      this.buffer = frame.length === length ? EMPTY : frame.subarray(length);
+      // By hand, not readUInt16BE: see framer.ts put16.
+      const tid = (frame[0]! << 8) | frame[1]!;
+      const protocol = (frame[2]! << 8) | frame[3]!;
       if (protocol !== 0 || tid !== this.tid || frame[6] !== this.tidUnit || this.expectedCount === 0) {
         this.mismatched++;
         continue;
@@ -66,6 +70,6 @@ export class TransportMbapPort extends ModbusPort {
   }
 
   protected reset(): void {
-    this.buffer = Buffer.alloc(0);
+    this.buffer = EMPTY;
   }
 }

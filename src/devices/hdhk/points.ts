@@ -47,10 +47,12 @@ function tagsOnce(ctx: PointContext, owner: object, key: number | string, make: 
   return tags;
 }
 
+// Indexed loops on the per-poll path: see codec.ts expectWords.
 export function unitToPoints(r: UnitReading, ctx: PointContext): Point[] {
   const points: Point[] = [];
   const time = msToNs(r.timeMs);
-  for (const reading of r.channels) {
+  for (let i = 0; i < r.channels.length; i++) {
+    const reading = r.channels[i]!;
     const ch = r.unit.channels[String(reading.channel)];
     if (!ch || !ch.enabled) continue;
     const tags = tagsOnce(ctx, r.unit, reading.channel, () => {
@@ -73,29 +75,40 @@ export function unitToPoints(r: UnitReading, ctx: PointContext): Point[] {
 
 /** Per-phase sums over every unit that answered this poll; no point for a phase with no channel. */
 export function phaseSums(readings: readonly UnitReading[], ctx: PointContext, timeMs: number): Point[] {
-  const sums = new Map<string, { current: number; va: number; withVoltage: number; channels: number }>();
-  for (const r of readings) {
-    for (const reading of r.channels) {
+  // The phases in the order first seen, each with its sums (a bus has one to three).
+  const phases: string[] = [];
+  const sums: { current: number; va: number; withVoltage: number; channels: number }[] = [];
+  for (let u = 0; u < readings.length; u++) {
+    const r = readings[u]!;
+    for (let i = 0; i < r.channels.length; i++) {
+      const reading = r.channels[i]!;
       const ch = r.unit.channels[String(reading.channel)];
       if (!ch || !ch.enabled || ch.phase === undefined) continue;
-      const s = sums.get(ch.phase) ?? { current: 0, va: 0, withVoltage: 0, channels: 0 };
+      let at = phases.indexOf(ch.phase);
+      if (at < 0) {
+        at = phases.push(ch.phase) - 1;
+        sums.push({ current: 0, va: 0, withVoltage: 0, channels: 0 });
+      }
+      const s = sums[at]!;
       s.current += reading.currentA;
       s.channels++;
       if (ch.voltageV !== undefined) {
         s.va += reading.currentA * ch.voltageV;
         s.withVoltage++;
       }
-      sums.set(ch.phase, s);
     }
   }
   const time = msToNs(timeMs);
-  return [...sums.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([phase, s]) => {
-      const fields: Record<string, FieldValue> = { current_a: round5(s.current), channels: int(s.channels) };
-      if (s.withVoltage > 0) fields.apparent_power_va = round2(s.va);
-      return { measurement: PHASE_MEASUREMENT, tags: tagsOnce(ctx, ctx, phase, () => ({ ...ctx.tags, device: ctx.device, phase })), fields, time };
-    });
+  const sorted = phases.length > 1 ? phases.slice().sort((a, b) => a.localeCompare(b)) : phases;
+  const points = new Array<Point>(sorted.length);
+  for (let p = 0; p < sorted.length; p++) {
+    const phase = sorted[p]!;
+    const s = sums[phases.indexOf(phase)]!;
+    const fields: Record<string, FieldValue> = { current_a: round5(s.current), channels: int(s.channels) };
+    if (s.withVoltage > 0) fields.apparent_power_va = round2(s.va);
+    points[p] = { measurement: PHASE_MEASUREMENT, tags: tagsOnce(ctx, ctx, phase, () => ({ ...ctx.tags, device: ctx.device, phase })), fields, time };
+  }
+  return points;
 }
 
 function round2(v: number): number {

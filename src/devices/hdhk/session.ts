@@ -48,6 +48,8 @@ export class HdhkSession implements DeviceSession {
   private requestsThisPoll = 0;
   /** When this poll's first request went out: every point of the poll carries it. */
   private pollTimeMs: number | undefined;
+  /** A capture is configured: its hook sets pollTimeMs (constructor). */
+  private readonly capturing: boolean;
   private readonly counts = { polls: 0, units_ok: 0, timeouts: 0, exceptions: 0, crc_errors: 0, truncated: 0, frame_errors: 0 };
   /** Open-or-defer, reopen, close; on a network link one log line per change between answering and not. */
   private readonly keeper: PortKeeper;
@@ -60,14 +62,21 @@ export class HdhkSession implements DeviceSession {
     this.options = ctx.options;
     this.pointContext = { device: ctx.device, tags: ctx.tags };
     const capture = safeCapture(ctx, 'hdhk');
+    this.capturing = capture !== undefined;
     // A Modbus TCP server gets MBAP frames; a serial line or a raw TCP stream RTU frames (with CRC).
     const Port = ctx.transport.framing === 'mbap' ? TransportMbapPort : TransportRtuPort;
-    this.port = new Port(ctx.transport, (dir, data) => {
-      // A poll's points carry the time of its first exchange (the capture rule, types.ts).
-      const now = ctx.clock.now();
-      this.pollTimeMs ??= now;
-      capture?.(dir, data, now);
-    });
+    // A poll's points carry the time of its first exchange (the capture rule, types.ts): the
+    // capture's own time when there is one; read() takes it otherwise. No hook without a
+    // capture, so the Modbus TCP port makes no RTU copies nobody reads.
+    this.port = new Port(
+      ctx.transport,
+      capture &&
+        ((dir, data) => {
+          const now = ctx.clock.now();
+          this.pollTimeMs ??= now;
+          capture(dir, data, now);
+        }),
+    );
     this.keeper = new PortKeeper(ctx, {
       name: 'hdhk',
       link: 'hdhk link',
@@ -89,16 +98,20 @@ export class HdhkSession implements DeviceSession {
     await this.connect();
     this.requestsThisPoll = 0;
     this.pollTimeMs = undefined;
+    const units = this.options.units;
     const outcomes: UnitOutcome[] = [];
-    for (const unit of this.options.units) {
+    const readings: UnitReading[] = [];
+    const failures: HdhkUnitError[] = [];
+    // Indexed loops, no flatMap or spread: see codec.ts expectWords.
+    for (let i = 0; i < units.length; i++) {
       signal.throwIfAborted();
-      outcomes.push(await this.pollUnit(unit, signal));
+      const o = await this.pollUnit(units[i]!, signal);
+      outcomes.push(o);
+      if (o.ok) readings.push(o.reading);
+      else failures.push(o.error);
     }
     this.lastOutcome = outcomes;
-
-    const readings = outcomes.flatMap((o) => (o.ok ? [o.reading] : []));
-    const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
-    for (const f of failures) this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
+    for (let i = 0; i < failures.length; i++) this.ctx.log.warn({ unit: failures[i]!.unit, reason: failures[i]!.reason }, failures[i]!.message);
     if (readings.length > 0) this.keeper.up();
     else if (failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) await this.keeper.resetSilent('no unit answered (half-open connection?)');
     if (readings.length === 0) {
@@ -108,9 +121,9 @@ export class HdhkSession implements DeviceSession {
       throw new DeviceError(`${this.ctx.device}: no unit answered (${failures.map((f) => `unit ${f.unit}: ${f.reason}`).join(', ')})`, this.ctx.device, { cause: first });
     }
 
-    const points: Point[] = [];
     const pc = this.pointContext;
-    for (const r of readings) points.push(...unitToPoints(r, pc));
+    const points: Point[] = [];
+    for (let i = 0; i < readings.length; i++) points.push(...unitToPoints(readings[i]!, pc));
     points.push(...phaseSums(readings, pc, this.pollTimeMs ?? this.ctx.clock.now()));
     const result: CollectResult = { points };
     if (failures.length > 0) result.dropped = failures.map((f) => ({ reason: `unit ${f.unit}: ${f.reason}`, count: 1 }));
@@ -175,6 +188,7 @@ export class HdhkSession implements DeviceSession {
   private async read(unitId: number, start: number, count: number, signal: AbortSignal): Promise<number[]> {
     if (this.requestsThisPoll++ > 0 && this.options.pauseMs > 0) await this.ctx.clock.sleep(this.options.pauseMs, signal);
     signal.throwIfAborted();
+    if (!this.capturing) this.pollTimeMs ??= this.ctx.clock.now();
     this.client.setID(unitId);
     this.client.setTimeout(this.options.requestTimeoutMs);
     try {
