@@ -3,7 +3,8 @@
  * every simulated device and no InfluxDB, no TLS and no MQTT in its config, node:http,
  * node:https, node:tls and node:zlib (~2 MB resident together) are never loaded, and no
  * Intl.DateTimeFormat is made (the first maps ~6.4 MB of ICU data; the P1 meter's times come
- * from the system's tz database). The real CLI in a child process, with every simulated
+ * from the system's tz database), and nothing collates (localeCompare, Intl.Collator: ~2 MB of
+ * ICU collation data; HDHK's phase sums sorted with it). The real CLI in a child process, with every simulated
  * device (the project's own simulators); a preloaded module records what was loaded at exit.
  */
 import { test } from 'node:test';
@@ -22,7 +23,11 @@ import { writeFileSync } from 'node:fs';
 const Original = Intl.DateTimeFormat;
 let made = 0;
 Intl.DateTimeFormat = new Proxy(Original, { construct(target, args) { made++; return new target(...args); } });
-process.on('exit', () => writeFileSync(process.env.LOADED_OUT, JSON.stringify({ builtins: process.moduleLoadList, dateTimeFormats: made })));
+const compare = String.prototype.localeCompare;
+let collations = 0;
+String.prototype.localeCompare = function (...args) { collations++; return compare.apply(this, args); };
+Intl.Collator = new Proxy(Intl.Collator, { construct(target, args) { collations++; return new target(...args); } });
+process.on('exit', () => writeFileSync(process.env.LOADED_OUT, JSON.stringify({ builtins: process.moduleLoadList, dateTimeFormats: made, collations })));
 `;
 
 function committedPoints(outbox: string): number {
@@ -37,7 +42,7 @@ function committedPoints(outbox: string): number {
   }
 }
 
-test('run, every simulated device, no influx/TLS/MQTT: node:http, https, tls, zlib never load, no Intl.DateTimeFormat', { timeout: 60_000 }, async () => {
+test('run, every simulated device, no influx/TLS/MQTT: node:http, https, tls, zlib never load, no Intl.DateTimeFormat, no collation', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-lean-'));
   const probe = join(dir, 'probe.mjs');
   const out = join(dir, 'loaded.json');
@@ -58,7 +63,8 @@ test('run, every simulated device, no influx/TLS/MQTT: node:http, https, tls, zl
     }
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output().stderr);
-    const loaded = JSON.parse(readFileSync(out, 'utf8')) as { builtins: string[]; dateTimeFormats: number };
+    const loaded = JSON.parse(readFileSync(out, 'utf8')) as { builtins: string[]; dateTimeFormats: number; collations: number };
+    assert.equal(loaded.collations, 0, 'localeCompare / Intl.Collator calls');
     const builtins = new Set(loaded.builtins.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
     assert.ok(builtins.has('net') && builtins.has('fs'), 'the list is the real one');
     assert.deepEqual(

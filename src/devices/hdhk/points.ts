@@ -99,7 +99,8 @@ export function phaseSums(readings: readonly UnitReading[], ctx: PointContext, t
     }
   }
   const time = msToNs(timeMs);
-  const sorted = phases.length > 1 ? phases.slice().sort((a, b) => a.localeCompare(b)) : phases;
+  // Code-unit order (L1 < L2 < L3), not localeCompare: its first call maps ~2 MB of ICU collation data (issue 24).
+  const sorted = phases.length > 1 ? phases.slice().sort() : phases;
   const points = new Array<Point>(sorted.length);
   for (let p = 0; p < sorted.length; p++) {
     const phase = sorted[p]!;
