@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 
 /** Whether croner takes `pattern` (as the scheduler reads it: seconds optional); its complaint if not. */
-function cronProblem(pattern: string): string | null {
+export function cronProblem(pattern: string): string | null {
   try {
     new Cron(pattern, { mode: '5-or-6-parts', paused: true }).stop();
     return null;

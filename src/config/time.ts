@@ -5,6 +5,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
+import { isTimeZone } from '../core/zone.js';
 
 /** croner's nicknames that fire on a clock (@reboot is an event, not a schedule). */
 const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
@@ -33,15 +34,6 @@ export const cronSchema = z
     const why = cronProblem(pattern);
     if (why) ctx.addIssue({ code: 'custom', message: `invalid cron expression '${pattern}': ${why}` });
   });
-
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const timeZoneSchema = z.string().superRefine((zone, ctx) => {
   if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `invalid time zone '${zone}' (expected an IANA name such as Europe/Amsterdam)` });

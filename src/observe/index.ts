@@ -6,8 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cron } from 'croner';
-import type { HealthConfig, HttpConfig, InternalConfig } from '../config/observe.js';
+import { cronProblem, type HealthConfig, type HttpConfig, type InternalConfig } from '../config/observe.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { encodePoints } from '../core/line-protocol.js';
 import type { Logger } from '../core/log.js';
@@ -27,7 +26,8 @@ export interface ObserverOptions {
   internal: InternalConfig;
   http?: HttpConfig;
   health: HealthConfig;
-  timezone?: string;
+  /** A timer on the self-metrics schedule (the scheduler's cronTimer, in the config's zone), started by start(). */
+  timer: (schedule: string, fn: () => void) => { stop(): void };
   log: Logger;
   sources: Omit<SnapshotSources, 'process' | 'startedMs' | 'version'>;
   precision: Precision;
@@ -42,7 +42,7 @@ export class Observer {
   readonly startedMs: number;
   readonly version = packageVersion();
   private loadedMs: number;
-  private cron: Cron | null = null;
+  private timer: { stop(): void } | null = null;
   private sampler: NodeJS.Timeout | null = null;
   private readonly samples: { timeMs: number; written: Record<string, number> }[] = [];
   private http: { close(): Promise<void>; address: string } | null = null;
@@ -51,14 +51,9 @@ export class Observer {
   constructor(private readonly o: ObserverOptions) {
     this.startedMs = o.sources.now();
     this.loadedMs = this.startedMs;
-    // Made now (paused) so a bad schedule is a config error before the worker opens anything.
-    if (o.internal.enabled && o.append) {
-      try {
-        this.cron = new Cron(o.internal.schedule, { timezone: o.timezone, mode: '5-or-6-parts', protect: true, paused: true }, () => void this.writeInternal());
-      } catch (err) {
-        throw new ConfigError(`internal.schedule: ${errorMessage(err)}`);
-      }
-    }
+    // Checked now, so a bad schedule is a config error before the worker opens anything.
+    const problem = o.internal.enabled && o.append ? cronProblem(o.internal.schedule) : null;
+    if (problem) throw new ConfigError(`internal.schedule: ${problem}`);
   }
 
   get healthConfig(): HealthConfig {
@@ -80,11 +75,12 @@ export class Observer {
     this.sample();
     this.sampler = setInterval(() => this.sample(), RATE_SAMPLE_MS);
     this.sampler.unref();
-    this.cron?.resume();
+    if (this.o.internal.enabled && this.o.append) this.timer ??= this.o.timer(this.o.internal.schedule, () => void this.writeInternal());
   }
 
   async stop(): Promise<void> {
-    this.cron?.stop();
+    this.timer?.stop();
+    this.timer = null;
     if (this.sampler) clearInterval(this.sampler);
     this.process.stop();
     await this.http?.close();

@@ -8,7 +8,7 @@ import type { Flusher } from '../influx/flusher.js';
 import type { MqttOutput } from '../mqtt/output.js';
 import { DeviceWatch, Observer, withoutCredentials } from '../observe/index.js';
 import type { Outbox } from '../outbox/types.js';
-import type { Scheduler } from '../scheduler/index.js';
+import { cronTimer, type Scheduler } from '../scheduler/index.js';
 import type { DeviceRuntime } from './types.js';
 
 export interface ObservedWorker {
@@ -34,7 +34,7 @@ export function createObserver(w: ObservedWorker): Observer {
     internal: config.internal,
     ...(config.http ? { http: config.http } : {}),
     health: config.health,
-    ...(config.timezone ? { timezone: config.timezone } : {}),
+    timer: (schedule, fn) => cronTimer(schedule, config.timezone, fn, 'internal.schedule'),
     log: w.log.child({ room: 'observe' }),
     precision: w.precision,
     append: (lines, precision) => outbox.append(lines, precision),

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { Cron } from 'croner';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError, TimeoutError, WattlineError, errorMessage } from '../core/errors.js';
+import { isTimeZone } from '../core/zone.js';
 import type { Logger } from '../core/log.js';
 import { PeriodTimer, fixedPeriodMs, nextBoundary } from './period.js';
 import { PortLocks } from './port-lock.js';
@@ -197,8 +198,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     checkMs(spec.timeoutMs, `${where}: timeoutMs`);
     if (spec.lockWaitMs !== undefined) checkMs(spec.lockWaitMs, `${where}: lockWaitMs`);
     const timezone = checkTimezone(spec.timezone, where) ?? this.#timezone;
-    const next = nextTwo(spec.cron, timezone, where);
     const periodMs = fixedPeriod(spec.cron);
+    // A fixed period ticks on the same instants in every zone (period.ts): no croner in the zone,
+    // and so no Intl.DateTimeFormat (its first one maps ~6.4 MB of ICU data, issue 24).
+    const next = periodMs === null ? nextTwo(spec.cron, timezone, where) : [];
     const intervalMs = periodMs ?? (next.length === 2 ? next[1]!.getTime() - next[0]!.getTime() : spec.timeoutMs);
     const lockWaitMs = spec.lockWaitMs ?? Math.min(MAX_TIMER_MS, Math.max(spec.timeoutMs, intervalMs));
     return { spec, timezone, lockWaitMs, periodMs, tick: null, current: null, stats: emptyStats() };
@@ -489,6 +492,19 @@ function fixedPeriod(pattern: string): number | null {
   return runs.every((t, i) => t === first + i * periodMs) ? periodMs : null;
 }
 
+/**
+ * A timer calling `fn` on a cron pattern, the way the scheduler ticks its jobs: a fixed period on
+ * PeriodTimer (the same instants in every zone; no croner, and no Intl for the zone), anything
+ * else on croner in `timezone`. For the self-metrics schedule (observe). Throws ConfigError naming
+ * `where` for a pattern croner refuses.
+ */
+export function cronTimer(pattern: string, timezone: string | undefined, fn: () => void, where: string): { stop(): void } {
+  const periodMs = fixedPeriod(pattern);
+  if (periodMs !== null) return new PeriodTimer(periodMs, fn);
+  nextTwo(pattern, checkTimezone(timezone, where), where);
+  return new Cron(pattern, { timezone, mode: CRON_MODE, protect: true }, fn);
+}
+
 function nextRunOf(tick: Tick | null): number | null {
   if (!tick) return null;
   const next = tick.timer.nextRun();
@@ -505,13 +521,10 @@ function checkMs(ms: number, what: string): void {
   }
 }
 
+/** The system's tz database or Intl must know it (core/zone.ts); croner checks again for the crons it runs. */
 function checkTimezone(tz: string | undefined, where: string): string | undefined {
   if (tz === undefined) return undefined;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    throw new ConfigError(`${where}: invalid timezone '${tz}' (expected an IANA name such as Europe/Amsterdam)`);
-  }
+  if (!isTimeZone(tz)) throw new ConfigError(`${where}: invalid timezone '${tz}' (expected an IANA name such as Europe/Amsterdam)`);
   return tz;
 }
 

@@ -3,7 +3,8 @@
  * every simulated device and no InfluxDB, no TLS and no MQTT in its config, node:http,
  * node:https, node:tls and node:zlib (~2 MB resident together) are never loaded, and no
  * Intl.DateTimeFormat is made (the first maps ~6.4 MB of ICU data; the P1 meter's times come
- * from the system's tz database), and nothing collates (localeCompare, Intl.Collator: ~2 MB of
+ * from the system's tz database; with `timezone:` set the fixed-period schedules and the
+ * self-metrics tick without croner's Intl, and the zone is checked against the tz database), and nothing collates (localeCompare, Intl.Collator: ~2 MB of
  * ICU collation data; HDHK's phase sums sorted with it). The real CLI in a child process, with every simulated
  * device (the project's own simulators); a preloaded module records what was loaded at exit.
  */
@@ -42,13 +43,15 @@ function committedPoints(outbox: string): number {
   }
 }
 
-test('run, every simulated device, no influx/TLS/MQTT: node:http, https, tls, zlib never load, no Intl.DateTimeFormat, no collation', { timeout: 60_000 }, async () => {
+test('run, every simulated device, timezone set, no influx/TLS/MQTT: node:http, https, tls, zlib never load, no Intl.DateTimeFormat, no collation', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-lean-'));
   const probe = join(dir, 'probe.mjs');
   const out = join(dir, 'loaded.json');
   writeFileSync(probe, PROBE);
   const path = join(dir, 'wattline.yaml');
-  writeFileSync(path, stringify({ outbox: { path: 'outbox.sqlite' }, devices: simulatedDeviceEntries('sim', { schedule: '* * * * * *' }) }));
+  // A zone for the schedules (fixed periods, as users write them; self-metrics on their default):
+  // the scheduler and the self-metrics need no Intl for them either.
+  writeFileSync(path, stringify({ timezone: 'Europe/Amsterdam', outbox: { path: 'outbox.sqlite' }, devices: simulatedDeviceEntries('sim', { schedule: '* * * * * *' }) }));
   const { child, output, exited } = startCli(['--config', path, '--log-level', 'warn', 'run'], {
     cwd: dir,
     env: { NODE_OPTIONS: `--import=${pathToFileURL(probe).href}`, LOADED_OUT: out },
