@@ -1,15 +1,5 @@
-import { Cron } from 'croner';
 import { z } from 'zod';
-
-/** Whether croner takes `pattern` (as the scheduler reads it: seconds optional); its complaint if not. */
-export function cronProblem(pattern: string): string | null {
-  try {
-    new Cron(pattern, { mode: '5-or-6-parts', paused: true }).stop();
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
+import { cronProblem } from './time.js';
 
 /** The worker's own figures as points (Telegraf's `inputs.internal`): on by default, every 30 s. */
 export const internalSchema = z

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cronProblem, type HealthConfig, type HttpConfig, type InternalConfig } from '../config/observe.js';
+import type { HealthConfig, HttpConfig, InternalConfig } from '../config/observe.js';
+import { cronProblem } from '../config/time.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { encodePoints } from '../core/line-protocol.js';
 import type { Logger } from '../core/log.js';

@@ -285,16 +285,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const entries = new Set<Entry>();
       // #tick does not throw; this is a belt for croner's un-awaited trigger.
       const failed = (err: unknown) => this.#logger?.error({ err, jobs: [...entries].map((e) => e.spec.name) }, 'scheduler tick failed');
-      const timer =
-        entry.periodMs !== null
-          ? new PeriodTimer(entry.periodMs, () => {
-              try {
-                this.#tick(entries);
-              } catch (err) {
-                failed(err);
-              }
-            })
-          : new Cron(entry.spec.cron, { timezone: entry.timezone, mode: CRON_MODE, catch: failed }, () => this.#tick(entries));
+      const timer = tickTimer(entry.periodMs, entry.spec.cron, entry.timezone, () => this.#tick(entries), failed);
       tick = { key, timer, entries };
       this.#ticks.set(key, tick);
     }
@@ -500,9 +491,21 @@ function fixedPeriod(pattern: string): number | null {
  */
 export function cronTimer(pattern: string, timezone: string | undefined, fn: () => void, where: string): { stop(): void } {
   const periodMs = fixedPeriod(pattern);
-  if (periodMs !== null) return new PeriodTimer(periodMs, fn);
-  nextTwo(pattern, checkTimezone(timezone, where), where);
-  return new Cron(pattern, { timezone, mode: CRON_MODE, protect: true }, fn);
+  if (periodMs === null) nextTwo(pattern, checkTimezone(timezone, where), where);
+  return tickTimer(periodMs, pattern, timezone, fn);
+}
+
+/** PeriodTimer for a fixed period, else croner in the zone; `failed` gets what `fn` throws. */
+function tickTimer(periodMs: number | null, pattern: string, timezone: string | undefined, fn: () => void, failed?: (err: unknown) => void): PeriodTimer | Cron {
+  if (periodMs === null) return new Cron(pattern, { timezone, mode: CRON_MODE, ...(failed ? { catch: failed } : {}) }, fn);
+  return new PeriodTimer(periodMs, () => {
+    try {
+      fn();
+    } catch (err) {
+      if (!failed) throw err;
+      failed(err);
+    }
+  });
 }
 
 function nextRunOf(tick: Tick | null): number | null {

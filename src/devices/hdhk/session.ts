@@ -111,7 +111,10 @@ export class HdhkSession implements DeviceSession {
       else failures.push(o.error);
     }
     this.lastOutcome = outcomes;
-    for (let i = 0; i < failures.length; i++) this.ctx.log.warn({ unit: failures[i]!.unit, reason: failures[i]!.reason }, failures[i]!.message);
+    for (let i = 0; i < failures.length; i++) {
+      const f = failures[i]!;
+      this.ctx.log.warn({ unit: f.unit, reason: f.reason }, f.message);
+    }
     if (readings.length > 0) this.keeper.up();
     else if (failures.every((f) => f.reason === 'timeout' || f.reason === 'truncated')) await this.keeper.resetSilent('no unit answered (half-open connection?)');
     if (readings.length === 0) {
