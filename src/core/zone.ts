@@ -2,6 +2,7 @@
  * UTC offsets of IANA time zones, read from the system's tz database (TZif files, RFC 8536,
  * in /usr/share/zoneinfo or $TZDIR) with Intl.DateTimeFormat only where a zone has no file
  * there (a container without tzdata, a name in another spelling such as `europe/amsterdam`).
+ * The file layout and footer rule syntax this reads: docs/time-zones.md.
  *
  * Why not Intl alone (issue 24): the first Intl.DateTimeFormat of a process, whatever its
  * zone or options, maps ~6.4 MB of the ICU data inside the node binary (locale, calendar and
