@@ -1,29 +1,36 @@
 /**
- * The daemons (`run`, `demo`) without V8's compilers to machine code (issue 24).
+ * The daemons (`run`, `demo`) without V8's optimising compiler (issue 24), with its baseline one.
  *
- * A worker runs well under a millisecond of JavaScript a second. TurboFan and Sparkplug
- * compile its hot functions anyway, and their code, their compile zones and the compilers'
- * own pages of the node binary are a good part of an every-device worker's resident memory,
- * and of what kept growing after start-up (the soak's heap snapshots found only code). Side by
- * side, 90 s, every simulated device each second: peak RSS 89.8–91.5 MB with them, 79.6–79.7
- * MB interpreted (81–84 MB with Sparkplug alone kept); CPU equal or lower (poll-cpu: no compile
- * work on V8's threads). The price is bulk work inside a daemon: encoding a long backlog runs
- * at ~100k points/s instead of ~500k/s (encoder bench with these flags), still several
- * times what a Pi's worker collects in a day per minute of catch-up. RegExps and WebAssembly
- * (undici's HTTP parser) keep their own compilers: this is not --jitless.
+ * A worker runs well under a millisecond of JavaScript a second. TurboFan compiles its hot
+ * functions anyway, and its code, its compile zones and the compiler's own pages of the node
+ * binary were a good part of an every-device worker's resident memory, and of what kept growing
+ * after start-up (the soak's heap snapshots found only code). Side by side, 90 s, every simulated
+ * device each second: peak RSS 89.8–91.5 MB with both compilers, 79.6–79.7 MB interpreted.
+ * Sparkplug, the baseline compiler, stays (issue 20): it translates bytecode one to one, without
+ * feedback or zones, and where 32 gateways answer within a millisecond or two the worker has to
+ * handle 32 replies back to back: interpreted ≈ 95 µs each, so the last waited ≈ 3 ms behind the
+ * others; with Sparkplug ≈ 60 µs, and the worker keeps up with the replies as they arrive
+ * (modbus-tcp, 32 gateways: the slowest poll 1.059× against 1.076× the lone gateway's, alternating
+ * rounds). Its price, measured the same day: every simulated device, 45 s, peak RSS +0.7 to +1.6 MB
+ * (65.5/66.8/67.2 against 64.8/66.1/65.6); poll-cpu the same (1.130 against 1.134 ms a poll).
+ * The price of no TurboFan is bulk work inside a daemon: encoding a long backlog runs at ~100k
+ * points/s instead of ~500k/s (encoder bench, interpreted), still several times what a Pi's worker
+ * collects in a day per minute of catch-up. RegExps and WebAssembly (undici's HTTP parser) keep
+ * their own compilers: this is not --jitless.
  *
- * Every other verb (drain, backfill, decode, itho convert-par ...) gets the compilers back
- * before it starts (program.ts), and so does a daemon whose config has an `mqtt` section
- * (run.ts): the MQTT output formats every reading of each batch, and interpreted its share of
- * the worker's CPU tripled (mqtt-cpu, BENCH_INFLUX=0: 1.02× → 1.12×). A daemon started with `--turbofan`/`--opt` or `--sparkplug`
- * (e.g. NODE_OPTIONS=--turbofan) keeps them. main.ts imports this module before the CLI loads.
+ * Every other verb (drain, backfill, decode, itho convert-par ...) gets TurboFan back before it
+ * starts (program.ts), and so does a daemon whose config has an `mqtt` section (run.ts): the MQTT
+ * output formats every reading of each batch, and interpreted its share of the worker's CPU
+ * tripled (mqtt-cpu, BENCH_INFLUX=0: 1.02× → 1.12×). A daemon started with `--turbofan`/`--opt`
+ * or `--sparkplug`/`--no-sparkplug` (e.g. NODE_OPTIONS=--turbofan) keeps what it asked for.
+ * main.ts imports this module before the CLI loads.
  */
 import { setFlagsFromString } from 'node:v8';
 
 const asked = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-const keep = /--(turbofan|opt|sparkplug)\b/.test(asked);
+const keep = /--(no-)?(turbofan|opt|sparkplug)\b/.test(asked);
 
-if (!keep) setFlagsFromString('--no-opt --no-sparkplug');
+if (!keep) setFlagsFromString('--no-opt');
 
 /*
  * The daemons' old generation: V8 lets it grow by at least 8 MB past what the last major GC
