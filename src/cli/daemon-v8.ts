@@ -22,7 +22,8 @@
  * starts (program.ts), and so does a daemon whose config has an `mqtt` section (run.ts): the MQTT
  * output formats every reading of each batch, and interpreted its share of the worker's CPU
  * tripled (mqtt-cpu, BENCH_INFLUX=0: 1.02× → 1.12×). A daemon started with `--turbofan`/`--opt`
- * or `--sparkplug`/`--no-sparkplug` (e.g. NODE_OPTIONS=--turbofan) keeps what it asked for.
+ * or `--sparkplug`/`--no-sparkplug` keeps what it asked for: node's own flags (`node --turbofan
+ * $(command -v wattline) run`); Node refuses V8 flags in NODE_OPTIONS.
  * main.ts imports this module before the CLI loads.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -41,7 +42,7 @@ if (!keep) setFlagsFromString('--no-opt');
  * growth factor at most 1.3: side by side it held ~17 MB committed for minutes at a time, CPU the
  * same within noise (7 minutes). It lowers V8's floor only: now and then V8 still lets it reach
  * 21-22 MB before collecting (README soak). Every other verb, and an MQTT daemon, gets V8's
- * default back (heapGrowsFreely); NODE_OPTIONS=--no-optimize-for-size keeps it for any daemon.
+ * default back (heapGrowsFreely); `node --no-optimize-for-size` keeps it for any daemon.
  * Since the fourth stop of issue 24 took ~6.5 MB of ICU and network-module pages off the worker
  * (core/zone.ts, lazy node:http/https/tls/zlib), this sawtooth's top is the every-device peak
  * (75.3 MB in 18 minutes, old space 19.5 MB committed for ~14.5 live). Measured beside the same
