@@ -138,6 +138,13 @@ export class CaptureStore {
     if (this.pending.length >= MAX_PENDING) this.flush();
   }
 
+  /** Drop the buffered (not yet written) records of one device's cycle; how many went. */
+  discardPending(device: string, cycle: number): number {
+    const before = this.pending.length;
+    this.pending = this.pending.filter((r) => r.device !== device || r.cycle !== cycle);
+    return before - this.pending.length;
+  }
+
   /** Write the buffered records in one transaction; then retention, at most every pruneEveryMs. */
   flush(): void {
     if (this.pending.length === 0) return; // a reader (backfill, export) never prunes

@@ -57,6 +57,14 @@ export class CaptureArchive {
     return this.safely(() => this.store!.nextCycle()) ?? null;
   }
 
+  /**
+   * A poll the worker itself cut short leaves half an exchange, which backfill would decode as
+   * a broken capture; its records are still buffered (flush() runs when collect() ends): drop them.
+   */
+  discardCycle(device: string, cycle: number): void {
+    this.safely(() => this.store?.discardPending(device, cycle));
+  }
+
   flush(): void {
     this.safely(() => this.store?.flush());
   }

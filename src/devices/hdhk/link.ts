@@ -39,6 +39,8 @@ interface Pending {
   resolve: (r: { data: number[] }) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 export abstract class ModbusPort extends EventEmitter {
@@ -86,17 +88,20 @@ export abstract class ModbusPort extends EventEmitter {
     );
   }
 
-  /** FC03: `count` registers from `start` of the current unit. */
-  readHoldingRegisters(start: number, count: number): Promise<{ data: number[] }> {
+  /**
+   * FC03: `count` registers from `start` of the current unit. `signal` (the job's) ends the wait
+   * at once with its reason: stopping the worker must not wait out a gateway that never answers.
+   */
+  readHoldingRegisters(start: number, count: number, signal?: AbortSignal): Promise<{ data: number[] }> {
     if (!this.isOpen) return Promise.reject(new ModbusRequestError('Port Not Open', undefined, undefined, 'PortNotOpenError'));
     if (this.pending) return Promise.reject(new ModbusRequestError('a request is already in flight'));
     if (!Number.isInteger(count) || count < 1 || count > MAX_READ_COUNT) return Promise.reject(new ModbusRequestError(`cannot read ${count} registers in one request`));
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = null;
-        reject(new ModbusRequestError('Timed out', 'ETIMEDOUT'));
-      }, this.timeoutMs);
-      this.pending = { count, resolve, reject, timer };
+      const timer = setTimeout(() => this.settle(new ModbusRequestError('Timed out', 'ETIMEDOUT')), this.timeoutMs);
+      const onAbort = signal && (() => this.settle(signal.reason as Error));
+      this.pending = { count, resolve, reject, timer, signal, onAbort };
+      if (onAbort) signal.addEventListener('abort', onAbort, { once: true });
       this.received = 0;
       this.sendRead(start, count);
     });
@@ -132,6 +137,7 @@ export abstract class ModbusPort extends EventEmitter {
     if (!p) return;
     this.pending = null;
     clearTimeout(p.timer);
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     if (outcome instanceof Error) p.reject(outcome);
     else if ('exception' in outcome) p.reject(new ModbusRequestError(exceptionName(outcome.exception), undefined, outcome.exception));
     else p.resolve({ data: outcome.words });

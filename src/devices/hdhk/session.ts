@@ -195,10 +195,12 @@ export class HdhkSession implements DeviceSession {
     this.client.setID(unitId);
     this.client.setTimeout(this.options.requestTimeoutMs);
     try {
-      const res = await this.client.readHoldingRegisters(start, count);
+      const res = await this.client.readHoldingRegisters(start, count, signal);
       if (res.data.length !== count) throw new Error(`expected ${count} registers, got ${res.data.length}`);
       return res.data;
     } catch (err) {
+      // Stopped or timed out as a job: the job's reason, not a failure of this unit.
+      if (signal.aborted) throw err;
       throw this.unitError(unitId, start, count, err);
     }
   }
