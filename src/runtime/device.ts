@@ -1,12 +1,13 @@
 /** One device in the runtime: built (link, session, what its capture feeds), started, collected from, closed. */
 import type { Clock } from '../core/clock.js';
-import { errorMessage, WattlineError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import type { CollectResult, Driver } from '../devices/types.js';
 import { VSCP_DRIVER } from '../vscp/output.js';
 import { openDevice } from '../assembly/device.js';
+import { abortedByStop } from '../scheduler/index.js';
 import { withRawTelegrams, type CaptureArchive } from './captures.js';
 import type { DeviceRuntime, RawTelegram } from './types.js';
 
@@ -63,7 +64,7 @@ export async function collectFrom(rt: DeviceRuntime, signal: AbortSignal, o: { c
   } catch (err) {
     // Stopping (or reloading) aborts a poll mid-exchange: that half exchange is the worker's doing,
     // not the device's, and no point came of it. A timeout's records stay: they are the device's.
-    if (typeof rt.cycle === 'number' && rt.config.capture && stoppedByWorker(signal)) o.captures.discardCycle(rt.config.name, rt.cycle);
+    if (typeof rt.cycle === 'number' && rt.config.capture && abortedByStop(signal)) o.captures.discardCycle(rt.config.name, rt.cycle);
     throw err;
   } finally {
     if (rt.config.capture) o.captures.flush();
@@ -73,11 +74,6 @@ export async function collectFrom(rt: DeviceRuntime, signal: AbortSignal, o: { c
     result = await rt.session.collect(signal);
   }
   return result;
-}
-
-/** The scheduler's stop() aborts running jobs with an 'aborted' WattlineError (a timeout's code is 'timeout'). */
-function stoppedByWorker(signal: AbortSignal): boolean {
-  return signal.aborted && signal.reason instanceof WattlineError && signal.reason.code === 'aborted';
 }
 
 export async function closeRuntime(rt: DeviceRuntime): Promise<void> {

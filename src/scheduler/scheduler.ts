@@ -137,6 +137,14 @@ interface Tick {
 
 // Seconds optional; croner's 7th (year) field is not part of our config language.
 const CRON_MODE = '5-or-6-parts';
+/** The code of the reason stop() aborts running jobs with (a job's timeout is a TimeoutError). */
+const STOPPING = 'aborted';
+
+/** Whether a job's signal was aborted by stop(): the worker, not the device, cut the job short. */
+export function abortedByStop(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof WattlineError && signal.reason.code === STOPPING;
+}
+
 // setTimeout fires at once for larger delays.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -221,7 +229,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.#unschedule(entry);
       if (!entry.current) continue;
       running.push(entry.current);
-      entry.current.ctl.abort(new WattlineError(`job ${entry.spec.name} aborted: scheduler stopping`, 'aborted'));
+      entry.current.ctl.abort(new WattlineError(`job ${entry.spec.name} aborted: scheduler stopping`, STOPPING));
     }
     if (running.length === 0) return;
     const allDone = Promise.all(running.map((r) => r.done));

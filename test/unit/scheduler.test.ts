@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, DeviceError, TimeoutError } from '../../src/core/errors.js';
-import { Scheduler, type JobSpec, type JobStatus } from '../../src/scheduler/index.js';
+import { abortedByStop, Scheduler, type JobSpec, type JobStatus } from '../../src/scheduler/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -574,4 +574,25 @@ test('active counts the jobs started and not yet ended; jobEnd listeners see the
   await runs;
   assert.deepEqual(atEnd, { a: 1, b: 0 });
   assert.equal(s.active, 0);
+});
+
+test('abortedByStop tells a job cut short by stop() from one that timed out (the capture archive drops only the first)', async () => {
+  // The system clock: the 1 ms job timeout fires by itself.
+  const s = new Scheduler();
+  const seen: Record<string, boolean> = {};
+  const waitForAbort = (name: string) => (signal: AbortSignal) =>
+    new Promise<void>((_, reject) =>
+      signal.addEventListener('abort', () => {
+        seen[name] = abortedByStop(signal);
+        reject(signal.reason as Error);
+      }),
+    );
+  s.add(job({ name: 'slow', timeoutMs: 1, run: waitForAbort('slow') }));
+  await s.runOnce(['slow']);
+  s.add(job({ name: 'stopped', run: waitForAbort('stopped') }));
+  const runs = s.runOnce(['stopped']);
+  await tick();
+  await s.stop();
+  await runs;
+  assert.deepEqual(seen, { slow: false, stopped: true });
 });
